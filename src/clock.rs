@@ -1,0 +1,61 @@
+//! The one clock all code reads the time from.
+//!
+//! With the `simulated-clock` feature, `CONSENTD_NOW` (RFC 3339) sets where the clock starts;
+//! it then runs forward in real time, so events keep their order while tests and demos can
+//! live months ahead. Without the feature the variable is refused, so a production binary can
+//! never be told a false time.
+
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use chrono_tz::Europe::Berlin;
+
+pub const NOW_VAR: &str = "CONSENTD_NOW";
+
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    /// Added to the system time; zero unless simulated.
+    offset: chrono::TimeDelta,
+}
+
+impl Clock {
+    pub fn system() -> Self {
+        Clock { offset: chrono::TimeDelta::zero() }
+    }
+
+    /// Reads `CONSENTD_NOW`. Errors when it is set but cannot be honoured.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let Ok(value) = std::env::var(NOW_VAR) else {
+            return Ok(Self::system());
+        };
+        if !cfg!(feature = "simulated-clock") {
+            anyhow::bail!(
+                "{NOW_VAR} is set, but this binary was built without the `simulated-clock` feature; \
+                 unset it (production) or build with `--features simulated-clock` (tests, demos)"
+            );
+        }
+        let start = DateTime::parse_from_rfc3339(value.trim()).map_err(|e| {
+            anyhow::anyhow!("{NOW_VAR} must be an RFC 3339 time such as 2027-01-31T09:00:00Z: {e}")
+        })?;
+        Ok(Clock { offset: start.with_timezone(&Utc) - Utc::now() })
+    }
+
+    pub fn is_simulated(&self) -> bool {
+        !self.offset.is_zero()
+    }
+
+    /// Current time in UTC, truncated to microseconds: the precision both databases keep,
+    /// so a timestamp hashed into the ledger reads back identically.
+    pub fn now(&self) -> DateTime<Utc> {
+        (Utc::now() + self.offset).trunc_subsecs(6)
+    }
+
+    /// Today's date where the organisers are (Europe/Berlin); effective dates are Berlin dates.
+    pub fn today_berlin(&self) -> NaiveDate {
+        self.now().with_timezone(&Berlin).date_naive()
+    }
+}
+
+
+/// The one textual form of a time inside hashed payloads and JSON: UTC, microseconds, `Z`.
+pub fn canonical_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}

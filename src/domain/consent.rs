@@ -1,0 +1,427 @@
+//! Consent: who agreed to what. Input types parse instead of validate, so a `Subject` that
+//! exists is a valid one; decisions are checked against the notice version shown.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use base64::Engine;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+use super::notice::{LegalBasis, NoticeVersion, sha256_hex};
+
+/// A rejected input, naming the field (JSON path such as `subject.email`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError { field: field.into(), message: message.into() }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SubjectName(String);
+
+impl SubjectName {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(FieldError::new("subject.name", "is required"));
+        }
+        if name.chars().count() > 200 {
+            return Err(FieldError::new("subject.name", "must be at most 200 characters"));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(FieldError::new("subject.name", "must not contain control characters"));
+        }
+        Ok(SubjectName(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    /// A pragmatic check (RFC 5321 lengths, one `@`, a dotted domain of valid labels): enough
+    /// to catch typos without refusing real addresses. The domain is lower-cased.
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let err = |m: &str| FieldError::new("subject.email", m);
+        let email = raw.trim();
+        if email.is_empty() {
+            return Err(err("is required"));
+        }
+        if email.len() > 254 {
+            return Err(err("must be at most 254 characters"));
+        }
+        let Some((local, domain)) = email.rsplit_once('@') else {
+            return Err(err("is not an e-mail address (no @)"));
+        };
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.contains('@')
+            && !local.chars().any(|c| c.is_whitespace() || c.is_control());
+        let domain_ok = domain.contains('.')
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            });
+        if !local_ok || !domain_ok {
+            return Err(err("is not a valid e-mail address"));
+        }
+        Ok(EmailAddress(format!("{local}@{}", domain.to_lowercase())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Organisation(String);
+
+impl Organisation {
+    /// Empty means "not given".
+    pub fn parse(raw: Option<&str>) -> Result<Option<Self>, FieldError> {
+        let Some(org) = raw.map(str::trim).filter(|o| !o.is_empty()) else {
+            return Ok(None);
+        };
+        if org.chars().count() > 200 {
+            return Err(FieldError::new("subject.organisation", "must be at most 200 characters"));
+        }
+        if org.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                "subject.organisation",
+                "must not contain control characters",
+            ));
+        }
+        Ok(Some(Organisation(org.to_owned())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The person giving consent (ISO/IEC TS 27560: PII principal).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subject {
+    pub name: SubjectName,
+    pub email: EmailAddress,
+    pub organisation: Option<Organisation>,
+}
+
+impl Subject {
+    /// A salted digest of the personal data: chained into the ledger instead of the data, so
+    /// erasure can remove name and e-mail (and the salt) while the chain still verifies, and
+    /// nobody can confirm a guessed e-mail address against the ledger.
+    pub fn digest(name: &str, email: &str, organisation: Option<&str>, salt: &str) -> String {
+        let canonical = serde_json::json!({
+            "name": name, "email": email, "organisation": organisation,
+        });
+        sha256_hex(format!("{salt}\n{canonical}").as_bytes())
+    }
+}
+
+/// The state a purpose is in after an event (W3C DPV consent states, plus `acknowledged` for
+/// required purposes, which rest on another legal basis and are not consents).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PurposeState {
+    Acknowledged,
+    Given,
+    Refused,
+    Withdrawn,
+    Expired,
+    Erased,
+}
+
+impl PurposeState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PurposeState::Acknowledged => "acknowledged",
+            PurposeState::Given => "given",
+            PurposeState::Refused => "refused",
+            PurposeState::Withdrawn => "withdrawn",
+            PurposeState::Expired => "expired",
+            PurposeState::Erased => "erased",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+    }
+
+    /// The W3C DPV term, for exports.
+    pub fn dpv(self) -> &'static str {
+        match self {
+            PurposeState::Acknowledged => "dpv:ConsentNotRequired",
+            PurposeState::Given => "dpv:ConsentGiven",
+            PurposeState::Refused => "dpv:ConsentRefused",
+            PurposeState::Withdrawn => "dpv:ConsentWithdrawn",
+            PurposeState::Expired => "dpv:ConsentExpired",
+            PurposeState::Erased => "dpv:ConsentInvalidated",
+        }
+    }
+}
+
+/// How a consent reached us (ISO/IEC TS 27560 collection method).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CollectionMethod {
+    WebForm,
+    Api,
+}
+
+impl CollectionMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CollectionMethod::WebForm => "web-form",
+            CollectionMethod::Api => "api",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "web-form" => Some(CollectionMethod::WebForm),
+            "api" => Some(CollectionMethod::Api),
+            _ => None,
+        }
+    }
+}
+
+/// One purpose's outcome when consent is recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PurposeDecision {
+    pub purpose_id: String,
+    pub legal_basis: LegalBasis,
+    pub state: PurposeState,
+}
+
+/// Checks the participant's choices against the version they were shown.
+///
+/// Every optional purpose gets an explicit `given` or `refused` (absent counts as refused:
+/// silence is not consent). Required purposes must be acknowledged, either each with `true`
+/// or all at once with `acknowledged: true`; `false` for one of them is refused with a clear
+/// message, because the workshop cannot run without it.
+pub fn decide(
+    version: &NoticeVersion,
+    choices: &BTreeMap<String, bool>,
+    acknowledged: bool,
+) -> Result<Vec<PurposeDecision>, FieldError> {
+    if let Some(unknown) = choices.keys().find(|id| version.purpose(id).is_none()) {
+        return Err(FieldError::new(
+            format!("purposes.{unknown}"),
+            format!(
+                "unknown purpose; notice {} version {} has: {}",
+                version.notice_id,
+                version.version,
+                version.purposes.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    let mut decisions = Vec::with_capacity(version.purposes.len());
+    for purpose in &version.purposes {
+        let choice = choices.get(&purpose.id).copied();
+        let state = if purpose.required {
+            match choice {
+                Some(false) => {
+                    return Err(FieldError::new(
+                        format!("purposes.{}", purpose.id),
+                        "is required to take part and cannot be refused; \
+                         it must be acknowledged (true)",
+                    ));
+                }
+                Some(true) => PurposeState::Acknowledged,
+                None if acknowledged => PurposeState::Acknowledged,
+                None => {
+                    return Err(FieldError::new(
+                        "acknowledged",
+                        format!(
+                            "the notice must be acknowledged: send \"acknowledged\": true \
+                             or \"purposes\": {{\"{}\": true}}",
+                            purpose.id
+                        ),
+                    ));
+                }
+            }
+        } else if choice == Some(true) {
+            PurposeState::Given
+        } else {
+            PurposeState::Refused
+        };
+        decisions.push(PurposeDecision {
+            purpose_id: purpose.id.clone(),
+            legal_basis: purpose.legal_basis,
+            state,
+        });
+    }
+    Ok(decisions)
+}
+
+/// Stores the client address with its host part removed: IPv4 /24, IPv6 /48.
+pub fn truncate_ip(ip: IpAddr) -> String {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    };
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0")
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            std::net::Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0).to_string()
+        }
+    }
+}
+
+/// The participant's capability for `/r/{token}`: 256 random bits, URL-safe. Only its
+/// SHA-256 is stored, so a database leak does not hand out withdrawal links.
+pub struct ReceiptToken(String);
+
+impl ReceiptToken {
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        ReceiptToken(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn hash(token: &str) -> String {
+        sha256_hex(token.as_bytes())
+    }
+
+    /// Cheap shape check before touching the database.
+    pub fn looks_valid(token: &str) -> bool {
+        token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+}
+
+/// A random salt for a subject digest.
+pub fn new_salt() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::notice::{Localized, Purpose};
+
+    fn version() -> NoticeVersion {
+        let purpose = |id: &str, required: bool, basis| Purpose {
+            id: id.into(),
+            title: Localized { de: id.into(), en: None },
+            description: None,
+            required,
+            legal_basis: basis,
+            categories: vec![],
+        };
+        NoticeVersion {
+            notice_id: "n".into(),
+            version: 1,
+            effective: chrono::NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
+            summary: None,
+            purposes: vec![
+                purpose("durchfuehrung", true, LegalBasis::Contract),
+                purpose("fotos", false, LegalBasis::Consent),
+                purpose("newsletter", false, LegalBasis::Consent),
+            ],
+            categories: vec![],
+            recipients: vec![],
+            texts: Default::default(),
+        }
+    }
+
+    fn choices(pairs: &[(&str, bool)]) -> BTreeMap<String, bool> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+
+    #[test]
+    fn absent_optional_purpose_is_refused_not_given() {
+        let d = decide(&version(), &choices(&[("durchfuehrung", true), ("fotos", true)]), false)
+            .unwrap();
+        let states: Vec<_> = d.iter().map(|d| (d.purpose_id.as_str(), d.state)).collect();
+        assert_eq!(
+            states,
+            [
+                ("durchfuehrung", PurposeState::Acknowledged),
+                ("fotos", PurposeState::Given),
+                ("newsletter", PurposeState::Refused)
+            ]
+        );
+    }
+
+    #[test]
+    fn required_purpose_needs_acknowledgement() {
+        let e = decide(&version(), &choices(&[("fotos", true)]), false).unwrap_err();
+        assert_eq!(e.field, "acknowledged");
+        assert!(decide(&version(), &choices(&[("fotos", true)]), true).is_ok());
+        let e = decide(&version(), &choices(&[("durchfuehrung", false)]), true).unwrap_err();
+        assert_eq!(e.field, "purposes.durchfuehrung");
+    }
+
+    #[test]
+    fn unknown_purpose_is_named() {
+        let e = decide(&version(), &choices(&[("marketing", true)]), true).unwrap_err();
+        assert_eq!(e.field, "purposes.marketing");
+    }
+
+    #[test]
+    fn email_parsing() {
+        assert_eq!(EmailAddress::parse(" Anna@Example.ORG ").unwrap().as_str(), "Anna@example.org");
+        for bad in ["", "anna", "anna@", "@example.org", "anna@example", "an na@example.org", "a@b..de"] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad} accepted");
+        }
+        assert!(EmailAddress::parse("jörg.müller@bäckerei.de").is_ok());
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(SubjectName::parse("  Jörg Müller ").unwrap().as_str(), "Jörg Müller");
+        assert!(SubjectName::parse("   ").is_err());
+        assert!(SubjectName::parse(&"x".repeat(201)).is_err());
+        assert!(SubjectName::parse("a\u{0}b").is_err());
+    }
+
+    #[test]
+    fn ip_truncation() {
+        assert_eq!(truncate_ip("203.0.113.77".parse().unwrap()), "203.0.113.0");
+        assert_eq!(truncate_ip("2001:db8:abcd:12:1::5".parse().unwrap()), "2001:db8:abcd::");
+        assert_eq!(truncate_ip("::ffff:198.51.100.9".parse().unwrap()), "198.51.100.0");
+    }
+
+    #[test]
+    fn tokens_are_256_bit_and_distinct() {
+        let a = ReceiptToken::generate();
+        let b = ReceiptToken::generate();
+        assert_ne!(a.as_str(), b.as_str());
+        assert!(ReceiptToken::looks_valid(a.as_str()));
+        assert_eq!(ReceiptToken::hash(a.as_str()).len(), 64);
+    }
+
+    #[test]
+    fn subject_digest_depends_on_salt_and_data() {
+        let a = Subject::digest("A", "a@x.de", None, "s1");
+        assert_ne!(a, Subject::digest("A", "a@x.de", None, "s2"));
+        assert_ne!(a, Subject::digest("B", "a@x.de", None, "s1"));
+        assert_eq!(a, Subject::digest("A", "a@x.de", None, "s1"));
+    }
+}

@@ -1,0 +1,362 @@
+//! The hash-chained ledger: `hash_n = SHA-256(hash_{n-1} ‖ canonical bytes of entry n)`.
+//!
+//! An entry carries only the SHA-256 of its payload (the consent record or events it
+//! commits to), never personal data, so erasure can remove personal data while the chain
+//! still verifies.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::notice::sha256_hex;
+use crate::clock::canonical_time;
+
+/// The hash before the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A consent record with its first events (given, refused, acknowledged).
+    ConsentRecorded,
+    /// Later events on a record: withdrawals now, expiry and erasure later.
+    ConsentEvents,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::ConsentRecorded => "consent.recorded",
+            EntryKind::ConsentEvents => "consent.events",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "consent.recorded" => Some(EntryKind::ConsentRecorded),
+            "consent.events" => Some(EntryKind::ConsentEvents),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerEntry {
+    pub seq: i64,
+    pub recorded_at: DateTime<Utc>,
+    pub kind: String,
+    /// The consent record the entry is about.
+    pub record_id: String,
+    pub payload_sha256: String,
+    pub prev_sha256: String,
+    pub entry_sha256: String,
+}
+
+impl LedgerEntry {
+    /// Builds the entry that follows `prev_sha256`, computing its hash.
+    pub fn next(
+        seq: i64,
+        prev_sha256: &str,
+        recorded_at: DateTime<Utc>,
+        kind: EntryKind,
+        record_id: &str,
+        payload_sha256: &str,
+    ) -> Self {
+        let mut entry = LedgerEntry {
+            seq,
+            recorded_at,
+            kind: kind.as_str().to_owned(),
+            record_id: record_id.to_owned(),
+            payload_sha256: payload_sha256.to_owned(),
+            prev_sha256: prev_sha256.to_owned(),
+            entry_sha256: String::new(),
+        };
+        entry.entry_sha256 = entry.compute_hash(prev_sha256);
+        entry
+    }
+
+    /// The bytes that are chained: fixed field order, one per line, no personal data.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        format!(
+            "consentd-ledger/1\n{}\n{}\n{}\n{}\n{}\n",
+            self.seq,
+            canonical_time(self.recorded_at),
+            self.kind,
+            self.record_id,
+            self.payload_sha256
+        )
+        .into_bytes()
+    }
+
+    /// `SHA-256(prev ‖ canonical bytes)`, with `prev` as its 32 raw bytes.
+    pub fn compute_hash(&self, prev_sha256: &str) -> String {
+        let prev = hex::decode(prev_sha256).unwrap_or_default();
+        let mut hasher = Sha256::new();
+        hasher.update(&prev);
+        hasher.update(self.canonical_bytes());
+        hex::encode(hasher.finalize())
+    }
+
+    /// True when the entry's own fields still produce its stored hash.
+    pub fn is_intact(&self) -> bool {
+        self.compute_hash(&self.prev_sha256) == self.entry_sha256
+    }
+}
+
+/// What a payload hash commits to for a consent record. Built from the new record when it
+/// is written and from the tables when `verify` checks them: the same code both times.
+#[derive(Clone, Debug, Serialize)]
+pub struct RecordPayload<'a> {
+    pub record_id: &'a str,
+    pub receipt_id: &'a str,
+    pub subject_id: &'a str,
+    pub subject_digest: &'a str,
+    pub workshop_id: &'a str,
+    pub controller_id: &'a str,
+    pub notice_id: &'a str,
+    pub notice_version: i64,
+    pub notice_language: &'a str,
+    pub notice_sha256: &'a str,
+    pub collection_method: &'a str,
+    pub ip_truncated: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub token_sha256: &'a str,
+    pub recorded_at: String,
+    pub events: Vec<EventPayload<'a>>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EventPayload<'a> {
+    pub event_id: &'a str,
+    pub record_id: &'a str,
+    pub purpose_id: &'a str,
+    pub legal_basis: &'a str,
+    pub state: &'a str,
+    pub actor: &'a str,
+    pub occurred_at: String,
+}
+
+/// Payload of a `consent.events` entry.
+#[derive(Clone, Debug, Serialize)]
+pub struct EventsPayload<'a> {
+    pub record_id: &'a str,
+    pub events: Vec<EventPayload<'a>>,
+}
+
+/// SHA-256 of the canonical JSON of a payload (object keys sorted, no whitespace).
+pub fn payload_hash<T: Serialize>(payload: &T) -> String {
+    // serde_json::Value keeps object keys in a BTreeMap: sorted, hence canonical.
+    let value = serde_json::to_value(payload).expect("payloads are plain data");
+    sha256_hex(value.to_string().as_bytes())
+}
+
+/// Why the chain is broken at `seq`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BreakKind {
+    /// The entry's fields no longer produce its hash.
+    Changed,
+    /// Entries are missing before this one (a gap in sequence numbers, or the head is ahead).
+    Missing,
+    /// The entry is intact but belongs elsewhere in the chain.
+    Reordered,
+    /// The entry is intact in itself but was not chained to its predecessor.
+    Inserted,
+}
+
+impl BreakKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            BreakKind::Changed => "changed",
+            BreakKind::Missing => "missing",
+            BreakKind::Reordered => "reordered",
+            BreakKind::Inserted => "inserted",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainBreak {
+    pub seq: i64,
+    pub kind: BreakKind,
+    pub detail: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainSummary {
+    pub length: i64,
+    pub head_sha256: String,
+}
+
+/// Recomputes the chain over `entries` (sorted by seq) and compares it with the stored head.
+pub fn verify_chain(
+    entries: &[LedgerEntry],
+    head: Option<(i64, &str)>,
+) -> Result<ChainSummary, ChainBreak> {
+    let mut prev = GENESIS.to_owned();
+    let mut expected_seq = 1;
+    for (i, entry) in entries.iter().enumerate() {
+        if entry.seq > expected_seq {
+            return Err(ChainBreak {
+                seq: expected_seq,
+                kind: BreakKind::Missing,
+                detail: format!(
+                    "entries {expected_seq}..{} are missing",
+                    entry.seq - 1
+                ),
+            });
+        }
+        let recomputed = entry.compute_hash(&prev);
+        if recomputed != entry.entry_sha256 {
+            let (kind, detail) = if entry.prev_sha256 == prev {
+                (
+                    BreakKind::Changed,
+                    format!(
+                        "stored hash {} but the entry's fields hash to {}",
+                        short(&entry.entry_sha256),
+                        short(&recomputed)
+                    ),
+                )
+            } else if entries
+                .iter()
+                .enumerate()
+                .any(|(j, other)| j != i && other.entry_sha256 == entry.prev_sha256)
+            {
+                (
+                    BreakKind::Reordered,
+                    "entry chains to another position than its own (rows moved or swapped)"
+                        .to_owned(),
+                )
+            } else if entry.is_intact() {
+                (
+                    BreakKind::Inserted,
+                    "entry hashes correctly but was not chained to its predecessor".to_owned(),
+                )
+            } else {
+                (
+                    BreakKind::Changed,
+                    "the entry's link to its predecessor was altered".to_owned(),
+                )
+            };
+            return Err(ChainBreak { seq: entry.seq, kind, detail });
+        }
+        prev = recomputed;
+        expected_seq = entry.seq + 1;
+    }
+    let length = expected_seq - 1;
+    match head {
+        Some((head_seq, _)) if head_seq > length => Err(ChainBreak {
+            seq: length + 1,
+            kind: BreakKind::Missing,
+            detail: format!("the head says {head_seq} entries, only {length} are present"),
+        }),
+        Some((head_seq, head_hash)) if head_seq == length && head_hash != prev => Err(ChainBreak {
+            seq: length,
+            kind: BreakKind::Changed,
+            detail: "the last entry does not match the recorded head".to_owned(),
+        }),
+        Some((head_seq, _)) if head_seq < length => Err(ChainBreak {
+            seq: head_seq + 1,
+            kind: BreakKind::Inserted,
+            detail: format!("entries after the recorded head ({head_seq}) were appended"),
+        }),
+        _ => Ok(ChainSummary { length, head_sha256: prev }),
+    }
+}
+
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(n: i64) -> Vec<LedgerEntry> {
+        let t = DateTime::parse_from_rfc3339("2026-01-01T10:00:00Z").unwrap().to_utc();
+        let mut prev = GENESIS.to_owned();
+        (1..=n)
+            .map(|seq| {
+                let e = LedgerEntry::next(
+                    seq,
+                    &prev,
+                    t + chrono::TimeDelta::seconds(seq),
+                    EntryKind::ConsentRecorded,
+                    &format!("rec-{seq}"),
+                    &sha256_hex(seq.to_string().as_bytes()),
+                );
+                prev = e.entry_sha256.clone();
+                e
+            })
+            .collect()
+    }
+
+    fn head(c: &[LedgerEntry]) -> Option<(i64, &str)> {
+        c.last().map(|e| (e.seq, e.entry_sha256.as_str()))
+    }
+
+    #[test]
+    fn intact_chain_verifies() {
+        let c = chain(5);
+        let s = verify_chain(&c, head(&c)).unwrap();
+        assert_eq!(s.length, 5);
+        assert_eq!(s.head_sha256, c[4].entry_sha256);
+        assert_eq!(verify_chain(&[], None).unwrap().head_sha256, GENESIS);
+    }
+
+    #[test]
+    fn changed_entry_is_named() {
+        let mut c = chain(5);
+        let h = (5, c[4].entry_sha256.clone());
+        c[2].payload_sha256 = sha256_hex(b"forged");
+        let b = verify_chain(&c, Some((h.0, &h.1))).unwrap_err();
+        assert_eq!((b.seq, b.kind), (3, BreakKind::Changed));
+    }
+
+    #[test]
+    fn missing_entry_is_named() {
+        let mut c = chain(5);
+        let h = (5, c[4].entry_sha256.clone());
+        c.remove(1);
+        let b = verify_chain(&c, Some((h.0, &h.1))).unwrap_err();
+        assert_eq!((b.seq, b.kind), (2, BreakKind::Missing));
+        // Truncating the tail is caught through the head.
+        let mut c = chain(5);
+        c.truncate(3);
+        let b = verify_chain(&c, Some((h.0, &h.1))).unwrap_err();
+        assert_eq!((b.seq, b.kind), (4, BreakKind::Missing));
+    }
+
+    #[test]
+    fn swapped_entries_are_reordered() {
+        let mut c = chain(5);
+        let h = (5, c[4].entry_sha256.clone());
+        // Swap the contents of seq 2 and 3 but keep the sequence numbers in place.
+        let (a, b) = (c[1].clone(), c[2].clone());
+        c[1] = LedgerEntry { seq: 2, ..b };
+        c[2] = LedgerEntry { seq: 3, ..a };
+        let br = verify_chain(&c, Some((h.0, &h.1))).unwrap_err();
+        assert_eq!((br.seq, br.kind), (2, BreakKind::Reordered));
+    }
+
+    #[test]
+    fn forged_entry_with_own_hash_is_inserted() {
+        let mut c = chain(3);
+        let forged = LedgerEntry::next(
+            2,
+            &sha256_hex(b"elsewhere"),
+            c[1].recorded_at,
+            EntryKind::ConsentRecorded,
+            "rec-x",
+            &sha256_hex(b"x"),
+        );
+        c[1] = forged;
+        let br = verify_chain(&c, None).unwrap_err();
+        assert_eq!((br.seq, br.kind), (2, BreakKind::Inserted));
+    }
+
+    #[test]
+    fn payload_hash_ignores_field_order() {
+        let a = serde_json::json!({"b": 1, "a": [1, 2]});
+        let b: serde_json::Value = serde_json::from_str(r#"{"a":[1,2],"b":1}"#).unwrap();
+        assert_eq!(payload_hash(&a), payload_hash(&b));
+    }
+}

@@ -1,0 +1,6 @@
+//! Pure rules and types: no IO, no database, no HTTP.
+
+pub mod consent;
+pub mod ledger;
+pub mod notice;
+pub mod workshop;

@@ -1,0 +1,132 @@
+//! Workshops: the events participants consent for. A workshop uses one notice, and the
+//! notice determines the controller.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::consent::FieldError;
+
+/// URL-safe workshop identifier, as in `/w/{slug}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Slug(String);
+
+impl Slug {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let slug = raw.trim();
+        let ok = (2..=80).contains(&slug.len())
+            && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !slug.starts_with('-')
+            && !slug.ends_with('-');
+        if ok {
+            Ok(Slug(slug.to_owned()))
+        } else {
+            Err(FieldError::new(
+                "slug",
+                "must be 2–80 characters of lowercase letters, digits and '-' \
+                 (e.g. autorisierung-koeln-2027-03)",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The kinds of event the organisers run (see the minutes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+#[value(rename_all = "kebab-case")]
+pub enum WorkshopKind {
+    Authorisation,
+    ReAuthorisation,
+    Erfahrungsaustausch,
+    Seminar,
+    Other,
+}
+
+impl WorkshopKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkshopKind::Authorisation => "authorisation",
+            WorkshopKind::ReAuthorisation => "re-authorisation",
+            WorkshopKind::Erfahrungsaustausch => "erfahrungsaustausch",
+            WorkshopKind::Seminar => "seminar",
+            WorkshopKind::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+    }
+
+    pub fn label_de(self) -> &'static str {
+        match self {
+            WorkshopKind::Authorisation => "Autorisierungsworkshop",
+            WorkshopKind::ReAuthorisation => "Re-Autorisierungsworkshop",
+            WorkshopKind::Erfahrungsaustausch => "Erfahrungsaustausch",
+            WorkshopKind::Seminar => "Seminar",
+            WorkshopKind::Other => "Veranstaltung",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            WorkshopKind::Authorisation => "Authorisation workshop",
+            WorkshopKind::ReAuthorisation => "Re-authorisation workshop",
+            WorkshopKind::Erfahrungsaustausch => "Experience exchange",
+            WorkshopKind::Seminar => "Seminar",
+            WorkshopKind::Other => "Event",
+        }
+    }
+}
+
+/// A validated workshop before it is stored.
+#[derive(Clone, Debug)]
+pub struct NewWorkshop {
+    pub slug: Slug,
+    pub title: String,
+    pub kind: WorkshopKind,
+    pub location: Option<String>,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub notice_id: String,
+    pub controller_id: String,
+}
+
+impl NewWorkshop {
+    pub fn check_dates(starts_on: NaiveDate, ends_on: NaiveDate) -> Result<(), FieldError> {
+        if ends_on < starts_on {
+            return Err(FieldError::new("ends", "must not be before the start date"));
+        }
+        Ok(())
+    }
+
+    pub fn parse_title(raw: &str) -> Result<String, FieldError> {
+        let title = raw.trim();
+        if title.is_empty() || title.chars().count() > 200 {
+            return Err(FieldError::new("title", "must be 1–200 characters"));
+        }
+        Ok(title.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert!(Slug::parse("autorisierung-koeln-2027").is_ok());
+        for bad in ["A", "Köln", "-x", "x-", "a b", ""] {
+            assert!(Slug::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dates_must_be_ordered() {
+        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert!(NewWorkshop::check_dates(d("2027-01-02"), d("2027-01-01")).is_err());
+        assert!(NewWorkshop::check_dates(d("2027-01-01"), d("2027-01-01")).is_ok());
+    }
+}

@@ -1,0 +1,105 @@
+//! The one error type of the HTTP layer. Each variant maps to a status and a stable code;
+//! internals are logged (without personal data) and never shown.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::domain::consent::FieldError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A field failed validation (422), named by its JSON path.
+    #[error("{0}")]
+    Invalid(FieldError),
+    /// The body is not well-formed JSON or form data (400).
+    #[error("{message}")]
+    Malformed { message: String },
+    /// The request conflicts with the current state, e.g. a notice that is no longer in force.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("expected Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::Internal(anyhow::Error::new(e))
+    }
+}
+
+impl From<FieldError> for Error {
+    fn from(e: FieldError) -> Self {
+        Error::Invalid(e)
+    }
+}
+
+impl Error {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Malformed { .. } => StatusCode::BAD_REQUEST,
+            Error::Conflict { .. } => StatusCode::CONFLICT,
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::NotFound(_) => "not_found",
+            Error::Invalid(_) => "invalid_field",
+            Error::Malformed { .. } => "malformed_body",
+            Error::Conflict { code, .. } => code,
+            Error::PayloadTooLarge => "payload_too_large",
+            Error::UnsupportedMediaType => "unsupported_media_type",
+            Error::MethodNotAllowed => "method_not_allowed",
+            Error::Internal(_) => "internal",
+        }
+    }
+
+    /// The message a client sees: for internal errors a generic one.
+    pub fn public_message(&self) -> String {
+        match self {
+            Error::Internal(_) => "an internal error occurred; it has been logged".to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::Invalid(e) => Some(&e.field),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn log(&self) {
+        if let Error::Internal(e) = self {
+            // sqlx and IO errors carry no bound values; request data is never logged.
+            tracing::error!(error = %format!("{e:#}"), "request failed");
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        self.log();
+        let mut error = json!({ "code": self.code(), "message": self.public_message() });
+        if let Some(field) = self.field() {
+            error["field"] = json!(field);
+        }
+        (self.status(), Json(json!({ "error": error }))).into_response()
+    }
+}

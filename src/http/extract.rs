@@ -1,0 +1,154 @@
+//! Request extractors that answer bad input with our JSON errors instead of axum's plain text.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_TYPE, USER_AGENT};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+
+use super::error::Error;
+use crate::domain::consent::{FieldError, truncate_ip};
+use crate::domain::notice::Language;
+
+/// JSON body, with errors that name the offending field (`subject.email`).
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(Error::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::PayloadTooLarge
+            } else {
+                Error::Malformed { message: "could not read the request body".into() }
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_data() {
+            let message = inner.to_string();
+            // serde names a missing field in the message, relative to the path.
+            let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+            let field = missing_field(&message)
+                .map(|f| if path == "." { f.clone() } else { format!("{path}.{f}") })
+                .unwrap_or_else(|| if path == "." { "(body)".into() } else { path.clone() });
+            Error::Invalid(FieldError::new(field, message))
+        } else {
+            Error::Malformed { message: format!("the body is not valid JSON: {inner}") }
+        }
+    })?;
+    de.end().map_err(|e| Error::Malformed { message: format!("the body is not valid JSON: {e}") })?;
+    Ok(value)
+}
+
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split('`').next().map(str::to_owned)
+}
+
+/// Who is asking, reduced to what may be stored: the truncated IP and the user agent.
+pub struct ClientInfo {
+    pub ip_truncated: Option<String>,
+    pub user_agent: Option<String>,
+    pub language: Language,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
+        let ip_truncated = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| truncate_ip(info.0.ip()));
+        let user_agent = parts
+            .headers
+            .get(USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(512).collect());
+        let language = preferred_language(
+            parts.headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
+            parts.uri.query(),
+        );
+        Ok(ClientInfo { ip_truncated, user_agent, language })
+    }
+}
+
+/// `?lang=en` wins; else the first of de/en in Accept-Language by quality; else German.
+pub fn preferred_language(accept: Option<&str>, query: Option<&str>) -> Language {
+    if let Some(lang) = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|kv| kv.strip_prefix("lang="))
+        .and_then(Language::parse)
+    {
+        return lang;
+    }
+    let Some(accept) = accept else { return Language::De };
+    let mut best: Option<(f32, Language)> = None;
+    for item in accept.split(',') {
+        let mut parts = item.split(';');
+        let tag = parts.next().unwrap_or_default().trim();
+        let quality = parts
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let primary = tag.split('-').next().unwrap_or_default();
+        if let Some(lang) = Language::parse(primary) {
+            if best.is_none_or(|(q, _)| quality > q) {
+                best = Some((quality, lang));
+            }
+        }
+    }
+    best.map(|(_, l)| l).unwrap_or(Language::De)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_negotiation() {
+        assert_eq!(preferred_language(None, None), Language::De);
+        assert_eq!(preferred_language(Some("en-GB,en;q=0.9"), None), Language::En);
+        assert_eq!(preferred_language(Some("fr,en;q=0.5,de;q=0.8"), None), Language::De);
+        assert_eq!(preferred_language(Some("de"), Some("lang=en")), Language::En);
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Inner { email: String }
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Outer { subject: Inner }
+        match parse_json::<Outer>(br#"{"subject":{}}"#) {
+            Err(Error::Invalid(e)) => assert_eq!(e.field, "subject.email"),
+            other => panic!("{other:?}"),
+        }
+        match parse_json::<Outer>(br#"{"subject":{"email":3}}"#) {
+            Err(Error::Invalid(e)) => assert_eq!(e.field, "subject.email"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(parse_json::<Outer>(b"{"), Err(Error::Malformed { .. })));
+    }
+}

@@ -1,0 +1,170 @@
+//! The words of the participant pages, in German and English.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Europe::Berlin;
+
+use crate::domain::consent::PurposeState;
+use crate::domain::notice::Language;
+
+pub struct Texts {
+    pub lang: &'static str,
+    pub skip_to_content: &'static str,
+    pub controller: &'static str,
+    pub dpo: &'static str,
+    pub workshop_dates: &'static str,
+    pub location: &'static str,
+    pub notice_version: &'static str,
+    pub effective_since: &'static str,
+    pub form_heading: &'static str,
+    pub name: &'static str,
+    pub email: &'static str,
+    pub organisation: &'static str,
+    pub optional: &'static str,
+    pub optional_purposes: &'static str,
+    pub optional_hint: &'static str,
+    pub required_purposes: &'static str,
+    pub acknowledge: &'static str,
+    pub submit: &'static str,
+    pub receipt_heading: &'static str,
+    pub receipt_saved: &'static str,
+    pub receipt_keep_link: &'static str,
+    pub receipt_id: &'static str,
+    pub recorded_at: &'static str,
+    pub your_choices: &'static str,
+    pub withdraw: &'static str,
+    pub withdraw_all: &'static str,
+    pub withdrawn_notice: &'static str,
+    pub nothing_to_withdraw: &'static str,
+    pub history: &'static str,
+    pub personal_link: &'static str,
+    pub errors_heading: &'static str,
+    pub not_found: &'static str,
+    pub stale_notice: &'static str,
+    pub no_notice: &'static str,
+    pub open_workshops: &'static str,
+    pub no_open_workshops: &'static str,
+    pub legal_basis: &'static str,
+    pub other_language: (&'static str, &'static str),
+}
+
+pub const DE: Texts = Texts {
+    lang: "de",
+    skip_to_content: "Zum Inhalt springen",
+    controller: "Verantwortlich",
+    dpo: "Datenschutzbeauftragte/r",
+    workshop_dates: "Termin",
+    location: "Ort",
+    notice_version: "Fassung",
+    effective_since: "gültig seit",
+    form_heading: "Ihre Angaben und Einwilligungen",
+    name: "Name",
+    email: "E-Mail-Adresse",
+    organisation: "Organisation",
+    optional: "freiwillig",
+    optional_purposes: "Freiwillige Einwilligungen",
+    optional_hint: "Jede Einwilligung ist freiwillig und unabhängig von der Teilnahme. Sie können sie jederzeit über Ihren persönlichen Link widerrufen.",
+    required_purposes: "Für die Teilnahme erforderlich",
+    acknowledge: "Ich habe die Datenschutzhinweise gelesen und zur Kenntnis genommen.",
+    submit: "Absenden",
+    receipt_heading: "Ihre Empfangsbestätigung",
+    receipt_saved: "Ihre Angaben wurden gespeichert.",
+    receipt_keep_link: "Bitte bewahren Sie diesen persönlichen Link auf: Damit sehen Sie Ihre Entscheidungen und können Einwilligungen jederzeit mit einem Klick widerrufen.",
+    receipt_id: "Belegnummer",
+    recorded_at: "Erfasst am",
+    your_choices: "Ihre Entscheidungen",
+    withdraw: "Widerrufen",
+    withdraw_all: "Alle Einwilligungen widerrufen",
+    withdrawn_notice: "Ihr Widerruf wurde gespeichert. Er gilt ab sofort; die Verarbeitung bis zum Widerruf bleibt rechtmäßig.",
+    nothing_to_withdraw: "Es gibt keine erteilte Einwilligung, die widerrufen werden könnte.",
+    history: "Verlauf",
+    personal_link: "Persönlicher Link",
+    errors_heading: "Bitte prüfen Sie Ihre Angaben",
+    not_found: "Diese Seite gibt es nicht (mehr).",
+    stale_notice: "Die Datenschutzhinweise haben sich geändert, während Sie das Formular ausgefüllt haben. Bitte lesen Sie die aktuelle Fassung und senden Sie das Formular erneut.",
+    no_notice: "Für diese Veranstaltung sind derzeit keine gültigen Datenschutzhinweise hinterlegt.",
+    open_workshops: "Aktuelle Veranstaltungen",
+    no_open_workshops: "Derzeit sind keine Veranstaltungen eingetragen.",
+    legal_basis: "Rechtsgrundlage",
+    other_language: ("en", "English"),
+};
+
+pub const EN: Texts = Texts {
+    lang: "en",
+    skip_to_content: "Skip to content",
+    controller: "Controller",
+    dpo: "Data protection officer",
+    workshop_dates: "Dates",
+    location: "Location",
+    notice_version: "Version",
+    effective_since: "in force since",
+    form_heading: "Your details and consents",
+    name: "Name",
+    email: "E-mail address",
+    organisation: "Organisation",
+    optional: "optional",
+    optional_purposes: "Optional consents",
+    optional_hint: "Each consent is voluntary and independent of taking part. You can withdraw it at any time through your personal link.",
+    required_purposes: "Needed to take part",
+    acknowledge: "I have read and taken note of the privacy notice.",
+    submit: "Submit",
+    receipt_heading: "Your receipt",
+    receipt_saved: "Your details have been recorded.",
+    receipt_keep_link: "Please keep this personal link: it shows your choices and lets you withdraw any consent with one click, at any time.",
+    receipt_id: "Receipt number",
+    recorded_at: "Recorded on",
+    your_choices: "Your choices",
+    withdraw: "Withdraw",
+    withdraw_all: "Withdraw all consents",
+    withdrawn_notice: "Your withdrawal has been recorded. It applies from now on; processing before it remains lawful.",
+    nothing_to_withdraw: "There is no given consent left to withdraw.",
+    history: "History",
+    personal_link: "Personal link",
+    errors_heading: "Please check your details",
+    not_found: "This page does not exist (any more).",
+    stale_notice: "The privacy notice changed while you were filling in the form. Please read the current version and submit the form again.",
+    no_notice: "No privacy notice is currently in force for this event.",
+    open_workshops: "Current events",
+    no_open_workshops: "No events are listed at the moment.",
+    legal_basis: "Legal basis",
+    other_language: ("de", "Deutsch"),
+};
+
+pub fn texts(lang: Language) -> &'static Texts {
+    match lang {
+        Language::De => &DE,
+        Language::En => &EN,
+    }
+}
+
+pub fn state_label(state: PurposeState, lang: Language) -> &'static str {
+    match (state, lang) {
+        (PurposeState::Acknowledged, Language::De) => "zur Kenntnis genommen",
+        (PurposeState::Given, Language::De) => "eingewilligt",
+        (PurposeState::Refused, Language::De) => "nicht eingewilligt",
+        (PurposeState::Withdrawn, Language::De) => "widerrufen",
+        (PurposeState::Expired, Language::De) => "abgelaufen",
+        (PurposeState::Erased, Language::De) => "gelöscht",
+        (PurposeState::Acknowledged, Language::En) => "acknowledged",
+        (PurposeState::Given, Language::En) => "consent given",
+        (PurposeState::Refused, Language::En) => "not given",
+        (PurposeState::Withdrawn, Language::En) => "withdrawn",
+        (PurposeState::Expired, Language::En) => "expired",
+        (PurposeState::Erased, Language::En) => "erased",
+    }
+}
+
+/// A time for people: Europe/Berlin, in the reader's language.
+pub fn format_time(at: DateTime<Utc>, lang: Language) -> String {
+    let local = at.with_timezone(&Berlin);
+    match lang {
+        Language::De => local.format("%d.%m.%Y, %H:%M Uhr (%Z)").to_string(),
+        Language::En => local.format("%-d %b %Y, %H:%M (%Z)").to_string(),
+    }
+}
+
+pub fn format_date(date: NaiveDate, lang: Language) -> String {
+    match lang {
+        Language::De => date.format("%d.%m.%Y").to_string(),
+        Language::En => date.format("%-d %b %Y").to_string(),
+    }
+}

@@ -1,0 +1,1 @@
+//! Scheduled work (retention runs arrive with the retention engine).

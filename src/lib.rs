@@ -1,0 +1,12 @@
+//! consentd: provable consent to workshop privacy notices, enforced retention, and records
+//! lawyers can file.
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod jobs;
+pub mod policies;
+pub mod store;
+pub mod verify;

@@ -1,0 +1,273 @@
+//! The `consentd` command line: the service and the admin commands beside it.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+
+use consentd::app::App;
+use consentd::config::{ServeSettings, Settings};
+use consentd::domain::consent::FieldError;
+use consentd::domain::workshop::{NewWorkshop, Slug, WorkshopKind};
+use consentd::http::{self, AppState};
+use consentd::store::{self, Db, redact_url};
+
+#[derive(Parser)]
+#[command(name = "consentd", version, about = "Provable consent to workshop privacy notices")]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service (participant pages and JSON API).
+    Serve(ServeSettings),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Recompute the ledger and check the tables against it. Exit 0 if intact, 1 if not.
+    Verify {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage workshops.
+    #[command(subcommand)]
+    Workshop(WorkshopCommand),
+    /// Check the policy files.
+    #[command(subcommand)]
+    Policies(PoliciesCommand),
+}
+
+#[derive(Subcommand)]
+enum WorkshopCommand {
+    /// Add a workshop; its notice determines the controller.
+    Add {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        title: String,
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        starts: NaiveDate,
+        /// Last day, YYYY-MM-DD.
+        #[arg(long)]
+        ends: NaiveDate,
+        /// Notice id from policies/notices/.
+        #[arg(long)]
+        notice: String,
+        #[arg(long)]
+        location: Option<String>,
+        #[arg(long, value_enum, default_value = "seminar")]
+        kind: WorkshopKind,
+    },
+    /// List workshops with their participant pages.
+    List,
+}
+
+#[derive(Subcommand)]
+enum PoliciesCommand {
+    /// Load and check policies/, print what is in force.
+    Check,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .init();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = cli.settings;
+    match cli.command {
+        Command::Serve(serve_settings) => serve(&settings, &serve_settings).await,
+        Command::Migrate => {
+            let db = Db::connect(&settings.database_url).await?;
+            let applied = db.migrate().await?;
+            println!("{} database {}: {applied} migration(s) applied", db.backend_name(), redact_url(&settings.database_url));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify { json } => verify(&settings, json).await,
+        Command::Workshop(command) => workshop(&settings, command).await,
+        Command::Policies(PoliciesCommand::Check) => {
+            let policies = consentd::policies::load(&settings.policies)
+                .map_err(|e| anyhow::anyhow!("invalid policy: {e}"))?;
+            let today = consentd::clock::Clock::from_env()?.today_berlin();
+            println!("{}: {} controller(s), {} notice(s)", settings.policies.display(), policies.controllers.len(), policies.notices.len());
+            for notice in policies.notices.values() {
+                for v in &notice.versions {
+                    let in_force = notice.in_force(today).is_some_and(|f| f.version == v.version);
+                    for text in v.texts.values() {
+                        println!(
+                            "  {} v{} {} effective {}{}  sha256 {}",
+                            notice.id, v.version, text.language.code(), v.effective,
+                            if in_force { " (in force)" } else { "" }, text.sha256
+                        );
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(settings: &Settings, serve_settings: &ServeSettings) -> anyhow::Result<ExitCode> {
+    let app = App::open(settings).await?;
+    let listener = tokio::net::TcpListener::bind(serve_settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", serve_settings.listen))?;
+    let local = listener.local_addr()?;
+    let base_url = settings.base_url(Some(local));
+    print_banner(settings, &app, local, &base_url).await?;
+    let router = http::router(AppState { app: app.clone(), base_url });
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    app.db.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn print_banner(settings: &Settings, app: &App, local: SocketAddr, base_url: &str) -> anyhow::Result<()> {
+    println!("consentd {} listening on http://{local}", env!("CARGO_PKG_VERSION"));
+    println!("  database: {} {}", app.db.backend_name(), redact_url(&settings.database_url));
+    println!(
+        "  policies: {} ({} controller(s), {} notice(s))",
+        settings.policies.display(),
+        app.policies.controllers.len(),
+        app.policies.notices.len()
+    );
+    if app.clock.is_simulated() {
+        println!("  clock:    simulated (CONSENTD_NOW), now {}", app.clock.now().to_rfc3339());
+    }
+    let open = store::workshops::open_on(&app.db, app.clock.today_berlin()).await?;
+    if open.is_empty() {
+        let notice = app.policies.notices.keys().next().map(String::as_str).unwrap_or("NOTICE-ID");
+        let today = app.clock.today_berlin();
+        println!("No open workshop yet. Add one (while this keeps running), then open its page:");
+        println!(
+            "  cargo run --release -- workshop add --slug demo-workshop --title \"Demo-Workshop\" \
+             --starts {today} --ends {today} --notice {notice}"
+        );
+        println!("  {base_url}/w/demo-workshop");
+    } else {
+        println!("Participant pages of open workshops:");
+        for w in open {
+            println!("  {base_url}/w/{}  {} ({})", w.slug, w.title, w.starts_on);
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}
+
+async fn verify(settings: &Settings, json: bool) -> anyhow::Result<ExitCode> {
+    let db = Db::connect(&settings.database_url).await?;
+    let snapshot = store::ledger::snapshot(&db)
+        .await
+        .context("cannot read the ledger (is the database migrated? run `consentd migrate`)")?;
+    let report = consentd::verify::check(&snapshot);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else if let Some(first) = report.first_problem() {
+        println!("ledger BROKEN at seq {}: {} – {}", first.seq, first.kind, first.detail);
+        for p in report.problems.iter().skip(1) {
+            println!("  also seq {}: {} – {}", p.seq, p.kind, p.detail);
+        }
+    } else {
+        println!("ledger OK: {} entries, head {}", report.length, report.head_sha256);
+        println!(
+            "tables OK: {} consent record(s), {} event(s) match the ledger; {} subject(s) erased",
+            report.records_checked, report.events_checked, report.subjects_erased
+        );
+    }
+    Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+async fn workshop(settings: &Settings, command: WorkshopCommand) -> anyhow::Result<ExitCode> {
+    let app = App::open(settings).await?;
+    let base_url = settings.base_url(None);
+    match command {
+        WorkshopCommand::Add { slug, title, starts, ends, notice, location, kind } => {
+            let field = |e: FieldError| anyhow::anyhow!("--{}: {}", e.field, e.message);
+            let slug = Slug::parse(&slug).map_err(field)?;
+            let title = NewWorkshop::parse_title(&title).map_err(field)?;
+            NewWorkshop::check_dates(starts, ends).map_err(field)?;
+            let Some(found) = app.policies.notice(&notice) else {
+                anyhow::bail!(
+                    "--notice: unknown notice `{notice}`; policies/ has: {}",
+                    app.policies.notices.keys().cloned().collect::<Vec<_>>().join(", ")
+                );
+            };
+            let new = NewWorkshop {
+                slug,
+                title,
+                kind,
+                location: location.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()),
+                starts_on: starts,
+                ends_on: ends,
+                notice_id: found.id.clone(),
+                controller_id: found.controller.clone(),
+            };
+            match store::workshops::insert(&app.db, &new, app.clock.now()).await {
+                Ok(w) => {
+                    println!("{base_url}/w/{}", w.slug);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) if store::is_unique_violation(&e) => {
+                    anyhow::bail!("--slug: a workshop `{}` exists already", new.slug.as_str())
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        WorkshopCommand::List => {
+            let counts: std::collections::HashMap<String, i64> =
+                store::workshops::consent_counts(&app.db).await?.into_iter().collect();
+            for w in store::workshops::list(&app.db).await? {
+                println!(
+                    "{}\t{}\t{}–{}\t{}\t{} consent(s)\t{}{}",
+                    w.slug,
+                    w.title,
+                    w.starts_on,
+                    w.ends_on,
+                    w.notice_id,
+                    counts.get(&w.id).copied().unwrap_or(0),
+                    format!("{base_url}/w/{}", w.slug),
+                    if w.archived_at.is_some() { "\tarchived" } else { "" }
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! Loads `policies/` into a [`PolicySet`]. Every problem names the file, the line and the
+//! field, because the person fixing it is an admin with a text editor.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::domain::notice::{
+    Controller, DataCategory, DataProtectionOfficer, Language, LegalBasis, Localized, Notice,
+    NoticeText, NoticeVersion, PolicySet, Purpose, is_valid_id,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        write!(f, ": field `{}`: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+/// A file's text, kept to turn byte offsets into line numbers.
+struct Source {
+    path: PathBuf,
+    text: String,
+}
+
+impl Source {
+    fn read(path: &Path) -> Result<Self, PolicyError> {
+        let text = std::fs::read_to_string(path).map_err(|e| PolicyError {
+            file: path.to_owned(),
+            line: None,
+            field: "(file)".into(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Ok(Source { path: path.to_owned(), text })
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())].matches('\n').count() + 1
+    }
+
+    fn error_at<T>(&self, spanned: &Spanned<T>, field: &str, message: impl Into<String>) -> PolicyError {
+        PolicyError {
+            file: self.path.clone(),
+            line: Some(self.line_of(spanned.span().start)),
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    fn error(&self, field: &str, message: impl Into<String>) -> PolicyError {
+        PolicyError { file: self.path.clone(), line: None, field: field.to_owned(), message: message.into() }
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, PolicyError> {
+        toml::from_str(&self.text).map_err(|e| {
+            let line = e.span().map(|s| self.line_of(s.start));
+            let message = e.message().trim().to_owned();
+            let field = field_from_message(&message)
+                .or_else(|| {
+                    let l = line?;
+                    let text = self.text.lines().nth(l - 1)?;
+                    let (key, _) = text.split_once('=')?;
+                    Some(key.trim().to_owned())
+                })
+                .unwrap_or_else(|| "(syntax)".to_owned());
+            PolicyError { file: self.path.clone(), line, field, message }
+        })
+    }
+}
+
+/// `missing field `x``, `unknown field `x`` → `x`.
+fn field_from_message(message: &str) -> Option<String> {
+    for prefix in ["missing field `", "unknown field `", "duplicate field `", "duplicate key `"] {
+        if let Some(rest) = message.split(prefix).nth(1) {
+            return rest.split('`').next().map(str::to_owned);
+        }
+    }
+    None
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ControllersFile {
+    #[serde(default)]
+    controller: Vec<ControllerEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ControllerEntry {
+    id: Spanned<String>,
+    name: String,
+    address: String,
+    email: String,
+    phone: Option<String>,
+    website: Option<String>,
+    dpo: DpoEntry,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DpoEntry {
+    name: String,
+    email: String,
+    address: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoticeFile {
+    id: Spanned<String>,
+    controller: Spanned<String>,
+    title: Localized,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VersionFile {
+    version: Spanned<u32>,
+    effective: Spanned<String>,
+    summary: Option<Localized>,
+    #[serde(default)]
+    purpose: Vec<Spanned<PurposeEntry>>,
+    #[serde(default)]
+    category: Vec<Spanned<CategoryEntry>>,
+    #[serde(default)]
+    recipient: Vec<Localized>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PurposeEntry {
+    id: String,
+    title: Localized,
+    description: Option<Localized>,
+    required: bool,
+    legal_basis: LegalBasis,
+    categories: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CategoryEntry {
+    id: String,
+    title: Localized,
+    storage: Option<Localized>,
+}
+
+/// Reads and checks the whole folder.
+pub fn load(dir: &Path) -> Result<PolicySet, PolicyError> {
+    if !dir.is_dir() {
+        return Err(PolicyError {
+            file: dir.to_owned(),
+            line: None,
+            field: "(folder)".into(),
+            message: "policies folder not found (set --policies or CONSENTD_POLICIES)".into(),
+        });
+    }
+    let controllers = load_controllers(&dir.join("controllers.toml"))?;
+    let mut notices = BTreeMap::new();
+    let notices_dir = dir.join("notices");
+    for notice_dir in sorted_entries(&notices_dir)?.into_iter().filter(|p| p.is_dir()) {
+        let notice = load_notice(&notice_dir, &controllers)?;
+        notices.insert(notice.id.clone(), notice);
+    }
+    Ok(PolicySet { controllers, notices })
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, PolicyError> {
+    let read = std::fs::read_dir(dir).map_err(|e| PolicyError {
+        file: dir.to_owned(),
+        line: None,
+        field: "(folder)".into(),
+        message: format!("cannot read: {e}"),
+    })?;
+    let mut paths: Vec<PathBuf> = read.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    Ok(paths)
+}
+
+fn load_controllers(path: &Path) -> Result<BTreeMap<String, Controller>, PolicyError> {
+    let src = Source::read(path)?;
+    let file: ControllersFile = src.parse()?;
+    if file.controller.is_empty() {
+        return Err(src.error("controller", "at least one [[controller]] is needed"));
+    }
+    let mut out = BTreeMap::new();
+    for c in file.controller {
+        let id = c.id.get_ref().clone();
+        if !is_valid_id(&id) {
+            return Err(src.error_at(&c.id, "id", "use lowercase letters, digits and '-'"));
+        }
+        for (field, value) in [("name", &c.name), ("address", &c.address), ("email", &c.email)] {
+            if value.trim().is_empty() {
+                return Err(src.error_at(&c.id, field, format!("controller `{id}` needs a {field}")));
+            }
+        }
+        let controller = Controller {
+            id: id.clone(),
+            name: c.name,
+            address: c.address,
+            email: c.email,
+            phone: c.phone,
+            website: c.website,
+            dpo: DataProtectionOfficer { name: c.dpo.name, email: c.dpo.email, address: c.dpo.address },
+        };
+        if out.insert(id.clone(), controller).is_some() {
+            return Err(src.error_at(&c.id, "id", format!("controller `{id}` is defined twice")));
+        }
+    }
+    Ok(out)
+}
+
+fn load_notice(
+    dir: &Path,
+    controllers: &BTreeMap<String, Controller>,
+) -> Result<Notice, PolicyError> {
+    let src = Source::read(&dir.join("notice.toml"))?;
+    let file: NoticeFile = src.parse()?;
+    let id = file.id.get_ref().clone();
+    let folder = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    if id != folder {
+        return Err(src.error_at(&file.id, "id", format!("must equal the folder name `{folder}`")));
+    }
+    if !is_valid_id(&id) {
+        return Err(src.error_at(&file.id, "id", "use lowercase letters, digits and '-'"));
+    }
+    let controller = file.controller.get_ref().clone();
+    if !controllers.contains_key(&controller) {
+        return Err(src.error_at(
+            &file.controller,
+            "controller",
+            format!(
+                "unknown controller `{controller}`; controllers.toml defines: {}",
+                controllers.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+
+    // v<N>.toml files; their texts are v<N>.<lang>.md beside them.
+    let mut versions: Vec<NoticeVersion> = Vec::new();
+    for path in sorted_entries(dir)? {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        let Some(number) = name.strip_prefix('v').and_then(|r| r.strip_suffix(".toml")) else {
+            continue;
+        };
+        let version = load_version(dir, &path, number, &id, &file.title)?;
+        if let Some(existing) = versions.iter().find(|v| v.version == version.version) {
+            return Err(PolicyError {
+                file: path,
+                line: Some(1),
+                field: "version".into(),
+                message: format!("duplicate version {} of notice `{id}`", existing.version),
+            });
+        }
+        versions.push(version);
+    }
+    if versions.is_empty() {
+        return Err(src.error("version", format!("notice `{id}` has no v<N>.toml version file")));
+    }
+    versions.sort_by_key(|v| v.version);
+    for pair in versions.windows(2) {
+        if pair[1].effective < pair[0].effective {
+            return Err(PolicyError {
+                file: dir.join(format!("v{}.toml", pair[1].version)),
+                line: None,
+                field: "effective".into(),
+                message: format!(
+                    "version {} takes effect before version {} ({} < {})",
+                    pair[1].version, pair[0].version, pair[1].effective, pair[0].effective
+                ),
+            });
+        }
+    }
+    Ok(Notice { id, controller, title: file.title, versions })
+}
+
+fn load_version(
+    dir: &Path,
+    path: &Path,
+    number_in_name: &str,
+    notice_id: &str,
+    title: &Localized,
+) -> Result<NoticeVersion, PolicyError> {
+    let src = Source::read(path)?;
+    let file: VersionFile = src.parse()?;
+    let version = *file.version.get_ref();
+    if number_in_name.parse::<u32>().ok() != Some(version) {
+        return Err(src.error_at(
+            &file.version,
+            "version",
+            format!("is {version} but the file is named v{number_in_name}.toml"),
+        ));
+    }
+    let effective = NaiveDate::parse_from_str(file.effective.get_ref(), "%Y-%m-%d")
+        .map_err(|_| src.error_at(&file.effective, "effective", "must be a date like \"2021-06-01\""))?;
+
+    let mut categories = Vec::new();
+    let mut seen = BTreeSet::new();
+    for c in &file.category {
+        let entry = c.get_ref();
+        if !is_valid_id(&entry.id) {
+            return Err(src.error_at(c, "category.id", format!("`{}`: use lowercase letters, digits and '-'", entry.id)));
+        }
+        if !seen.insert(entry.id.clone()) {
+            return Err(src.error_at(c, "category.id", format!("category `{}` is defined twice", entry.id)));
+        }
+        categories.push(DataCategory {
+            id: entry.id.clone(),
+            title: entry.title.clone(),
+            storage: entry.storage.clone(),
+        });
+    }
+
+    let mut purposes = Vec::new();
+    let mut seen = BTreeSet::new();
+    for p in &file.purpose {
+        let entry = p.get_ref();
+        if !is_valid_id(&entry.id) {
+            return Err(src.error_at(p, "purpose.id", format!("`{}`: use lowercase letters, digits and '-'", entry.id)));
+        }
+        if !seen.insert(entry.id.clone()) {
+            return Err(src.error_at(p, "purpose.id", format!("purpose `{}` is defined twice", entry.id)));
+        }
+        if entry.required && entry.legal_basis == LegalBasis::Consent {
+            return Err(src.error_at(
+                p,
+                "purpose.legal_basis",
+                format!(
+                    "purpose `{}` is required but rests on consent (art6-1-a); consent cannot be \
+                     a condition of taking part (Art. 7(4) GDPR): make it optional or name the \
+                     real legal basis",
+                    entry.id
+                ),
+            ));
+        }
+        if !entry.required && entry.legal_basis != LegalBasis::Consent {
+            return Err(src.error_at(
+                p,
+                "purpose.legal_basis",
+                format!("purpose `{}` is an optional opt-in, so its legal basis must be consent (art6-1-a)", entry.id),
+            ));
+        }
+        if entry.categories.is_empty() {
+            return Err(src.error_at(p, "purpose.categories", format!("purpose `{}` names no data category", entry.id)));
+        }
+        if let Some(unknown) = entry.categories.iter().find(|c| !categories.iter().any(|k| &k.id == *c)) {
+            return Err(src.error_at(
+                p,
+                "purpose.categories",
+                format!("purpose `{}` names unknown category `{unknown}`", entry.id),
+            ));
+        }
+        purposes.push(Purpose {
+            id: entry.id.clone(),
+            title: entry.title.clone(),
+            description: entry.description.clone(),
+            required: entry.required,
+            legal_basis: entry.legal_basis,
+            categories: entry.categories.clone(),
+        });
+    }
+    if purposes.is_empty() {
+        return Err(src.error("purpose", "a version needs at least one [[purpose]]"));
+    }
+
+    let mut texts = BTreeMap::new();
+    for lang in Language::ALL {
+        let text_path = dir.join(format!("v{version}.{}.md", lang.code()));
+        if !text_path.exists() {
+            if lang == Language::De {
+                return Err(src.error(
+                    "text.de",
+                    format!("the German text {} is missing (German is required)", text_path.display()),
+                ));
+            }
+            continue;
+        }
+        let raw = std::fs::read(&text_path).map_err(|e| PolicyError {
+            file: text_path.clone(),
+            line: None,
+            field: format!("text.{}", lang.code()),
+            message: format!("cannot read: {e}"),
+        })?;
+        let raw = String::from_utf8(raw).map_err(|e| PolicyError {
+            file: text_path.clone(),
+            line: None,
+            field: format!("text.{}", lang.code()),
+            message: format!("is not UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+        })?;
+        if raw.trim().is_empty() {
+            return Err(PolicyError {
+                file: text_path,
+                line: Some(1),
+                field: format!("text.{}", lang.code()),
+                message: "the text is empty".into(),
+            });
+        }
+        if lang == Language::En && title.en.is_none() {
+            return Err(src.error("title.en", "an English text exists but notice.toml has no title.en"));
+        }
+        texts.insert(lang, NoticeText::new(lang, title.get(lang), &raw));
+    }
+
+    Ok(NoticeVersion {
+        notice_id: notice_id.to_owned(),
+        version,
+        effective,
+        summary: file.summary,
+        purposes,
+        categories,
+        recipients: file.recipient,
+        texts,
+    })
+}

@@ -1,0 +1,350 @@
+//! Consent records, their subjects and their events, each change committed together with
+//! its ledger entry in one transaction.
+
+use chrono::{DateTime, Utc};
+
+use super::ledger::{insert_entry, lock_head};
+use super::{Db, with_db};
+use crate::clock::{Clock, canonical_time};
+use crate::domain::consent::{
+    CollectionMethod, PurposeDecision, PurposeState, ReceiptToken, Subject, new_salt,
+};
+use crate::domain::ledger::{
+    EntryKind, EventPayload, EventsPayload, LedgerEntry, RecordPayload, payload_hash,
+};
+
+/// What the service knows when a participant consents.
+pub struct NewConsent<'a> {
+    pub workshop_id: &'a str,
+    pub controller_id: &'a str,
+    pub notice_id: &'a str,
+    pub notice_version: u32,
+    pub notice_language: &'a str,
+    pub notice_sha256: &'a str,
+    pub subject: &'a Subject,
+    pub decisions: &'a [PurposeDecision],
+    pub method: CollectionMethod,
+    pub ip_truncated: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A stored consent; the token is only known at this moment and is never stored in clear.
+pub struct RecordedConsent {
+    pub record: ConsentRecord,
+    pub events: Vec<ConsentEvent>,
+    pub token: ReceiptToken,
+    pub ledger: LedgerEntry,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ConsentRecord {
+    pub id: String,
+    pub receipt_id: String,
+    pub subject_id: String,
+    pub workshop_id: String,
+    pub controller_id: String,
+    pub notice_id: String,
+    pub notice_version: i64,
+    pub notice_language: String,
+    pub notice_sha256: String,
+    pub collection_method: String,
+    pub ip_truncated: Option<String>,
+    pub user_agent: Option<String>,
+    pub token_sha256: String,
+    pub recorded_at: DateTime<Utc>,
+    pub ledger_seq: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ConsentEvent {
+    pub id: String,
+    pub record_id: String,
+    pub purpose_id: String,
+    pub legal_basis: String,
+    pub state: String,
+    pub actor: String,
+    pub occurred_at: DateTime<Utc>,
+    pub ledger_seq: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredSubject {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub organisation: Option<String>,
+    pub salt: Option<String>,
+    pub digest: String,
+    pub created_at: DateTime<Utc>,
+    pub erased_at: Option<DateTime<Utc>>,
+}
+
+// Column lists as macros so queries stay `&'static str` (sqlx refuses runtime-built SQL).
+macro_rules! record_columns {
+    () => {
+        "id, receipt_id, subject_id, workshop_id, controller_id, notice_id, notice_version, \
+         notice_language, notice_sha256, collection_method, ip_truncated, user_agent, \
+         token_sha256, recorded_at, ledger_seq"
+    };
+}
+macro_rules! event_columns {
+    () => {
+        "id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq"
+    };
+}
+macro_rules! subject_columns {
+    () => {
+        "id, name, email, organisation, salt, digest, created_at, erased_at"
+    };
+}
+pub(crate) use {event_columns, record_columns, subject_columns};
+
+impl ConsentRecord {
+    /// The payload its `consent.recorded` ledger entry commits to.
+    pub fn payload<'a>(&'a self, subject_digest: &'a str, events: &'a [ConsentEvent]) -> RecordPayload<'a> {
+        RecordPayload {
+            record_id: &self.id,
+            receipt_id: &self.receipt_id,
+            subject_id: &self.subject_id,
+            subject_digest,
+            workshop_id: &self.workshop_id,
+            controller_id: &self.controller_id,
+            notice_id: &self.notice_id,
+            notice_version: self.notice_version,
+            notice_language: &self.notice_language,
+            notice_sha256: &self.notice_sha256,
+            collection_method: &self.collection_method,
+            ip_truncated: self.ip_truncated.as_deref(),
+            user_agent: self.user_agent.as_deref(),
+            token_sha256: &self.token_sha256,
+            recorded_at: canonical_time(self.recorded_at),
+            events: event_payloads(events),
+        }
+    }
+}
+
+/// Event payloads in a fixed order (by event id), whatever order the rows were read in.
+pub fn event_payloads(events: &[ConsentEvent]) -> Vec<EventPayload<'_>> {
+    let mut payloads: Vec<EventPayload<'_>> = events.iter().map(ConsentEvent::payload).collect();
+    payloads.sort_by(|a, b| a.event_id.cmp(b.event_id));
+    payloads
+}
+
+impl ConsentEvent {
+    pub fn payload(&self) -> EventPayload<'_> {
+        EventPayload {
+            event_id: &self.id,
+            record_id: &self.record_id,
+            purpose_id: &self.purpose_id,
+            legal_basis: &self.legal_basis,
+            state: &self.state,
+            actor: &self.actor,
+            occurred_at: canonical_time(self.occurred_at),
+        }
+    }
+
+    pub fn state(&self) -> Option<PurposeState> {
+        PurposeState::parse(&self.state)
+    }
+}
+
+macro_rules! insert_event {
+    ($tx:expr, $event:expr) => {{
+        let event: &ConsentEvent = $event;
+        sqlx::query(concat!(
+            "INSERT INTO consent_events (", event_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ))
+        .bind(&event.id)
+        .bind(&event.record_id)
+        .bind(&event.purpose_id)
+        .bind(&event.legal_basis)
+        .bind(&event.state)
+        .bind(&event.actor)
+        .bind(event.occurred_at)
+        .bind(event.ledger_seq)
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+
+/// Stores subject, record, events and ledger entry in one transaction.
+pub async fn record(db: &Db, clock: &Clock, new: NewConsent<'_>) -> sqlx::Result<RecordedConsent> {
+    let token = ReceiptToken::generate();
+    let salt = new_salt();
+    let subject_id = uuid::Uuid::new_v4().to_string();
+    let name = new.subject.name.as_str();
+    let email = new.subject.email.as_str();
+    let organisation = new.subject.organisation.as_ref().map(|o| o.as_str());
+    let digest = Subject::digest(name, email, organisation, &salt);
+    let record_id = uuid::Uuid::new_v4().to_string();
+
+    with_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let (seq, prev) = lock_head!(tx);
+        // The time is read under the lock, so ledger times grow with sequence numbers.
+        let now = clock.now();
+        let record = ConsentRecord {
+            id: record_id.clone(),
+            receipt_id: uuid::Uuid::new_v4().to_string(),
+            subject_id: subject_id.clone(),
+            workshop_id: new.workshop_id.to_owned(),
+            controller_id: new.controller_id.to_owned(),
+            notice_id: new.notice_id.to_owned(),
+            notice_version: i64::from(new.notice_version),
+            notice_language: new.notice_language.to_owned(),
+            notice_sha256: new.notice_sha256.to_owned(),
+            collection_method: new.method.as_str().to_owned(),
+            ip_truncated: new.ip_truncated.clone(),
+            user_agent: new.user_agent.clone(),
+            token_sha256: ReceiptToken::hash(token.as_str()),
+            recorded_at: now,
+            ledger_seq: seq,
+        };
+        let events: Vec<ConsentEvent> = new
+            .decisions
+            .iter()
+            .map(|d| ConsentEvent {
+                id: uuid::Uuid::new_v4().to_string(),
+                record_id: record_id.clone(),
+                purpose_id: d.purpose_id.clone(),
+                legal_basis: d.legal_basis.code().to_owned(),
+                state: d.state.as_str().to_owned(),
+                actor: "subject".to_owned(),
+                occurred_at: now,
+                ledger_seq: seq,
+            })
+            .collect();
+        let hash = payload_hash(&record.payload(&digest, &events));
+        let entry = LedgerEntry::next(seq, &prev, now, EntryKind::ConsentRecorded, &record_id, &hash);
+        insert_entry!(tx, &entry);
+
+        sqlx::query(
+            "INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&subject_id)
+        .bind(name)
+        .bind(email)
+        .bind(organisation)
+        .bind(&salt)
+        .bind(&digest)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(concat!(
+            "INSERT INTO consent_records (", record_columns!(), ")
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        ))
+        .bind(&record.id)
+        .bind(&record.receipt_id)
+        .bind(&record.subject_id)
+        .bind(&record.workshop_id)
+        .bind(&record.controller_id)
+        .bind(&record.notice_id)
+        .bind(record.notice_version)
+        .bind(&record.notice_language)
+        .bind(&record.notice_sha256)
+        .bind(&record.collection_method)
+        .bind(&record.ip_truncated)
+        .bind(&record.user_agent)
+        .bind(&record.token_sha256)
+        .bind(record.recorded_at)
+        .bind(record.ledger_seq)
+        .execute(&mut *tx)
+        .await?;
+        for event in &events {
+            insert_event!(tx, event);
+        }
+        tx.commit().await?;
+        Ok(RecordedConsent { record, events, token, ledger: entry })
+    })
+}
+
+
+/// Which purposes to withdraw.
+pub enum Withdrawal<'a> {
+    All,
+    Purposes(&'a [String]),
+}
+
+/// Appends `withdrawn` events for the purposes currently `given`. Returns the new events
+/// (empty when nothing was given, in which case nothing is written).
+pub async fn withdraw(
+    db: &Db,
+    clock: &Clock,
+    record_id: &str,
+    which: Withdrawal<'_>,
+) -> sqlx::Result<Vec<ConsentEvent>> {
+    with_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        // Lock first: two clicks at once must not both withdraw the same purpose.
+        let (seq, prev) = lock_head!(tx);
+        let history: Vec<ConsentEvent> = sqlx::query_as(concat!(
+            "SELECT ", event_columns!(), " FROM consent_events WHERE record_id = $1 ORDER BY occurred_at, ledger_seq"
+        ))
+        .bind(record_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let now = clock.now();
+        let events: Vec<ConsentEvent> = current_states(&history)
+            .into_iter()
+            .filter(|e| e.state() == Some(PurposeState::Given))
+            .filter(|e| match &which {
+                Withdrawal::All => true,
+                Withdrawal::Purposes(ids) => ids.contains(&e.purpose_id),
+            })
+            .map(|e| ConsentEvent {
+                id: uuid::Uuid::new_v4().to_string(),
+                record_id: record_id.to_owned(),
+                purpose_id: e.purpose_id.clone(),
+                legal_basis: e.legal_basis.clone(),
+                state: PurposeState::Withdrawn.as_str().to_owned(),
+                actor: "subject".to_owned(),
+                occurred_at: now,
+                ledger_seq: seq,
+            })
+            .collect();
+        if events.is_empty() {
+            tx.rollback().await?;
+            return Ok(events);
+        }
+        let payload = EventsPayload { record_id, events: event_payloads(&events) };
+        let entry = LedgerEntry::next(seq, &prev, now, EntryKind::ConsentEvents, record_id, &payload_hash(&payload));
+        insert_entry!(tx, &entry);
+        for event in &events {
+            insert_event!(tx, event);
+        }
+        tx.commit().await?;
+        Ok(events)
+    })
+}
+
+/// The latest event per purpose, in the order purposes first appeared.
+pub fn current_states(history: &[ConsentEvent]) -> Vec<&ConsentEvent> {
+    let mut latest: Vec<&ConsentEvent> = Vec::new();
+    for event in history {
+        match latest.iter_mut().find(|e| e.purpose_id == event.purpose_id) {
+            Some(slot) => *slot = event,
+            None => latest.push(event),
+        }
+    }
+    latest
+}
+
+pub async fn by_token(db: &Db, token: &str) -> sqlx::Result<Option<ConsentRecord>> {
+    let sql = concat!("SELECT ", record_columns!(), " FROM consent_records WHERE token_sha256 = $1");
+    let token_sha256 = ReceiptToken::hash(token);
+    with_db!(db, pool => sqlx::query_as(sql).bind(&token_sha256).fetch_optional(pool).await)
+}
+
+pub async fn events_of(db: &Db, record_id: &str) -> sqlx::Result<Vec<ConsentEvent>> {
+    let sql = concat!(
+        "SELECT ", event_columns!(), " FROM consent_events WHERE record_id = $1 ORDER BY occurred_at, ledger_seq"
+    );
+    with_db!(db, pool => sqlx::query_as(sql).bind(record_id).fetch_all(pool).await)
+}
+
+pub async fn subject(db: &Db, id: &str) -> sqlx::Result<Option<StoredSubject>> {
+    let sql = concat!("SELECT ", subject_columns!(), " FROM subjects WHERE id = $1");
+    with_db!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)
+}

@@ -1,0 +1,131 @@
+//! Appending to and reading the ledger.
+//!
+//! Appending happens inside the caller's transaction: [`lock_head!`] is its first statement
+//! (an UPDATE, so SQLite takes the write lock at once and PostgreSQL row-locks the head; a
+//! waiting writer then sees the committed head), [`insert_entry!`] writes the entry and moves
+//! the head. Writers across connections and processes therefore form one linear chain.
+
+use chrono::{DateTime, Utc};
+
+use super::consents::{
+    ConsentEvent, ConsentRecord, StoredSubject, event_columns, record_columns, subject_columns,
+};
+use super::{Db, with_db};
+use crate::domain::ledger::LedgerEntry;
+
+/// Locks the head in transaction `$tx`; evaluates to `(next_seq, prev_sha256)`.
+macro_rules! lock_head {
+    ($tx:expr) => {{
+        let row: (i64, String) = sqlx::query_as(
+            "UPDATE ledger_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, entry_sha256",
+        )
+        .fetch_one(&mut *$tx)
+        .await?;
+        row
+    }};
+}
+pub(crate) use lock_head;
+
+/// Inserts `$entry` (a `LedgerEntry` built on `lock_head!`'s values) and moves the head to it.
+macro_rules! insert_entry {
+    ($tx:expr, $entry:expr) => {{
+        let entry: &$crate::domain::ledger::LedgerEntry = $entry;
+        sqlx::query(
+            "INSERT INTO ledger (seq, recorded_at, kind, record_id, payload_sha256, prev_sha256, entry_sha256)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(entry.seq)
+        .bind(entry.recorded_at)
+        .bind(&entry.kind)
+        .bind(&entry.record_id)
+        .bind(&entry.payload_sha256)
+        .bind(&entry.prev_sha256)
+        .bind(&entry.entry_sha256)
+        .execute(&mut *$tx)
+        .await?;
+        sqlx::query("UPDATE ledger_head SET entry_sha256 = $1 WHERE id = 1")
+            .bind(&entry.entry_sha256)
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+pub(crate) use insert_entry;
+
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    seq: i64,
+    recorded_at: DateTime<Utc>,
+    kind: String,
+    record_id: String,
+    payload_sha256: String,
+    prev_sha256: String,
+    entry_sha256: String,
+}
+
+impl From<EntryRow> for LedgerEntry {
+    fn from(r: EntryRow) -> Self {
+        LedgerEntry {
+            seq: r.seq,
+            recorded_at: r.recorded_at,
+            kind: r.kind,
+            record_id: r.record_id,
+            payload_sha256: r.payload_sha256,
+            prev_sha256: r.prev_sha256,
+            entry_sha256: r.entry_sha256,
+        }
+    }
+}
+
+/// The recorded head: `(seq, entry_sha256)`.
+pub async fn head(db: &Db) -> sqlx::Result<(i64, String)> {
+    with_db!(db, pool => {
+        sqlx::query_as("SELECT seq, entry_sha256 FROM ledger_head WHERE id = 1")
+            .fetch_one(pool)
+            .await
+    })
+}
+
+/// Everything `verify` compares, read at one consistent moment.
+pub struct Snapshot {
+    pub entries: Vec<LedgerEntry>,
+    pub head: (i64, String),
+    pub records: Vec<ConsentRecord>,
+    pub events: Vec<ConsentEvent>,
+    pub subjects: Vec<StoredSubject>,
+}
+
+pub async fn snapshot(db: &Db) -> sqlx::Result<Snapshot> {
+    let is_postgres = matches!(db, Db::Postgres(_));
+    let records_sql = concat!("SELECT ", record_columns!(), " FROM consent_records ORDER BY ledger_seq");
+    let events_sql = concat!("SELECT ", event_columns!(), " FROM consent_events ORDER BY ledger_seq, id");
+    let subjects_sql = concat!("SELECT ", subject_columns!(), " FROM subjects");
+    with_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        if is_postgres {
+            // SQLite's read transaction is a snapshot already; PostgreSQL's default is not.
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let rows: Vec<EntryRow> = sqlx::query_as(
+            "SELECT seq, recorded_at, kind, record_id, payload_sha256, prev_sha256, entry_sha256
+             FROM ledger ORDER BY seq",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let head = sqlx::query_as("SELECT seq, entry_sha256 FROM ledger_head WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
+        let records = sqlx::query_as(records_sql).fetch_all(&mut *tx).await?;
+        let events = sqlx::query_as(events_sql).fetch_all(&mut *tx).await?;
+        let subjects = sqlx::query_as(subjects_sql).fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Snapshot {
+            entries: rows.into_iter().map(LedgerEntry::from).collect(),
+            head,
+            records,
+            events,
+            subjects,
+        })
+    })
+}

@@ -1,0 +1,155 @@
+//! `consentd verify`: recompute the chain, then check that what the tables hold now still
+//! matches the payload hashes the ledger carries.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::domain::consent::Subject;
+use crate::domain::ledger::{EntryKind, EventsPayload, payload_hash, verify_chain};
+use crate::store::consents::{ConsentEvent, StoredSubject, event_payloads};
+use crate::store::ledger::Snapshot;
+
+/// One thing that does not match, at a ledger sequence number.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Problem {
+    pub seq: i64,
+    /// changed, missing, reordered, inserted
+    pub kind: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub ok: bool,
+    pub length: i64,
+    pub head_sha256: String,
+    pub records_checked: usize,
+    pub events_checked: usize,
+    /// Subjects whose personal data was erased through the service: their records still
+    /// verify against the digest kept at erasure.
+    pub subjects_erased: usize,
+    /// Sorted by sequence number; the first is the first break.
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    pub fn first_problem(&self) -> Option<&Problem> {
+        self.problems.first()
+    }
+}
+
+pub fn check(snapshot: &Snapshot) -> Report {
+    let mut problems = Vec::new();
+    let head = (snapshot.head.0, snapshot.head.1.as_str());
+    let (length, head_sha256) = match verify_chain(&snapshot.entries, Some(head)) {
+        Ok(summary) => (summary.length, summary.head_sha256),
+        Err(broken) => {
+            problems.push(Problem {
+                seq: broken.seq,
+                kind: broken.kind.as_str().to_owned(),
+                detail: broken.detail,
+            });
+            (snapshot.head.0, snapshot.head.1.clone())
+        }
+    };
+
+    let subjects: HashMap<&str, &StoredSubject> =
+        snapshot.subjects.iter().map(|s| (s.id.as_str(), s)).collect();
+    let mut events_by_seq: BTreeMap<i64, Vec<ConsentEvent>> = BTreeMap::new();
+    for event in &snapshot.events {
+        events_by_seq.entry(event.ledger_seq).or_default().push(event.clone());
+    }
+    let records: HashMap<&str, _> = snapshot.records.iter().map(|r| (r.id.as_str(), r)).collect();
+    let mut covered_records = 0;
+    let mut subjects_erased = 0;
+
+    for entry in &snapshot.entries {
+        let events = events_by_seq.remove(&entry.seq).unwrap_or_default();
+        let mut problem = |kind: &str, detail: String| {
+            problems.push(Problem { seq: entry.seq, kind: kind.to_owned(), detail });
+        };
+        match EntryKind::parse(&entry.kind) {
+            Some(EntryKind::ConsentRecorded) => {
+                let Some(record) = records.get(entry.record_id.as_str()).filter(|r| r.ledger_seq == entry.seq)
+                else {
+                    problem("missing", format!("consent record {} is missing from the table", entry.record_id));
+                    continue;
+                };
+                covered_records += 1;
+                let Some(subject) = subjects.get(record.subject_id.as_str()) else {
+                    problem("missing", format!("the subject of consent record {} is missing", record.id));
+                    continue;
+                };
+                if subject.erased_at.is_some() {
+                    subjects_erased += 1;
+                } else if subject_digest(subject).as_deref() != Some(subject.digest.as_str()) {
+                    problem("changed", format!("the subject of consent record {} was changed", record.id));
+                    continue;
+                }
+                if payload_hash(&record.payload(&subject.digest, &events)) != entry.payload_sha256 {
+                    problem(
+                        "changed",
+                        format!("consent record {} or its events no longer match the ledger", record.id),
+                    );
+                }
+            }
+            Some(EntryKind::ConsentEvents) => {
+                let payload = EventsPayload { record_id: &entry.record_id, events: event_payloads(&events) };
+                if events.is_empty() {
+                    problem("missing", format!("the events of consent record {} are missing", entry.record_id));
+                } else if payload_hash(&payload) != entry.payload_sha256 {
+                    problem(
+                        "changed",
+                        format!("events of consent record {} no longer match the ledger", entry.record_id),
+                    );
+                }
+            }
+            None => problem("changed", format!("unknown entry kind `{}`", entry.kind)),
+        }
+    }
+
+    // Rows that no ledger entry accounts for were added behind the service's back.
+    for (seq, events) in events_by_seq {
+        problems.push(Problem {
+            seq,
+            kind: "inserted".into(),
+            detail: format!("{} event row(s) refer to a ledger entry that does not exist", events.len()),
+        });
+    }
+    if covered_records < snapshot.records.len() {
+        for record in &snapshot.records {
+            let accounted = snapshot.entries.iter().any(|e| {
+                e.seq == record.ledger_seq && e.record_id == record.id && e.kind == EntryKind::ConsentRecorded.as_str()
+            });
+            if !accounted {
+                problems.push(Problem {
+                    seq: record.ledger_seq,
+                    kind: "inserted".into(),
+                    detail: format!("consent record {} has no ledger entry", record.id),
+                });
+            }
+        }
+    }
+    problems.sort_by_key(|p| p.seq);
+
+    Report {
+        ok: problems.is_empty(),
+        length,
+        head_sha256,
+        records_checked: snapshot.records.len(),
+        events_checked: snapshot.events.len(),
+        subjects_erased,
+        problems,
+    }
+}
+
+/// Recomputes a live subject's digest from its personal data.
+fn subject_digest(subject: &StoredSubject) -> Option<String> {
+    Some(Subject::digest(
+        subject.name.as_deref()?,
+        subject.email.as_deref()?,
+        subject.organisation.as_deref(),
+        subject.salt.as_deref()?,
+    ))
+}
