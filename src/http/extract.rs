@@ -38,25 +38,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// Syntax errors are 400; a well-formed body with a wrong or missing field is 422 naming it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| Error::Malformed { message: format!("the body is not valid JSON: {e}") })?;
+    if !value.is_object() {
+        return Err(FieldError::new("(body)", "must be a JSON object").into());
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_data() {
-            let message = inner.to_string();
-            // serde names a missing field in the message, relative to the path.
-            let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
-            let field = missing_field(&message)
-                .map(|f| if path == "." { f.clone() } else { format!("{path}.{f}") })
-                .unwrap_or_else(|| if path == "." { "(body)".into() } else { path.clone() });
-            Error::Invalid(FieldError::new(field, message))
-        } else {
-            Error::Malformed { message: format!("the body is not valid JSON: {inner}") }
-        }
-    })?;
-    de.end().map_err(|e| Error::Malformed { message: format!("the body is not valid JSON: {e}") })?;
-    Ok(value)
+        let message = e.into_inner().to_string();
+        // serde names a missing field in the message, relative to the path.
+        let field = match missing_field(&message) {
+            Some(f) if path == "." => f,
+            Some(f) => format!("{path}.{f}"),
+            None if path == "." => "(body)".to_owned(),
+            None => path,
+        };
+        Error::Invalid(FieldError::new(field, message))
+    })
 }
 
 fn missing_field(message: &str) -> Option<String> {

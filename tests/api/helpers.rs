@@ -1,0 +1,319 @@
+//! `TestApp`: the real `consentd` binary, started on a random port with its own fresh
+//! database (an SQLite file, or a PostgreSQL database created for the test).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where the PostgreSQL server for tests is; each test creates its own database on it.
+fn postgres_server() -> String {
+    std::env::var("CONSENTD_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_consentd");
+
+/// The shipped demo policies.
+pub fn shipped_policies() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("policies")
+}
+
+/// A fresh database for one test; dropped (PostgreSQL) or deleted with the folder (SQLite).
+pub struct TestDb {
+    pub url: String,
+    pub backend: Backend,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    pub async fn create(backend: Backend, dir: &Path) -> TestDb {
+        match backend {
+            Backend::Sqlite => TestDb {
+                url: format!("sqlite://{}", dir.join("consentd.db").display()),
+                backend,
+                pg_name: None,
+            },
+            Backend::Postgres => {
+                let name = format!("consentd_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = format!("{}/postgres", postgres_server());
+                let pool = sqlx::PgPool::connect(&admin).await.unwrap_or_else(|e| {
+                    panic!("PostgreSQL must be reachable for the tests ({admin}): {e}")
+                });
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&pool)
+                    .await
+                    .expect("create test database");
+                pool.close().await;
+                TestDb {
+                    url: format!("{}/{name}", postgres_server()),
+                    backend,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+
+    /// Runs SQL behind the service's back, the way an attacker with database access would:
+    /// foreign keys off.
+    pub async fn tamper(&self, statements: &[&str]) {
+        match self.backend {
+            Backend::Sqlite => {
+                use std::str::FromStr;
+                let options = sqlx::sqlite::SqliteConnectOptions::from_str(&self.url)
+                    .unwrap()
+                    .foreign_keys(false)
+                    .busy_timeout(Duration::from_secs(10));
+                let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+                for s in statements {
+                    sqlx::query(sqlx::AssertSqlSafe(*s)).execute(&pool).await.unwrap();
+                }
+                pool.close().await;
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
+                let mut tx = pool.begin().await.unwrap();
+                sqlx::query("SET LOCAL session_replication_role = replica")
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                for s in statements {
+                    sqlx::query(sqlx::AssertSqlSafe(*s)).execute(&mut *tx).await.unwrap();
+                }
+                tx.commit().await.unwrap();
+                pool.close().await;
+            }
+        }
+    }
+
+    /// A single value from the database.
+    pub async fn scalar_i64(&self, sql: &str) -> i64 {
+        match self.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
+                let v = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&pool).await.unwrap();
+                pool.close().await;
+                v
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
+                let v = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&pool).await.unwrap();
+                pool.close().await;
+                v
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else { return };
+        // Drop runs outside any runtime guarantees: use a thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok(pool) = sqlx::PgPool::connect(&format!("{}/postgres", postgres_server())).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                        .execute(&pool)
+                        .await;
+                    pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Options for starting the service.
+#[derive(Default, Clone)]
+pub struct Options {
+    pub policies: Option<PathBuf>,
+    /// CONSENTD_NOW for the process.
+    pub now: Option<String>,
+    pub rust_log: Option<String>,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub db: TestDb,
+    pub dir: tempfile::TempDir,
+    pub options: Options,
+    pub client: reqwest::Client,
+    servers: Vec<Child>,
+    log_files: Vec<PathBuf>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, Options::default()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, options: Options) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::create(backend, dir.path()).await;
+        let mut app = TestApp {
+            address: String::new(),
+            db,
+            dir,
+            options,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            servers: Vec::new(),
+            log_files: Vec::new(),
+        };
+        app.address = app.start_server();
+        app
+    }
+
+    /// The environment every process of this test runs with.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("CONSENTD_DATABASE_URL", &self.db.url)
+            .env(
+                "CONSENTD_POLICIES",
+                self.options.policies.clone().unwrap_or_else(shipped_policies),
+            )
+            .env("RUST_LOG", self.options.rust_log.as_deref().unwrap_or("info"));
+        if let Some(now) = &self.options.now {
+            cmd.env("CONSENTD_NOW", now);
+        }
+        cmd
+    }
+
+    /// Starts one more `consentd serve` on the same database; returns its base URL.
+    pub fn start_server(&mut self) -> String {
+        let n = self.servers.len();
+        let out = self.dir.path().join(format!("server{n}.out"));
+        let err = self.dir.path().join(format!("server{n}.err"));
+        let child = self
+            .command()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::from(std::fs::File::create(&out).unwrap()))
+            .stderr(Stdio::from(std::fs::File::create(&err).unwrap()))
+            .spawn()
+            .expect("start consentd");
+        self.servers.push(child);
+        self.log_files.push(out.clone());
+        self.log_files.push(err.clone());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = std::fs::read_to_string(&out).unwrap_or_default();
+            if let Some(addr) = text
+                .lines()
+                .find_map(|l| l.split("listening on ").nth(1))
+                .map(|a| a.trim().to_owned())
+            {
+                return addr;
+            }
+            if let Some(status) = self.servers[n].try_wait().unwrap() {
+                panic!(
+                    "consentd exited ({status}) before listening:\n{}",
+                    std::fs::read_to_string(&err).unwrap_or_default()
+                );
+            }
+            assert!(Instant::now() < deadline, "consentd did not start within 60 s");
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Runs a CLI command against this test's database and policies.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("run consentd")
+    }
+
+    /// Everything the server processes wrote so far (stdout and stderr).
+    pub fn logs(&self) -> String {
+        self.log_files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    pub fn add_workshop(&self, slug: &str, notice: &str) {
+        let out = self.cli(&[
+            "workshop", "add", "--slug", slug, "--title", "Autorisierungsworkshop Köln",
+            "--starts", "2026-03-02", "--ends", "2026-03-03", "--notice", notice,
+            "--kind", "authorisation", "--location", "Köln",
+        ]);
+        assert!(out.status.success(), "workshop add failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.address)).send().await.unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client.post(format!("{}{path}", self.address)).json(body).send().await.unwrap()
+    }
+
+    /// The version in force of `notice` in `language`, from `GET /api/v1/notices`.
+    pub async fn notice(&self, notice: &str, language: &str) -> Value {
+        let all: Vec<Value> = self.get("/api/v1/notices").await.json().await.unwrap();
+        all.into_iter()
+            .find(|n| n["id"] == notice && n["language"] == language)
+            .unwrap_or_else(|| panic!("notice {notice}/{language} not in force"))
+    }
+
+    /// A valid consent body for the workshop, as the registration site would send it.
+    pub async fn consent_body(&self, workshop: &str, email: &str) -> Value {
+        let n = self.notice(OM_NOTICE, "de").await;
+        json!({
+            "workshop": workshop,
+            "notice": { "id": n["id"], "version": n["version"], "language": "de", "sha256": n["sha256"] },
+            "subject": { "name": "Erika Beispiel", "email": email, "organisation": "Beispiel GmbH" },
+            "purposes": { "durchfuehrung": true, "fotos": true, "newsletter": false }
+        })
+    }
+
+    pub fn verify(&self) -> (bool, String) {
+        let out = self.cli(&["verify"]);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        for child in &mut self.servers {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub const OM_NOTICE: &str = "om-workshop-teilnehmende";
+
+/// Generates `sqlite::NAME` and `postgres::NAME` tests from `async fn NAME(Backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() { super::$name($crate::helpers::Backend::Sqlite).await }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() { super::$name($crate::helpers::Backend::Postgres).await }
+            )*
+        }
+    };
+}

@@ -1,0 +1,167 @@
+//! The ledger: one linear chain under concurrency, and every kind of tampering detected.
+
+use std::collections::BTreeSet;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, OM_NOTICE, TestApp};
+use crate::on_both_backends;
+
+/// Three consents and one withdrawal: ledger entries 1..=4.
+async fn app_with_history(backend: Backend) -> TestApp {
+    let app = TestApp::spawn(backend).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let mut tokens = Vec::new();
+    for i in 1..=3 {
+        let body = app.consent_body("koeln-2026", &format!("p{i}@example.org")).await;
+        let created: Value = app.post_json("/api/v1/consents", &body).await.json().await.unwrap();
+        tokens.push(created["token"].as_str().unwrap().to_owned());
+    }
+    let r = app.post_json(&format!("/api/v1/receipts/{}/withdraw", tokens[0]), &json!({"all": true})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let (ok, out) = app.verify();
+    assert!(ok && out.contains("ledger OK: 4 entries"), "{out}");
+    app
+}
+
+fn assert_broken(app: &TestApp, seq: i64, kind: &str) {
+    let (ok, out) = app.verify();
+    assert!(!ok, "verify must fail:\n{out}");
+    let expected = format!("ledger BROKEN at seq {seq}: {kind}");
+    assert!(out.contains(&expected), "expected `{expected}` in:\n{out}");
+}
+
+async fn changed_ledger_row_is_detected(backend: Backend) {
+    let app = app_with_history(backend).await;
+    app.db
+        .tamper(&["UPDATE ledger SET payload_sha256 = '1111111111111111111111111111111111111111111111111111111111111111' WHERE seq = 2"])
+        .await;
+    assert_broken(&app, 2, "changed");
+}
+
+async fn deleted_ledger_row_is_detected(backend: Backend) {
+    let app = app_with_history(backend).await;
+    app.db.tamper(&["DELETE FROM ledger WHERE seq = 2"]).await;
+    assert_broken(&app, 2, "missing");
+}
+
+async fn deleted_last_ledger_row_is_detected(backend: Backend) {
+    let app = app_with_history(backend).await;
+    app.db.tamper(&["DELETE FROM ledger WHERE seq = 4"]).await;
+    assert_broken(&app, 4, "missing");
+}
+
+async fn swapped_ledger_rows_are_detected(backend: Backend) {
+    let app = app_with_history(backend).await;
+    // Swap the contents of entries 2 and 3, keeping their sequence numbers.
+    app.db
+        .tamper(&[
+            "UPDATE ledger SET seq = -2 WHERE seq = 2",
+            "UPDATE ledger SET seq = 2 WHERE seq = 3",
+            "UPDATE ledger SET seq = 3 WHERE seq = -2",
+        ])
+        .await;
+    assert_broken(&app, 2, "reordered");
+}
+
+async fn edited_consent_record_is_detected(backend: Backend) {
+    let app = app_with_history(backend).await;
+    app.db
+        .tamper(&["UPDATE consent_records SET notice_version = 1 WHERE ledger_seq = 3"])
+        .await;
+    assert_broken(&app, 3, "changed");
+}
+
+async fn edited_event_is_detected(backend: Backend) {
+    let app = app_with_history(backend).await;
+    // Turn a refusal into a consent behind the service's back.
+    app.db
+        .tamper(&["UPDATE consent_events SET state = 'given' WHERE ledger_seq = 2 AND purpose_id = 'newsletter'"])
+        .await;
+    assert_broken(&app, 2, "changed");
+}
+
+async fn edited_withdrawal_is_detected(backend: Backend) {
+    let app = app_with_history(backend).await;
+    app.db.tamper(&["DELETE FROM consent_events WHERE ledger_seq = 4"]).await;
+    assert_broken(&app, 4, "missing");
+}
+
+async fn edited_subject_is_detected(backend: Backend) {
+    let app = app_with_history(backend).await;
+    app.db
+        .tamper(&["UPDATE subjects SET email = 'someone-else@example.org' WHERE email = 'p2@example.org'"])
+        .await;
+    assert_broken(&app, 2, "changed");
+}
+
+async fn inserted_event_is_detected(backend: Backend) {
+    let app = app_with_history(backend).await;
+    app.db
+        .tamper(&["INSERT INTO consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq)
+                   SELECT 'forged', record_id, 'newsletter', 'art6-1-a', 'given', 'subject', occurred_at, 3
+                   FROM consent_events WHERE ledger_seq = 3 LIMIT 1"])
+        .await;
+    assert_broken(&app, 3, "changed");
+}
+
+/// 100 simultaneous consents form one linear chain: seq 1..=100, no forks, no gaps.
+async fn hundred_concurrent_consents_form_one_chain(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let body = app.consent_body("koeln-2026", "x@example.org").await;
+    let requests = (0..100).map(|i| {
+        let mut body = body.clone();
+        body["subject"]["email"] = json!(format!("teilnehmer{i}@example.org"));
+        let app = &app;
+        async move { app.post_json("/api/v1/consents", &body).await }
+    });
+    let responses = futures::future::join_all(requests).await;
+    let mut seqs = BTreeSet::new();
+    for response in responses {
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let created: Value = response.json().await.unwrap();
+        seqs.insert(created["ledger_seq"].as_i64().unwrap());
+    }
+    assert_eq!(seqs, (1..=100).collect::<BTreeSet<_>>());
+    let (ok, out) = app.verify();
+    assert!(ok && out.contains("ledger OK: 100 entries"), "{out}");
+    assert_eq!(app.db.scalar_i64("SELECT COUNT(DISTINCT prev_sha256) FROM ledger").await, 100, "a fork shares a predecessor");
+}
+
+/// Two server processes on one database, writing at once, still form one chain.
+async fn two_servers_writing_at_once_form_one_chain(backend: Backend) {
+    let mut app = TestApp::spawn(backend).await;
+    let second = app.start_server();
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let body = app.consent_body("koeln-2026", "x@example.org").await;
+    let addresses = [app.address.clone(), second];
+    let requests = (0..80).map(|i| {
+        let mut body = body.clone();
+        body["subject"]["email"] = json!(format!("teilnehmer{i}@example.org"));
+        let url = format!("{}/api/v1/consents", addresses[i % 2]);
+        let client = app.client.clone();
+        async move { client.post(url).json(&body).send().await.unwrap() }
+    });
+    for response in futures::future::join_all(requests).await {
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let (ok, out) = app.verify();
+    assert!(ok && out.contains("ledger OK: 80 entries"), "{out}");
+    assert_eq!(app.db.scalar_i64("SELECT COUNT(DISTINCT prev_sha256) FROM ledger").await, 80);
+}
+
+on_both_backends!(
+    changed_ledger_row_is_detected,
+    deleted_ledger_row_is_detected,
+    deleted_last_ledger_row_is_detected,
+    swapped_ledger_rows_are_detected,
+    edited_consent_record_is_detected,
+    edited_event_is_detected,
+    edited_withdrawal_is_detected,
+    edited_subject_is_detected,
+    inserted_event_is_detected,
+    hundred_concurrent_consents_form_one_chain,
+    two_servers_writing_at_once_form_one_chain,
+);

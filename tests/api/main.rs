@@ -1,0 +1,9 @@
+//! Integration tests: the real binary on a random port, on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod consent;
+mod ledger;
+mod pages;
+mod policies;
+mod privacy;

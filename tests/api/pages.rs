@@ -1,0 +1,124 @@
+//! The participant pages: consent through the web form, the receipt, one-click withdrawal.
+
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, REFERRER_POLICY};
+
+use crate::helpers::{Backend, OM_NOTICE, TestApp};
+use crate::on_both_backends;
+
+async fn web_form_consent_receipt_and_one_click_withdrawal(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+
+    let page = app.get("/w/koeln-2026").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap().contains("frame-ancestors 'none'"));
+    let html = page.text().await.unwrap();
+    let notice = app.notice(OM_NOTICE, "de").await;
+    assert!(html.contains("<html lang=\"de\""));
+    assert!(html.contains(notice["sha256"].as_str().unwrap()), "the page shows the hash of the text");
+    assert!(html.contains("Offensive Mittelstand"), "the page names the controller");
+    assert!(html.contains("Speicherdauer"), "version 2 (with storage periods) is the one in force");
+    // Planet49: no pre-ticked box, and one checkbox per optional purpose.
+    assert!(!html.contains("checked"), "no box may be pre-ticked");
+    for purpose in ["fotos", "feedback", "newsletter"] {
+        assert!(html.contains(&format!("name=\"purpose.{purpose}\"")), "{purpose} checkbox");
+    }
+    assert!(!html.contains("name=\"purpose.durchfuehrung\""), "required purposes are not a choice");
+    assert!(!html.contains("<script"), "no script");
+
+    let form = [
+        ("notice_id", OM_NOTICE.to_owned()),
+        ("notice_version", notice["version"].to_string()),
+        ("notice_language", "de".to_owned()),
+        ("notice_sha256", notice["sha256"].as_str().unwrap().to_owned()),
+        ("name", "Jörg Groß".to_owned()),
+        ("email", "joerg@example.org".to_owned()),
+        ("organisation", String::new()),
+        ("purpose.fotos", "yes".to_owned()),
+        ("acknowledged", "yes".to_owned()),
+    ];
+    // Without the acknowledgement the form comes back with an error and nothing is stored.
+    let unacknowledged: Vec<_> = form.iter().filter(|(k, _)| *k != "acknowledged").cloned().collect();
+    let response = app.client.post(format!("{}/w/koeln-2026", app.address)).form(&unacknowledged).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("role=\"alert\""));
+    assert!(html.contains("value=\"Jörg Groß\""), "what was typed is kept");
+
+    let response = app.client.post(format!("{}/w/koeln-2026", app.address)).form(&form).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/r/") && location.ends_with("?saved=1"), "{location}");
+    let token = location.trim_start_matches("/r/").trim_end_matches("?saved=1").to_owned();
+
+    let receipt = app.get(&location).await;
+    assert_eq!(receipt.headers()[REFERRER_POLICY], "no-referrer", "the token must not leak");
+    assert_eq!(receipt.headers()["cache-control"], "no-store");
+    let html = receipt.text().await.unwrap();
+    let api: serde_json::Value = app.get(&format!("/api/v1/receipts/{token}")).await.json().await.unwrap();
+    assert_eq!(api["collection_method"], "web-form");
+    assert!(html.contains(api["receipt_id"].as_str().unwrap()), "receipt id shown");
+    assert!(html.contains(notice["sha256"].as_str().unwrap()), "notice hash shown");
+    assert!(html.contains("eingewilligt"), "fotos given");
+    assert!(html.contains("nicht eingewilligt"), "newsletter refused");
+    assert!(html.contains(&format!("/r/{token}")), "personal link shown");
+
+    // One click: the single purpose's withdraw button.
+    let response = app
+        .client
+        .post(format!("{}/r/{token}/withdraw", app.address))
+        .form(&[("purpose", "fotos")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let html = app.get(&format!("/r/{token}?withdrawn=1")).await.text().await.unwrap();
+    assert!(html.contains("widerrufen"));
+    let api: serde_json::Value = app.get(&format!("/api/v1/receipts/{token}")).await.json().await.unwrap();
+    let fotos = api["purposes"].as_array().unwrap().iter().find(|p| p["id"] == "fotos").unwrap().clone();
+    assert_eq!(fotos["state"], "withdrawn");
+    let (ok, out) = app.verify();
+    assert!(ok && out.contains("ledger OK: 2 entries"), "{out}");
+}
+
+async fn pages_speak_english_when_asked_and_answer_unknown_links(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    app.add_workshop("stiftung-2026", "stiftung-workshop-teilnehmende");
+    let english = app
+        .client
+        .get(format!("{}/w/koeln-2026", app.address))
+        .header("accept-language", "en-GB,en;q=0.9,de;q=0.5")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(english.contains("<html lang=\"en\""));
+    assert!(english.contains(app.notice(OM_NOTICE, "en").await["sha256"].as_str().unwrap()));
+    // No English translation of the foundation's notice: German, not a broken page.
+    let german = app
+        .client
+        .get(format!("{}/w/stiftung-2026", app.address))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(german.contains(app.notice("stiftung-workshop-teilnehmende", "de").await["sha256"].as_str().unwrap()));
+
+    for path in ["/w/gibt-es-nicht", "/r/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "/r/kurz", "/nirgends"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(response.text().await.unwrap().contains("<html"), "{path}: a readable page");
+    }
+}
+
+on_both_backends!(
+    web_form_consent_receipt_and_one_click_withdrawal,
+    pages_speak_english_when_asked_and_answer_unknown_links,
+);
