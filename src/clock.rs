@@ -23,10 +23,14 @@ impl Clock {
 
     /// Reads `CONSENTD_NOW`. Errors when it is set but cannot be honoured.
     pub fn from_env() -> anyhow::Result<Self> {
-        let Ok(value) = std::env::var(NOW_VAR) else {
+        Self::from_setting(std::env::var(NOW_VAR).ok().as_deref(), cfg!(feature = "simulated-clock"))
+    }
+
+    fn from_setting(value: Option<&str>, simulation_built_in: bool) -> anyhow::Result<Self> {
+        let Some(value) = value else {
             return Ok(Self::system());
         };
-        if !cfg!(feature = "simulated-clock") {
+        if !simulation_built_in {
             anyhow::bail!(
                 "{NOW_VAR} is set, but this binary was built without the `simulated-clock` feature; \
                  unset it (production) or build with `--features simulated-clock` (tests, demos)"
@@ -58,4 +62,33 @@ impl Clock {
 /// The one textual form of a time inside hashed payloads and JSON: UTC, microseconds, `Z`.
 pub fn canonical_time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_build_without_the_feature_refuses_a_simulated_time() {
+        let err = Clock::from_setting(Some("2027-01-01T00:00:00Z"), false).unwrap_err();
+        assert!(err.to_string().contains("simulated-clock"));
+        assert!(!Clock::from_setting(None, false).unwrap().is_simulated());
+    }
+
+    #[test]
+    fn simulated_time_starts_where_told_and_runs_on() {
+        let clock = Clock::from_setting(Some("2027-01-31T09:00:00+01:00"), true).unwrap();
+        let now = clock.now();
+        assert!(clock.is_simulated());
+        assert_eq!(canonical_time(now)[..16], *"2027-01-31T08:00");
+        assert!(clock.now() >= now);
+        assert_eq!(clock.today_berlin(), NaiveDate::from_ymd_opt(2027, 1, 31).unwrap());
+        assert!(Clock::from_setting(Some("morgen"), true).is_err());
+    }
+
+    #[test]
+    fn berlin_date_differs_from_utc_date_late_in_the_evening() {
+        let clock = Clock::from_setting(Some("2026-12-31T23:30:00Z"), true).unwrap();
+        assert_eq!(clock.today_berlin(), NaiveDate::from_ymd_opt(2027, 1, 1).unwrap());
+    }
 }

@@ -41,6 +41,20 @@ enum Command {
     /// Check the policy files.
     #[command(subcommand)]
     Policies(PoliciesCommand),
+    /// Data subjects (participants).
+    #[command(subcommand)]
+    Subject(SubjectCommand),
+}
+
+#[derive(Subcommand)]
+enum SubjectCommand {
+    /// Erase a participant's personal data (Art. 17 GDPR). The consent record, its events and
+    /// the ledger stay, so the proof of what was agreed survives without the person.
+    Erase {
+        /// The receipt id printed on the participant's receipt.
+        #[arg(long)]
+        receipt: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -108,6 +122,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Verify { json } => verify(&settings, json).await,
         Command::Workshop(command) => workshop(&settings, command).await,
+        Command::Subject(SubjectCommand::Erase { receipt }) => {
+            let app = App::open(&settings).await?;
+            let Some(record) = store::consents::by_receipt_id(&app.db, receipt.trim()).await? else {
+                anyhow::bail!("--receipt: no consent record with this receipt id");
+            };
+            if store::consents::erase_subject(&app.db, &app.clock, &record).await? {
+                println!("erased the personal data of consent record {} (the record and its ledger entries stay)", record.id);
+            } else {
+                println!("consent record {}: personal data was erased already", record.id);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Policies(PoliciesCommand::Check) => {
             let policies = consentd::policies::load(&settings.policies)
                 .map_err(|e| anyhow::anyhow!("invalid policy: {e}"))?;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::domain::consent::Subject;
-use crate::domain::ledger::{EntryKind, EventsPayload, payload_hash, verify_chain};
+use crate::domain::ledger::{EntryKind, ErasurePayload, EventsPayload, payload_hash, verify_chain};
 use crate::store::consents::{ConsentEvent, StoredSubject, event_payloads};
 use crate::store::ledger::Snapshot;
 
@@ -61,6 +61,13 @@ pub fn check(snapshot: &Snapshot) -> Report {
         events_by_seq.entry(event.ledger_seq).or_default().push(event.clone());
     }
     let records: HashMap<&str, _> = snapshot.records.iter().map(|r| (r.id.as_str(), r)).collect();
+    // Erasure is legitimate only where the ledger says the service did it.
+    let erased_records: std::collections::HashSet<&str> = snapshot
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::SubjectErased.as_str())
+        .map(|e| e.record_id.as_str())
+        .collect();
     let mut covered_records = 0;
     let mut subjects_erased = 0;
 
@@ -82,6 +89,13 @@ pub fn check(snapshot: &Snapshot) -> Report {
                     continue;
                 };
                 if subject.erased_at.is_some() {
+                    if !erased_records.contains(record.id.as_str()) {
+                        problem(
+                            "changed",
+                            format!("the subject of consent record {} was erased outside the service", record.id),
+                        );
+                        continue;
+                    }
                     subjects_erased += 1;
                 } else if subject_digest(subject).as_deref() != Some(subject.digest.as_str()) {
                     problem("changed", format!("the subject of consent record {} was changed", record.id));
@@ -103,6 +117,25 @@ pub fn check(snapshot: &Snapshot) -> Report {
                         "changed",
                         format!("events of consent record {} no longer match the ledger", entry.record_id),
                     );
+                }
+            }
+            Some(EntryKind::SubjectErased) => {
+                let record = records.get(entry.record_id.as_str());
+                let subject = record.and_then(|r| subjects.get(r.subject_id.as_str()));
+                let (Some(record), Some(subject)) = (record, subject) else {
+                    problem("missing", format!("the erased subject of consent record {} is missing", entry.record_id));
+                    continue;
+                };
+                let payload = ErasurePayload {
+                    record_id: &record.id,
+                    subject_id: &subject.id,
+                    subject_digest: &subject.digest,
+                    events: event_payloads(&events),
+                };
+                if subject.erased_at.is_none() || subject.name.is_some() || subject.email.is_some() {
+                    problem("changed", format!("the subject of consent record {} was erased but has data again", record.id));
+                } else if payload_hash(&payload) != entry.payload_sha256 {
+                    problem("changed", format!("the erasure of consent record {} no longer matches the ledger", record.id));
                 }
             }
             None => problem("changed", format!("unknown entry kind `{}`", entry.kind)),

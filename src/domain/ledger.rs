@@ -18,8 +18,11 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 pub enum EntryKind {
     /// A consent record with its first events (given, refused, acknowledged).
     ConsentRecorded,
-    /// Later events on a record: withdrawals now, expiry and erasure later.
+    /// Later events on a record: withdrawals now, expiry later.
     ConsentEvents,
+    /// The subject's personal data was erased through the service; the record's purposes
+    /// get `erased` events. Verification then accepts the missing personal data.
+    SubjectErased,
 }
 
 impl EntryKind {
@@ -27,6 +30,7 @@ impl EntryKind {
         match self {
             EntryKind::ConsentRecorded => "consent.recorded",
             EntryKind::ConsentEvents => "consent.events",
+            EntryKind::SubjectErased => "subject.erased",
         }
     }
 
@@ -34,6 +38,7 @@ impl EntryKind {
         match s {
             "consent.recorded" => Some(EntryKind::ConsentRecorded),
             "consent.events" => Some(EntryKind::ConsentEvents),
+            "subject.erased" => Some(EntryKind::SubjectErased),
             _ => None,
         }
     }
@@ -139,6 +144,16 @@ pub struct EventPayload<'a> {
 #[derive(Clone, Debug, Serialize)]
 pub struct EventsPayload<'a> {
     pub record_id: &'a str,
+    pub events: Vec<EventPayload<'a>>,
+}
+
+/// Payload of a `subject.erased` entry: which subject, the digest that stays, and the
+/// `erased` events. Never the erased data.
+#[derive(Clone, Debug, Serialize)]
+pub struct ErasurePayload<'a> {
+    pub record_id: &'a str,
+    pub subject_id: &'a str,
+    pub subject_digest: &'a str,
     pub events: Vec<EventPayload<'a>>,
 }
 

@@ -10,7 +10,8 @@ use crate::domain::consent::{
     CollectionMethod, PurposeDecision, PurposeState, ReceiptToken, Subject, new_salt,
 };
 use crate::domain::ledger::{
-    EntryKind, EventPayload, EventsPayload, LedgerEntry, RecordPayload, payload_hash,
+    EntryKind, ErasurePayload, EventPayload, EventsPayload, LedgerEntry, RecordPayload,
+    payload_hash,
 };
 
 /// What the service knows when a participant consents.
@@ -317,6 +318,70 @@ pub async fn withdraw(
         tx.commit().await?;
         Ok(events)
     })
+}
+
+/// Erases the personal data of a record's subject (name, e-mail, organisation and the salt
+/// that linked them to the digest), records an `erased` event for every purpose, and
+/// appends a `subject.erased` entry. Returns false when it was erased already.
+pub async fn erase_subject(db: &Db, clock: &Clock, record: &ConsentRecord) -> sqlx::Result<bool> {
+    with_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let (seq, prev) = lock_head!(tx);
+        let subject: StoredSubject = sqlx::query_as(concat!("SELECT ", subject_columns!(), " FROM subjects WHERE id = $1"))
+            .bind(&record.subject_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if subject.erased_at.is_some() {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let history: Vec<ConsentEvent> = sqlx::query_as(concat!(
+            "SELECT ", event_columns!(), " FROM consent_events WHERE record_id = $1 ORDER BY occurred_at, ledger_seq"
+        ))
+        .bind(&record.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let now = clock.now();
+        let events: Vec<ConsentEvent> = current_states(&history)
+            .into_iter()
+            .map(|e| ConsentEvent {
+                id: uuid::Uuid::new_v4().to_string(),
+                record_id: record.id.clone(),
+                purpose_id: e.purpose_id.clone(),
+                legal_basis: e.legal_basis.clone(),
+                state: PurposeState::Erased.as_str().to_owned(),
+                actor: "staff".to_owned(),
+                occurred_at: now,
+                ledger_seq: seq,
+            })
+            .collect();
+        let payload = ErasurePayload {
+            record_id: &record.id,
+            subject_id: &subject.id,
+            subject_digest: &subject.digest,
+            events: event_payloads(&events),
+        };
+        let entry = LedgerEntry::next(seq, &prev, now, EntryKind::SubjectErased, &record.id, &payload_hash(&payload));
+        insert_entry!(tx, &entry);
+        for event in &events {
+            insert_event!(tx, event);
+        }
+        sqlx::query(
+            "UPDATE subjects SET name = NULL, email = NULL, organisation = NULL, salt = NULL, erased_at = $1
+             WHERE id = $2",
+        )
+        .bind(now)
+        .bind(&subject.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    })
+}
+
+pub async fn by_receipt_id(db: &Db, receipt_id: &str) -> sqlx::Result<Option<ConsentRecord>> {
+    let sql = concat!("SELECT ", record_columns!(), " FROM consent_records WHERE receipt_id = $1");
+    with_db!(db, pool => sqlx::query_as(sql).bind(receipt_id).fetch_optional(pool).await)
 }
 
 /// The latest event per purpose, in the order purposes first appeared.

@@ -164,4 +164,33 @@ on_both_backends!(
     inserted_event_is_detected,
     hundred_concurrent_consents_form_one_chain,
     two_servers_writing_at_once_form_one_chain,
+    erasure_through_the_service_still_verifies,
 );
+
+/// Erasure through the service is reported as erased, not as tampering; erasing the same
+/// data with SQL is tampering.
+async fn erasure_through_the_service_still_verifies(backend: Backend) {
+    let app = app_with_history(backend).await;
+    let body = app.consent_body("koeln-2026", "zu.loeschen@example.org").await;
+    let created: Value = app.post_json("/api/v1/consents", &body).await.json().await.unwrap();
+    let token = created["token"].as_str().unwrap();
+    let out = app.cli(&["subject", "erase", "--receipt", created["receipt_id"].as_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let receipt: Value = app.get(&format!("/api/v1/receipts/{token}")).await.json().await.unwrap();
+    assert_eq!(receipt["subject"]["email"], Value::Null);
+    assert_eq!(receipt["subject"]["erased"], true);
+    assert!(receipt["purposes"].as_array().unwrap().iter().all(|p| p["state"] == "erased"));
+    assert_eq!(app.db.scalar_i64("SELECT COUNT(*) FROM subjects WHERE email = 'zu.loeschen@example.org'").await, 0);
+
+    let (ok, out) = app.verify();
+    assert!(ok, "{out}");
+    assert!(out.contains("ledger OK: 6 entries") && out.contains("1 subject(s) erased"), "{out}");
+
+    // The same removal done by hand is caught.
+    app.db
+        .tamper(&["UPDATE subjects SET name = NULL, email = NULL, organisation = NULL, salt = NULL, erased_at = created_at
+                   WHERE email = 'p3@example.org'"])
+        .await;
+    assert_broken(&app, 3, "changed");
+}
