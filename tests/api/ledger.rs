@@ -25,85 +25,69 @@ async fn app_with_history(backend: Backend) -> TestApp {
     app
 }
 
-fn assert_broken(app: &TestApp, seq: i64, kind: &str) {
+fn assert_broken(app: &TestApp, seq: i64, kind: &str, what: &str) {
     let (ok, out) = app.verify();
-    assert!(!ok, "verify must fail:\n{out}");
+    assert!(!ok, "{what}: verify must fail:\n{out}");
     let expected = format!("ledger BROKEN at seq {seq}: {kind}");
-    assert!(out.contains(&expected), "expected `{expected}` in:\n{out}");
+    assert!(out.contains(&expected), "{what}: expected `{expected}` in:\n{out}");
 }
 
-async fn changed_ledger_row_is_detected(backend: Backend) {
-    let app = app_with_history(backend).await;
-    app.db
-        .tamper(&["UPDATE ledger SET payload_sha256 = '1111111111111111111111111111111111111111111111111111111111111111' WHERE seq = 2"])
-        .await;
-    assert_broken(&app, 2, "changed");
-}
-
-async fn deleted_ledger_row_is_detected(backend: Backend) {
-    let app = app_with_history(backend).await;
-    app.db.tamper(&["DELETE FROM ledger WHERE seq = 2"]).await;
-    assert_broken(&app, 2, "missing");
-}
-
-async fn deleted_last_ledger_row_is_detected(backend: Backend) {
-    let app = app_with_history(backend).await;
-    app.db.tamper(&["DELETE FROM ledger WHERE seq = 4"]).await;
-    assert_broken(&app, 4, "missing");
-}
-
-async fn swapped_ledger_rows_are_detected(backend: Backend) {
-    let app = app_with_history(backend).await;
-    // Swap the contents of entries 2 and 3, keeping their sequence numbers.
-    app.db
-        .tamper(&[
+/// Each kind of tampering, done with SQL on the history above, and where verify must see it.
+const TAMPERING: &[(&str, &[&str], i64, &str)] = &[
+    (
+        "changed ledger row",
+        &["UPDATE ledger SET payload_sha256 = '1111111111111111111111111111111111111111111111111111111111111111' WHERE seq = 2"],
+        2,
+        "changed",
+    ),
+    ("deleted ledger row", &["DELETE FROM ledger WHERE seq = 2"], 2, "missing"),
+    ("deleted last ledger row", &["DELETE FROM ledger WHERE seq = 4"], 4, "missing"),
+    (
+        // The contents of entries 2 and 3 change places; the sequence numbers stay.
+        "swapped ledger rows",
+        &[
             "UPDATE ledger SET seq = -2 WHERE seq = 2",
             "UPDATE ledger SET seq = 2 WHERE seq = 3",
             "UPDATE ledger SET seq = 3 WHERE seq = -2",
-        ])
-        .await;
-    assert_broken(&app, 2, "reordered");
-}
+        ],
+        2,
+        "reordered",
+    ),
+    (
+        "edited consent record",
+        &["UPDATE consent_records SET notice_version = 1 WHERE ledger_seq = 3"],
+        3,
+        "changed",
+    ),
+    (
+        "refusal turned into consent",
+        &["UPDATE consent_events SET state = 'given' WHERE ledger_seq = 2 AND purpose_id = 'newsletter'"],
+        2,
+        "changed",
+    ),
+    ("withdrawal deleted", &["DELETE FROM consent_events WHERE ledger_seq = 4"], 4, "missing"),
+    (
+        "edited subject",
+        &["UPDATE subjects SET email = 'someone-else@example.org' WHERE email = 'p2@example.org'"],
+        2,
+        "changed",
+    ),
+    (
+        "inserted event",
+        &["INSERT INTO consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq)
+           SELECT 'forged', record_id, 'newsletter', 'art6-1-a', 'given', 'subject', occurred_at, 3
+           FROM consent_events WHERE ledger_seq = 3 LIMIT 1"],
+        3,
+        "changed",
+    ),
+];
 
-async fn edited_consent_record_is_detected(backend: Backend) {
-    let app = app_with_history(backend).await;
-    app.db
-        .tamper(&["UPDATE consent_records SET notice_version = 1 WHERE ledger_seq = 3"])
-        .await;
-    assert_broken(&app, 3, "changed");
-}
-
-async fn edited_event_is_detected(backend: Backend) {
-    let app = app_with_history(backend).await;
-    // Turn a refusal into a consent behind the service's back.
-    app.db
-        .tamper(&["UPDATE consent_events SET state = 'given' WHERE ledger_seq = 2 AND purpose_id = 'newsletter'"])
-        .await;
-    assert_broken(&app, 2, "changed");
-}
-
-async fn edited_withdrawal_is_detected(backend: Backend) {
-    let app = app_with_history(backend).await;
-    app.db.tamper(&["DELETE FROM consent_events WHERE ledger_seq = 4"]).await;
-    assert_broken(&app, 4, "missing");
-}
-
-async fn edited_subject_is_detected(backend: Backend) {
-    let app = app_with_history(backend).await;
-    app.db
-        .tamper(&["UPDATE subjects SET email = 'someone-else@example.org' WHERE email = 'p2@example.org'"])
-        .await;
-    assert_broken(&app, 2, "changed");
-}
-
-async fn inserted_event_is_detected(backend: Backend) {
-    let app = app_with_history(backend).await;
-    app.db
-        .tamper(&["INSERT INTO consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq)
-                   SELECT 'forged', record_id, 'newsletter', 'art6-1-a', 'given', 'subject', occurred_at, 3
-                   FROM consent_events WHERE ledger_seq = 3 LIMIT 1"])
-        .await;
-    assert_broken(&app, 3, "changed");
+async fn every_kind_of_tampering_is_detected(backend: Backend) {
+    for (what, statements, seq, kind) in TAMPERING {
+        let app = app_with_history(backend).await;
+        app.db.tamper(statements).await;
+        assert_broken(&app, *seq, kind, what);
+    }
 }
 
 /// 100 simultaneous consents form one linear chain: seq 1..=100, no forks, no gaps.
@@ -153,15 +137,7 @@ async fn two_servers_writing_at_once_form_one_chain(backend: Backend) {
 }
 
 on_both_backends!(
-    changed_ledger_row_is_detected,
-    deleted_ledger_row_is_detected,
-    deleted_last_ledger_row_is_detected,
-    swapped_ledger_rows_are_detected,
-    edited_consent_record_is_detected,
-    edited_event_is_detected,
-    edited_withdrawal_is_detected,
-    edited_subject_is_detected,
-    inserted_event_is_detected,
+    every_kind_of_tampering_is_detected,
     hundred_concurrent_consents_form_one_chain,
     two_servers_writing_at_once_form_one_chain,
     erasure_through_the_service_still_verifies,
@@ -192,5 +168,5 @@ async fn erasure_through_the_service_still_verifies(backend: Backend) {
         .tamper(&["UPDATE subjects SET name = NULL, email = NULL, organisation = NULL, salt = NULL, erased_at = created_at
                    WHERE email = 'p3@example.org'"])
         .await;
-    assert_broken(&app, 3, "changed");
+    assert_broken(&app, 3, "changed", "subject erased by hand");
 }

@@ -86,29 +86,11 @@ async fn pages_speak_english_when_asked_and_answer_unknown_links(backend: Backen
     let app = TestApp::spawn(backend).await;
     app.add_workshop("koeln-2026", OM_NOTICE);
     app.add_workshop("stiftung-2026", "stiftung-workshop-teilnehmende");
-    let english = app
-        .client
-        .get(format!("{}/w/koeln-2026", app.address))
-        .header("accept-language", "en-GB,en;q=0.9,de;q=0.5")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let english = page_in(&app, "/w/koeln-2026", "en-GB,en;q=0.9,de;q=0.5").await;
     assert!(english.contains("<html lang=\"en\""));
     assert!(english.contains(app.notice(OM_NOTICE, "en").await["sha256"].as_str().unwrap()));
     // No English translation of the foundation's notice: German, not a broken page.
-    let german = app
-        .client
-        .get(format!("{}/w/stiftung-2026", app.address))
-        .header("accept-language", "en")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let german = page_in(&app, "/w/stiftung-2026", "en").await;
     assert!(german.contains(app.notice("stiftung-workshop-teilnehmende", "de").await["sha256"].as_str().unwrap()));
 
     for path in ["/w/gibt-es-nicht", "/r/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "/r/kurz", "/nirgends"] {
@@ -116,6 +98,18 @@ async fn pages_speak_english_when_asked_and_answer_unknown_links(backend: Backen
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
         assert!(response.text().await.unwrap().contains("<html"), "{path}: a readable page");
     }
+}
+
+async fn page_in(app: &TestApp, path: &str, accept_language: &str) -> String {
+    let response = app
+        .client
+        .get(format!("{}{path}", app.address))
+        .header("accept-language", accept_language)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.text().await.unwrap()
 }
 
 on_both_backends!(
