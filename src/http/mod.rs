@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/w/{slug}", get(participant::workshop_page).post(participant::submit_form))
         .route("/r/{token}", get(participant::receipt_page))
         .route("/r/{token}/withdraw", post(participant::withdraw_form))
+        .route("/r/{token}/notice", get(participant::agreed_notice_page))
         .merge(api::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

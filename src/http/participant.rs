@@ -312,9 +312,11 @@ fn receipt_body(
     let current = r.current();
     let any_given = current.iter().any(|(_, s)| *s == PurposeState::Given);
     let link = format!("{}/r/{token}", state.base_url);
+    // The title of the text actually agreed to, in its language, not the reader's.
     let notice_title = r
-        .version
-        .map(|v| v.text_for(lang).title.clone())
+        .notice_text
+        .as_ref()
+        .map(|n| n.title.clone())
         .unwrap_or_else(|| r.record.notice_id.clone());
     html! {
         h1 { (t.receipt_heading) }
@@ -342,6 +344,9 @@ fn receipt_body(
                 tr { th scope="row" { (t.recorded_at) } td { (format_time(r.record.recorded_at, lang)) } }
                 tr { th scope="row" { (t.notice_version) } td { (notice_title) ", " (t.notice_version) " " (r.record.notice_version) " (" (r.record.notice_language) ")" } }
                 tr { th scope="row" { "SHA-256" } td.hash { (r.record.notice_sha256) } }
+            }
+            @if r.notice_text.is_some() {
+                p { a href={ "/r/" (token) "/notice" } { (t.read_agreed_text) } }
             }
         }
         h2 { (t.your_choices) }
@@ -378,6 +383,31 @@ fn receipt_body(
         }
         p.meta { (t.personal_link) ": " span.hash { (link) } }
     }
+}
+
+/// The exact notice text the participant agreed to, from the stored copy.
+pub async fn agreed_notice_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    client: ClientInfo,
+) -> Response {
+    let receipt = match load_receipt(&state.app, &token).await {
+        Ok(r) => r,
+        Err(e) => return error_page(e, client.language),
+    };
+    let Some(text) = &receipt.notice_text else {
+        return error_page(Error::NotFound("notice text"), client.language);
+    };
+    let lang = Language::parse(&text.language).unwrap_or(Language::De);
+    let t = texts(lang);
+    let body = html! {
+        p { a href={ "/r/" (token) } { "← " (t.receipt_heading) } }
+        h1 { (text.title) }
+        p.meta { (t.notice_version) " " (text.version) ", " (t.effective_since) " " (format_date(text.effective_on, lang)) }
+        div.notice { (markdown(&text.markdown)) }
+        p.meta { "SHA-256: " span.hash { (text.sha256) } }
+    };
+    ([(CACHE_CONTROL, "no-store")], page(t, &text.title, body)).into_response()
 }
 
 pub async fn withdraw_form(

@@ -159,6 +159,8 @@ pub struct Receipt<'a> {
     pub events: Vec<ConsentEvent>,
     pub workshop: Workshop,
     pub subject: Option<consents::StoredSubject>,
+    /// The exact text consented to, as stored when it was first loaded.
+    pub notice_text: Option<crate::store::notice_texts::StoredNoticeText>,
     /// The version consented to, if `policies/` still has it.
     pub version: Option<&'a NoticeVersion>,
     pub notice: Option<&'a Notice>,
@@ -191,7 +193,8 @@ pub async fn load_receipt<'a>(app: &'a App, token: &str) -> Result<Receipt<'a>, 
         .await?
         .ok_or_else(|| anyhow::anyhow!("consent record without its workshop"))?;
     let subject = consents::subject(&app.db, &record.subject_id).await?;
+    let notice_text = crate::store::notice_texts::by_sha256(&app.db, &record.notice_sha256).await?;
     let notice = app.policies.notice(&record.notice_id);
     let version = notice.and_then(|n| n.version(record.notice_version as u32));
-    Ok(Receipt { record, events, workshop, subject, version, notice })
+    Ok(Receipt { record, events, workshop, subject, notice_text, version, notice })
 }

@@ -63,6 +63,10 @@ async fn web_form_consent_receipt_and_one_click_withdrawal(backend: Backend) {
     assert!(html.contains("eingewilligt"), "fotos given");
     assert!(html.contains("nicht eingewilligt"), "newsletter refused");
     assert!(html.contains(&format!("/r/{token}")), "personal link shown");
+    // The exact text agreed to stays readable from the receipt.
+    let agreed = app.get(&format!("/r/{token}/notice")).await.text().await.unwrap();
+    assert!(agreed.contains(notice["sha256"].as_str().unwrap()));
+    assert!(agreed.contains("Speicherdauer"));
 
     // One click: the single purpose's withdraw button.
     let response = app
