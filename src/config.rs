@@ -23,6 +23,39 @@ pub struct ServeSettings {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "CONSENTD_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+
+    /// Requests per minute per client address on public endpoints, or `off` (load tests).
+    #[arg(long, env = "CONSENTD_RATE_LIMIT", default_value = "120")]
+    pub rate_limit: RateLimit,
+
+    /// Requests per minute per collector token on public endpoints (the registration site).
+    #[arg(long, env = "CONSENTD_RATE_LIMIT_COLLECTOR", default_value = "6000")]
+    pub rate_limit_collector: std::num::NonZeroU32,
+
+    /// Reverse proxies whose X-Forwarded-For is believed, comma-separated.
+    #[arg(long, env = "CONSENTD_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+/// A per-minute budget, or no limit at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimit {
+    Off,
+    PerMinute(std::num::NonZeroU32),
+}
+
+impl std::str::FromStr for RateLimit {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "off" => Ok(RateLimit::Off),
+            n => n
+                .parse()
+                .map(RateLimit::PerMinute)
+                .map_err(|_| format!("`{n}`: expected `off` or a number of requests per minute (1 or more)")),
+        }
+    }
 }
 
 impl Settings {

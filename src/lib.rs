@@ -1,6 +1,7 @@
 //! consentd: provable consent to workshop privacy notices, enforced retention, and records
 //! lawyers can file.
 
+pub mod accounts;
 pub mod app;
 pub mod clock;
 pub mod config;

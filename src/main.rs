@@ -8,10 +8,12 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
 use consentd::app::App;
-use consentd::config::{ServeSettings, Settings};
+use consentd::config::{RateLimit, ServeSettings, Settings};
+use consentd::domain::staff::Role;
 use consentd::domain::consent::FieldError;
 use consentd::domain::workshop::{NewWorkshop, Slug, WorkshopKind};
-use consentd::http::{self, AppState};
+use consentd::http::{self, HttpConfig};
+use consentd::http::rate_limit::RateLimits;
 use consentd::store::{self, Db, redact_url};
 
 #[derive(Parser)]
@@ -44,6 +46,50 @@ enum Command {
     /// Data subjects (participants).
     #[command(subcommand)]
     Subject(SubjectCommand),
+    /// Staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API tokens for automation.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print the route table: every route with the audience that may use it.
+    Routes {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a staff user. Prompts for the password, or reads one line from stdin when it is not a terminal.
+    Add {
+        email: String,
+        #[arg(long, value_enum)]
+        role: Role,
+    },
+    /// List staff users.
+    List,
+    /// Disable a user; their sessions end at once.
+    Disable { email: String },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token; prints only the token on stdout (it is shown once and stored hashed).
+    Create {
+        #[arg(long, value_enum)]
+        role: Role,
+        #[arg(long)]
+        name: String,
+        /// Last day of validity, YYYY-MM-DD.
+        #[arg(long)]
+        expires: Option<NaiveDate>,
+    },
+    /// Revoke a token by name; it stops working at once.
+    Revoke { name: String },
+    /// List tokens (never their secrets).
+    List,
 }
 
 #[derive(Subcommand)]
@@ -134,6 +180,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::User(command) => user(&settings, command).await,
+        Command::Token(command) => token(&settings, command).await,
+        Command::Routes { json } => {
+            let routes = http::routes::describe();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&routes)?);
+            } else {
+                for r in routes {
+                    println!("{:<6} {:<40} {}", r.method, r.path, r.audience);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Policies(PoliciesCommand::Check) => {
             let policies = consentd::policies::load(&settings.policies)
                 .map_err(|e| anyhow::anyhow!("invalid policy: {e}"))?;
@@ -164,7 +223,16 @@ async fn serve(settings: &Settings, serve_settings: &ServeSettings) -> anyhow::R
     let local = listener.local_addr()?;
     let base_url = settings.base_url(Some(local));
     print_banner(settings, &app, local, &base_url).await?;
-    let router = http::router(AppState { app: app.clone(), base_url });
+    let rate_limits = match serve_settings.rate_limit {
+        RateLimit::Off => None,
+        RateLimit::PerMinute(n) => Some(RateLimits::new(n, serve_settings.rate_limit_collector)),
+    };
+    let config = HttpConfig {
+        trusted_proxies: serve_settings.trusted_proxies.clone(),
+        tls: base_url.starts_with("https://"),
+    };
+    let router = http::router(app.clone(), base_url, config, rate_limits);
+    consentd::jobs::housekeeping::spawn(app.clone());
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
@@ -183,6 +251,13 @@ async fn print_banner(settings: &Settings, app: &App, local: SocketAddr, base_ur
     );
     if app.clock.is_simulated() {
         println!("  clock:    simulated (CONSENTD_NOW), now {}", app.clock.now().to_rfc3339());
+    }
+    if consentd::accounts::needs_first_admin(&app.db).await? {
+        println!("No admin account yet. Create the first one (it asks for a password):");
+        println!("  cargo run --release -- user add you@example.org --role admin");
+        println!("  then sign in at {base_url}/staff/login");
+    } else {
+        println!("Staff area: {base_url}/staff");
     }
     let open = store::workshops::open_on(&app.db, app.clock.today_berlin()).await?;
     if open.is_empty() {
@@ -296,4 +371,73 @@ async fn workshop(settings: &Settings, command: WorkshopCommand) -> anyhow::Resu
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn read_password(email: &str) -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("Password for {email}: "))?;
+        let second = rpassword::prompt_password("Repeat: ")?;
+        anyhow::ensure!(first == second, "the passwords differ");
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}
+
+async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<ExitCode> {
+    let app = App::open(settings).await?;
+    match command {
+        UserCommand::Add { email, role } => {
+            let password = read_password(&email)?;
+            let user = consentd::accounts::add_user(&app, &email, role, &password, "cli").await?;
+            println!("added {} ({})", user.email, user.role);
+        }
+        UserCommand::List => {
+            for u in store::users::list(&app.db).await? {
+                println!(
+                    "{}\t{}\t{}\tlast login {}",
+                    u.email,
+                    u.role,
+                    if u.disabled_at.is_some() { "disabled" } else { "active" },
+                    u.last_login_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into())
+                );
+            }
+        }
+        UserCommand::Disable { email } => {
+            let user = consentd::accounts::disable_user(&app, &email, "cli").await?;
+            println!("disabled {}; their sessions have ended", user.email);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn token(settings: &Settings, command: TokenCommand) -> anyhow::Result<ExitCode> {
+    let app = App::open(settings).await?;
+    match command {
+        TokenCommand::Create { role, name, expires } => {
+            let (_, secret) = consentd::accounts::create_token(&app, &name, role, expires, "cli").await?;
+            // Alone on stdout, for scripts: TOKEN=$(consentd token create …)
+            println!("{secret}");
+        }
+        TokenCommand::Revoke { name } => {
+            consentd::accounts::revoke_token(&app, &name, "cli").await?;
+            eprintln!("revoked {name}");
+        }
+        TokenCommand::List => {
+            for t in store::tokens::list(&app.db).await? {
+                println!(
+                    "{}\t{}\t{}\texpires {}\tlast used {}",
+                    t.name,
+                    t.role,
+                    if t.revoked_at.is_some() { "revoked" } else { "active" },
+                    t.expires_at.map(|x| x.to_rfc3339()).unwrap_or_else(|| "never".into()),
+                    t.last_used_at.map(|x| x.to_rfc3339()).unwrap_or_else(|| "never".into())
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -11,7 +11,7 @@ use crate::store::consents::{ConsentEvent, StoredSubject, event_payloads};
 use crate::store::ledger::Snapshot;
 
 /// One thing that does not match, at a ledger sequence number.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Problem {
     pub seq: i64,
     /// changed, missing, reordered, inserted
@@ -19,13 +19,14 @@ pub struct Problem {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Report {
     pub ok: bool,
     pub length: i64,
     pub head_sha256: String,
     pub records_checked: usize,
     pub events_checked: usize,
+    pub audit_events_checked: usize,
     /// Subjects whose personal data was erased through the service: their records still
     /// verify against the digest kept at erasure.
     pub subjects_erased: usize,
@@ -66,8 +67,9 @@ pub fn check(snapshot: &Snapshot) -> Report {
         .entries
         .iter()
         .filter(|e| e.kind == EntryKind::SubjectErased.as_str())
-        .map(|e| e.record_id.as_str())
+        .map(|e| e.ref_id.as_str())
         .collect();
+    let audit: HashMap<&str, _> = snapshot.audit_events.iter().map(|a| (a.id.as_str(), a)).collect();
     let mut covered_records = 0;
     let mut subjects_erased = 0;
 
@@ -78,9 +80,9 @@ pub fn check(snapshot: &Snapshot) -> Report {
         };
         match EntryKind::parse(&entry.kind) {
             Some(EntryKind::ConsentRecorded) => {
-                let Some(record) = records.get(entry.record_id.as_str()).filter(|r| r.ledger_seq == entry.seq)
+                let Some(record) = records.get(entry.ref_id.as_str()).filter(|r| r.ledger_seq == entry.seq)
                 else {
-                    problem("missing", format!("consent record {} is missing from the table", entry.record_id));
+                    problem("missing", format!("consent record {} is missing from the table", entry.ref_id));
                     continue;
                 };
                 covered_records += 1;
@@ -109,21 +111,21 @@ pub fn check(snapshot: &Snapshot) -> Report {
                 }
             }
             Some(EntryKind::ConsentEvents) => {
-                let payload = EventsPayload { record_id: &entry.record_id, events: event_payloads(&events) };
+                let payload = EventsPayload { record_id: &entry.ref_id, events: event_payloads(&events) };
                 if events.is_empty() {
-                    problem("missing", format!("the events of consent record {} are missing", entry.record_id));
+                    problem("missing", format!("the events of consent record {} are missing", entry.ref_id));
                 } else if payload_hash(&payload) != entry.payload_sha256 {
                     problem(
                         "changed",
-                        format!("events of consent record {} no longer match the ledger", entry.record_id),
+                        format!("events of consent record {} no longer match the ledger", entry.ref_id),
                     );
                 }
             }
             Some(EntryKind::SubjectErased) => {
-                let record = records.get(entry.record_id.as_str());
+                let record = records.get(entry.ref_id.as_str());
                 let subject = record.and_then(|r| subjects.get(r.subject_id.as_str()));
                 let (Some(record), Some(subject)) = (record, subject) else {
-                    problem("missing", format!("the erased subject of consent record {} is missing", entry.record_id));
+                    problem("missing", format!("the erased subject of consent record {} is missing", entry.ref_id));
                     continue;
                 };
                 let payload = ErasurePayload {
@@ -138,6 +140,13 @@ pub fn check(snapshot: &Snapshot) -> Report {
                     problem("changed", format!("the erasure of consent record {} no longer matches the ledger", record.id));
                 }
             }
+            Some(EntryKind::Audit) => match audit.get(entry.ref_id.as_str()).filter(|a| a.ledger_seq == entry.seq) {
+                None => problem("missing", format!("audit event {} is missing from the table", entry.ref_id)),
+                Some(event) if payload_hash(&event.payload()) != entry.payload_sha256 => {
+                    problem("changed", format!("audit event {} no longer matches the ledger", entry.ref_id))
+                }
+                Some(_) => {}
+            },
             None => problem("changed", format!("unknown entry kind `{}`", entry.kind)),
         }
     }
@@ -153,7 +162,7 @@ pub fn check(snapshot: &Snapshot) -> Report {
     if covered_records < snapshot.records.len() {
         for record in &snapshot.records {
             let accounted = snapshot.entries.iter().any(|e| {
-                e.seq == record.ledger_seq && e.record_id == record.id && e.kind == EntryKind::ConsentRecorded.as_str()
+                e.seq == record.ledger_seq && e.ref_id == record.id && e.kind == EntryKind::ConsentRecorded.as_str()
             });
             if !accounted {
                 problems.push(Problem {
@@ -164,6 +173,17 @@ pub fn check(snapshot: &Snapshot) -> Report {
             }
         }
     }
+    let entry_refs: std::collections::HashSet<(i64, &str)> =
+        snapshot.entries.iter().map(|e| (e.seq, e.ref_id.as_str())).collect();
+    for event in &snapshot.audit_events {
+        if !entry_refs.contains(&(event.ledger_seq, event.id.as_str())) {
+            problems.push(Problem {
+                seq: event.ledger_seq,
+                kind: "inserted".into(),
+                detail: format!("audit event {} has no ledger entry", event.id),
+            });
+        }
+    }
     problems.sort_by_key(|p| p.seq);
 
     Report {
@@ -172,6 +192,7 @@ pub fn check(snapshot: &Snapshot) -> Report {
         head_sha256,
         records_checked: snapshot.records.len(),
         events_checked: snapshot.events.len(),
+        audit_events_checked: snapshot.audit_events.len(),
         subjects_erased,
         problems,
     }

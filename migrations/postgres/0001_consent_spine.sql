@@ -44,12 +44,12 @@ CREATE TABLE ledger (
     seq            BIGINT PRIMARY KEY,
     recorded_at    TIMESTAMPTZ NOT NULL,
     kind           TEXT NOT NULL,
-    record_id      TEXT NOT NULL,
+    ref_id         TEXT NOT NULL, -- the consent record or audit event the entry is about
     payload_sha256 TEXT NOT NULL,
     prev_sha256    TEXT NOT NULL,
     entry_sha256   TEXT NOT NULL UNIQUE
 );
-CREATE INDEX ledger_by_record ON ledger (record_id);
+CREATE INDEX ledger_by_ref ON ledger (ref_id);
 
 -- One row: the newest entry. Appending locks it first, which serialises writers across
 -- connections and processes into one linear chain.

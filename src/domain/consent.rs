@@ -54,7 +54,12 @@ impl EmailAddress {
     /// A pragmatic check (RFC 5321 lengths, one `@`, a dotted domain of valid labels): enough
     /// to catch typos without refusing real addresses. The domain is lower-cased.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let err = |m: &str| FieldError::new("subject.email", m);
+        Self::parse_as(raw, "subject.email")
+    }
+
+    /// Parses, naming `field` in the error.
+    pub fn parse_as(raw: &str, field: &str) -> Result<Self, FieldError> {
+        let err = |m: &str| FieldError::new(field, m);
         let email = raw.trim();
         if email.is_empty() {
             return Err(err("is required"));

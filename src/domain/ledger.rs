@@ -23,6 +23,8 @@ pub enum EntryKind {
     /// The subject's personal data was erased through the service; the record's purposes
     /// get `erased` events. Verification then accepts the missing personal data.
     SubjectErased,
+    /// A staff action or security event (login, user added, token revoked, …).
+    Audit,
 }
 
 impl EntryKind {
@@ -31,6 +33,7 @@ impl EntryKind {
             EntryKind::ConsentRecorded => "consent.recorded",
             EntryKind::ConsentEvents => "consent.events",
             EntryKind::SubjectErased => "subject.erased",
+            EntryKind::Audit => "audit",
         }
     }
 
@@ -39,6 +42,7 @@ impl EntryKind {
             "consent.recorded" => Some(EntryKind::ConsentRecorded),
             "consent.events" => Some(EntryKind::ConsentEvents),
             "subject.erased" => Some(EntryKind::SubjectErased),
+            "audit" => Some(EntryKind::Audit),
             _ => None,
         }
     }
@@ -49,8 +53,8 @@ pub struct LedgerEntry {
     pub seq: i64,
     pub recorded_at: DateTime<Utc>,
     pub kind: String,
-    /// The consent record the entry is about.
-    pub record_id: String,
+    /// What the entry is about: a consent record id, or an audit event id.
+    pub ref_id: String,
     pub payload_sha256: String,
     pub prev_sha256: String,
     pub entry_sha256: String,
@@ -63,14 +67,14 @@ impl LedgerEntry {
         prev_sha256: &str,
         recorded_at: DateTime<Utc>,
         kind: EntryKind,
-        record_id: &str,
+        ref_id: &str,
         payload_sha256: &str,
     ) -> Self {
         let mut entry = LedgerEntry {
             seq,
             recorded_at,
             kind: kind.as_str().to_owned(),
-            record_id: record_id.to_owned(),
+            ref_id: ref_id.to_owned(),
             payload_sha256: payload_sha256.to_owned(),
             prev_sha256: prev_sha256.to_owned(),
             entry_sha256: String::new(),
@@ -86,7 +90,7 @@ impl LedgerEntry {
             self.seq,
             canonical_time(self.recorded_at),
             self.kind,
-            self.record_id,
+            self.ref_id,
             self.payload_sha256
         )
         .into_bytes()
@@ -155,6 +159,17 @@ pub struct ErasurePayload<'a> {
     pub subject_id: &'a str,
     pub subject_digest: &'a str,
     pub events: Vec<EventPayload<'a>>,
+}
+
+/// Payload of an `audit` entry: the audit row as stored.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditPayload<'a> {
+    pub id: &'a str,
+    pub at: String,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub target: Option<&'a str>,
+    pub ip_truncated: Option<&'a str>,
 }
 
 /// SHA-256 of the canonical JSON of a payload (object keys sorted, no whitespace).

@@ -3,4 +3,5 @@
 pub mod consent;
 pub mod ledger;
 pub mod notice;
+pub mod staff;
 pub mod workshop;

@@ -27,6 +27,14 @@ pub enum Error {
     UnsupportedMediaType,
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("sign in, or send a valid API token as `Authorization: Bearer …`")]
+    Unauthorized,
+    #[error("your role may not use this")]
+    Forbidden,
+    #[error("the request did not carry this session's CSRF token, or came from another site")]
+    CsrfFailed,
+    #[error("too many requests; retry after the time in Retry-After")]
+    RateLimited,
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -53,6 +61,9 @@ impl Error {
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Forbidden | Error::CsrfFailed => StatusCode::FORBIDDEN,
+            Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -66,6 +77,10 @@ impl Error {
             Error::PayloadTooLarge => "payload_too_large",
             Error::UnsupportedMediaType => "unsupported_media_type",
             Error::MethodNotAllowed => "method_not_allowed",
+            Error::Unauthorized => "unauthorized",
+            Error::Forbidden => "forbidden",
+            Error::CsrfFailed => "csrf_failed",
+            Error::RateLimited => "rate_limited",
             Error::Internal(_) => "internal",
         }
     }

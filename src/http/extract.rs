@@ -77,8 +77,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
         let ip_truncated = parts
             .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|info| truncate_ip(info.0.ip()));
+            .get::<super::auth::ClientAddr>()
+            .and_then(|addr| addr.0)
+            .map(truncate_ip);
         let user_agent = parts
             .headers
             .get(USER_AGENT)

@@ -1,68 +1,121 @@
-//! HTTP: participant pages and the JSON API, with one error type and the protections that
-//! wrap every route.
+//! HTTP: participant pages, the staff area and the JSON API, with one error type and the
+//! protections that wrap every route.
 
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod i18n;
 pub mod layout;
 pub mod participant;
+pub mod rate_limit;
+pub mod routes;
+pub mod staff;
 pub mod submission;
 
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::header::{self, HeaderValue};
-use axum::http::{StatusCode, Uri};
+use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
 
 use crate::app::App;
+use crate::domain::staff::Audience;
 use error::Error;
+use rate_limit::RateLimits;
 
-/// What handlers share: the application and the base URL for links.
+/// Settings of the HTTP layer.
+#[derive(Clone, Debug, Default)]
+pub struct HttpConfig {
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Served over TLS (the public URL is https): `Secure` cookies and HSTS.
+    pub tls: bool,
+}
+
+/// What handlers share.
 #[derive(Clone)]
 pub struct AppState {
     pub app: App,
     pub base_url: String,
+    pub config: Arc<HttpConfig>,
+    pub audiences: Arc<HashMap<(Method, String), Audience>>,
+    pub rate_limits: Option<Arc<RateLimits>>,
 }
 
 /// Bodies beyond this are refused with 413: a consent is a few hundred bytes.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(participant::home))
-        .route("/healthz", get(healthz))
-        .route("/assets/consentd.css", get(stylesheet))
-        .route("/w/{slug}", get(participant::workshop_page).post(participant::submit_form))
-        .route("/r/{token}", get(participant::receipt_page))
-        .route("/r/{token}/withdraw", post(participant::withdraw_form))
-        .route("/r/{token}/notice", get(participant::agreed_notice_page))
-        .merge(api::router())
+pub fn router(
+    app: App,
+    base_url: String,
+    config: HttpConfig,
+    rate_limits: Option<RateLimits>,
+) -> Router {
+    let (routes, audiences) = routes::build(routes::table());
+    let rate_limits = rate_limits.map(Arc::new);
+    if let Some(limits) = rate_limits.clone() {
+        // Forget idle clients now and then, so memory stays bounded.
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                limits.shrink();
+            }
+        });
+    }
+    let state = AppState {
+        app,
+        base_url,
+        config: Arc::new(config),
+        audiences: Arc::new(audiences),
+        rate_limits,
+    };
+    let docs = utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs")
+        .url("/api/v1/openapi.json", api::openapi::ApiDoc::openapi());
+    routes
+        .merge(docs)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        // Runs after routing (route_layer semantics via MatchedPath), before every handler.
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::authorize))
         .layer(middleware::from_fn(log_request))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), security_headers))
         .with_state(state)
 }
 
 /// Strict headers on every response. No inline script or style anywhere, and no page may
 /// leak its URL: on `/r/{token}` the URL is the participant's capability.
-async fn security_headers(request: Request, next: Next) -> Response {
+async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
     const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
                        frame-ancestors 'none'; base-uri 'none'";
+    // The vendored OpenAPI viewer sets inline styles and data: images from its own script.
+    const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+                            img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+    let is_docs = request.uri().path().starts_with("/api/v1/docs");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    let csp = if is_docs { DOCS_CSP } else { CSP };
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if state.config.tls {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     response
 }
 
@@ -87,12 +140,12 @@ async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
-async fn healthz(State(state): State<AppState>) -> Result<&'static str, Error> {
+pub(crate) async fn healthz(State(state): State<AppState>) -> Result<&'static str, Error> {
     crate::store::ledger::head(&state.app.db).await?;
     Ok("ok")
 }
 
-async fn stylesheet() -> impl IntoResponse {
+pub(crate) async fn stylesheet() -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),

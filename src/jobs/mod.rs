@@ -1,1 +1,3 @@
 //! Scheduled work (retention runs arrive with the retention engine).
+
+pub mod housekeeping;

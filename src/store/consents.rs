@@ -413,3 +413,91 @@ pub async fn subject(db: &Db, id: &str) -> sqlx::Result<Option<StoredSubject>> {
     let sql = concat!("SELECT ", subject_columns!(), " FROM subjects WHERE id = $1");
     with_db!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)
 }
+
+/// Filters for listing consent records; `None` means any.
+#[derive(Debug, Default, Clone)]
+pub struct RecordFilter {
+    pub workshop_id: Option<String>,
+    pub notice_version: Option<i64>,
+    /// Records with at least one event in this state (e.g. `withdrawn`).
+    pub state: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A page of records (newest first), their events, and the total number of matches.
+pub async fn list(
+    db: &Db,
+    filter: &RecordFilter,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<ConsentRecord>, Vec<ConsentEvent>, i64)> {
+    // One static statement per query: optional filters are `$n IS NULL OR …`.
+    macro_rules! matching {
+        () => {
+            "FROM consent_records r
+             WHERE ($1 IS NULL OR r.workshop_id = $1)
+               AND ($2 IS NULL OR r.notice_version = $2)
+               AND ($3 IS NULL OR EXISTS (SELECT 1 FROM consent_events e WHERE e.record_id = r.id AND e.state = $3))
+               AND ($4 IS NULL OR r.recorded_at >= $4)
+               AND ($5 IS NULL OR r.recorded_at < $5)"
+        };
+    }
+    let records_sql = concat!(
+        "SELECT r.id, r.receipt_id, r.subject_id, r.workshop_id, r.controller_id, r.notice_id, r.notice_version, \
+         r.notice_language, r.notice_sha256, r.collection_method, r.ip_truncated, r.user_agent, \
+         r.token_sha256, r.recorded_at, r.ledger_seq ",
+        matching!(),
+        " ORDER BY r.recorded_at DESC, r.ledger_seq DESC LIMIT $6 OFFSET $7"
+    );
+    let events_sql = concat!(
+        "SELECT ", event_columns!(), " FROM consent_events WHERE record_id IN (SELECT r.id ",
+        matching!(),
+        " ORDER BY r.recorded_at DESC, r.ledger_seq DESC LIMIT $6 OFFSET $7) ORDER BY occurred_at, ledger_seq"
+    );
+    let count_sql = concat!("SELECT COUNT(*) ", matching!());
+    with_db!(db, pool => {
+        let records = sqlx::query_as(records_sql)
+            .bind(&filter.workshop_id)
+            .bind(filter.notice_version)
+            .bind(&filter.state)
+            .bind(filter.from)
+            .bind(filter.until)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await?;
+        let events = sqlx::query_as(events_sql)
+            .bind(&filter.workshop_id)
+            .bind(filter.notice_version)
+            .bind(&filter.state)
+            .bind(filter.from)
+            .bind(filter.until)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await?;
+        let total: i64 = sqlx::query_scalar(count_sql)
+            .bind(&filter.workshop_id)
+            .bind(filter.notice_version)
+            .bind(&filter.state)
+            .bind(filter.from)
+            .bind(filter.until)
+            .fetch_one(pool)
+            .await?;
+        Ok((records, events, total))
+    })
+}
+
+pub async fn by_id(db: &Db, id: &str) -> sqlx::Result<Option<ConsentRecord>> {
+    let sql = concat!("SELECT ", record_columns!(), " FROM consent_records WHERE id = $1");
+    with_db!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)
+}
+
+/// The newest events of a kind across all records (the dashboard's "recent" lists).
+pub async fn recent_events(db: &Db, state: &str, limit: i64) -> sqlx::Result<Vec<ConsentEvent>> {
+    let sql = concat!(
+        "SELECT ", event_columns!(), " FROM consent_events WHERE state = $1 ORDER BY ledger_seq DESC LIMIT $2"
+    );
+    with_db!(db, pool => sqlx::query_as(sql).bind(state).bind(limit).fetch_all(pool).await)
+}

@@ -31,13 +31,13 @@ macro_rules! insert_entry {
     ($tx:expr, $entry:expr) => {{
         let entry: &$crate::domain::ledger::LedgerEntry = $entry;
         sqlx::query(
-            "INSERT INTO ledger (seq, recorded_at, kind, record_id, payload_sha256, prev_sha256, entry_sha256)
+            "INSERT INTO ledger (seq, recorded_at, kind, ref_id, payload_sha256, prev_sha256, entry_sha256)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(entry.seq)
         .bind(entry.recorded_at)
         .bind(&entry.kind)
-        .bind(&entry.record_id)
+        .bind(&entry.ref_id)
         .bind(&entry.payload_sha256)
         .bind(&entry.prev_sha256)
         .bind(&entry.entry_sha256)
@@ -56,7 +56,7 @@ struct EntryRow {
     seq: i64,
     recorded_at: DateTime<Utc>,
     kind: String,
-    record_id: String,
+    ref_id: String,
     payload_sha256: String,
     prev_sha256: String,
     entry_sha256: String,
@@ -68,7 +68,7 @@ impl From<EntryRow> for LedgerEntry {
             seq: r.seq,
             recorded_at: r.recorded_at,
             kind: r.kind,
-            record_id: r.record_id,
+            ref_id: r.ref_id,
             payload_sha256: r.payload_sha256,
             prev_sha256: r.prev_sha256,
             entry_sha256: r.entry_sha256,
@@ -92,6 +92,7 @@ pub struct Snapshot {
     pub records: Vec<ConsentRecord>,
     pub events: Vec<ConsentEvent>,
     pub subjects: Vec<StoredSubject>,
+    pub audit_events: Vec<super::audit::AuditEvent>,
 }
 
 pub async fn snapshot(db: &Db) -> sqlx::Result<Snapshot> {
@@ -99,6 +100,7 @@ pub async fn snapshot(db: &Db) -> sqlx::Result<Snapshot> {
     let records_sql = concat!("SELECT ", record_columns!(), " FROM consent_records ORDER BY ledger_seq");
     let events_sql = concat!("SELECT ", event_columns!(), " FROM consent_events ORDER BY ledger_seq, id");
     let subjects_sql = concat!("SELECT ", subject_columns!(), " FROM subjects");
+    let audit_sql = concat!("SELECT ", super::audit::audit_columns!(), " FROM audit_events ORDER BY ledger_seq");
     with_db!(db, pool => {
         let mut tx = pool.begin().await?;
         if is_postgres {
@@ -108,7 +110,7 @@ pub async fn snapshot(db: &Db) -> sqlx::Result<Snapshot> {
                 .await?;
         }
         let rows: Vec<EntryRow> = sqlx::query_as(
-            "SELECT seq, recorded_at, kind, record_id, payload_sha256, prev_sha256, entry_sha256
+            "SELECT seq, recorded_at, kind, ref_id, payload_sha256, prev_sha256, entry_sha256
              FROM ledger ORDER BY seq",
         )
         .fetch_all(&mut *tx)
@@ -119,6 +121,7 @@ pub async fn snapshot(db: &Db) -> sqlx::Result<Snapshot> {
         let records = sqlx::query_as(records_sql).fetch_all(&mut *tx).await?;
         let events = sqlx::query_as(events_sql).fetch_all(&mut *tx).await?;
         let subjects = sqlx::query_as(subjects_sql).fetch_all(&mut *tx).await?;
+        let audit_events = sqlx::query_as(audit_sql).fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok(Snapshot {
             entries: rows.into_iter().map(LedgerEntry::from).collect(),
@@ -126,6 +129,7 @@ pub async fn snapshot(db: &Db) -> sqlx::Result<Snapshot> {
             records,
             events,
             subjects,
+            audit_events,
         })
     })
 }

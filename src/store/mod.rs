@@ -2,9 +2,13 @@
 //! once inside [`with_db!`], which expands it for both pool types (sqlx's `Any` driver cannot
 //! carry booleans or timestamps). Placeholders are `$1`, which both drivers understand.
 
+pub mod audit;
 pub mod consents;
 pub mod ledger;
 pub mod notice_texts;
+pub mod sessions;
+pub mod tokens;
+pub mod users;
 pub mod workshops;
 
 use std::str::FromStr;

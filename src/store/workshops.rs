@@ -92,3 +92,51 @@ pub async fn consent_counts(db: &Db) -> sqlx::Result<Vec<(String, i64)>> {
             .await
     })
 }
+
+/// Changes the given fields; `None` keeps a field as it is.
+pub struct WorkshopChanges {
+    pub title: Option<String>,
+    pub kind: Option<String>,
+    /// `Some(None)` clears the location.
+    pub location: Option<Option<String>>,
+    pub starts_on: Option<NaiveDate>,
+    pub ends_on: Option<NaiveDate>,
+}
+
+pub async fn update(db: &Db, id: &str, changes: &WorkshopChanges) -> sqlx::Result<()> {
+    let clear_location = matches!(changes.location, Some(None));
+    let location = changes.location.clone().flatten();
+    with_db!(db, pool => {
+        sqlx::query(
+            "UPDATE workshops SET
+               title = COALESCE($1, title),
+               kind = COALESCE($2, kind),
+               location = CASE WHEN $3 THEN NULL ELSE COALESCE($4, location) END,
+               starts_on = COALESCE($5, starts_on),
+               ends_on = COALESCE($6, ends_on)
+             WHERE id = $7",
+        )
+        .bind(&changes.title)
+        .bind(&changes.kind)
+        .bind(clear_location)
+        .bind(&location)
+        .bind(changes.starts_on)
+        .bind(changes.ends_on)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    });
+    Ok(())
+}
+
+/// Archived workshops keep their consents but accept no new ones.
+pub async fn archive(db: &Db, id: &str, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    with_db!(db, pool => {
+        Ok(sqlx::query("UPDATE workshops SET archived_at = $1 WHERE id = $2 AND archived_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected() == 1)
+    })
+}

@@ -138,6 +138,8 @@ pub struct Options {
     /// CONSENTD_NOW for the process.
     pub now: Option<String>,
     pub rust_log: Option<String>,
+    /// CONSENTD_RATE_LIMIT; tests run without limits unless they test them.
+    pub rate_limit: Option<String>,
 }
 
 pub struct TestApp {
@@ -184,7 +186,8 @@ impl TestApp {
                 "CONSENTD_POLICIES",
                 self.options.policies.clone().unwrap_or_else(shipped_policies),
             )
-            .env("RUST_LOG", self.options.rust_log.as_deref().unwrap_or("info"));
+            .env("RUST_LOG", self.options.rust_log.as_deref().unwrap_or("info"))
+            .env("CONSENTD_RATE_LIMIT", self.options.rate_limit.as_deref().unwrap_or("off"));
         if let Some(now) = &self.options.now {
             cmd.env("CONSENTD_NOW", now);
         }

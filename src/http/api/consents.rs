@@ -1,17 +1,28 @@
 //! `POST /api/v1/consents`: the organisers' registration site records a consent.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Europe::Berlin;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::clock::canonical_time;
-use crate::domain::consent::CollectionMethod;
+use crate::domain::consent::{CollectionMethod, FieldError, PurposeState};
 use crate::http::AppState;
 use crate::http::error::Error;
 use crate::http::extract::{ApiJson, ClientInfo};
 use crate::http::submission::{ConsentInput, record_consent};
+use crate::store::consents::{self, ConsentEvent, ConsentRecord, RecordFilter, StoredSubject};
+use crate::store::workshops;
 
+/// Records a participant's consent (the registration site, anonymously or with a collector
+/// token). `notice.sha256` must be the hash of the text in force that the participant saw.
+#[utoipa::path(post, path = "/api/v1/consents", tag = "participants", request_body = Object,
+    responses((status = 201, body = Object), (status = 409), (status = 413), (status = 415), (status = 422), (status = 429)))]
 pub async fn create(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -44,4 +55,123 @@ pub async fn create(
             "purposes": purposes,
         })),
     ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConsentQuery {
+    /// Workshop slug.
+    pub workshop: Option<String>,
+    /// Notice version number.
+    pub notice_version: Option<i64>,
+    /// Records with at least one event in this state: acknowledged, given, refused, withdrawn, expired, erased.
+    pub state: Option<String>,
+    /// Recorded on or after this date (Europe/Berlin), YYYY-MM-DD.
+    pub from: Option<NaiveDate>,
+    /// Recorded on or before this date (Europe/Berlin), YYYY-MM-DD.
+    pub to: Option<NaiveDate>,
+    /// 1-based page number.
+    pub page: Option<i64>,
+    /// Records per page, at most 200 (default 50).
+    pub per_page: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsentPage {
+    pub items: Vec<Value>,
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
+}
+
+fn berlin_midnight(date: NaiveDate) -> Option<DateTime<Utc>> {
+    date.and_hms_opt(0, 0, 0)?.and_local_timezone(Berlin).earliest().map(|t| t.with_timezone(&Utc))
+}
+
+/// Consent records, newest first, with the current state of each purpose.
+#[utoipa::path(get, path = "/api/v1/consents", tag = "consents", params(ConsentQuery),
+    responses((status = 200, body = ConsentPage), (status = 422)), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ConsentQuery>, QueryRejection>,
+) -> Result<Json<ConsentPage>, Error> {
+    let Query(query) = query.map_err(|e| FieldError::new("(query)", e.body_text()))?;
+    let per_page = query.per_page.unwrap_or(50);
+    if !(1..=200).contains(&per_page) {
+        return Err(FieldError::new("per_page", "must be between 1 and 200").into());
+    }
+    let page = query.page.unwrap_or(1);
+    if page < 1 {
+        return Err(FieldError::new("page", "must be 1 or more").into());
+    }
+    if let Some(s) = &query.state {
+        if PurposeState::parse(s).is_none() {
+            return Err(FieldError::new("state", "must be acknowledged, given, refused, withdrawn, expired or erased").into());
+        }
+    }
+    let workshop_id = match &query.workshop {
+        Some(slug) => Some(
+            workshops::by_slug(&state.app.db, slug)
+                .await?
+                .ok_or_else(|| FieldError::new("workshop", format!("unknown workshop `{slug}`")))?
+                .id,
+        ),
+        None => None,
+    };
+    let filter = RecordFilter {
+        workshop_id,
+        notice_version: query.notice_version,
+        state: query.state.clone(),
+        from: query.from.and_then(berlin_midnight),
+        until: query.to.and_then(|d| d.succ_opt()).and_then(berlin_midnight),
+    };
+    let (records, events, total) = consents::list(&state.app.db, &filter, per_page, (page - 1) * per_page).await?;
+    let items = records
+        .iter()
+        .map(|r| {
+            let own: Vec<ConsentEvent> = events.iter().filter(|e| e.record_id == r.id).cloned().collect();
+            record_json(r, &own, None, false)
+        })
+        .collect();
+    Ok(Json(ConsentPage { items, page, per_page, total }))
+}
+
+/// One consent record with its subject and full event history.
+#[utoipa::path(get, path = "/api/v1/consents/{id}", tag = "consents",
+    responses((status = 200, body = Object), (status = 404)), security(("bearer" = [])))]
+pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, Error> {
+    let record = consents::by_id(&state.app.db, &id).await?.ok_or(Error::NotFound("consent record"))?;
+    let events = consents::events_of(&state.app.db, &record.id).await?;
+    let subject = consents::subject(&state.app.db, &record.subject_id).await?;
+    Ok(Json(record_json(&record, &events, subject.as_ref(), true)))
+}
+
+fn record_json(r: &ConsentRecord, events: &[ConsentEvent], subject: Option<&StoredSubject>, with_history: bool) -> Value {
+    let mut value = json!({
+        "id": r.id,
+        "receipt_id": r.receipt_id,
+        "workshop_id": r.workshop_id,
+        "controller": r.controller_id,
+        "notice": { "id": r.notice_id, "version": r.notice_version, "language": r.notice_language, "sha256": r.notice_sha256 },
+        "collection_method": r.collection_method,
+        "recorded_at": canonical_time(r.recorded_at),
+        "ip_truncated": r.ip_truncated,
+        "user_agent": r.user_agent,
+        "ledger_seq": r.ledger_seq,
+        "purposes": consents::current_states(events).iter().map(|e| json!({
+            "id": e.purpose_id, "state": e.state, "legal_basis": e.legal_basis, "since": canonical_time(e.occurred_at),
+        })).collect::<Vec<_>>(),
+    });
+    if let Some(s) = subject {
+        value["subject"] = json!({
+            "id": s.id, "name": s.name, "email": s.email, "organisation": s.organisation, "erased": s.erased_at.is_some(),
+        });
+    }
+    if with_history {
+        value["events"] = json!(events.iter().map(|e| json!({
+            "id": e.id, "purpose": e.purpose_id, "state": e.state, "legal_basis": e.legal_basis,
+            "actor": e.actor, "at": canonical_time(e.occurred_at), "ledger_seq": e.ledger_seq,
+        })).collect::<Vec<_>>());
+    }
+    value
 }

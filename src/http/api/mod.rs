@@ -1,18 +1,10 @@
-//! The JSON API under `/api/v1`.
+//! The JSON API under `/api/v1`. Routes and their audiences are declared in
+//! [`super::routes`].
 
-mod consents;
-mod notices;
-mod receipts;
-
-use axum::Router;
-use axum::routing::{get, post};
-
-use super::AppState;
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/notices", get(notices::list_in_force))
-        .route("/api/v1/consents", post(consents::create))
-        .route("/api/v1/receipts/{token}", get(receipts::show))
-        .route("/api/v1/receipts/{token}/withdraw", post(receipts::withdraw))
-}
+pub mod audit;
+pub mod consents;
+pub mod ledger;
+pub mod notices;
+pub mod openapi;
+pub mod receipts;
+pub mod workshops;

@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 use crate::http::AppState;
 use crate::http::error::Error;
 
+/// The notice versions in force, one per notice and language.
+#[utoipa::path(get, path = "/api/v1/notices", tag = "participants", responses((status = 200, body = [Object])))]
 pub async fn list_in_force(State(state): State<AppState>) -> Result<Json<Vec<Value>>, Error> {
     let today = state.app.clock.today_berlin();
     let mut out = Vec::new();

@@ -15,6 +15,9 @@ use crate::http::submission::{Receipt, load_receipt};
 use crate::store::consents::{self, Withdrawal};
 use crate::domain::consent::FieldError;
 
+/// A participant's receipt, for whoever holds the personal token.
+#[utoipa::path(get, path = "/api/v1/receipts/{token}", tag = "participants",
+    responses((status = 200, body = Object), (status = 404)))]
 pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Result<Json<Value>, Error> {
     let receipt = load_receipt(&state.app, &token).await?;
     Ok(Json(receipt_json(&state, &receipt, &token)))
@@ -30,6 +33,9 @@ pub struct WithdrawInput {
     pub all: bool,
 }
 
+/// Withdraws the named purposes, or all (`{"all": true}`).
+#[utoipa::path(post, path = "/api/v1/receipts/{token}/withdraw", tag = "participants", request_body = Object,
+    responses((status = 200, body = Object), (status = 404), (status = 422)))]
 pub async fn withdraw(
     State(state): State<AppState>,
     Path(token): Path<String>,

@@ -1,0 +1,39 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{audit, consents, ledger, notices, receipts, workshops};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "consentd", description = "Provable consent to workshop privacy notices. \
+        Staff endpoints take `Authorization: Bearer <API token>` (or a staff session cookie with \
+        the `X-CSRF-Token` header). Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
+    paths(
+        notices::list_in_force,
+        consents::create,
+        receipts::show,
+        receipts::withdraw,
+        workshops::list,
+        workshops::create,
+        workshops::show,
+        workshops::update,
+        workshops::archive,
+        consents::list,
+        consents::show,
+        ledger::verify,
+        audit::list,
+    ),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
