@@ -295,7 +295,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn unauthorized(path: &str, bad_credentials: bool) -> Response {
-    if is_api(path) || bad_credentials && !path.starts_with("/staff") {
+    // A bearer credential that is not valid is an API client's mistake: say so plainly.
+    if is_api(path) || bad_credentials {
         let mut response = Error::Unauthorized.into_response();
         response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return response;

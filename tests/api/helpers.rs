@@ -244,6 +244,18 @@ impl TestApp {
             .join("\n")
     }
 
+    /// Waits (up to 10 s) until the servers' output contains `needle`; returns all output.
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let logs = self.logs();
+            if logs.contains(needle) || Instant::now() > deadline {
+                return logs;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
     pub fn add_workshop(&self, slug: &str, notice: &str) {
         let out = self.cli(&[
             "workshop", "add", "--slug", slug, "--title", "Autorisierungsworkshop Köln",
@@ -301,6 +313,74 @@ impl Drop for TestApp {
 }
 
 pub const OM_NOTICE: &str = "om-workshop-teilnehmende";
+pub const PASSWORD: &str = "Kiefernzapfen-Ostsee-Fahrrad-42";
+
+/// A signed-in browser: the session cookie and the page's CSRF token.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl TestApp {
+    /// `consentd user add EMAIL --role ROLE`, password on stdin.
+    pub fn add_user(&self, email: &str, role: &str) {
+        use std::io::Write;
+        let mut child = self
+            .command()
+            .args(["user", "add", email, "--role", role])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "user add: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// `consentd token create`; returns the token.
+    pub fn create_token(&self, role: &str, name: &str) -> String {
+        let out = self.cli(&["token", "create", "--role", role, "--name", name]);
+        assert!(out.status.success(), "token create: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    /// Posts the login form; returns the response.
+    pub async fn login_response(&self, email: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}/staff/login", self.address))
+            .form(&[("email", email), ("password", password), ("next", "/staff")])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs in and reads the CSRF token from the overview page.
+    pub async fn login(&self, email: &str) -> Session {
+        let response = self.login_response(email, PASSWORD).await;
+        assert_eq!(response.status().as_u16(), 303, "login of {email}");
+        let set_cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        let page = self
+            .client
+            .get(format!("{}/staff", self.address))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = page
+            .split("name=\"csrf-token\" content=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the staff page carries a CSRF token")
+            .to_owned();
+        Session { cookie, csrf }
+    }
+}
 
 /// Generates `sqlite::NAME` and `postgres::NAME` tests from `async fn NAME(Backend)`.
 #[macro_export]

@@ -2,8 +2,10 @@
 
 mod helpers;
 
+mod access;
 mod consent;
 mod ledger;
 mod pages;
 mod policies;
 mod privacy;
+mod staff;

@@ -1,0 +1,232 @@
+//! The authorisation matrix: every route of the router, as printed by `consentd routes`
+//! from the same table the router is built from, called as every kind of caller.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, OM_NOTICE, PASSWORD, Session, TestApp};
+use crate::on_both_backends;
+
+#[derive(Clone, Debug)]
+enum Caller {
+    Anonymous,
+    /// A participant's receipt token, sent as a bearer credential.
+    Participant(String),
+    Session { role: &'static str, email: &'static str, session: Session },
+    Token { role: &'static str, token: String },
+}
+
+impl Caller {
+    fn name(&self) -> String {
+        match self {
+            Caller::Anonymous => "anonymous".into(),
+            Caller::Participant(_) => "participant token".into(),
+            Caller::Session { role, .. } => format!("{role} (session)"),
+            Caller::Token { role, .. } => format!("{role} (token)"),
+        }
+    }
+
+    fn role(&self) -> Option<&'static str> {
+        match self {
+            Caller::Session { role, .. } | Caller::Token { role, .. } => Some(role),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, PartialEq)]
+enum Expect {
+    Exactly(u16),
+    /// Past the gate: whatever the handler answers, but never 401, 403 or 5xx.
+    Admitted,
+}
+
+/// What the issue demands, written independently of the server's code.
+fn expected(audience: &str, caller: &Caller, path: &str) -> Expect {
+    if let Caller::Participant(_) = caller {
+        // A receipt token is a capability for its own /r/ link, never a credential.
+        return Expect::Exactly(401);
+    }
+    if audience == "public" {
+        return Expect::Admitted;
+    }
+    match caller.role() {
+        None if path.starts_with("/staff") => Expect::Exactly(303),
+        None => Expect::Exactly(401),
+        Some(role) if audience.split(',').any(|r| r == role) => Expect::Admitted,
+        Some(_) => Expect::Exactly(403),
+    }
+}
+
+struct Fixture {
+    receipt_token: String,
+    record_id: String,
+}
+
+fn concrete_path(template: &str, f: &Fixture) -> String {
+    let path = template
+        .replace("{token}", &f.receipt_token)
+        .replace("{*rest}", "swagger-ui.css");
+    if template.starts_with("/api/v1/consents/") {
+        return path.replace("{id}", &f.record_id);
+    }
+    if template.starts_with("/staff/users/") {
+        return path.replace("{id}", "no-such-user");
+    }
+    if template.ends_with("/archive") || template == "/api/v1/workshops/{slug}" {
+        return path.replace("{slug}", "matrix-archive");
+    }
+    path.replace("{slug}", "koeln-2026").replace("{name}", "no-such-token")
+}
+
+async fn call(app: &TestApp, method: &Method, path: &str, caller: &Caller) -> reqwest::Response {
+    let url = format!("{}{path}", app.address);
+    let mut request = app.client.request(method.clone(), &url);
+    match caller {
+        Caller::Anonymous => {}
+        Caller::Participant(token) => request = request.bearer_auth(token),
+        Caller::Token { token, .. } => request = request.bearer_auth(token),
+        Caller::Session { session, .. } => request = request.header("cookie", &session.cookie),
+    }
+    if *method == Method::GET {
+        return request.send().await.unwrap();
+    }
+    if path.starts_with("/api/") {
+        if let Caller::Session { session, .. } = caller {
+            request = request.header("x-csrf-token", &session.csrf);
+        }
+        request.json(&json!({})).send().await.unwrap()
+    } else {
+        let mut form: Vec<(&str, String)> = Vec::new();
+        if let Caller::Session { session, .. } = caller {
+            form.push(("csrf", session.csrf.clone()));
+        }
+        if path == "/staff/login" {
+            // Valid credentials, so a refusal could only come from the gate.
+            form.push(("email", "admin@example.org".into()));
+            form.push(("password", PASSWORD.into()));
+        }
+        request.form(&form).send().await.unwrap()
+    }
+}
+
+async fn every_route_admits_exactly_its_audience(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    app.add_workshop("matrix-archive", OM_NOTICE);
+    for (email, role) in [("admin@example.org", "admin"), ("lawyer@example.org", "lawyer"), ("auditor@example.org", "auditor")] {
+        app.add_user(email, role);
+    }
+    let body = app.consent_body("koeln-2026", "matrix@example.org").await;
+    let created: Value = app.post_json("/api/v1/consents", &body).await.json().await.unwrap();
+    let fixture = Fixture {
+        receipt_token: created["token"].as_str().unwrap().to_owned(),
+        record_id: created["record_id"].as_str().unwrap().to_owned(),
+    };
+
+    let mut callers = vec![Caller::Anonymous, Caller::Participant(fixture.receipt_token.clone())];
+    for (email, role) in [("admin@example.org", "admin"), ("lawyer@example.org", "lawyer"), ("auditor@example.org", "auditor")] {
+        callers.push(Caller::Session { role, email, session: app.login(email).await });
+    }
+    for role in ["admin", "lawyer", "auditor", "collector"] {
+        callers.push(Caller::Token { role, token: app.create_token(role, &format!("matrix-{role}")) });
+    }
+
+    let out = app.cli(&["routes", "--json"]);
+    assert!(out.status.success());
+    let routes: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(routes.len() >= 30, "the table lists every route ({} found)", routes.len());
+
+    // The audiences the issue names, so a too-generous declaration fails too.
+    let declared = |method: &str, path: &str| {
+        routes
+            .iter()
+            .find(|r| r["method"] == method && r["path"] == path)
+            .and_then(|r| r["audience"].as_str())
+            .unwrap_or_else(|| panic!("{method} {path} is not routed"))
+            .to_owned()
+    };
+    for (method, path, audience) in [
+        ("GET", "/w/{slug}", "public"),
+        ("POST", "/api/v1/consents", "public"),
+        ("GET", "/api/v1/notices", "public"),
+        ("GET", "/api/v1/receipts/{token}", "public"),
+        ("POST", "/api/v1/receipts/{token}/withdraw", "public"),
+        ("GET", "/api/v1/workshops", "admin,auditor"),
+        ("GET", "/api/v1/workshops/{slug}", "admin,auditor"),
+        ("POST", "/api/v1/workshops", "admin"),
+        ("PATCH", "/api/v1/workshops/{slug}", "admin"),
+        ("POST", "/api/v1/workshops/{slug}/archive", "admin"),
+        ("GET", "/api/v1/consents", "admin,auditor"),
+        ("GET", "/api/v1/consents/{id}", "admin,auditor"),
+        ("GET", "/api/v1/ledger/verify", "admin,auditor"),
+        ("GET", "/api/v1/audit", "admin,auditor"),
+        ("GET", "/staff/users", "admin"),
+        ("POST", "/staff/tokens", "admin"),
+    ] {
+        assert_eq!(declared(method, path), audience, "{method} {path}");
+    }
+
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for route in &routes {
+        let method: Method = route["method"].as_str().unwrap().parse().unwrap();
+        let template = route["path"].as_str().unwrap();
+        let audience = route["audience"].as_str().unwrap();
+        assert!(!audience.is_empty(), "{method} {template} has no audience");
+        let path = concrete_path(template, &fixture);
+        for caller in &mut callers {
+            let response = call(&app, &method, &path, caller).await;
+            let status = response.status().as_u16();
+            checked += 1;
+            let ok = match expected(audience, caller, &path) {
+                Expect::Exactly(code) => status == code,
+                Expect::Admitted => status != 401 && status != 403 && status < 500,
+            };
+            if !ok {
+                failures.push(format!(
+                    "{method} {template} as {}: got {status}, expected {:?} (audience {audience})",
+                    caller.name(),
+                    expected(audience, caller, &path)
+                ));
+            }
+            // Signing out ends the session: sign in again for the next routes.
+            if template == "/staff/logout" {
+                if let Caller::Session { email, session, .. } = caller {
+                    *session = app.login(email).await;
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {checked} calls wrong:\n{}", failures.len(), failures.join("\n"));
+    assert!(!app.logs().contains("status=500"), "no call may end in a 500");
+}
+
+/// Every JSON route is described in the OpenAPI document, and vice versa.
+async fn openapi_document_covers_the_api(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    let routes: Vec<Value> = serde_json::from_slice(&app.cli(&["routes", "--json"]).stdout).unwrap();
+    let mut api_routes: Vec<(String, String)> = routes
+        .iter()
+        .filter_map(|r| {
+            let path = r["path"].as_str()?;
+            (path.starts_with("/api/v1/") && !path.starts_with("/api/v1/docs") && path != "/api/v1/openapi.json")
+                .then(|| (r["method"].as_str().unwrap().to_lowercase(), path.to_owned()))
+        })
+        .collect();
+    let mut documented: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |m| (m.clone(), path.clone())))
+        .collect();
+    api_routes.sort();
+    documented.sort();
+    assert_eq!(api_routes, documented);
+    let page = app.get("/api/v1/docs/").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("swagger"), "the browsable page is served");
+}
+
+on_both_backends!(every_route_admits_exactly_its_audience, openapi_document_covers_the_api);
