@@ -140,6 +140,8 @@ pub struct Options {
     pub rust_log: Option<String>,
     /// CONSENTD_RATE_LIMIT; tests run without limits unless they test them.
     pub rate_limit: Option<String>,
+    /// CONSENTD_PUBLIC_URL.
+    pub public_url: Option<String>,
 }
 
 pub struct TestApp {
@@ -188,6 +190,9 @@ impl TestApp {
             )
             .env("RUST_LOG", self.options.rust_log.as_deref().unwrap_or("info"))
             .env("CONSENTD_RATE_LIMIT", self.options.rate_limit.as_deref().unwrap_or("off"));
+        if let Some(url) = &self.options.public_url {
+            cmd.env("CONSENTD_PUBLIC_URL", url);
+        }
         if let Some(now) = &self.options.now {
             cmd.env("CONSENTD_NOW", now);
         }

@@ -349,7 +349,63 @@ async fn fresh_install_says_how_to_create_the_first_admin(backend: Backend) {
     assert!(list.contains("a@example.org\tadmin\tactive"), "{list}");
 }
 
+/// Behind a TLS proxy (public URL https): Secure cookies and HSTS; headers everywhere.
+async fn tls_deployments_get_secure_cookies_and_hsts(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        Options { public_url: Some("https://consent.example.org".into()), ..Default::default() },
+    )
+    .await;
+    app.add_user("admin@example.org", "admin");
+    let response = app.login_response("admin@example.org", PASSWORD).await;
+    assert!(response.headers()["set-cookie"].to_str().unwrap().contains("; Secure"));
+    let page = app.get("/staff/login").await;
+    assert_eq!(page.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+}
+
+/// An admin creates a token in the web area; it is shown once and works at once.
+async fn admins_create_and_revoke_tokens_in_the_web_area(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_user("admin@example.org", "admin");
+    let session = app.login("admin@example.org").await;
+    let created = app
+        .client
+        .post(format!("{}/staff/tokens", app.address))
+        .header("cookie", &session.cookie)
+        .form(&[("csrf", session.csrf.as_str()), ("name", "anmeldeseite"), ("role", "collector"), ("expires", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let html = created.text().await.unwrap();
+    let token = html.split("class=\"secret\">").nth(1).and_then(|r| r.split('<').next()).unwrap().to_owned();
+    assert!(token.starts_with("cdt_"));
+    // Shown once: the list page does not show it again.
+    let list = staff_get(&app, "/staff/tokens", &session).await.text().await.unwrap();
+    assert!(list.contains("anmeldeseite") && !list.contains(&token));
+    // A collector may post consents and nothing else.
+    let r = app.client.get(format!("{}/api/v1/workshops", app.address)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let revoke = app
+        .client
+        .post(format!("{}/staff/tokens/anmeldeseite/revoke", app.address))
+        .header("cookie", &session.cookie)
+        .form(&[("csrf", session.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::SEE_OTHER);
+    let r = app.client.get(format!("{}/api/v1/notices", app.address)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
 on_both_backends!(
+    tls_deployments_get_secure_cookies_and_hsts,
+    admins_create_and_revoke_tokens_in_the_web_area,
     login_logout_and_cookie_flags,
     sessions_expire_when_idle_or_too_old,
     csrf_is_required_on_state_changing_requests,
