@@ -69,8 +69,9 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
     hash_password(&Password::parse("kein-echtes-Passwort-nur-Zeitausgleich", &[]).expect("strong"))
 });
 
-pub async fn add_user(app: &App, email: &str, role: Role, password: &str, actor: &str) -> Result<StaffUser, AccountError> {
-    let email = EmailAddress::parse_as(email, "email")?;
+pub async fn add_user(app: &App, email: &str, role: Role, password: &str, actor: &str, ip: Option<&str>) -> Result<StaffUser, AccountError> {
+    // Stored lower-case: one person, one account, whatever the capitalisation.
+    let email = EmailAddress::parse_as(&email.to_lowercase(), "email")?;
     if !role.can_log_in() {
         return Err(FieldError::new("role", "collector is a machine role: create an API token for it instead").into());
     }
@@ -81,18 +82,15 @@ pub async fn add_user(app: &App, email: &str, role: Role, password: &str, actor:
         Err(e) if is_unique_violation(&e) => return Err(AccountError::Conflict("a user with this e-mail exists already".into())),
         Err(e) => return Err(e.into()),
     };
-    audit::record(&app.db, &app.clock, actor, "user.added", Some(&format!("user:{} role:{}", user.id, role.as_str())), None).await?;
+    audit::record(&app.db, &app.clock, actor, "user.added", Some(&format!("user:{} role:{}", user.id, role.as_str())), ip).await?;
     Ok(user)
 }
 
-pub async fn disable_user(app: &App, email: &str, actor: &str) -> Result<StaffUser, AccountError> {
-    let user = users::by_email(&app.db, email.trim())
-        .await?
-        .ok_or_else(|| AccountError::NotFound("no user with this e-mail".into()))?;
+pub async fn disable_user(app: &App, user: StaffUser, actor: &str, ip: Option<&str>) -> Result<StaffUser, AccountError> {
     if !users::disable(&app.db, &user.id, app.clock.now()).await? {
         return Err(AccountError::Conflict("this user is disabled already".into()));
     }
-    audit::record(&app.db, &app.clock, actor, "user.disabled", Some(&format!("user:{}", user.id)), None).await?;
+    audit::record(&app.db, &app.clock, actor, "user.disabled", Some(&format!("user:{}", user.id)), ip).await?;
     Ok(user)
 }
 
@@ -103,10 +101,12 @@ pub async fn create_token(
     role: Role,
     expires: Option<NaiveDate>,
     actor: &str,
+    ip: Option<&str>,
 ) -> Result<(ApiToken, String), AccountError> {
     let name = name.trim();
-    if name.is_empty() || name.len() > 100 || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(FieldError::new("name", "must be 1–100 characters without spaces").into());
+    // Names appear in URLs (revocation) and in the audit trail: keep them plain.
+    if name.is_empty() || name.len() > 100 || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+        return Err(FieldError::new("name", "must be 1–100 characters: letters, digits, '-', '_' or '.'").into());
     }
     let now = app.clock.now();
     let expires_at = match expires {
@@ -142,15 +142,15 @@ pub async fn create_token(
         Err(e) if is_unique_violation(&e) => return Err(AccountError::Conflict(format!("a token named `{name}` exists already"))),
         Err(e) => return Err(e.into()),
     }
-    audit::record(&app.db, &app.clock, actor, "token.created", Some(&format!("token:{name} role:{}", role.as_str())), None).await?;
+    audit::record(&app.db, &app.clock, actor, "token.created", Some(&format!("token:{name} role:{}", role.as_str())), ip).await?;
     Ok((token, secret))
 }
 
-pub async fn revoke_token(app: &App, name: &str, actor: &str) -> Result<(), AccountError> {
+pub async fn revoke_token(app: &App, name: &str, actor: &str, ip: Option<&str>) -> Result<(), AccountError> {
     if !tokens::revoke(&app.db, name.trim(), app.clock.now()).await? {
         return Err(AccountError::NotFound(format!("no active token named `{}`", name.trim())));
     }
-    audit::record(&app.db, &app.clock, actor, "token.revoked", Some(&format!("token:{}", name.trim())), None).await?;
+    audit::record(&app.db, &app.clock, actor, "token.revoked", Some(&format!("token:{}", name.trim())), ip).await?;
     Ok(())
 }
 
@@ -180,11 +180,20 @@ pub enum LoginOutcome {
 
 pub async fn login(app: &App, email: &str, password: &str, ip_truncated: Option<&str>) -> sqlx::Result<LoginOutcome> {
     let now = app.clock.now();
-    let user = users::by_email(&app.db, email.trim()).await?;
+    let email = email.trim().to_lowercase();
+    // Looked up only when it could be an address (a NUL would not even reach the database).
+    let user = match EmailAddress::parse_as(&email, "email") {
+        Ok(parsed) => users::by_email(&app.db, parsed.as_str()).await?,
+        Err(_) => None,
+    };
     let user_id_owned = user.as_ref().map(|u| u.id.clone());
     let user_id = user_id_owned.as_deref();
+    // The attempt counts as failed until it has succeeded: recorded before the (slow)
+    // password check, so parallel guesses cannot all slip under the limit.
+    let attempt = users::record_failure(&app.db, user_id, ip_truncated, now).await?;
     let (by_user, by_ip) = users::failures_since(&app.db, user_id, ip_truncated, now - FAILURE_WINDOW).await?;
-    if (user_id.is_some() && by_user >= MAX_FAILURES_PER_ACCOUNT) || by_ip >= MAX_FAILURES_PER_ADDRESS {
+    if (user_id.is_some() && by_user > MAX_FAILURES_PER_ACCOUNT) || by_ip > MAX_FAILURES_PER_ADDRESS {
+        users::delete_failure(&app.db, &attempt).await?;
         audit::record(&app.db, &app.clock, &actor_for(user.as_ref()), "login.locked", user_id.map(|id| format!("user:{id}")).as_deref(), ip_truncated).await?;
         return Ok(LoginOutcome::Locked(FAILURE_WINDOW));
     }
@@ -196,11 +205,11 @@ pub async fn login(app: &App, email: &str, password: &str, ip_truncated: Option<
         }
     };
     let Some(user) = user.filter(|_| valid) else {
-        users::record_failure(&app.db, user_id, ip_truncated, now).await?;
         // Unknown accounts are audited without the address typed: it may be anybody's.
         audit::record(&app.db, &app.clock, "anonymous", "login.failed", user_id.map(|id| format!("user:{id}")).as_deref(), ip_truncated).await?;
         return Ok(LoginOutcome::Invalid);
     };
+    users::delete_failure(&app.db, &attempt).await?;
     users::clear_failures(&app.db, &user.id).await?;
     users::record_login(&app.db, &user.id, now).await?;
     let session_secret = random_secret();
@@ -247,9 +256,9 @@ pub fn is_expired(created_at: DateTime<Utc>, last_seen_at: DateTime<Utc>, now: D
     now - last_seen_at > SESSION_IDLE || now - created_at > SESSION_ABSOLUTE
 }
 
-pub async fn logout(app: &App, secret: &str, user: &StaffUser) -> sqlx::Result<()> {
+pub async fn logout(app: &App, secret: &str, user: &StaffUser, ip: Option<&str>) -> sqlx::Result<()> {
     sessions::delete(&app.db, &sha256_hex(secret.as_bytes())).await?;
-    audit::record(&app.db, &app.clock, &actor_for(Some(user)), "logout", None, None).await?;
+    audit::record(&app.db, &app.clock, &actor_for(Some(user)), "logout", None, ip).await?;
     Ok(())
 }
 

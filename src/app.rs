@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::catalog::{Catalog, CatalogCache};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::notice::PolicySet;
@@ -13,14 +14,21 @@ use crate::store::{self, Db};
 #[derive(Clone)]
 pub struct App {
     pub db: Db,
+    /// What `policies/` held at start: controllers, notices, and the file versions.
     pub policies: Arc<PolicySet>,
     pub clock: Clock,
+    catalog: Arc<CatalogCache>,
 }
 
 impl App {
     /// Loads and checks the policies first (a bad file must stop startup before anything
     /// else happens), then connects, migrates and records the notice texts.
     pub async fn open(settings: &Settings) -> anyhow::Result<App> {
+        Ok(Self::open_with_report(settings).await?.0)
+    }
+
+    /// [`App::open`], also returning what the sync of `policies/` changed.
+    pub async fn open_with_report(settings: &Settings) -> anyhow::Result<(App, Vec<String>)> {
         let clock = Clock::from_env()?;
         let policies = crate::policies::load(&settings.policies)
             .map_err(|e| anyhow::anyhow!("invalid policy: {e}"))?;
@@ -29,6 +37,15 @@ impl App {
         store::notice_texts::sync(&db, &policies, clock.now())
             .await
             .context("cannot record the notice texts")?;
-        Ok(App { db, policies: Arc::new(policies), clock })
+        let report = crate::catalog::sync_files(&db, &policies, &settings.policies, &clock).await?;
+        for line in &report {
+            tracing::info!("policies: {line}");
+        }
+        Ok((App { db, policies: Arc::new(policies), clock, catalog: Arc::default() }, report))
+    }
+
+    /// The notice versions with their review states, as of now.
+    pub async fn catalog(&self) -> anyhow::Result<Arc<Catalog>> {
+        self.catalog.get(&self.db, &self.policies).await
     }
 }

@@ -3,11 +3,14 @@
 
 pub mod accounts;
 pub mod app;
+pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod http;
 pub mod jobs;
+pub mod pdf;
 pub mod policies;
+pub mod review;
 pub mod store;
 pub mod verify;

@@ -36,6 +36,10 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// SEQ:SHA256 of an entry written down earlier (repeatable): catches a rewrite of the
+        /// whole chain that is consistent in itself.
+        #[arg(long = "expect")]
+        anchors: Vec<consentd::verify::Anchor>,
     },
     /// Manage workshops.
     #[command(subcommand)]
@@ -43,6 +47,9 @@ enum Command {
     /// Check the policy files.
     #[command(subcommand)]
     Policies(PoliciesCommand),
+    /// Notice versions and their legal review.
+    #[command(subcommand)]
+    Notices(NoticesCommand),
     /// Data subjects (participants).
     #[command(subcommand)]
     Subject(SubjectCommand),
@@ -131,8 +138,28 @@ enum WorkshopCommand {
 
 #[derive(Subcommand)]
 enum PoliciesCommand {
-    /// Load and check policies/, print what is in force.
+    /// Load and check policies/ (no database needed); list every version with its hashes.
     Check,
+}
+
+#[derive(Subcommand)]
+enum NoticesCommand {
+    /// Take policies/ into the database: new versions become drafts, approval records are
+    /// imported (also done by `serve` at start).
+    Sync,
+    /// List notice versions with their review states.
+    List,
+    /// Print the approval record of an approved version, for policies/ of another
+    /// installation (or write it beside the version with --write).
+    ApprovalRecord {
+        #[arg(long)]
+        notice: String,
+        #[arg(long)]
+        version: u32,
+        /// Write policies/notices/NOTICE/vN.approval.toml instead of printing.
+        #[arg(long)]
+        write: bool,
+    },
 }
 
 #[tokio::main]
@@ -166,7 +193,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{} database {}: {applied} migration(s) applied", db.backend_name(), redact_url(&settings.database_url));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify { json } => verify(&settings, json).await,
+        Command::Verify { json, anchors } => verify(&settings, json, &anchors).await,
         Command::Workshop(command) => workshop(&settings, command).await,
         Command::Subject(SubjectCommand::Erase { receipt }) => {
             let app = App::open(&settings).await?;
@@ -174,6 +201,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("--receipt: no consent record with this receipt id");
             };
             if store::consents::erase_subject(&app.db, &app.clock, &record).await? {
+                store::audit::record(&app.db, &app.clock, "cli", "subject.erased", Some(&format!("record:{}", record.id)), None).await?;
                 println!("erased the personal data of consent record {} (the record and its ledger entries stay)", record.id);
             } else {
                 println!("consent record {}: personal data was erased already", record.id);
@@ -181,6 +209,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::User(command) => user(&settings, command).await,
+        Command::Notices(command) => notices(&settings, command).await,
         Command::Token(command) => token(&settings, command).await,
         Command::Routes { json } => {
             let routes = http::routes::describe();
@@ -196,16 +225,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policies(PoliciesCommand::Check) => {
             let policies = consentd::policies::load(&settings.policies)
                 .map_err(|e| anyhow::anyhow!("invalid policy: {e}"))?;
-            let today = consentd::clock::Clock::from_env()?.today_berlin();
             println!("{}: {} controller(s), {} notice(s)", settings.policies.display(), policies.controllers.len(), policies.notices.len());
             for notice in policies.notices.values() {
                 for v in &notice.versions {
-                    let in_force = notice.in_force(today).is_some_and(|f| f.version == v.version);
                     for text in v.texts.values() {
                         println!(
-                            "  {} v{} {} effective {}{}  sha256 {}",
+                            "  {} v{} {} effective {}  content {}  text sha256 {}",
                             notice.id, v.version, text.language.code(), v.effective,
-                            if in_force { " (in force)" } else { "" }, text.sha256
+                            &v.content_sha256()[..12], text.sha256
                         );
                     }
                 }
@@ -293,12 +320,12 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
 }
 
-async fn verify(settings: &Settings, json: bool) -> anyhow::Result<ExitCode> {
+async fn verify(settings: &Settings, json: bool, anchors: &[consentd::verify::Anchor]) -> anyhow::Result<ExitCode> {
     let db = Db::connect(&settings.database_url).await?;
     let snapshot = store::ledger::snapshot(&db)
         .await
         .context("cannot read the ledger (is the database migrated? run `consentd migrate`)")?;
-    let report = consentd::verify::check(&snapshot);
+    let report = consentd::verify::check_with_anchors(&snapshot, anchors);
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if let Some(first) = report.first_problem() {
@@ -343,6 +370,7 @@ async fn workshop(settings: &Settings, command: WorkshopCommand) -> anyhow::Resu
             };
             match store::workshops::insert(&app.db, &new, app.clock.now()).await {
                 Ok(w) => {
+                    store::audit::record(&app.db, &app.clock, "cli", "workshop.created", Some(&format!("workshop:{}", w.slug)), None).await?;
                     println!("{base_url}/w/{}", w.slug);
                     Ok(ExitCode::SUCCESS)
                 }
@@ -392,7 +420,7 @@ async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<ExitC
     match command {
         UserCommand::Add { email, role } => {
             let password = read_password(&email)?;
-            let user = consentd::accounts::add_user(&app, &email, role, &password, "cli").await?;
+            let user = consentd::accounts::add_user(&app, &email, role, &password, "cli", None).await?;
             println!("added {} ({})", user.email, user.role);
         }
         UserCommand::List => {
@@ -407,7 +435,10 @@ async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<ExitC
             }
         }
         UserCommand::Disable { email } => {
-            let user = consentd::accounts::disable_user(&app, &email, "cli").await?;
+            let Some(found) = store::users::by_email(&app.db, &email.trim().to_lowercase()).await? else {
+                anyhow::bail!("no user with this e-mail");
+            };
+            let user = consentd::accounts::disable_user(&app, found, "cli", None).await?;
             println!("disabled {}; their sessions have ended", user.email);
         }
     }
@@ -418,12 +449,12 @@ async fn token(settings: &Settings, command: TokenCommand) -> anyhow::Result<Exi
     let app = App::open(settings).await?;
     match command {
         TokenCommand::Create { role, name, expires } => {
-            let (_, secret) = consentd::accounts::create_token(&app, &name, role, expires, "cli").await?;
+            let (_, secret) = consentd::accounts::create_token(&app, &name, role, expires, "cli", None).await?;
             // Alone on stdout, for scripts: TOKEN=$(consentd token create …)
             println!("{secret}");
         }
         TokenCommand::Revoke { name } => {
-            consentd::accounts::revoke_token(&app, &name, "cli").await?;
+            consentd::accounts::revoke_token(&app, &name, "cli", None).await?;
             eprintln!("revoked {name}");
         }
         TokenCommand::List => {
@@ -436,6 +467,52 @@ async fn token(settings: &Settings, command: TokenCommand) -> anyhow::Result<Exi
                     t.expires_at.map(|x| x.to_rfc3339()).unwrap_or_else(|| "never".into()),
                     t.last_used_at.map(|x| x.to_rfc3339()).unwrap_or_else(|| "never".into())
                 );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn notices(settings: &Settings, command: NoticesCommand) -> anyhow::Result<ExitCode> {
+    let (app, report) = App::open_with_report(settings).await?;
+    match command {
+        NoticesCommand::Sync => {
+            if report.is_empty() {
+                println!("policies/ and the database agree; nothing to do");
+            }
+            for line in report {
+                println!("{line}");
+            }
+        }
+        NoticesCommand::List => {
+            let catalog = app.catalog().await?;
+            let today = app.clock.today_berlin();
+            for notice in catalog.notices.values() {
+                for v in &notice.versions {
+                    println!(
+                        "{}\tv{}\t{}\teffective {}\tcontent {}",
+                        notice.id,
+                        v.content.version,
+                        notice.display_state(v, today).as_str(),
+                        v.content.effective,
+                        v.row.content_sha256
+                    );
+                }
+            }
+        }
+        NoticesCommand::ApprovalRecord { notice, version, write } => {
+            let record = consentd::review::approval_record(&app, &notice, version).await?;
+            let text = format!(
+                "# Approval of notice `{notice}` version {version}, exported from consentd.\n\
+                 # Imported at start when the files still hash to content_sha256.\n{}",
+                toml::to_string(&record)?
+            );
+            if write {
+                let path = settings.policies.join("notices").join(&notice).join(format!("v{version}.approval.toml"));
+                std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+                println!("wrote {}", path.display());
+            } else {
+                print!("{text}");
             }
         }
     }

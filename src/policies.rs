@@ -10,7 +10,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::domain::notice::{
-    Controller, DataCategory, DataProtectionOfficer, Language, LegalBasis, Localized, Notice,
+    ApprovalRecord, Controller, DataCategory, DataProtectionOfficer, Language, LegalBasis, Localized, Notice,
     NoticeText, NoticeVersion, PolicySet, Purpose, is_valid_id,
 };
 
@@ -175,12 +175,35 @@ pub fn load(dir: &Path) -> Result<PolicySet, PolicyError> {
     }
     let controllers = load_controllers(&dir.join("controllers.toml"))?;
     let mut notices = BTreeMap::new();
+    let mut approvals = Vec::new();
     let notices_dir = dir.join("notices");
     for notice_dir in sorted_entries(&notices_dir)?.into_iter().filter(|p| p.is_dir()) {
         let notice = load_notice(&notice_dir, &controllers)?;
+        approvals.extend(load_approvals(&notice_dir, &notice)?);
         notices.insert(notice.id.clone(), notice);
     }
-    Ok(PolicySet { controllers, notices })
+    Ok(PolicySet { controllers, notices, approvals })
+}
+
+/// `v<N>.approval.toml` files: approvals made elsewhere, imported when their hash matches.
+fn load_approvals(dir: &Path, notice: &Notice) -> Result<Vec<(PathBuf, ApprovalRecord)>, PolicyError> {
+    let mut out = Vec::new();
+    for path in sorted_entries(dir)? {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if !name.ends_with(".approval.toml") {
+            continue;
+        }
+        let src = Source::read(&path)?;
+        let record: ApprovalRecord = src.parse()?;
+        if record.notice != notice.id {
+            return Err(src.error("notice", format!("is `{}` but the file lies in the folder of `{}`", record.notice, notice.id)));
+        }
+        if notice.version(record.version).is_none() {
+            return Err(src.error("version", format!("notice `{}` has no version {}", notice.id, record.version)));
+        }
+        out.push((path, record));
+    }
+    Ok(out)
 }
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, PolicyError> {
@@ -261,6 +284,9 @@ fn load_notice(
         let Some(number) = name.strip_prefix('v').and_then(|r| r.strip_suffix(".toml")) else {
             continue;
         };
+        if number.ends_with(".approval") {
+            continue;
+        }
         let version = load_version(dir, &path, number, &id, &file.title)?;
         if let Some(existing) = versions.iter().find(|v| v.version == version.version) {
             return Err(PolicyError {
@@ -300,9 +326,50 @@ fn load_version(
     title: &Localized,
 ) -> Result<NoticeVersion, PolicyError> {
     let src = Source::read(path)?;
+    build_version(&src, Some(number_in_name), notice_id, title, |lang, version| {
+        let text_path = dir.join(format!("v{version}.{}.md", lang.code()));
+        if !text_path.exists() {
+            return Ok(None);
+        }
+        let raw = std::fs::read(&text_path).map_err(|e| PolicyError {
+            file: text_path.clone(),
+            line: None,
+            field: format!("text.{}", lang.code()),
+            message: format!("cannot read: {e}"),
+        })?;
+        let raw = String::from_utf8(raw).map_err(|e| PolicyError {
+            file: text_path.clone(),
+            line: None,
+            field: format!("text.{}", lang.code()),
+            message: format!("is not UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+        })?;
+        Ok(Some((text_path, raw)))
+    })
+}
+
+/// A version uploaded in the staff area or through the API: the same checks as files.
+pub fn parse_uploaded_version(
+    notice: &Notice,
+    version_toml: &str,
+    texts: &BTreeMap<Language, String>,
+) -> Result<NoticeVersion, PolicyError> {
+    let src = Source { path: PathBuf::from("upload/version.toml"), text: version_toml.to_owned() };
+    build_version(&src, None, &notice.id, &notice.title, |lang, version| {
+        Ok(texts.get(&lang).map(|t| (PathBuf::from(format!("upload/v{version}.{}.md", lang.code())), t.clone())))
+    })
+}
+
+/// Checks a parsed version file; `text_of(lang, version)` supplies each language's text.
+fn build_version(
+    src: &Source,
+    number_in_name: Option<&str>,
+    notice_id: &str,
+    title: &Localized,
+    text_of: impl Fn(Language, u32) -> Result<Option<(PathBuf, String)>, PolicyError>,
+) -> Result<NoticeVersion, PolicyError> {
     let file: VersionFile = src.parse()?;
     let version = *file.version.get_ref();
-    if number_in_name.parse::<u32>().ok() != Some(version) {
+    if let Some(number_in_name) = number_in_name.filter(|n| n.parse::<u32>().ok() != Some(version)) {
         return Err(src.error_at(
             &file.version,
             "version",
@@ -383,28 +450,15 @@ fn load_version(
 
     let mut texts = BTreeMap::new();
     for lang in Language::ALL {
-        let text_path = dir.join(format!("v{version}.{}.md", lang.code()));
-        if !text_path.exists() {
+        let Some((text_path, raw)) = text_of(lang, version)? else {
             if lang == Language::De {
                 return Err(src.error(
                     "text.de",
-                    format!("the German text {} is missing (German is required)", text_path.display()),
+                    format!("the German text v{version}.de.md is missing (German is required)"),
                 ));
             }
             continue;
-        }
-        let raw = std::fs::read(&text_path).map_err(|e| PolicyError {
-            file: text_path.clone(),
-            line: None,
-            field: format!("text.{}", lang.code()),
-            message: format!("cannot read: {e}"),
-        })?;
-        let raw = String::from_utf8(raw).map_err(|e| PolicyError {
-            file: text_path.clone(),
-            line: None,
-            field: format!("text.{}", lang.code()),
-            message: format!("is not UTF-8 (byte {})", e.utf8_error().valid_up_to()),
-        })?;
+        };
         if raw.trim().is_empty() {
             return Err(PolicyError {
                 file: text_path,

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use crate::domain::consent::Subject;
+use crate::domain::consent::{PersonalData, Subject};
 use crate::domain::ledger::{EntryKind, ErasurePayload, EventsPayload, payload_hash, verify_chain};
-use crate::store::consents::{ConsentEvent, StoredSubject, event_payloads};
+use crate::store::consents::{ConsentEvent, ConsentRecord, StoredSubject, event_payloads};
 use crate::store::ledger::Snapshot;
 
 /// One thing that does not match, at a ledger sequence number.
@@ -38,6 +38,49 @@ impl Report {
     pub fn first_problem(&self) -> Option<&Problem> {
         self.problems.first()
     }
+}
+
+/// A hash written down outside the database: entry `seq` must still have it.
+#[derive(Debug, Clone)]
+pub struct Anchor {
+    pub seq: i64,
+    pub sha256: String,
+}
+
+impl std::str::FromStr for Anchor {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (seq, sha) = s.split_once(':').ok_or("expected SEQ:SHA256")?;
+        let seq = seq.trim().parse().map_err(|_| "SEQ must be a number")?;
+        let sha256 = sha.trim().to_ascii_lowercase();
+        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err("SHA256 must be 64 hex digits".into());
+        }
+        Ok(Anchor { seq, sha256 })
+    }
+}
+
+/// [`check`], plus anchors: hashes recorded elsewhere, which catch a wholesale rewrite of
+/// the chain that is consistent in itself.
+pub fn check_with_anchors(snapshot: &Snapshot, anchors: &[Anchor]) -> Report {
+    let mut report = check(snapshot);
+    for anchor in anchors {
+        let problem = match snapshot.entries.iter().find(|e| e.seq == anchor.seq) {
+            None => Some(("missing", format!("anchored entry {} is not in the ledger", anchor.seq))),
+            Some(e) if e.entry_sha256 != anchor.sha256 => Some((
+                "changed",
+                format!("entry {} has hash {} but {} was recorded for it", anchor.seq, e.entry_sha256, anchor.sha256),
+            )),
+            Some(_) => None,
+        };
+        if let Some((kind, detail)) = problem {
+            report.problems.push(Problem { seq: anchor.seq, kind: kind.into(), detail });
+        }
+    }
+    report.problems.sort_by_key(|p| p.seq);
+    report.ok = report.problems.is_empty();
+    report
 }
 
 pub fn check(snapshot: &Snapshot) -> Report {
@@ -91,6 +134,12 @@ pub fn check(snapshot: &Snapshot) -> Report {
                     continue;
                 };
                 if subject.erased_at.is_some() {
+                    if subject.name.is_some() || subject.email.is_some() || subject.organisation.is_some() || subject.salt.is_some()
+                        || record.ip_truncated.is_some() || record.user_agent.is_some()
+                    {
+                        problem("changed", format!("the subject of consent record {} was erased but has data again", record.id));
+                        continue;
+                    }
                     if !erased_records.contains(record.id.as_str()) {
                         problem(
                             "changed",
@@ -99,7 +148,7 @@ pub fn check(snapshot: &Snapshot) -> Report {
                         continue;
                     }
                     subjects_erased += 1;
-                } else if subject_digest(subject).as_deref() != Some(subject.digest.as_str()) {
+                } else if subject_digest(subject, record).as_deref() != Some(subject.digest.as_str()) {
                     problem("changed", format!("the subject of consent record {} was changed", record.id));
                     continue;
                 }
@@ -139,6 +188,9 @@ pub fn check(snapshot: &Snapshot) -> Report {
                 } else if payload_hash(&payload) != entry.payload_sha256 {
                     problem("changed", format!("the erasure of consent record {} no longer matches the ledger", record.id));
                 }
+            }
+            Some(EntryKind::Audit) if !events.is_empty() => {
+                problem("inserted", format!("{} consent event row(s) refer to audit entry {}", events.len(), entry.seq));
             }
             Some(EntryKind::Audit) => match audit.get(entry.ref_id.as_str()).filter(|a| a.ledger_seq == entry.seq) {
                 None => problem("missing", format!("audit event {} is missing from the table", entry.ref_id)),
@@ -184,6 +236,26 @@ pub fn check(snapshot: &Snapshot) -> Report {
             });
         }
     }
+    // Subjects no record points to were added behind the service's back.
+    let referenced: std::collections::HashSet<&str> = snapshot.records.iter().map(|r| r.subject_id.as_str()).collect();
+    for subject in snapshot.subjects.iter().filter(|s| !referenced.contains(s.id.as_str())) {
+        problems.push(Problem { seq: 0, kind: "inserted".into(), detail: format!("subject {} belongs to no consent record", subject.id) });
+    }
+    // The stored notice texts are the proof of the wording: each must still hash to its key,
+    // and every record's text must be there.
+    let texts: std::collections::HashSet<&str> = snapshot.notice_texts.iter().map(|t| t.0.as_str()).collect();
+    for (sha, markdown) in &snapshot.notice_texts {
+        if crate::domain::notice::sha256_hex(markdown.as_bytes()) != *sha {
+            problems.push(Problem { seq: 0, kind: "changed".into(), detail: format!("the stored notice text {sha} was edited") });
+        }
+    }
+    for record in snapshot.records.iter().filter(|r| !texts.contains(r.notice_sha256.as_str())) {
+        problems.push(Problem {
+            seq: record.ledger_seq,
+            kind: "missing".into(),
+            detail: format!("the notice text of consent record {} is missing", record.id),
+        });
+    }
     problems.sort_by_key(|p| p.seq);
 
     Report {
@@ -199,11 +271,13 @@ pub fn check(snapshot: &Snapshot) -> Report {
 }
 
 /// Recomputes a live subject's digest from its personal data.
-fn subject_digest(subject: &StoredSubject) -> Option<String> {
-    Some(Subject::digest(
-        subject.name.as_deref()?,
-        subject.email.as_deref()?,
-        subject.organisation.as_deref(),
-        subject.salt.as_deref()?,
-    ))
+fn subject_digest(subject: &StoredSubject, record: &ConsentRecord) -> Option<String> {
+    let personal = PersonalData {
+        name: subject.name.as_deref()?,
+        email: subject.email.as_deref()?,
+        organisation: subject.organisation.as_deref(),
+        ip_truncated: record.ip_truncated.as_deref(),
+        user_agent: record.user_agent.as_deref(),
+    };
+    Some(Subject::digest(&personal, subject.salt.as_deref()?))
 }

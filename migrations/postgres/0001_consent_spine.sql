@@ -71,8 +71,10 @@ CREATE TABLE consent_records (
     notice_version    BIGINT NOT NULL,
     notice_language   TEXT NOT NULL,
     notice_sha256     TEXT NOT NULL REFERENCES notice_texts (sha256),
+    notice_content_sha256 TEXT NOT NULL, -- text and metadata (purposes, storage periods) shown
     collection_method TEXT NOT NULL,
-    ip_truncated      TEXT,
+    collector         TEXT,              -- the API token that submitted it, if any
+    ip_truncated      TEXT,              -- personal: covered by the subject digest, erased with it
     user_agent        TEXT,
     token_sha256      TEXT NOT NULL UNIQUE,
     recorded_at       TIMESTAMPTZ NOT NULL,

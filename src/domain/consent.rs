@@ -128,15 +128,24 @@ pub struct Subject {
 }
 
 impl Subject {
-    /// A salted digest of the personal data: chained into the ledger instead of the data, so
-    /// erasure can remove name and e-mail (and the salt) while the chain still verifies, and
-    /// nobody can confirm a guessed e-mail address against the ledger.
-    pub fn digest(name: &str, email: &str, organisation: Option<&str>, salt: &str) -> String {
-        let canonical = serde_json::json!({
-            "name": name, "email": email, "organisation": organisation,
-        });
+    /// A salted digest of the personal data (name, e-mail, organisation, and the truncated
+    /// address and user agent the consent came from): chained into the ledger instead of the
+    /// data, so erasure can remove all of it (and the salt) while the chain still verifies,
+    /// and nobody can confirm a guessed e-mail address against the ledger.
+    pub fn digest(personal: &PersonalData<'_>, salt: &str) -> String {
+        let canonical = serde_json::to_value(personal).expect("plain data");
         sha256_hex(format!("{salt}\n{canonical}").as_bytes())
     }
+}
+
+/// What the subject digest covers.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonalData<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    pub organisation: Option<&'a str>,
+    pub ip_truncated: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
 }
 
 /// The state a purpose is in after an event (W3C DPV consent states, plus `acknowledged` for
@@ -424,9 +433,10 @@ mod tests {
 
     #[test]
     fn subject_digest_depends_on_salt_and_data() {
-        let a = Subject::digest("A", "a@x.de", None, "s1");
-        assert_ne!(a, Subject::digest("A", "a@x.de", None, "s2"));
-        assert_ne!(a, Subject::digest("B", "a@x.de", None, "s1"));
-        assert_eq!(a, Subject::digest("A", "a@x.de", None, "s1"));
+        let p = |name| PersonalData { name, email: "a@x.de", organisation: None, ip_truncated: Some("192.0.2.0"), user_agent: None };
+        let a = Subject::digest(&p("A"), "s1");
+        assert_ne!(a, Subject::digest(&p("A"), "s2"));
+        assert_ne!(a, Subject::digest(&p("B"), "s1"));
+        assert_eq!(a, Subject::digest(&p("A"), "s1"));
     }
 }

@@ -125,9 +125,9 @@ pub struct RecordPayload<'a> {
     pub notice_version: i64,
     pub notice_language: &'a str,
     pub notice_sha256: &'a str,
+    pub notice_content_sha256: &'a str,
     pub collection_method: &'a str,
-    pub ip_truncated: Option<&'a str>,
-    pub user_agent: Option<&'a str>,
+    pub collector: Option<&'a str>,
     pub token_sha256: &'a str,
     pub recorded_at: String,
     pub events: Vec<EventPayload<'a>>,
@@ -293,7 +293,7 @@ pub fn verify_chain(
 }
 
 fn short(hash: &str) -> &str {
-    &hash[..hash.len().min(12)]
+    hash.get(..12).unwrap_or(hash)
 }
 
 #[cfg(test)]

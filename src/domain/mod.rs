@@ -1,7 +1,9 @@
 //! Pure rules and types: no IO, no database, no HTTP.
 
 pub mod consent;
+pub mod diff;
 pub mod ledger;
 pub mod notice;
+pub mod review;
 pub mod staff;
 pub mod workshop;

@@ -133,7 +133,7 @@ pub struct Controller {
     pub dpo: DataProtectionOfficer,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Purpose {
     pub id: String,
     pub title: Localized,
@@ -144,7 +144,7 @@ pub struct Purpose {
     pub categories: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataCategory {
     pub id: String,
     pub title: Localized,
@@ -181,7 +181,53 @@ pub struct NoticeVersion {
     pub texts: BTreeMap<Language, NoticeText>,
 }
 
+/// Everything about a version except its texts: what a lawyer reviews beside the wording.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionMetadata {
+    pub effective: NaiveDate,
+    pub summary: Option<Localized>,
+    pub purposes: Vec<Purpose>,
+    pub categories: Vec<DataCategory>,
+    pub recipients: Vec<Localized>,
+}
+
 impl NoticeVersion {
+    pub fn metadata(&self) -> VersionMetadata {
+        VersionMetadata {
+            effective: self.effective,
+            summary: self.summary.clone(),
+            purposes: self.purposes.clone(),
+            categories: self.categories.clone(),
+            recipients: self.recipients.clone(),
+        }
+    }
+
+    pub fn from_parts(notice_id: &str, version: u32, metadata: VersionMetadata, texts: BTreeMap<Language, NoticeText>) -> Self {
+        NoticeVersion {
+            notice_id: notice_id.to_owned(),
+            version,
+            effective: metadata.effective,
+            summary: metadata.summary,
+            purposes: metadata.purposes,
+            categories: metadata.categories,
+            recipients: metadata.recipients,
+            texts,
+        }
+    }
+
+    /// The hash an approval is bound to: metadata and the hash of every text, as canonical
+    /// JSON. Any change to wording, purposes, storage periods or the date changes it.
+    pub fn content_sha256(&self) -> String {
+        let texts: BTreeMap<&str, &str> = self.texts.values().map(|t| (t.language.code(), t.sha256.as_str())).collect();
+        let value = serde_json::json!({
+            "notice": self.notice_id,
+            "version": self.version,
+            "metadata": self.metadata(),
+            "texts": texts,
+        });
+        sha256_hex(value.to_string().as_bytes())
+    }
+
     pub fn purpose(&self, id: &str) -> Option<&Purpose> {
         self.purposes.iter().find(|p| p.id == id)
     }
@@ -216,11 +262,38 @@ impl Notice {
     }
 }
 
+/// An approval made elsewhere (another instance, staging), kept as a file beside the version
+/// so a fresh install knows it: `v<N>.approval.toml`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalRecord {
+    pub notice: String,
+    pub version: u32,
+    /// The content hash approved; imported only if the files still hash to it.
+    pub content_sha256: String,
+    pub approved_by: String,
+    pub approved_at: chrono::DateTime<chrono::Utc>,
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// Whether the reviewer judged the change material (re-consent for changed purposes).
+    #[serde(default = "material_default")]
+    pub material: bool,
+    /// The person who submitted the version for review, if known.
+    #[serde(default)]
+    pub submitted_by: Option<String>,
+}
+
+fn material_default() -> bool {
+    true
+}
+
 /// Everything loaded from `policies/`.
 #[derive(Clone, Debug, Default)]
 pub struct PolicySet {
     pub controllers: BTreeMap<String, Controller>,
     pub notices: BTreeMap<String, Notice>,
+    /// Approval records with the file each came from.
+    pub approvals: Vec<(std::path::PathBuf, ApprovalRecord)>,
 }
 
 impl PolicySet {

@@ -55,6 +55,10 @@ impl Audience {
     pub const ADMIN_AUDITOR: Audience = Audience::Staff(&[Role::Admin, Role::Auditor]);
     /// Every person with an account (not the collector).
     pub const STAFF: Audience = Audience::Staff(&[Role::Admin, Role::Lawyer, Role::Auditor]);
+    /// Those who draft and submit notice versions.
+    pub const AUTHORS: Audience = Audience::Staff(&[Role::Admin, Role::Lawyer]);
+    /// Decisions on notice versions.
+    pub const LAWYER: Audience = Audience::Staff(&[Role::Lawyer]);
 
     pub fn admits(self, role: Option<Role>) -> bool {
         match self {

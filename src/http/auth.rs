@@ -173,6 +173,12 @@ pub async fn authorize(State(state): State<AppState>, mut request: Request, next
         Err(e) => return e.into_response(),
     };
     let Some(identity) = identity else {
+        // Guessing tokens costs the same budget as any other anonymous request.
+        if let (Some(limits), Some(ip)) = (&state.rate_limits, addr) {
+            if let Err(wait) = limits.check_address(ip) {
+                return too_many(wait);
+            }
+        }
         return unauthorized(&path, true);
     };
 
@@ -190,7 +196,9 @@ pub async fn authorize(State(state): State<AppState>, mut request: Request, next
         if !via_token && !same_origin(&state, request.headers()) {
             return csrf_failed(&path);
         }
-        if let Identity::Staff(staff @ StaffIdentity { via: Via::Session { .. }, .. }) = &identity {
+        // Staff routes act with the session's authority, so they need its token; public forms
+        // (consent, withdrawal, login) act with none and stay usable while signed in.
+        if let (Audience::Staff(_), Identity::Staff(staff @ StaffIdentity { via: Via::Session { .. }, .. })) = (audience, &identity) {
             let expected = staff.csrf_token().unwrap_or_default().to_owned();
             match check_csrf(request, &expected).await {
                 Ok(r) => request = r,
@@ -206,10 +214,7 @@ pub async fn authorize(State(state): State<AppState>, mut request: Request, next
                 _ => addr.map_or(Ok(()), |ip| limits.check_address(ip)),
             };
             if let Err(wait) = verdict {
-                let mut response = Error::RateLimited.into_response();
-                let seconds = wait.as_secs().max(1);
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-                return response;
+                return too_many(wait);
             }
         }
     }
@@ -288,6 +293,12 @@ async fn check_csrf(request: Request, expected: &str) -> Result<Request, ()> {
         }
         _ => Err(()),
     }
+}
+
+fn too_many(wait: std::time::Duration) -> Response {
+    let mut response = Error::RateLimited.into_response();
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
+    response
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -31,6 +31,9 @@ pub enum Error {
     Unauthorized,
     #[error("your role may not use this")]
     Forbidden,
+    /// A rule about who may do this (e.g. four eyes), with its reason.
+    #[error("{0}")]
+    NotPermitted(&'static str),
     #[error("the request did not carry this session's CSRF token, or came from another site")]
     CsrfFailed,
     #[error("too many requests; retry after the time in Retry-After")]
@@ -41,6 +44,12 @@ pub enum Error {
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
+        // PostgreSQL refuses NUL and invalid characters in text: the client's input, not ours.
+        if let Some(db) = e.as_database_error() {
+            if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
+                return Error::Malformed { message: "the request contains characters that cannot be stored (e.g. NUL)".into() };
+            }
+        }
         Error::Internal(anyhow::Error::new(e))
     }
 }
@@ -62,7 +71,7 @@ impl Error {
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
-            Error::Forbidden | Error::CsrfFailed => StatusCode::FORBIDDEN,
+            Error::Forbidden | Error::CsrfFailed | Error::NotPermitted(_) => StatusCode::FORBIDDEN,
             Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -79,6 +88,7 @@ impl Error {
             Error::MethodNotAllowed => "method_not_allowed",
             Error::Unauthorized => "unauthorized",
             Error::Forbidden => "forbidden",
+            Error::NotPermitted(_) => "not_permitted",
             Error::CsrfFailed => "csrf_failed",
             Error::RateLimited => "rate_limited",
             Error::Internal(_) => "internal",

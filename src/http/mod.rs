@@ -41,6 +41,14 @@ pub struct HttpConfig {
     pub tls: bool,
 }
 
+impl AppState {
+    /// Whether `role` may use `method path` according to the route table (for showing
+    /// links and forms; the gate enforces it independently).
+    pub fn permits(&self, role: crate::domain::staff::Role, method: Method, path: &str) -> bool {
+        self.audiences.get(&(method, path.to_owned())).is_some_and(|a| a.admits(Some(role)))
+    }
+}
+
 /// What handlers share.
 #[derive(Clone)]
 pub struct AppState {
@@ -102,9 +110,15 @@ async fn security_headers(State(state): State<AppState>, request: Request, next:
     // The vendored OpenAPI viewer sets inline styles and data: images from its own script.
     const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
                             img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'";
-    let is_docs = request.uri().path().starts_with("/api/v1/docs");
+    let path = request.uri().path();
+    let is_docs = path.starts_with("/api/v1/docs");
+    // Staff pages, API answers and receipts hold personal data or secrets: never cached.
+    let private = path.starts_with("/staff") || (path.starts_with("/api/") && !is_docs) || path.starts_with("/r/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if private && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     let csp = if is_docs { DOCS_CSP } else { CSP };
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));

@@ -80,7 +80,7 @@ pub async fn workshop_page(
 ) -> Response {
     match open_workshop(&state.app, &slug).await {
         Ok(open) => {
-            let lang = page_language(open.version, client.language);
+            let lang = page_language(&open.version, client.language);
             render_form(&state, &open, lang, &FormValues::default(), None, StatusCode::OK)
         }
         Err(e) => error_page(e, client.language),
@@ -99,14 +99,14 @@ struct FormValues {
 
 fn render_form(
     state: &AppState,
-    open: &OpenWorkshop<'_>,
+    open: &OpenWorkshop,
     lang: Language,
     values: &FormValues,
     problem: Option<String>,
     status: StatusCode,
 ) -> Response {
     let t = texts(lang);
-    let version = open.version;
+    let version = &open.version;
     let text = version.text_for(lang);
     let controller = state.app.policies.controller(&open.notice.controller);
     let w = &open.workshop;
@@ -241,15 +241,16 @@ pub async fn submit_form(
         // The form sends only ticked boxes; the rest are refusals, recorded as such.
         purposes: values.purposes.clone(),
         acknowledged: values.acknowledged,
+        client: None,
     };
     let form_lang = Language::parse(&input.notice.language).unwrap_or(lang);
-    match record_consent(&state.app, input, CollectionMethod::WebForm, client).await {
+    match record_consent(&state.app, input, CollectionMethod::WebForm, client, None).await {
         Ok(recorded) => Redirect::to(&format!("/r/{}?saved=1", recorded.token.as_str())).into_response(),
         Err(error @ (Error::Invalid(_) | Error::Conflict { .. })) => {
             let Ok(open) = open_workshop(&state.app, &slug).await else {
                 return error_page(error, form_lang);
             };
-            let lang = page_language(open.version, form_lang);
+            let lang = page_language(&open.version, form_lang);
             let t = texts(lang);
             let message = match &error {
                 Error::Invalid(e) => field_message(t, &e.field, &e.message),
@@ -290,7 +291,7 @@ pub async fn receipt_page(
         Err(e) => return error_page(e, client.language),
     };
     let recorded_lang = Language::parse(&receipt.record.notice_language).unwrap_or(Language::De);
-    let lang = if receipt.version.is_some_and(|v| v.texts.contains_key(&client.language)) {
+    let lang = if receipt.version.as_ref().is_some_and(|v| v.texts.contains_key(&client.language)) {
         client.language
     } else {
         recorded_lang
@@ -303,7 +304,7 @@ pub async fn receipt_page(
 
 fn receipt_body(
     state: &AppState,
-    r: &Receipt<'_>,
+    r: &Receipt,
     token: &str,
     t: &Texts,
     lang: Language,

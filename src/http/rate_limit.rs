@@ -26,7 +26,7 @@ impl RateLimits {
     /// `Err(wait)` when the budget is spent.
     pub fn check_address(&self, ip: IpAddr) -> Result<(), Duration> {
         self.per_address
-            .check_key(&ip)
+            .check_key(&network_of(ip))
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 
@@ -40,5 +40,18 @@ impl RateLimits {
     pub fn shrink(&self) {
         self.per_address.retain_recent();
         self.per_token.retain_recent();
+    }
+}
+
+/// IPv6 clients usually hold a whole /64: counting each address would let one client rotate
+/// through budgets.
+fn network_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        IpAddr::V6(v6) => IpAddr::V4(v6.to_ipv4_mapped().expect("checked")),
+        v4 => v4,
     }
 }

@@ -63,6 +63,16 @@ pub fn table() -> Vec<Route> {
         route(M::GET, "/api/v1/consents/{id}", A::ADMIN_AUDITOR, api::consents::show),
         route(M::GET, "/api/v1/ledger/verify", A::ADMIN_AUDITOR, api::ledger::verify),
         route(M::GET, "/api/v1/audit", A::ADMIN_AUDITOR, api::audit::list),
+        // The legal review of notice versions.
+        route(M::GET, "/api/v1/notices/{id}/versions", A::STAFF, api::notice_versions::list),
+        route(M::POST, "/api/v1/notices/{id}/versions", A::AUTHORS, api::notice_versions::upload),
+        route(M::GET, "/api/v1/notices/{id}/versions/{version}", A::STAFF, api::notice_versions::show),
+        route(M::POST, "/api/v1/notices/{id}/versions/{version}/submit", A::AUTHORS, api::notice_versions::submit),
+        route(M::POST, "/api/v1/notices/{id}/versions/{version}/review", A::LAWYER, api::notice_versions::decide),
+        route(M::POST, "/api/v1/notices/{id}/versions/{version}/comment", A::AUTHORS, api::notice_versions::comment),
+        route(M::POST, "/api/v1/notices/{id}/versions/{version}/withdraw", A::AUTHORS, api::notice_versions::withdraw),
+        route(M::GET, "/api/v1/notices/{id}/versions/{version}/diff", A::STAFF, api::notice_versions::diff),
+        route(M::GET, "/api/v1/notices/{id}/versions/{version}/pdf", A::STAFF, api::notice_versions::pdf),
         // The OpenAPI document and its viewer (mounted from utoipa-swagger-ui).
         mounted("/api/v1/openapi.json", A::Public),
         mounted("/api/v1/docs", A::Public),

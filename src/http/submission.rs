@@ -12,7 +12,8 @@ use crate::domain::consent::{
     CollectionMethod, EmailAddress, FieldError, Organisation, PurposeState, ReceiptToken, Subject,
     SubjectName, decide,
 };
-use crate::domain::notice::{Language, Notice, NoticeVersion};
+use crate::catalog::CatalogNotice;
+use crate::domain::notice::{Language, NoticeVersion};
 use crate::store::consents::{self, ConsentEvent, ConsentRecord, NewConsent, RecordedConsent};
 use crate::store::workshops::{self, Workshop};
 
@@ -47,47 +48,85 @@ pub struct ConsentInput {
     /// Acknowledges all required purposes at once (the web form's checkbox).
     #[serde(default)]
     pub acknowledged: bool,
+    /// The participant's own address and browser, as the registration site saw them. Only
+    /// accepted with a collector token; the address is truncated before it is stored.
+    #[serde(default)]
+    pub client: Option<ClientOverride>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientOverride {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 /// A workshop that accepts consents, with the notice version in force for it today.
-pub struct OpenWorkshop<'a> {
+pub struct OpenWorkshop {
     pub workshop: Workshop,
-    pub notice: &'a Notice,
-    pub version: &'a NoticeVersion,
+    pub notice: CatalogNotice,
+    /// The approved version in force today: the only one anybody can consent to.
+    pub version: NoticeVersion,
 }
 
-pub async fn open_workshop<'a>(app: &'a App, slug: &str) -> Result<OpenWorkshop<'a>, Error> {
+pub async fn open_workshop(app: &App, slug: &str) -> Result<OpenWorkshop, Error> {
+    crate::domain::workshop::Slug::parse(slug).map_err(|_| Error::NotFound("workshop"))?;
     let workshop = workshops::by_slug(&app.db, slug)
         .await?
         .filter(|w| w.archived_at.is_none())
         .ok_or(Error::NotFound("workshop"))?;
-    let notice = app
-        .policies
-        .notice(&workshop.notice_id)
-        .ok_or(Error::Conflict {
-            code: "no_notice_in_force",
-            message: format!("notice `{}` of this workshop is not in policies/", workshop.notice_id),
-        })?;
+    let catalog = app.catalog().await?;
+    let notice = catalog.notice(&workshop.notice_id).ok_or(Error::Conflict {
+        code: "no_notice_in_force",
+        message: format!("notice `{}` of this workshop is not in policies/", workshop.notice_id),
+    })?;
     let version = notice.in_force(app.clock.today_berlin()).ok_or(Error::Conflict {
         code: "no_notice_in_force",
-        message: format!("no version of notice `{}` is in force today", notice.id),
+        message: format!("no approved version of notice `{}` is in force today", notice.id),
     })?;
-    Ok(OpenWorkshop { workshop, notice, version })
+    Ok(OpenWorkshop { workshop, version: version.content.clone(), notice: notice.clone() })
+}
+
+/// How a version that is not in force is described in a 409.
+fn not_in_force_reason(app: &App, notice: &CatalogNotice, number: u32) -> String {
+    match notice.version(number) {
+        None => format!("version {number} does not exist"),
+        Some(v) => format!("version {number} is {}", notice.display_state(v, app.clock.today_berlin()).as_str()),
+    }
 }
 
 pub async fn record_consent(
     app: &App,
     input: ConsentInput,
     method: CollectionMethod,
-    client: ClientInfo,
+    mut client: ClientInfo,
+    collector: Option<String>,
 ) -> Result<RecordedConsent, Error> {
+    if let Some(over) = &input.client {
+        if collector.is_none() {
+            return Err(FieldError::new("client", "is only accepted from the registration site's collector token").into());
+        }
+        if let Some(ip) = &over.ip {
+            let ip: std::net::IpAddr = ip.trim().parse().map_err(|_| FieldError::new("client.ip", "is not an IP address"))?;
+            client.ip_truncated = Some(crate::domain::consent::truncate_ip(ip));
+        }
+        if let Some(ua) = &over.user_agent {
+            if ua.chars().any(char::is_control) {
+                return Err(FieldError::new("client.user_agent", "must not contain control characters").into());
+            }
+            client.user_agent = Some(ua.chars().take(512).collect());
+        }
+    }
+    // Checked before any query: a slug is also the lookup key.
+    crate::domain::workshop::Slug::parse(&input.workshop)
+        .map_err(|_| FieldError::new("workshop", format!("unknown workshop `{}`", input.workshop.escape_debug())))?;
     let open = match open_workshop(app, &input.workshop).await {
         Err(Error::NotFound(_)) => {
             return Err(FieldError::new("workshop", format!("unknown workshop `{}`", input.workshop)).into());
         }
         other => other?,
     };
-    let (notice, version) = (open.notice, open.version);
+    let (notice, version) = (&open.notice, &open.version);
     if input.notice.id != notice.id {
         return Err(FieldError::new(
             "notice.id",
@@ -106,10 +145,15 @@ pub async fn record_consent(
         .into());
     };
     if input.notice.version != version.version || !input.notice.sha256.eq_ignore_ascii_case(&text.sha256) {
+        let reason = if input.notice.version == version.version {
+            "its text differs from the version in force".to_owned()
+        } else {
+            not_in_force_reason(app, notice, input.notice.version)
+        };
         return Err(Error::Conflict {
             code: "notice_not_in_force",
             message: format!(
-                "the notice shown (version {}, sha256 {}) is not the one in force: \
+                "the notice shown (version {}, sha256 {}) is not the one in force ({reason}): \
                  notice `{}` version {} ({}) has sha256 {}; show the participant that text and submit again",
                 input.notice.version,
                 input.notice.sha256,
@@ -136,9 +180,11 @@ pub async fn record_consent(
             notice_version: version.version,
             notice_language: language.code(),
             notice_sha256: &text.sha256,
+            notice_content_sha256: &version.content_sha256(),
             subject: &subject,
             decisions: &decisions,
             method,
+            collector,
             ip_truncated: client.ip_truncated,
             user_agent: client.user_agent,
         },
@@ -154,19 +200,19 @@ pub async fn record_consent(
 }
 
 /// Everything shown on a receipt.
-pub struct Receipt<'a> {
+pub struct Receipt {
     pub record: ConsentRecord,
     pub events: Vec<ConsentEvent>,
     pub workshop: Workshop,
     pub subject: Option<consents::StoredSubject>,
     /// The exact text consented to, as stored when it was first loaded.
     pub notice_text: Option<crate::store::notice_texts::StoredNoticeText>,
-    /// The version consented to, if `policies/` still has it.
-    pub version: Option<&'a NoticeVersion>,
-    pub notice: Option<&'a Notice>,
+    /// The version consented to.
+    pub version: Option<NoticeVersion>,
+    pub notice: Option<CatalogNotice>,
 }
 
-impl Receipt<'_> {
+impl Receipt {
     /// The current state of each purpose, with the event that set it.
     pub fn current(&self) -> Vec<(&ConsentEvent, PurposeState)> {
         consents::current_states(&self.events)
@@ -177,13 +223,14 @@ impl Receipt<'_> {
 
     pub fn purpose_title(&self, id: &str, lang: Language) -> String {
         self.version
+            .as_ref()
             .and_then(|v| v.purpose(id))
             .map(|p| p.title.get(lang).to_owned())
             .unwrap_or_else(|| id.to_owned())
     }
 }
 
-pub async fn load_receipt<'a>(app: &'a App, token: &str) -> Result<Receipt<'a>, Error> {
+pub async fn load_receipt(app: &App, token: &str) -> Result<Receipt, Error> {
     if !ReceiptToken::looks_valid(token) {
         return Err(Error::NotFound("receipt"));
     }
@@ -194,7 +241,8 @@ pub async fn load_receipt<'a>(app: &'a App, token: &str) -> Result<Receipt<'a>, 
         .ok_or_else(|| anyhow::anyhow!("consent record without its workshop"))?;
     let subject = consents::subject(&app.db, &record.subject_id).await?;
     let notice_text = crate::store::notice_texts::by_sha256(&app.db, &record.notice_sha256).await?;
-    let notice = app.policies.notice(&record.notice_id);
-    let version = notice.and_then(|n| n.version(record.notice_version as u32));
+    let catalog = app.catalog().await?;
+    let notice = catalog.notice(&record.notice_id).cloned();
+    let version = notice.as_ref().and_then(|n| n.version(record.notice_version as u32)).map(|v| v.content.clone());
     Ok(Receipt { record, events, workshop, subject, notice_text, version, notice })
 }

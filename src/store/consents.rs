@@ -7,7 +7,7 @@ use super::ledger::{insert_entry, lock_head};
 use super::{Db, with_db};
 use crate::clock::{Clock, canonical_time};
 use crate::domain::consent::{
-    CollectionMethod, PurposeDecision, PurposeState, ReceiptToken, Subject, new_salt,
+    CollectionMethod, PersonalData, PurposeDecision, PurposeState, ReceiptToken, Subject, new_salt,
 };
 use crate::domain::ledger::{
     EntryKind, ErasurePayload, EventPayload, EventsPayload, LedgerEntry, RecordPayload,
@@ -22,9 +22,12 @@ pub struct NewConsent<'a> {
     pub notice_version: u32,
     pub notice_language: &'a str,
     pub notice_sha256: &'a str,
+    pub notice_content_sha256: &'a str,
     pub subject: &'a Subject,
     pub decisions: &'a [PurposeDecision],
     pub method: CollectionMethod,
+    /// The API token that submitted the consent, if any.
+    pub collector: Option<String>,
     pub ip_truncated: Option<String>,
     pub user_agent: Option<String>,
 }
@@ -48,7 +51,9 @@ pub struct ConsentRecord {
     pub notice_version: i64,
     pub notice_language: String,
     pub notice_sha256: String,
+    pub notice_content_sha256: String,
     pub collection_method: String,
+    pub collector: Option<String>,
     pub ip_truncated: Option<String>,
     pub user_agent: Option<String>,
     pub token_sha256: String,
@@ -84,8 +89,8 @@ pub struct StoredSubject {
 macro_rules! record_columns {
     () => {
         "id, receipt_id, subject_id, workshop_id, controller_id, notice_id, notice_version, \
-         notice_language, notice_sha256, collection_method, ip_truncated, user_agent, \
-         token_sha256, recorded_at, ledger_seq"
+         notice_language, notice_sha256, notice_content_sha256, collection_method, collector, \
+         ip_truncated, user_agent, token_sha256, recorded_at, ledger_seq"
     };
 }
 macro_rules! event_columns {
@@ -114,9 +119,9 @@ impl ConsentRecord {
             notice_version: self.notice_version,
             notice_language: &self.notice_language,
             notice_sha256: &self.notice_sha256,
+            notice_content_sha256: &self.notice_content_sha256,
             collection_method: &self.collection_method,
-            ip_truncated: self.ip_truncated.as_deref(),
-            user_agent: self.user_agent.as_deref(),
+            collector: self.collector.as_deref(),
             token_sha256: &self.token_sha256,
             recorded_at: canonical_time(self.recorded_at),
             events: event_payloads(events),
@@ -176,7 +181,16 @@ pub async fn record(db: &Db, clock: &Clock, new: NewConsent<'_>) -> sqlx::Result
     let name = new.subject.name.as_str();
     let email = new.subject.email.as_str();
     let organisation = new.subject.organisation.as_ref().map(|o| o.as_str());
-    let digest = Subject::digest(name, email, organisation, &salt);
+    let digest = Subject::digest(
+        &PersonalData {
+            name,
+            email,
+            organisation,
+            ip_truncated: new.ip_truncated.as_deref(),
+            user_agent: new.user_agent.as_deref(),
+        },
+        &salt,
+    );
     let record_id = uuid::Uuid::new_v4().to_string();
 
     with_db!(db, pool => {
@@ -194,7 +208,9 @@ pub async fn record(db: &Db, clock: &Clock, new: NewConsent<'_>) -> sqlx::Result
             notice_version: i64::from(new.notice_version),
             notice_language: new.notice_language.to_owned(),
             notice_sha256: new.notice_sha256.to_owned(),
+            notice_content_sha256: new.notice_content_sha256.to_owned(),
             collection_method: new.method.as_str().to_owned(),
+            collector: new.collector.clone(),
             ip_truncated: new.ip_truncated.clone(),
             user_agent: new.user_agent.clone(),
             token_sha256: ReceiptToken::hash(token.as_str()),
@@ -234,7 +250,7 @@ pub async fn record(db: &Db, clock: &Clock, new: NewConsent<'_>) -> sqlx::Result
         .await?;
         sqlx::query(concat!(
             "INSERT INTO consent_records (", record_columns!(), ")
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         ))
         .bind(&record.id)
         .bind(&record.receipt_id)
@@ -245,7 +261,9 @@ pub async fn record(db: &Db, clock: &Clock, new: NewConsent<'_>) -> sqlx::Result
         .bind(record.notice_version)
         .bind(&record.notice_language)
         .bind(&record.notice_sha256)
+        .bind(&record.notice_content_sha256)
         .bind(&record.collection_method)
+        .bind(&record.collector)
         .bind(&record.ip_truncated)
         .bind(&record.user_agent)
         .bind(&record.token_sha256)
@@ -281,7 +299,7 @@ pub async fn withdraw(
         // Lock first: two clicks at once must not both withdraw the same purpose.
         let (seq, prev) = lock_head!(tx);
         let history: Vec<ConsentEvent> = sqlx::query_as(concat!(
-            "SELECT ", event_columns!(), " FROM consent_events WHERE record_id = $1 ORDER BY occurred_at, ledger_seq"
+            "SELECT ", event_columns!(), " FROM consent_events WHERE record_id = $1 ORDER BY ledger_seq, id"
         ))
         .bind(record_id)
         .fetch_all(&mut *tx)
@@ -336,7 +354,7 @@ pub async fn erase_subject(db: &Db, clock: &Clock, record: &ConsentRecord) -> sq
             return Ok(false);
         }
         let history: Vec<ConsentEvent> = sqlx::query_as(concat!(
-            "SELECT ", event_columns!(), " FROM consent_events WHERE record_id = $1 ORDER BY occurred_at, ledger_seq"
+            "SELECT ", event_columns!(), " FROM consent_events WHERE record_id = $1 ORDER BY ledger_seq, id"
         ))
         .bind(&record.id)
         .fetch_all(&mut *tx)
@@ -374,6 +392,10 @@ pub async fn erase_subject(db: &Db, clock: &Clock, record: &ConsentRecord) -> sq
         .bind(&subject.id)
         .execute(&mut *tx)
         .await?;
+        sqlx::query("UPDATE consent_records SET ip_truncated = NULL, user_agent = NULL WHERE subject_id = $1")
+            .bind(&subject.id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(true)
     })
@@ -404,7 +426,7 @@ pub async fn by_token(db: &Db, token: &str) -> sqlx::Result<Option<ConsentRecord
 
 pub async fn events_of(db: &Db, record_id: &str) -> sqlx::Result<Vec<ConsentEvent>> {
     let sql = concat!(
-        "SELECT ", event_columns!(), " FROM consent_events WHERE record_id = $1 ORDER BY occurred_at, ledger_seq"
+        "SELECT ", event_columns!(), " FROM consent_events WHERE record_id = $1 ORDER BY ledger_seq, id"
     );
     with_db!(db, pool => sqlx::query_as(sql).bind(record_id).fetch_all(pool).await)
 }
@@ -445,15 +467,15 @@ pub async fn list(
     }
     let records_sql = concat!(
         "SELECT r.id, r.receipt_id, r.subject_id, r.workshop_id, r.controller_id, r.notice_id, r.notice_version, \
-         r.notice_language, r.notice_sha256, r.collection_method, r.ip_truncated, r.user_agent, \
-         r.token_sha256, r.recorded_at, r.ledger_seq ",
+         r.notice_language, r.notice_sha256, r.notice_content_sha256, r.collection_method, r.collector, \
+         r.ip_truncated, r.user_agent, r.token_sha256, r.recorded_at, r.ledger_seq ",
         matching!(),
         " ORDER BY r.recorded_at DESC, r.ledger_seq DESC LIMIT $6 OFFSET $7"
     );
     let events_sql = concat!(
         "SELECT ", event_columns!(), " FROM consent_events WHERE record_id IN (SELECT r.id ",
         matching!(),
-        " ORDER BY r.recorded_at DESC, r.ledger_seq DESC LIMIT $6 OFFSET $7) ORDER BY occurred_at, ledger_seq"
+        " ORDER BY r.recorded_at DESC, r.ledger_seq DESC LIMIT $6 OFFSET $7) ORDER BY ledger_seq, id"
     );
     let count_sql = concat!("SELECT COUNT(*) ", matching!());
     with_db!(db, pool => {

@@ -93,6 +93,8 @@ pub struct Snapshot {
     pub events: Vec<ConsentEvent>,
     pub subjects: Vec<StoredSubject>,
     pub audit_events: Vec<super::audit::AuditEvent>,
+    /// (sha256, markdown) of every stored notice text.
+    pub notice_texts: Vec<(String, String)>,
 }
 
 pub async fn snapshot(db: &Db) -> sqlx::Result<Snapshot> {
@@ -122,6 +124,7 @@ pub async fn snapshot(db: &Db) -> sqlx::Result<Snapshot> {
         let events = sqlx::query_as(events_sql).fetch_all(&mut *tx).await?;
         let subjects = sqlx::query_as(subjects_sql).fetch_all(&mut *tx).await?;
         let audit_events = sqlx::query_as(audit_sql).fetch_all(&mut *tx).await?;
+        let notice_texts = sqlx::query_as("SELECT sha256, markdown FROM notice_texts").fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok(Snapshot {
             entries: rows.into_iter().map(LedgerEntry::from).collect(),
@@ -130,6 +133,7 @@ pub async fn snapshot(db: &Db) -> sqlx::Result<Snapshot> {
             events,
             subjects,
             audit_events,
+            notice_texts,
         })
     })
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod consents;
 pub mod ledger;
 pub mod notice_texts;
+pub mod notice_versions;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

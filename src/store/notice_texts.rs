@@ -35,6 +35,18 @@ pub async fn sync(db: &Db, policies: &PolicySet, now: DateTime<Utc>) -> sqlx::Re
     let mut inserted = 0;
     for notice in policies.notices.values() {
         for version in &notice.versions {
+            inserted += insert_texts(db, version, now).await?;
+        }
+    }
+    Ok(inserted)
+}
+
+/// Records the texts of one version (each once, by hash); returns how many were new.
+pub async fn insert_texts(db: &Db, version: &NoticeVersion, now: DateTime<Utc>) -> sqlx::Result<u64> {
+    let mut inserted = 0;
+    {
+        {
+            let notice = &version.notice_id;
             let metadata = metadata_json(version);
             for text in version.texts.values() {
                 let result = with_db!(db, pool => {
@@ -45,7 +57,7 @@ pub async fn sync(db: &Db, policies: &PolicySet, now: DateTime<Utc>) -> sqlx::Re
                          ON CONFLICT (sha256) DO NOTHING",
                     )
                     .bind(&text.sha256)
-                    .bind(&notice.id)
+                    .bind(notice)
                     .bind(i64::from(version.version))
                     .bind(text.language.code())
                     .bind(&text.title)
@@ -62,6 +74,16 @@ pub async fn sync(db: &Db, policies: &PolicySet, now: DateTime<Utc>) -> sqlx::Re
         }
     }
     Ok(inserted)
+}
+
+pub async fn all(db: &Db) -> sqlx::Result<Vec<StoredNoticeText>> {
+    with_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT sha256, notice_id, version, language, title, markdown, metadata_json, effective_on FROM notice_texts",
+        )
+        .fetch_all(pool)
+        .await
+    })
 }
 
 pub async fn by_sha256(db: &Db, sha256: &str) -> sqlx::Result<Option<StoredNoticeText>> {

@@ -45,7 +45,7 @@ pub async fn insert(db: &Db, email: &str, role: &str, password_hash: &str, now: 
 }
 
 pub async fn by_email(db: &Db, email: &str) -> sqlx::Result<Option<StaffUser>> {
-    let sql = concat!("SELECT ", columns!(), " FROM staff_users WHERE LOWER(email) = LOWER($1)");
+    let sql = concat!("SELECT ", columns!(), " FROM staff_users WHERE email = $1");
     with_db!(db, pool => sqlx::query_as(sql).bind(email).fetch_optional(pool).await)
 }
 
@@ -103,16 +103,25 @@ pub async fn record_login(db: &Db, id: &str, now: DateTime<Utc>) -> sqlx::Result
     Ok(())
 }
 
-/// Remembers a failed login, per account (if known) and per truncated client address.
-pub async fn record_failure(db: &Db, user_id: Option<&str>, ip_truncated: Option<&str>, now: DateTime<Utc>) -> sqlx::Result<()> {
+/// Remembers a (possibly) failed login, per account (if known) and per truncated client
+/// address; returns its id so a successful attempt can take it back.
+pub async fn record_failure(db: &Db, user_id: Option<&str>, ip_truncated: Option<&str>, now: DateTime<Utc>) -> sqlx::Result<String> {
+    let id = uuid::Uuid::new_v4().to_string();
     with_db!(db, pool => {
         sqlx::query("INSERT INTO login_failures (id, at, user_id, ip_truncated) VALUES ($1, $2, $3, $4)")
-            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(&id)
             .bind(now)
             .bind(user_id)
             .bind(ip_truncated)
             .execute(pool)
             .await?;
+    });
+    Ok(id)
+}
+
+pub async fn delete_failure(db: &Db, id: &str) -> sqlx::Result<()> {
+    with_db!(db, pool => {
+        sqlx::query("DELETE FROM login_failures WHERE id = $1").bind(id).execute(pool).await?;
     });
     Ok(())
 }

@@ -297,6 +297,14 @@ impl TestApp {
         })
     }
 
+    /// The number of ledger entries now (start-up itself writes some: imported approvals,
+    /// audit events).
+    pub fn ledger_length(&self) -> i64 {
+        let out = self.cli(&["verify", "--json"]);
+        let report: Value = serde_json::from_slice(&out.stdout).expect("verify --json");
+        report["length"].as_i64().unwrap()
+    }
+
     pub fn verify(&self) -> (bool, String) {
         let out = self.cli(&["verify"]);
         let text = format!(

@@ -8,10 +8,12 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, OM_NOTICE, TestApp};
 use crate::on_both_backends;
 
-/// Three consents and one withdrawal: ledger entries 1..=4.
-async fn app_with_history(backend: Backend) -> TestApp {
+/// Three consents and one withdrawal: ledger entries base+1 ..= base+4, after what start-up
+/// and `workshop add` wrote (base).
+async fn app_with_history(backend: Backend) -> (TestApp, i64) {
     let app = TestApp::spawn(backend).await;
     app.add_workshop("koeln-2026", OM_NOTICE);
+    let base = app.ledger_length();
     let mut tokens = Vec::new();
     for i in 1..=3 {
         let body = app.consent_body("koeln-2026", &format!("p{i}@example.org")).await;
@@ -21,8 +23,8 @@ async fn app_with_history(backend: Backend) -> TestApp {
     let r = app.post_json(&format!("/api/v1/receipts/{}/withdraw", tokens[0]), &json!({"all": true})).await;
     assert_eq!(r.status(), StatusCode::OK);
     let (ok, out) = app.verify();
-    assert!(ok && out.contains("ledger OK: 4 entries"), "{out}");
-    app
+    assert!(ok && out.contains(&format!("ledger OK: {} entries", base + 4)), "{out}");
+    (app, base)
 }
 
 fn assert_broken(app: &TestApp, seq: i64, kind: &str, what: &str) {
@@ -32,40 +34,41 @@ fn assert_broken(app: &TestApp, seq: i64, kind: &str, what: &str) {
     assert!(out.contains(&expected), "{what}: expected `{expected}` in:\n{out}");
 }
 
-/// Each kind of tampering, done with SQL on the history above, and where verify must see it.
+/// Each kind of tampering, done with SQL on the history above, and where verify must see it:
+/// `{n}` stands for the history's n-th entry (base + n).
 const TAMPERING: &[(&str, &[&str], i64, &str)] = &[
     (
         "changed ledger row",
-        &["UPDATE ledger SET payload_sha256 = '1111111111111111111111111111111111111111111111111111111111111111' WHERE seq = 2"],
+        &["UPDATE ledger SET payload_sha256 = '1111111111111111111111111111111111111111111111111111111111111111' WHERE seq = {2}"],
         2,
         "changed",
     ),
-    ("deleted ledger row", &["DELETE FROM ledger WHERE seq = 2"], 2, "missing"),
-    ("deleted last ledger row", &["DELETE FROM ledger WHERE seq = 4"], 4, "missing"),
+    ("deleted ledger row", &["DELETE FROM ledger WHERE seq = {2}"], 2, "missing"),
+    ("deleted last ledger row", &["DELETE FROM ledger WHERE seq = {4}"], 4, "missing"),
     (
         // The contents of entries 2 and 3 change places; the sequence numbers stay.
         "swapped ledger rows",
         &[
-            "UPDATE ledger SET seq = -2 WHERE seq = 2",
-            "UPDATE ledger SET seq = 2 WHERE seq = 3",
-            "UPDATE ledger SET seq = 3 WHERE seq = -2",
+            "UPDATE ledger SET seq = -2 WHERE seq = {2}",
+            "UPDATE ledger SET seq = {2} WHERE seq = {3}",
+            "UPDATE ledger SET seq = {3} WHERE seq = -2",
         ],
         2,
         "reordered",
     ),
     (
         "edited consent record",
-        &["UPDATE consent_records SET notice_version = 1 WHERE ledger_seq = 3"],
+        &["UPDATE consent_records SET notice_version = 1 WHERE ledger_seq = {3}"],
         3,
         "changed",
     ),
     (
         "refusal turned into consent",
-        &["UPDATE consent_events SET state = 'given' WHERE ledger_seq = 2 AND purpose_id = 'newsletter'"],
+        &["UPDATE consent_events SET state = 'given' WHERE ledger_seq = {2} AND purpose_id = 'newsletter'"],
         2,
         "changed",
     ),
-    ("withdrawal deleted", &["DELETE FROM consent_events WHERE ledger_seq = 4"], 4, "missing"),
+    ("withdrawal deleted", &["DELETE FROM consent_events WHERE ledger_seq = {4}"], 4, "missing"),
     (
         "edited subject",
         &["UPDATE subjects SET email = 'someone-else@example.org' WHERE email = 'p2@example.org'"],
@@ -75,18 +78,20 @@ const TAMPERING: &[(&str, &[&str], i64, &str)] = &[
     (
         "inserted event",
         &["INSERT INTO consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq)
-           SELECT 'forged', record_id, 'newsletter', 'art6-1-a', 'given', 'subject', occurred_at, 3
-           FROM consent_events WHERE ledger_seq = 3 LIMIT 1"],
+           SELECT 'forged', record_id, 'newsletter', 'art6-1-a', 'given', 'subject', occurred_at, {3}
+           FROM consent_events WHERE ledger_seq = {3} LIMIT 1"],
         3,
         "changed",
     ),
 ];
 
 async fn every_kind_of_tampering_is_detected(backend: Backend) {
-    for (what, statements, seq, kind) in TAMPERING {
-        let app = app_with_history(backend).await;
-        app.db.tamper(statements).await;
-        assert_broken(&app, *seq, kind, what);
+    for (what, statements, n, kind) in TAMPERING {
+        let (app, base) = app_with_history(backend).await;
+        let at = |sql: &str| (1..=4).fold(sql.to_owned(), |sql, i| sql.replace(&format!("{{{i}}}"), &(base + i).to_string()));
+        let statements: Vec<String> = statements.iter().map(|s| at(s)).collect();
+        app.db.tamper(&statements.iter().map(String::as_str).collect::<Vec<_>>()).await;
+        assert_broken(&app, base + n, kind, what);
     }
 }
 
@@ -94,6 +99,7 @@ async fn every_kind_of_tampering_is_detected(backend: Backend) {
 async fn hundred_concurrent_consents_form_one_chain(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.add_workshop("koeln-2026", OM_NOTICE);
+    let base = app.ledger_length();
     let body = app.consent_body("koeln-2026", "x@example.org").await;
     let requests = (0..100).map(|i| {
         let mut body = body.clone();
@@ -108,10 +114,10 @@ async fn hundred_concurrent_consents_form_one_chain(backend: Backend) {
         let created: Value = response.json().await.unwrap();
         seqs.insert(created["ledger_seq"].as_i64().unwrap());
     }
-    assert_eq!(seqs, (1..=100).collect::<BTreeSet<_>>());
+    assert_eq!(seqs, (base + 1..=base + 100).collect::<BTreeSet<_>>());
     let (ok, out) = app.verify();
-    assert!(ok && out.contains("ledger OK: 100 entries"), "{out}");
-    assert_eq!(app.db.scalar_i64("SELECT COUNT(DISTINCT prev_sha256) FROM ledger").await, 100, "a fork shares a predecessor");
+    assert!(ok && out.contains(&format!("ledger OK: {} entries", base + 100)), "{out}");
+    assert_eq!(app.db.scalar_i64("SELECT COUNT(DISTINCT prev_sha256) FROM ledger").await, base + 100, "a fork shares a predecessor");
 }
 
 /// Two server processes on one database, writing at once, still form one chain.
@@ -119,6 +125,7 @@ async fn two_servers_writing_at_once_form_one_chain(backend: Backend) {
     let mut app = TestApp::spawn(backend).await;
     let second = app.start_server();
     app.add_workshop("koeln-2026", OM_NOTICE);
+    let base = app.ledger_length();
     let body = app.consent_body("koeln-2026", "x@example.org").await;
     let addresses = [app.address.clone(), second];
     let requests = (0..80).map(|i| {
@@ -132,8 +139,8 @@ async fn two_servers_writing_at_once_form_one_chain(backend: Backend) {
         assert_eq!(response.status(), StatusCode::CREATED);
     }
     let (ok, out) = app.verify();
-    assert!(ok && out.contains("ledger OK: 80 entries"), "{out}");
-    assert_eq!(app.db.scalar_i64("SELECT COUNT(DISTINCT prev_sha256) FROM ledger").await, 80);
+    assert!(ok && out.contains(&format!("ledger OK: {} entries", base + 80)), "{out}");
+    assert_eq!(app.db.scalar_i64("SELECT COUNT(DISTINCT prev_sha256) FROM ledger").await, base + 80);
 }
 
 on_both_backends!(
@@ -146,7 +153,7 @@ on_both_backends!(
 /// Erasure through the service is reported as erased, not as tampering; erasing the same
 /// data with SQL is tampering.
 async fn erasure_through_the_service_still_verifies(backend: Backend) {
-    let app = app_with_history(backend).await;
+    let (app, base) = app_with_history(backend).await;
     let body = app.consent_body("koeln-2026", "zu.loeschen@example.org").await;
     let created: Value = app.post_json("/api/v1/consents", &body).await.json().await.unwrap();
     let token = created["token"].as_str().unwrap();
@@ -161,12 +168,13 @@ async fn erasure_through_the_service_still_verifies(backend: Backend) {
 
     let (ok, out) = app.verify();
     assert!(ok, "{out}");
-    assert!(out.contains("ledger OK: 6 entries") && out.contains("1 subject(s) erased"), "{out}");
+    // Consent, erasure, and the erasure's audit event.
+    assert!(out.contains(&format!("ledger OK: {} entries", base + 7)) && out.contains("1 subject(s) erased"), "{out}");
 
     // The same removal done by hand is caught.
     app.db
         .tamper(&["UPDATE subjects SET name = NULL, email = NULL, organisation = NULL, salt = NULL, erased_at = created_at
                    WHERE email = 'p3@example.org'"])
         .await;
-    assert_broken(&app, 3, "changed", "subject erased by hand");
+    assert_broken(&app, base + 3, "changed", "subject erased by hand");
 }

@@ -12,7 +12,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::clock::canonical_time;
 use crate::domain::consent::{CollectionMethod, FieldError, PurposeState};
+use crate::domain::staff::Role;
 use crate::http::AppState;
+use crate::http::auth::Identity;
 use crate::http::error::Error;
 use crate::http::extract::{ApiJson, ClientInfo};
 use crate::http::submission::{ConsentInput, record_consent};
@@ -25,10 +27,15 @@ use crate::store::workshops;
     responses((status = 201, body = Object), (status = 409), (status = 413), (status = 415), (status = 422), (status = 429)))]
 pub async fn create(
     State(state): State<AppState>,
+    identity: Identity,
     client: ClientInfo,
     ApiJson(input): ApiJson<ConsentInput>,
 ) -> Result<(StatusCode, Json<Value>), Error> {
-    let recorded = record_consent(&state.app, input, CollectionMethod::Api, client).await?;
+    let collector = match identity {
+        Identity::Staff(staff) if staff.role == Role::Collector => Some(staff.label),
+        _ => None,
+    };
+    let recorded = record_consent(&state.app, input, CollectionMethod::Api, client, collector).await?;
     let record = &recorded.record;
     let token = recorded.token.as_str();
     let purposes: serde_json::Map<String, Value> = recorded
@@ -101,8 +108,8 @@ pub async fn list(
         return Err(FieldError::new("per_page", "must be between 1 and 200").into());
     }
     let page = query.page.unwrap_or(1);
-    if page < 1 {
-        return Err(FieldError::new("page", "must be 1 or more").into());
+    if !(1..=1_000_000).contains(&page) {
+        return Err(FieldError::new("page", "must be between 1 and 1000000").into());
     }
     if let Some(s) = &query.state {
         if PurposeState::parse(s).is_none() {
@@ -110,6 +117,9 @@ pub async fn list(
         }
     }
     let workshop_id = match &query.workshop {
+        Some(slug) if crate::domain::workshop::Slug::parse(slug).is_err() => {
+            return Err(FieldError::new("workshop", "is not a workshop slug").into());
+        }
         Some(slug) => Some(
             workshops::by_slug(&state.app.db, slug)
                 .await?
@@ -140,6 +150,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/consents/{id}", tag = "consents",
     responses((status = 200, body = Object), (status = 404)), security(("bearer" = [])))]
 pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, Error> {
+    uuid::Uuid::parse_str(&id).map_err(|_| Error::NotFound("consent record"))?;
     let record = consents::by_id(&state.app.db, &id).await?.ok_or(Error::NotFound("consent record"))?;
     let events = consents::events_of(&state.app.db, &record.id).await?;
     let subject = consents::subject(&state.app.db, &record.subject_id).await?;
@@ -154,6 +165,8 @@ fn record_json(r: &ConsentRecord, events: &[ConsentEvent], subject: Option<&Stor
         "controller": r.controller_id,
         "notice": { "id": r.notice_id, "version": r.notice_version, "language": r.notice_language, "sha256": r.notice_sha256 },
         "collection_method": r.collection_method,
+        "collector": r.collector,
+        "notice_content_sha256": r.notice_content_sha256,
         "recorded_at": canonical_time(r.recorded_at),
         "ip_truncated": r.ip_truncated,
         "user_agent": r.user_agent,

@@ -11,9 +11,10 @@ use crate::http::error::Error;
 #[utoipa::path(get, path = "/api/v1/notices", tag = "participants", responses((status = 200, body = [Object])))]
 pub async fn list_in_force(State(state): State<AppState>) -> Result<Json<Vec<Value>>, Error> {
     let today = state.app.clock.today_berlin();
+    let catalog = state.app.catalog().await?;
     let mut out = Vec::new();
-    for notice in state.app.policies.notices.values() {
-        let Some(version) = notice.in_force(today) else { continue };
+    for notice in catalog.notices.values() {
+        let Some(version) = notice.in_force(today).map(|v| &v.content) else { continue };
         for (lang, text) in &version.texts {
             let lang = *lang;
             out.push(json!({

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, consents, ledger, notices, receipts, workshops};
+use super::{audit, consents, ledger, notice_versions, notices, receipts, workshops};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,6 +24,15 @@ use super::{audit, consents, ledger, notices, receipts, workshops};
         consents::show,
         ledger::verify,
         audit::list,
+        notice_versions::list,
+        notice_versions::upload,
+        notice_versions::show,
+        notice_versions::submit,
+        notice_versions::decide,
+        notice_versions::comment,
+        notice_versions::withdraw,
+        notice_versions::diff,
+        notice_versions::pdf,
     ),
     modifiers(&BearerAuth)
 )]

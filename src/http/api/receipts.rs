@@ -65,9 +65,9 @@ pub async fn withdraw(
 
 /// The receipt as JSON, following Kantara Consent Receipt 1.1 and ISO/IEC TS 27560 names
 /// where they fit.
-fn receipt_json(state: &AppState, r: &Receipt<'_>, token: &str) -> Value {
+fn receipt_json(state: &AppState, r: &Receipt, token: &str) -> Value {
     let lang = Language::parse(&r.record.notice_language).unwrap_or(Language::De);
-    let controller = r.notice.and_then(|n| state.app.policies.controller(&n.controller));
+    let controller = r.notice.as_ref().and_then(|n| state.app.policies.controller(&n.controller));
     json!({
         "receipt_id": r.record.receipt_id,
         "record_id": r.record.id,
@@ -100,7 +100,7 @@ fn receipt_json(state: &AppState, r: &Receipt<'_>, token: &str) -> Value {
             "sha256": r.record.notice_sha256,
         },
         "purposes": r.current().iter().map(|(event, current)| {
-            let purpose = r.version.and_then(|v| v.purpose(&event.purpose_id));
+            let purpose = r.version.as_ref().and_then(|v| v.purpose(&event.purpose_id));
             json!({
                 "id": event.purpose_id,
                 "title": r.purpose_title(&event.purpose_id, lang),

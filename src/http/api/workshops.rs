@@ -98,6 +98,7 @@ async fn counts(state: &AppState) -> Result<HashMap<String, i64>, Error> {
 }
 
 async fn find(state: &AppState, slug: &str) -> Result<Workshop, Error> {
+    Slug::parse(slug).map_err(|_| Error::NotFound("workshop"))?;
     workshops::by_slug(&state.app.db, slug).await?.ok_or(Error::NotFound("workshop"))
 }
 

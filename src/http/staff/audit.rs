@@ -39,5 +39,5 @@ pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: C
             }
         }
     };
-    shell(lang, &staff, "/staff/audit", tr(lang, "Protokoll", "Audit log"), body).into_response()
+    shell(&state, lang, &staff, "/staff/audit", tr(lang, "Protokoll", "Audit log"), body).into_response()
 }

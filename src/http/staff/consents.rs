@@ -46,7 +46,7 @@ pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: C
     let selected = filter.workshop.as_deref().filter(|s| !s.is_empty());
     let workshop_id = selected.and_then(|slug| all_workshops.iter().find(|w| w.slug == slug)).map(|w| w.id.clone());
     let state_filter = filter.state.clone().filter(|s| PurposeState::parse(s).is_some());
-    let page = filter.page.unwrap_or(1).max(1);
+    let page = filter.page.unwrap_or(1).clamp(1, 1_000_000);
     let record_filter = RecordFilter {
         workshop_id,
         notice_version: None,
@@ -112,5 +112,5 @@ pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: C
             p { a href={ "/staff/consents?page=" (page + 1) "&workshop=" (selected.unwrap_or("")) "&state=" (state_filter.clone().unwrap_or_default()) "&from=" (filter.from.clone().unwrap_or_default()) "&to=" (filter.to.clone().unwrap_or_default()) } { (tr(lang, "Weitere", "More")) " →" } }
         }
     };
-    shell(lang, &staff, "/staff/consents", tr(lang, "Einwilligungen", "Consents"), body).into_response()
+    shell(&state, lang, &staff, "/staff/consents", tr(lang, "Einwilligungen", "Consents"), body).into_response()
 }

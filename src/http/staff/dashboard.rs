@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::{shell, tr};
-use crate::domain::staff::Audience;
+use axum::http::Method;
 use crate::http::AppState;
 use crate::http::auth::StaffIdentity;
 use crate::http::error::Error;
@@ -27,7 +27,7 @@ pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: C
 async fn render(state: &AppState, staff: &StaffIdentity, client: &ClientInfo) -> Result<Response, Error> {
     let lang = client.language;
     let today = state.app.clock.today_berlin();
-    let sees_records = Audience::ADMIN_AUDITOR.admits(Some(staff.role));
+    let sees_records = state.permits(staff.role, Method::GET, "/staff/consents");
     let body = if sees_records {
         let list = workshops::list(&state.app.db).await?;
         let counts: HashMap<String, i64> = workshops::consent_counts(&state.app.db).await?.into_iter().collect();
@@ -83,14 +83,15 @@ async fn render(state: &AppState, staff: &StaffIdentity, client: &ClientInfo) ->
     } else {
         html! {}
     };
+    let catalog = state.app.catalog().await?;
     let notices = html! {
         section {
             h2 { (tr(lang, "Datenschutzhinweise in Kraft", "Notices in force")) }
             table {
                 thead { tr { th { "Notice" } th { (tr(lang, "Fassung", "Version")) } th { (tr(lang, "gültig seit", "since")) } th { "SHA-256 (de)" } } }
                 tbody {
-                    @for n in state.app.policies.notices.values() {
-                        @if let Some(v) = n.in_force(today) {
+                    @for n in catalog.notices.values() {
+                        @if let Some(v) = n.in_force(today).map(|v| &v.content) {
                             tr { td { (n.id) } td { (v.version) } td { (format_date(v.effective, lang)) } td.hash { (v.text_for(crate::domain::notice::Language::De).sha256) } }
                         }
                     }
@@ -98,7 +99,7 @@ async fn render(state: &AppState, staff: &StaffIdentity, client: &ClientInfo) ->
             }
         }
     };
-    let page = shell(lang, staff, "/staff", tr(lang, "Übersicht", "Overview"), html! { (body) (notices) });
+    let page = shell(state, lang, staff, "/staff", tr(lang, "Übersicht", "Overview"), html! { (body) (notices) });
     Ok(page.into_response())
 }
 

@@ -41,5 +41,5 @@ pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: C
         p.meta { (tr(lang, "Notieren Sie den Head-Hash außerhalb der Datenbank, um auch ein vollständiges Neuschreiben später zu erkennen.",
                        "Write the head hash down outside the database to detect even a complete rewrite later.")) }
     };
-    shell(lang, &staff, "/staff/ledger", "Ledger", body).into_response()
+    shell(&state, lang, &staff, "/staff/ledger", "Ledger", body).into_response()
 }

@@ -31,7 +31,7 @@ pub struct LoginForm {
 /// Only our own staff pages are followed after login, never another site.
 fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with("/staff") && !n.starts_with("//") && !n.contains("://") => n,
+        Some(n) if n.starts_with("/staff") && !n.contains("://") && !n.chars().any(|c| c.is_control() || c == '\\') => n,
         _ => "/staff",
     }
 }
@@ -105,7 +105,7 @@ pub async fn submit(State(state): State<AppState>, client: ClientInfo, form: Res
 pub async fn logout(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo) -> Response {
     if let Via::Session { secret, .. } = &staff.via {
         if let Ok(Some(user)) = crate::store::users::by_id(&state.app.db, &staff.id).await {
-            if let Err(e) = accounts::logout(&state.app, secret, &user).await {
+            if let Err(e) = accounts::logout(&state.app, secret, &user, client.ip_truncated.as_deref()).await {
                 return error_page(e.into(), client.language);
             }
         }

@@ -12,9 +12,12 @@ pub mod workshops;
 
 use maud::{DOCTYPE, Markup, html};
 
+use axum::http::Method;
+
+use super::AppState;
 use super::auth::StaffIdentity;
 use crate::domain::notice::Language;
-use crate::domain::staff::{Audience, Role};
+use crate::domain::staff::Role;
 
 /// Picks the German or English wording.
 pub fn tr(lang: Language, de: &'static str, en: &'static str) -> &'static str {
@@ -29,21 +32,16 @@ pub fn csrf_field(staff: &StaffIdentity) -> Markup {
     html! { input type="hidden" name="csrf" value=(staff.csrf_token().unwrap_or_default()); }
 }
 
-struct NavItem {
-    href: &'static str,
-    de: &'static str,
-    en: &'static str,
-    audience: Audience,
-}
-
-const NAV: &[NavItem] = &[
-    NavItem { href: "/staff", de: "Übersicht", en: "Overview", audience: Audience::STAFF },
-    NavItem { href: "/staff/workshops", de: "Workshops", en: "Workshops", audience: Audience::ADMIN_AUDITOR },
-    NavItem { href: "/staff/consents", de: "Einwilligungen", en: "Consents", audience: Audience::ADMIN_AUDITOR },
-    NavItem { href: "/staff/ledger", de: "Ledger", en: "Ledger", audience: Audience::ADMIN_AUDITOR },
-    NavItem { href: "/staff/audit", de: "Protokoll", en: "Audit log", audience: Audience::ADMIN_AUDITOR },
-    NavItem { href: "/staff/users", de: "Benutzer", en: "Users", audience: Audience::ADMIN },
-    NavItem { href: "/staff/tokens", de: "API-Tokens", en: "API tokens", audience: Audience::ADMIN },
+/// The navigation; each link shows only to roles the route table admits to it.
+const NAV: &[(&str, &str, &str)] = &[
+    ("/staff", "Übersicht", "Overview"),
+    ("/staff/notices", "Datenschutzhinweise", "Notices"),
+    ("/staff/workshops", "Workshops", "Workshops"),
+    ("/staff/consents", "Einwilligungen", "Consents"),
+    ("/staff/ledger", "Ledger", "Ledger"),
+    ("/staff/audit", "Protokoll", "Audit log"),
+    ("/staff/users", "Benutzer", "Users"),
+    ("/staff/tokens", "API-Tokens", "API tokens"),
 ];
 
 pub fn role_label(role: Role, lang: Language) -> &'static str {
@@ -56,7 +54,7 @@ pub fn role_label(role: Role, lang: Language) -> &'static str {
 }
 
 /// A staff page: navigation for what this role may open, the user, and logout.
-pub fn shell(lang: Language, staff: &StaffIdentity, active: &str, title: &str, body: Markup) -> Markup {
+pub fn shell(state: &AppState, lang: Language, staff: &StaffIdentity, active: &str, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -73,10 +71,10 @@ pub fn shell(lang: Language, staff: &StaffIdentity, active: &str, title: &str, b
                     strong { "consentd" }
                     nav aria-label=(tr(lang, "Hauptnavigation", "Main navigation")) {
                         ul {
-                            @for item in NAV.iter().filter(|i| i.audience.admits(Some(staff.role))) {
+                            @for (href, de, en) in NAV.iter().filter(|(href, ..)| state.permits(staff.role, Method::GET, href)) {
                                 li {
-                                    a href=(item.href) aria-current=[(item.href == active).then_some("page")] {
-                                        (tr(lang, item.de, item.en))
+                                    a href=(href) aria-current=[(*href == active).then_some("page")] {
+                                        (tr(lang, de, en))
                                     }
                                 }
                             }

@@ -84,7 +84,7 @@ async fn render(
             p { button type="submit" { (tr(lang, "Erstellen", "Create")) } }
         }
     };
-    (status, shell(lang, staff, "/staff/tokens", tr(lang, "API-Tokens", "API tokens"), body)).into_response()
+    (status, shell(state, lang, staff, "/staff/tokens", tr(lang, "API-Tokens", "API tokens"), body)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -113,7 +113,7 @@ pub async fn create(
             Err(_) => return render(&state, &staff, &client, Some("expires: not a date".into()), None, StatusCode::UNPROCESSABLE_ENTITY).await,
         },
     };
-    match accounts::create_token(&state.app, &form.name, role, expires, &staff.actor()).await {
+    match accounts::create_token(&state.app, &form.name, role, expires, &staff.actor(), client.ip_truncated.as_deref()).await {
         Ok((token, secret)) => render(&state, &staff, &client, None, Some((token.name, secret)), StatusCode::CREATED).await,
         Err(AccountError::Store(e)) => error_page(e.into(), client.language),
         Err(AccountError::Conflict(m)) => render(&state, &staff, &client, Some(m), None, StatusCode::CONFLICT).await,
@@ -122,7 +122,7 @@ pub async fn create(
 }
 
 pub async fn revoke(State(state): State<AppState>, Path(name): Path<String>, staff: StaffIdentity, client: ClientInfo) -> Response {
-    match accounts::revoke_token(&state.app, &name, &staff.actor()).await {
+    match accounts::revoke_token(&state.app, &name, &staff.actor(), client.ip_truncated.as_deref()).await {
         Ok(()) | Err(AccountError::NotFound(_)) => Redirect::to("/staff/tokens").into_response(),
         Err(AccountError::Store(e)) => error_page(e.into(), client.language),
         Err(other) => render(&state, &staff, &client, Some(other.to_string()), None, StatusCode::UNPROCESSABLE_ENTITY).await,

@@ -63,7 +63,7 @@ async fn render(state: &AppState, staff: &StaffIdentity, client: &ClientInfo, pr
             p { button type="submit" { (tr(lang, "Anlegen", "Add")) } }
         }
     };
-    (status, shell(lang, staff, "/staff/users", tr(lang, "Benutzer", "Users"), body)).into_response()
+    (status, shell(state, lang, staff, "/staff/users", tr(lang, "Benutzer", "Users"), body)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -85,7 +85,7 @@ pub async fn create(
     let Some(role) = Role::parse(&form.role) else {
         return render(&state, &staff, &client, Some("role: unknown".into()), StatusCode::UNPROCESSABLE_ENTITY).await;
     };
-    match accounts::add_user(&state.app, &form.email, role, &form.password, &staff.actor()).await {
+    match accounts::add_user(&state.app, &form.email, role, &form.password, &staff.actor(), client.ip_truncated.as_deref()).await {
         Ok(_) => Redirect::to("/staff/users").into_response(),
         Err(AccountError::Store(e)) => error_page(e.into(), client.language),
         Err(AccountError::Conflict(m)) => render(&state, &staff, &client, Some(m), StatusCode::CONFLICT).await,
@@ -94,12 +94,15 @@ pub async fn create(
 }
 
 pub async fn disable(State(state): State<AppState>, Path(id): Path<String>, staff: StaffIdentity, client: ClientInfo) -> Response {
+    if uuid::Uuid::parse_str(&id).is_err() {
+        return error_page(crate::http::error::Error::NotFound("user"), client.language);
+    }
     let user = match users::by_id(&state.app.db, &id).await {
         Ok(Some(u)) => u,
         Ok(None) => return error_page(crate::http::error::Error::NotFound("user"), client.language),
         Err(e) => return error_page(e.into(), client.language),
     };
-    match accounts::disable_user(&state.app, &user.email, &staff.actor()).await {
+    match accounts::disable_user(&state.app, user, &staff.actor(), client.ip_truncated.as_deref()).await {
         Ok(_) | Err(AccountError::Conflict(_)) => Redirect::to("/staff/users").into_response(),
         Err(AccountError::Store(e)) => error_page(e.into(), client.language),
         Err(other) => render(&state, &staff, &client, Some(other.to_string()), StatusCode::UNPROCESSABLE_ENTITY).await,

@@ -11,7 +11,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::{csrf_field, shell, tr};
-use crate::domain::staff::Role;
+use axum::http::Method;
 use crate::domain::workshop::{NewWorkshop, Slug, WorkshopKind};
 use crate::http::AppState;
 use crate::http::auth::StaffIdentity;
@@ -60,7 +60,7 @@ async fn render(state: &AppState, staff: &StaffIdentity, client: &ClientInfo, pr
                 }
             }
         }
-        @if staff.role == Role::Admin {
+        @if state.permits(staff.role, Method::POST, "/staff/workshops") {
             h2 #add { (tr(lang, "Workshop anlegen", "Add a workshop")) }
             @if let Some(problem) = &problem { div.errors role="alert" { p { (problem) } } }
             form method="post" action="/staff/workshops" {
@@ -82,7 +82,7 @@ async fn render(state: &AppState, staff: &StaffIdentity, client: &ClientInfo, pr
             }
         }
     };
-    (status, shell(lang, staff, "/staff/workshops", "Workshops", body)).into_response()
+    (status, shell(state, lang, staff, "/staff/workshops", "Workshops", body)).into_response()
 }
 
 #[derive(Deserialize)]

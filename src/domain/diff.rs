@@ -1,0 +1,191 @@
+//! What changed between two notice versions: a word-level diff of each text, and a
+//! field-by-field comparison of the metadata a lawyer reviews.
+
+use serde::Serialize;
+use similar::{ChangeTag, TextDiff};
+
+use super::notice::{DataCategory, Localized, NoticeVersion, Purpose};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    Equal,
+    Insert,
+    Delete,
+}
+
+/// A run of words that is unchanged, added or removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Span {
+    pub op: Op,
+    pub text: String,
+}
+
+/// Word-level diff; whitespace belongs to the words around it, so joining all spans of one
+/// side gives that side's text back exactly.
+pub fn words(old: &str, new: &str) -> Vec<Span> {
+    let diff = TextDiff::from_words(old, new);
+    let mut spans: Vec<Span> = Vec::new();
+    for change in diff.iter_all_changes() {
+        let op = match change.tag() {
+            ChangeTag::Equal => Op::Equal,
+            ChangeTag::Insert => Op::Insert,
+            ChangeTag::Delete => Op::Delete,
+        };
+        match spans.last_mut() {
+            Some(last) if last.op == op => last.text.push_str(change.value()),
+            _ => spans.push(Span { op, text: change.value().to_owned() }),
+        }
+    }
+    spans
+}
+
+pub fn has_changes(spans: &[Span]) -> bool {
+    spans.iter().any(|s| s.op != Op::Equal)
+}
+
+/// One changed field of a purpose or category, old and new as word spans.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FieldChange {
+    pub field: String,
+    pub old: String,
+    pub new: String,
+    pub spans: Vec<Span>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ItemChange {
+    pub id: String,
+    pub fields: Vec<FieldChange>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct ListDiff {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<ItemChange>,
+}
+
+impl ListDiff {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TextDiffOut {
+    pub language: String,
+    pub changed: bool,
+    pub spans: Vec<Span>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct VersionDiff {
+    pub notice: String,
+    pub from_version: u32,
+    pub to_version: u32,
+    pub effective: Option<FieldChange>,
+    pub texts: Vec<TextDiffOut>,
+    pub purposes: ListDiff,
+    pub categories: ListDiff,
+    pub recipients: ListDiff,
+}
+
+impl VersionDiff {
+    /// Purposes a consent under the old version does not cover any more: added or changed.
+    pub fn purposes_needing_reconsent(&self) -> Vec<String> {
+        self.purposes.added.iter().chain(self.purposes.changed.iter().map(|c| &c.id)).cloned().collect()
+    }
+}
+
+fn loc(l: &Localized) -> String {
+    match &l.en {
+        Some(en) => format!("{} / {}", l.de, en),
+        None => l.de.clone(),
+    }
+}
+
+fn opt_loc(l: &Option<Localized>) -> String {
+    l.as_ref().map(loc).unwrap_or_default()
+}
+
+fn field(name: &str, old: String, new: String) -> Option<FieldChange> {
+    (old != new).then(|| FieldChange { field: name.to_owned(), spans: words(&old, &new), old, new })
+}
+
+fn purpose_fields(a: &Purpose, b: &Purpose) -> Vec<FieldChange> {
+    [
+        field("title", loc(&a.title), loc(&b.title)),
+        field("description", opt_loc(&a.description), opt_loc(&b.description)),
+        field("required", a.required.to_string(), b.required.to_string()),
+        field("legal_basis", a.legal_basis.code().to_owned(), b.legal_basis.code().to_owned()),
+        field("categories", a.categories.join(", "), b.categories.join(", ")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+fn category_fields(a: &DataCategory, b: &DataCategory) -> Vec<FieldChange> {
+    [field("title", loc(&a.title), loc(&b.title)), field("storage", opt_loc(&a.storage), opt_loc(&b.storage))]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+fn list_diff<T>(old: &[T], new: &[T], id: impl Fn(&T) -> String, fields: impl Fn(&T, &T) -> Vec<FieldChange>) -> ListDiff {
+    let mut out = ListDiff::default();
+    for n in new {
+        match old.iter().find(|o| id(o) == id(n)) {
+            None => out.added.push(id(n)),
+            Some(o) => {
+                let changes = fields(o, n);
+                if !changes.is_empty() {
+                    out.changed.push(ItemChange { id: id(n), fields: changes });
+                }
+            }
+        }
+    }
+    for o in old {
+        if !new.iter().any(|n| id(n) == id(o)) {
+            out.removed.push(id(o));
+        }
+    }
+    out
+}
+
+pub fn versions(old: &NoticeVersion, new: &NoticeVersion) -> VersionDiff {
+    let mut texts = Vec::new();
+    for (lang, new_text) in &new.texts {
+        let old_text = old.texts.get(lang).map(|t| t.markdown.as_str()).unwrap_or("");
+        let spans = words(old_text, &new_text.markdown);
+        texts.push(TextDiffOut { language: lang.code().to_owned(), changed: has_changes(&spans), spans });
+    }
+    VersionDiff {
+        notice: new.notice_id.clone(),
+        from_version: old.version,
+        to_version: new.version,
+        effective: field("effective", old.effective.to_string(), new.effective.to_string()),
+        texts,
+        purposes: list_diff(&old.purposes, &new.purposes, |p| p.id.clone(), purpose_fields),
+        categories: list_diff(&old.categories, &new.categories, |c| c.id.clone(), category_fields),
+        recipients: list_diff(&old.recipients, &new.recipients, loc, |_, _| Vec::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_diff_reassembles_both_sides() {
+        let old = "Wir speichern Ihre Daten so lange wie nötig.\n";
+        let new = "Wir speichern Ihre Daten drei Jahre lang.\n";
+        let spans = words(old, new);
+        let side = |keep: Op| spans.iter().filter(|s| s.op == Op::Equal || s.op == keep).map(|s| s.text.as_str()).collect::<String>();
+        assert_eq!(side(Op::Delete), old);
+        assert_eq!(side(Op::Insert), new);
+        assert!(spans.iter().any(|s| s.op == Op::Insert && s.text.contains("drei")));
+        assert!(spans.iter().any(|s| s.op == Op::Delete && s.text.contains("nötig")));
+    }
+}

@@ -1,0 +1,3 @@
+//! Documents for filing.
+
+pub mod notice_version;
