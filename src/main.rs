@@ -260,6 +260,9 @@ async fn serve(settings: &Settings, serve_settings: &ServeSettings) -> anyhow::R
     };
     let router = http::router(app.clone(), base_url, config, rate_limits);
     consentd::jobs::housekeeping::spawn(app.clone());
+    // The first pass runs before the first request is answered.
+    consentd::jobs::reconsent::run_once(&app).await?;
+    consentd::jobs::reconsent::spawn(app.clone());
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -77,6 +77,7 @@ CREATE TABLE consent_records (
     ip_truncated      TEXT,              -- personal: covered by the subject digest, erased with it
     user_agent        TEXT,
     token_sha256      TEXT NOT NULL UNIQUE,
+    renews_record_id  TEXT,              -- re-consent: the earlier record this one renews
     recorded_at       TEXT NOT NULL,
     ledger_seq        INTEGER NOT NULL REFERENCES ledger (seq)
 );

@@ -159,6 +159,9 @@ pub enum PurposeState {
     Withdrawn,
     Expired,
     Erased,
+    /// A later version of the notice added or materially changed this purpose: the consent
+    /// given under the old version does not cover it; the participant is asked again.
+    ReconsentRequested,
 }
 
 impl PurposeState {
@@ -170,6 +173,7 @@ impl PurposeState {
             PurposeState::Withdrawn => "withdrawn",
             PurposeState::Expired => "expired",
             PurposeState::Erased => "erased",
+            PurposeState::ReconsentRequested => "reconsent_requested",
         }
     }
 
@@ -186,6 +190,7 @@ impl PurposeState {
             PurposeState::Withdrawn => "dpv:ConsentWithdrawn",
             PurposeState::Expired => "dpv:ConsentExpired",
             PurposeState::Erased => "dpv:ConsentInvalidated",
+            PurposeState::ReconsentRequested => "dpv:ConsentRequested",
         }
     }
 }

@@ -128,6 +128,7 @@ pub struct RecordPayload<'a> {
     pub notice_content_sha256: &'a str,
     pub collection_method: &'a str,
     pub collector: Option<&'a str>,
+    pub renews_record_id: Option<&'a str>,
     pub token_sha256: &'a str,
     pub recorded_at: String,
     pub events: Vec<EventPayload<'a>>,

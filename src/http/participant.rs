@@ -350,6 +350,16 @@ fn receipt_body(
                 p { a href={ "/r/" (token) "/notice" } { (t.read_agreed_text) } }
             }
         }
+        @if let Some(renewal) = &r.renewed_by {
+            div.success role="status" {
+                p { (t.renewed) " " (format_time(renewal.recorded_at, lang)) " – " (t.receipt_id) " " span.hash { (renewal.receipt_id) } }
+            }
+        }
+        @if r.asks_for_reconsent() {
+            @if let Some(newer) = &r.newer_version {
+                (reconsent_form(r, newer, token, t, lang))
+            }
+        }
         h2 { (t.your_choices) }
         table {
             @for (event, s) in &current {
@@ -409,6 +419,69 @@ pub async fn agreed_notice_page(
         p.meta { "SHA-256: " span.hash { (text.sha256) } }
     };
     ([(CACHE_CONTROL, "no-store")], page(t, &text.title, body)).into_response()
+}
+
+/// The changed notice, and the optional purposes asked again (never pre-ticked).
+fn reconsent_form(r: &Receipt, newer: &NoticeVersion, token: &str, t: &Texts, lang: Language) -> Markup {
+    let asked: Vec<&str> = r
+        .current()
+        .iter()
+        .filter(|(_, s)| *s == PurposeState::ReconsentRequested)
+        .map(|(e, _)| e.purpose_id.as_str())
+        .collect();
+    let text = newer.text_for(lang);
+    html! {
+        section.card #reconsent aria-labelledby="reconsent-title" {
+            h2 #reconsent-title { (t.reconsent_heading) }
+            p { (t.reconsent_intro) " " strong { (t.notice_version) " " (newer.version) } ", " (t.effective_since) " " (format_date(newer.effective, lang)) "." }
+            details {
+                summary { (text.title) }
+                div.notice { (markdown(&text.markdown)) }
+                p.meta { "SHA-256: " span.hash { (text.sha256) } }
+            }
+            form method="post" action={ "/r/" (token) "/reconsent" } {
+                fieldset {
+                    legend { (t.optional_purposes) }
+                    @for p in newer.purposes.iter().filter(|p| !p.required) {
+                        label.choice {
+                            input type="checkbox" name={ "purpose." (p.id) } value="yes";
+                            span {
+                                (p.title.get(lang))
+                                @if asked.contains(&p.id.as_str()) { " " strong { "(" (t.changed) ")" } }
+                                @if let Some(d) = &p.description { small { (d.get(lang)) } }
+                            }
+                        }
+                    }
+                }
+                label.choice {
+                    input type="checkbox" name="acknowledged" value="yes" required;
+                    span { (t.acknowledge) }
+                }
+                p { button type="submit" { (t.submit) } }
+            }
+        }
+    }
+}
+
+pub async fn reconsent_form_submit(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    client: ClientInfo,
+    form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let lang = client.language;
+    let Ok(Form(fields)) = form else {
+        return error_page(Error::Malformed { message: "the form could not be read".into() }, lang);
+    };
+    let purposes = fields
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("purpose.")?.to_owned(), v == "yes" || v == "on")))
+        .collect();
+    let acknowledged = fields.iter().any(|(k, v)| k == "acknowledged" && (v == "yes" || v == "on"));
+    match super::submission::reconsent(&state.app, &token, purposes, acknowledged, client).await {
+        Ok(recorded) => Redirect::to(&format!("/r/{}?saved=1", recorded.token.as_str())).into_response(),
+        Err(e) => error_page(e, lang),
+    }
 }
 
 pub async fn withdraw_form(

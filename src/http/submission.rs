@@ -99,8 +99,19 @@ pub async fn record_consent(
     app: &App,
     input: ConsentInput,
     method: CollectionMethod,
+    client: ClientInfo,
+    collector: Option<String>,
+) -> Result<RecordedConsent, Error> {
+    record_with(app, input, method, client, collector, None).await
+}
+
+async fn record_with(
+    app: &App,
+    input: ConsentInput,
+    method: CollectionMethod,
     mut client: ClientInfo,
     collector: Option<String>,
+    renews_record_id: Option<String>,
 ) -> Result<RecordedConsent, Error> {
     if let Some(over) = &input.client {
         if collector.is_none() {
@@ -185,6 +196,7 @@ pub async fn record_consent(
             decisions: &decisions,
             method,
             collector,
+            renews_record_id,
             ip_truncated: client.ip_truncated,
             user_agent: client.user_agent,
         },
@@ -210,6 +222,10 @@ pub struct Receipt {
     /// The version consented to.
     pub version: Option<NoticeVersion>,
     pub notice: Option<CatalogNotice>,
+    /// The version in force now, when it is not the one consented to.
+    pub newer_version: Option<NoticeVersion>,
+    /// The record that renewed this one, after re-consent.
+    pub renewed_by: Option<ConsentRecord>,
 }
 
 impl Receipt {
@@ -221,10 +237,18 @@ impl Receipt {
             .collect()
     }
 
+    /// Whether the participant is asked to consent again (and has not yet).
+    pub fn asks_for_reconsent(&self) -> bool {
+        self.renewed_by.is_none()
+            && self.newer_version.is_some()
+            && self.current().iter().any(|(_, s)| *s == PurposeState::ReconsentRequested)
+    }
+
     pub fn purpose_title(&self, id: &str, lang: Language) -> String {
         self.version
             .as_ref()
             .and_then(|v| v.purpose(id))
+            .or_else(|| self.newer_version.as_ref().and_then(|v| v.purpose(id)))
             .map(|p| p.title.get(lang).to_owned())
             .unwrap_or_else(|| id.to_owned())
     }
@@ -244,5 +268,47 @@ pub async fn load_receipt(app: &App, token: &str) -> Result<Receipt, Error> {
     let catalog = app.catalog().await?;
     let notice = catalog.notice(&record.notice_id).cloned();
     let version = notice.as_ref().and_then(|n| n.version(record.notice_version as u32)).map(|v| v.content.clone());
-    Ok(Receipt { record, events, workshop, subject, notice_text, version, notice })
+    let newer_version = notice
+        .as_ref()
+        .and_then(|n| n.in_force(app.clock.today_berlin()))
+        .filter(|v| i64::from(v.content.version) != record.notice_version)
+        .map(|v| v.content.clone());
+    let renewed_by = consents::renewal_of(&app.db, &record.id).await?;
+    Ok(Receipt { record, events, workshop, subject, notice_text, version, notice, newer_version, renewed_by })
+}
+
+/// Re-consent from the personal link: a new record under the version in force, for the same
+/// person and workshop, renewing the old one. Choices as on the workshop form.
+pub async fn reconsent(
+    app: &App,
+    token: &str,
+    purposes: BTreeMap<String, bool>,
+    acknowledged: bool,
+    client: ClientInfo,
+) -> Result<RecordedConsent, Error> {
+    let receipt = load_receipt(app, token).await?;
+    let subject = receipt.subject.as_ref().filter(|s| s.erased_at.is_none()).ok_or(Error::NotFound("receipt"))?;
+    let open = open_workshop(app, &receipt.workshop.slug).await?;
+    let language = Language::parse(&receipt.record.notice_language)
+        .filter(|l| open.version.texts.contains_key(l))
+        .unwrap_or(Language::De);
+    let text = open.version.text_for(language);
+    let input = ConsentInput {
+        workshop: receipt.workshop.slug.clone(),
+        notice: NoticeRef {
+            id: open.notice.id.clone(),
+            version: open.version.version,
+            language: language.code().to_owned(),
+            sha256: text.sha256.clone(),
+        },
+        subject: SubjectInput {
+            name: subject.name.clone().unwrap_or_default(),
+            email: subject.email.clone().unwrap_or_default(),
+            organisation: subject.organisation.clone(),
+        },
+        purposes,
+        acknowledged,
+        client: None,
+    };
+    record_with(app, input, CollectionMethod::WebForm, client, None, Some(receipt.record.id.clone())).await
 }

@@ -1,3 +1,4 @@
-//! Scheduled work (retention runs arrive with the retention engine).
+//! Scheduled work.
 
 pub mod housekeeping;
+pub mod reconsent;

@@ -1,3 +1,4 @@
 //! Documents for filing.
 
+pub mod notice_pdf;
 pub mod notice_version;

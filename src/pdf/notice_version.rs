@@ -1,9 +1,79 @@
-//! The PDF of a notice version for legal filing (placeholder until the renderer lands).
+//! The PDF of a notice version for legal filing: its facts gathered from the catalogue and
+//! the review trail, laid out by [`super::notice_pdf`]. Same version and trail, same bytes.
 
+use std::collections::BTreeMap;
+
+use super::notice_pdf::{NoticePdf, PdfCategory, PdfPurpose, PdfReviewEntry, render as layout};
 use crate::app::App;
 use crate::catalog::{CatalogNotice, CatalogVersion};
 use crate::domain::notice::Language;
+use crate::store::{notice_versions, users};
 
-pub async fn render(_app: &App, _notice: &CatalogNotice, _v: &CatalogVersion, _lang: Language) -> anyhow::Result<Vec<u8>> {
-    anyhow::bail!("PDF rendering is not available yet")
+fn action_de(action: &str) -> &str {
+    match action {
+        "submitted" => "zur Prüfung eingereicht",
+        "approved" => "freigegeben",
+        "changes_requested" => "Änderungen erbeten",
+        "withdrawn" => "zurückgezogen",
+        "comment" => "Kommentar",
+        "imported" => "Freigabe importiert",
+        other => other,
+    }
+}
+
+pub async fn render(app: &App, notice: &CatalogNotice, v: &CatalogVersion, lang: Language) -> anyhow::Result<Vec<u8>> {
+    let today = app.clock.today_berlin();
+    let text = v.content.text_for(lang);
+    let lang = text.language;
+    let controller = app.policies.controller(&notice.controller);
+    let names: BTreeMap<String, String> =
+        users::list(&app.db).await?.into_iter().map(|u| (format!("user:{}", u.id), u.email)).collect();
+    let who = |actor: &str| names.get(actor).cloned().unwrap_or_else(|| actor.trim_start_matches("import:").to_owned());
+    let reviews = notice_versions::reviews_of(&app.db, &notice.id, i64::from(v.content.version)).await?;
+    let category_title = |id: &str| v.content.category(id).map(|c| c.title.get(lang).to_owned()).unwrap_or_else(|| id.to_owned());
+    let doc = NoticePdf {
+        notice_title: text.title.clone(),
+        controller: controller.map(|c| c.name.clone()).unwrap_or_default(),
+        controller_address: controller.map(|c| c.address.clone()).unwrap_or_default(),
+        notice_id: notice.id.clone(),
+        version: v.content.version,
+        language: lang.code().to_owned(),
+        effective: v.content.effective.format("%d.%m.%Y").to_string(),
+        state: notice.display_state(v, today).label_de().to_owned(),
+        content_sha256: v.row.content_sha256.clone(),
+        text_sha256: text.sha256.clone(),
+        markdown: text.markdown.clone(),
+        purposes: v
+            .content
+            .purposes
+            .iter()
+            .map(|p| PdfPurpose {
+                title: p.title.get(lang).to_owned(),
+                legal_basis: p.legal_basis.citation(Language::De).to_owned(),
+                required: p.required,
+                categories: p.categories.iter().map(|c| category_title(c)).collect::<Vec<_>>().join(", "),
+            })
+            .collect(),
+        categories: v
+            .content
+            .categories
+            .iter()
+            .map(|c| PdfCategory {
+                title: c.title.get(lang).to_owned(),
+                storage: c.storage.as_ref().map(|s| s.get(lang).to_owned()).unwrap_or_else(|| "nicht angegeben".into()),
+            })
+            .collect(),
+        recipients: v.content.recipients.iter().map(|r| r.get(lang).to_owned()).collect(),
+        review_trail: reviews
+            .iter()
+            .map(|r| PdfReviewEntry {
+                at: r.at.to_rfc3339(),
+                who: who(&r.actor),
+                action: action_de(&r.action).to_owned(),
+                comment: r.comment.clone().unwrap_or_default(),
+            })
+            .collect(),
+    };
+    // Layout is CPU work; keep it off the async workers.
+    Ok(tokio::task::spawn_blocking(move || layout(&doc)).await?)
 }

@@ -28,6 +28,8 @@ pub struct NewConsent<'a> {
     pub method: CollectionMethod,
     /// The API token that submitted the consent, if any.
     pub collector: Option<String>,
+    /// Re-consent: the earlier record this one renews.
+    pub renews_record_id: Option<String>,
     pub ip_truncated: Option<String>,
     pub user_agent: Option<String>,
 }
@@ -57,6 +59,7 @@ pub struct ConsentRecord {
     pub ip_truncated: Option<String>,
     pub user_agent: Option<String>,
     pub token_sha256: String,
+    pub renews_record_id: Option<String>,
     pub recorded_at: DateTime<Utc>,
     pub ledger_seq: i64,
 }
@@ -90,7 +93,7 @@ macro_rules! record_columns {
     () => {
         "id, receipt_id, subject_id, workshop_id, controller_id, notice_id, notice_version, \
          notice_language, notice_sha256, notice_content_sha256, collection_method, collector, \
-         ip_truncated, user_agent, token_sha256, recorded_at, ledger_seq"
+         ip_truncated, user_agent, token_sha256, renews_record_id, recorded_at, ledger_seq"
     };
 }
 macro_rules! event_columns {
@@ -122,6 +125,7 @@ impl ConsentRecord {
             notice_content_sha256: &self.notice_content_sha256,
             collection_method: &self.collection_method,
             collector: self.collector.as_deref(),
+            renews_record_id: self.renews_record_id.as_deref(),
             token_sha256: &self.token_sha256,
             recorded_at: canonical_time(self.recorded_at),
             events: event_payloads(events),
@@ -214,6 +218,7 @@ pub async fn record(db: &Db, clock: &Clock, new: NewConsent<'_>) -> sqlx::Result
             ip_truncated: new.ip_truncated.clone(),
             user_agent: new.user_agent.clone(),
             token_sha256: ReceiptToken::hash(token.as_str()),
+            renews_record_id: new.renews_record_id.clone(),
             recorded_at: now,
             ledger_seq: seq,
         };
@@ -250,7 +255,7 @@ pub async fn record(db: &Db, clock: &Clock, new: NewConsent<'_>) -> sqlx::Result
         .await?;
         sqlx::query(concat!(
             "INSERT INTO consent_records (", record_columns!(), ")
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
         ))
         .bind(&record.id)
         .bind(&record.receipt_id)
@@ -267,6 +272,7 @@ pub async fn record(db: &Db, clock: &Clock, new: NewConsent<'_>) -> sqlx::Result
         .bind(&record.ip_truncated)
         .bind(&record.user_agent)
         .bind(&record.token_sha256)
+        .bind(&record.renews_record_id)
         .bind(record.recorded_at)
         .bind(record.ledger_seq)
         .execute(&mut *tx)
@@ -294,9 +300,32 @@ pub async fn withdraw(
     record_id: &str,
     which: Withdrawal<'_>,
 ) -> sqlx::Result<Vec<ConsentEvent>> {
+    append_events(db, clock, record_id, "subject", |current| {
+        current
+            .into_iter()
+            .filter(|e| e.state() == Some(PurposeState::Given))
+            .filter(|e| match &which {
+                Withdrawal::All => true,
+                Withdrawal::Purposes(ids) => ids.contains(&e.purpose_id),
+            })
+            .map(|e| (e.purpose_id.clone(), e.legal_basis.clone(), PurposeState::Withdrawn))
+            .collect()
+    })
+    .await
+}
+
+/// Appends events to a record in one ledger entry. `decide` sees the current state of each
+/// purpose, read under the ledger lock (so two requests cannot both act on the same state),
+/// and returns (purpose, legal basis, new state) for each event; none means nothing is written.
+pub async fn append_events(
+    db: &Db,
+    clock: &Clock,
+    record_id: &str,
+    actor: &str,
+    decide: impl FnOnce(Vec<&ConsentEvent>) -> Vec<(String, String, PurposeState)>,
+) -> sqlx::Result<Vec<ConsentEvent>> {
     with_db!(db, pool => {
         let mut tx = pool.begin().await?;
-        // Lock first: two clicks at once must not both withdraw the same purpose.
         let (seq, prev) = lock_head!(tx);
         let history: Vec<ConsentEvent> = sqlx::query_as(concat!(
             "SELECT ", event_columns!(), " FROM consent_events WHERE record_id = $1 ORDER BY ledger_seq, id"
@@ -305,20 +334,15 @@ pub async fn withdraw(
         .fetch_all(&mut *tx)
         .await?;
         let now = clock.now();
-        let events: Vec<ConsentEvent> = current_states(&history)
+        let events: Vec<ConsentEvent> = decide(current_states(&history))
             .into_iter()
-            .filter(|e| e.state() == Some(PurposeState::Given))
-            .filter(|e| match &which {
-                Withdrawal::All => true,
-                Withdrawal::Purposes(ids) => ids.contains(&e.purpose_id),
-            })
-            .map(|e| ConsentEvent {
+            .map(|(purpose_id, legal_basis, state)| ConsentEvent {
                 id: uuid::Uuid::new_v4().to_string(),
                 record_id: record_id.to_owned(),
-                purpose_id: e.purpose_id.clone(),
-                legal_basis: e.legal_basis.clone(),
-                state: PurposeState::Withdrawn.as_str().to_owned(),
-                actor: "subject".to_owned(),
+                purpose_id,
+                legal_basis,
+                state: state.as_str().to_owned(),
+                actor: actor.to_owned(),
                 occurred_at: now,
                 ledger_seq: seq,
             })
@@ -336,6 +360,18 @@ pub async fn withdraw(
         tx.commit().await?;
         Ok(events)
     })
+}
+
+/// Records of a notice given under versions before `version` (re-consent candidates).
+pub async fn records_before_version(db: &Db, notice_id: &str, version: i64) -> sqlx::Result<Vec<ConsentRecord>> {
+    let sql = concat!("SELECT ", record_columns!(), " FROM consent_records WHERE notice_id = $1 AND notice_version < $2 ORDER BY ledger_seq");
+    with_db!(db, pool => sqlx::query_as(sql).bind(notice_id).bind(version).fetch_all(pool).await)
+}
+
+/// The record that renews `record_id`, if the participant has consented again.
+pub async fn renewal_of(db: &Db, record_id: &str) -> sqlx::Result<Option<ConsentRecord>> {
+    let sql = concat!("SELECT ", record_columns!(), " FROM consent_records WHERE renews_record_id = $1 ORDER BY ledger_seq DESC LIMIT 1");
+    with_db!(db, pool => sqlx::query_as(sql).bind(record_id).fetch_optional(pool).await)
 }
 
 /// Erases the personal data of a record's subject (name, e-mail, organisation and the salt
@@ -468,7 +504,7 @@ pub async fn list(
     let records_sql = concat!(
         "SELECT r.id, r.receipt_id, r.subject_id, r.workshop_id, r.controller_id, r.notice_id, r.notice_version, \
          r.notice_language, r.notice_sha256, r.notice_content_sha256, r.collection_method, r.collector, \
-         r.ip_truncated, r.user_agent, r.token_sha256, r.recorded_at, r.ledger_seq ",
+         r.ip_truncated, r.user_agent, r.token_sha256, r.renews_record_id, r.recorded_at, r.ledger_seq ",
         matching!(),
         " ORDER BY r.recorded_at DESC, r.ledger_seq DESC LIMIT $6 OFFSET $7"
     );

@@ -238,3 +238,14 @@ pub async fn mark_in_force(db: &Db, notice_id: &str, version: i64, since: DateTi
             .rows_affected() == 1)
     })
 }
+
+pub async fn in_force_marked(db: &Db, notice_id: &str, version: i64) -> sqlx::Result<bool> {
+    with_db!(db, pool => {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notice_in_force WHERE notice_id = $1 AND version = $2")
+            .bind(notice_id)
+            .bind(version)
+            .fetch_one(pool)
+            .await?;
+        Ok(n > 0)
+    })
+}

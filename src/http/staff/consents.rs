@@ -65,7 +65,7 @@ pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: C
         rows.push((r, subject, own));
     }
     let slug_of = |id: &str| all_workshops.iter().find(|w| w.id == id).map(|w| w.slug.clone()).unwrap_or_default();
-    let states = [PurposeState::Given, PurposeState::Refused, PurposeState::Withdrawn, PurposeState::Expired, PurposeState::Erased];
+    let states = [PurposeState::Given, PurposeState::Refused, PurposeState::Withdrawn, PurposeState::ReconsentRequested, PurposeState::Expired, PurposeState::Erased];
     let body = html! {
         form method="get" action="/staff/consents" {
             div.grid {

@@ -6,6 +6,7 @@ pub mod consents;
 pub mod dashboard;
 pub mod ledger;
 pub mod login;
+pub mod notices;
 pub mod tokens;
 pub mod users;
 pub mod workshops;
