@@ -89,12 +89,14 @@ pub struct VersionDiff {
     pub purposes: ListDiff,
     pub categories: ListDiff,
     pub recipients: ListDiff,
+    /// Purposes a consent under the old version does not cover any more: added, changed, or
+    /// processing a data category that was added or changed (e.g. its storage period).
+    pub purposes_affected: Vec<String>,
 }
 
 impl VersionDiff {
-    /// Purposes a consent under the old version does not cover any more: added or changed.
     pub fn purposes_needing_reconsent(&self) -> Vec<String> {
-        self.purposes.added.iter().chain(self.purposes.changed.iter().map(|c| &c.id)).cloned().collect()
+        self.purposes_affected.clone()
     }
 }
 
@@ -161,15 +163,29 @@ pub fn versions(old: &NoticeVersion, new: &NoticeVersion) -> VersionDiff {
         let spans = words(old_text, &new_text.markdown);
         texts.push(TextDiffOut { language: lang.code().to_owned(), changed: has_changes(&spans), spans });
     }
+    let purposes = list_diff(&old.purposes, &new.purposes, |p| p.id.clone(), purpose_fields);
+    let categories = list_diff(&old.categories, &new.categories, |c| c.id.clone(), category_fields);
+    let touched_categories: Vec<&String> = categories.added.iter().chain(categories.changed.iter().map(|c| &c.id)).collect();
+    let purposes_affected = new
+        .purposes
+        .iter()
+        .filter(|p| {
+            purposes.added.contains(&p.id)
+                || purposes.changed.iter().any(|c| c.id == p.id)
+                || p.categories.iter().any(|c| touched_categories.contains(&c))
+        })
+        .map(|p| p.id.clone())
+        .collect();
     VersionDiff {
         notice: new.notice_id.clone(),
         from_version: old.version,
         to_version: new.version,
         effective: field("effective", old.effective.to_string(), new.effective.to_string()),
         texts,
-        purposes: list_diff(&old.purposes, &new.purposes, |p| p.id.clone(), purpose_fields),
-        categories: list_diff(&old.categories, &new.categories, |c| c.id.clone(), category_fields),
+        purposes,
+        categories,
         recipients: list_diff(&old.recipients, &new.recipients, loc, |_, _| Vec::new()),
+        purposes_affected,
     }
 }
 

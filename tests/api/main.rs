@@ -8,4 +8,5 @@ mod ledger;
 mod pages;
 mod policies;
 mod privacy;
+mod review;
 mod staff;
