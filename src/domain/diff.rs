@@ -37,7 +37,56 @@ pub fn words(old: &str, new: &str) -> Vec<Span> {
             _ => spans.push(Span { op, text: change.value().to_owned() }),
         }
     }
-    spans
+    coalesce(spans)
+}
+
+/// Word-by-word alternation ("~~Für~~ Fotos ~~jede~~ behalten") is hard to read. A run of
+/// changes interrupted only by whitespace becomes one deletion followed by one insertion.
+fn coalesce(spans: Vec<Span>) -> Vec<Span> {
+    let mut out: Vec<Span> = Vec::new();
+    let mut deleted = String::new();
+    let mut inserted = String::new();
+    let mut pending_space = String::new();
+    let flush = |out: &mut Vec<Span>, deleted: &mut String, inserted: &mut String| {
+        if !deleted.is_empty() {
+            out.push(Span { op: Op::Delete, text: std::mem::take(deleted) });
+        }
+        if !inserted.is_empty() {
+            out.push(Span { op: Op::Insert, text: std::mem::take(inserted) });
+        }
+    };
+    let push_equal = |out: &mut Vec<Span>, text: &str| match out.last_mut() {
+        Some(last) if last.op == Op::Equal => last.text.push_str(text),
+        _ => out.push(Span { op: Op::Equal, text: text.to_owned() }),
+    };
+    for span in spans {
+        let in_run = !deleted.is_empty() || !inserted.is_empty();
+        match span.op {
+            Op::Equal if in_run && span.text.trim().is_empty() && !span.text.contains("\n\n") => pending_space.push_str(&span.text),
+            Op::Equal => {
+                flush(&mut out, &mut deleted, &mut inserted);
+                if !pending_space.is_empty() {
+                    let space = std::mem::take(&mut pending_space);
+                    push_equal(&mut out, &space);
+                }
+                push_equal(&mut out, &span.text);
+            }
+            Op::Delete | Op::Insert => {
+                if !pending_space.is_empty() {
+                    // Whitespace inside a run belongs to both sides.
+                    deleted.push_str(&pending_space);
+                    inserted.push_str(&pending_space);
+                    pending_space.clear();
+                }
+                if span.op == Op::Delete { deleted.push_str(&span.text) } else { inserted.push_str(&span.text) }
+            }
+        }
+    }
+    flush(&mut out, &mut deleted, &mut inserted);
+    if !pending_space.is_empty() {
+        push_equal(&mut out, &pending_space);
+    }
+    out
 }
 
 pub fn has_changes(spans: &[Span]) -> bool {
@@ -203,5 +252,7 @@ mod tests {
         assert_eq!(side(Op::Insert), new);
         assert!(spans.iter().any(|s| s.op == Op::Insert && s.text.contains("drei")));
         assert!(spans.iter().any(|s| s.op == Op::Delete && s.text.contains("nötig")));
+        // One deletion and one insertion, not word-by-word alternation.
+        assert_eq!(spans.iter().filter(|s| s.op != Op::Equal).count(), 2, "{spans:?}");
     }
 }

@@ -258,8 +258,9 @@ async fn resolve_identity(state: &AppState, headers: &HeaderMap) -> Result<Optio
 
 /// Browsers send `Origin` with every form POST; a different origin is a cross-site request.
 fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
-        // Non-browser clients send none; session requests are still held to the CSRF token.
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).filter(|o| *o != "null") else {
+        // Non-browser clients send none, and browsers send `null` from no-referrer pages
+        // (the receipt page); session requests are still held to the CSRF token.
         return true;
     };
     let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);

@@ -113,7 +113,8 @@ async fn security_headers(State(state): State<AppState>, request: Request, next:
     let path = request.uri().path();
     let is_docs = path.starts_with("/api/v1/docs");
     // Staff pages, API answers and receipts hold personal data or secrets: never cached.
-    let private = path.starts_with("/staff") || (path.starts_with("/api/") && !is_docs) || path.starts_with("/r/");
+    let capability = path.starts_with("/r/") || path.starts_with("/api/v1/receipts/");
+    let private = path.starts_with("/staff") || (path.starts_with("/api/") && !is_docs) || capability;
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if private && !headers.contains_key(header::CACHE_CONTROL) {
@@ -121,7 +122,10 @@ async fn security_headers(State(state): State<AppState>, request: Request, next:
     }
     let csp = if is_docs { DOCS_CSP } else { CSP };
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // Capability pages send no referrer at all (the token must not leak, even to us); other
+    // pages only to this origin, so browsers keep sending a real `Origin` with their forms.
+    let referrer = if capability { "no-referrer" } else { "same-origin" };
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static(referrer));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if state.config.tls {

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod access;
+mod browser;
 mod consent;
 mod ledger;
 mod pages;

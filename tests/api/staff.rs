@@ -364,7 +364,7 @@ async fn tls_deployments_get_secure_cookies_and_hsts(backend: Backend) {
     let csp = page.headers()["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{csp}");
     assert_eq!(page.headers()["x-content-type-options"], "nosniff");
-    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(page.headers()["referrer-policy"], "same-origin");
 }
 
 /// An admin creates a token in the web area; it is shown once and works at once.

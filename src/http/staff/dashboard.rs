@@ -84,7 +84,27 @@ async fn render(state: &AppState, staff: &StaffIdentity, client: &ClientInfo) ->
         html! {}
     };
     let catalog = state.app.catalog().await?;
+    let pending: Vec<(&str, u32, &'static str)> = catalog
+        .notices
+        .values()
+        .flat_map(|n| n.versions.iter().map(move |v| (n, v)))
+        .filter_map(|(n, v)| {
+            let state = n.display_state(v, today);
+            matches!(state, crate::domain::review::DisplayState::InReview | crate::domain::review::DisplayState::Draft)
+                .then(|| (n.id.as_str(), v.content.version, if lang == crate::domain::notice::Language::De { state.label_de() } else { state.label_en() }))
+        })
+        .collect();
     let notices = html! {
+        @if !pending.is_empty() {
+            section {
+                h2 { (tr(lang, "Offene Fassungen", "Open versions")) }
+                ul {
+                    @for (id, version, label) in &pending {
+                        li { a href={ "/staff/notices/" (id) "/" (version) } { (id) " – " (tr(lang, "Fassung ", "version ")) (version) } " · " (label) }
+                    }
+                }
+            }
+        }
         section {
             h2 { (tr(lang, "Datenschutzhinweise in Kraft", "Notices in force")) }
             table {
