@@ -190,9 +190,11 @@ pub async fn login(app: &App, email: &str, password: &str, ip_truncated: Option<
     let user_id = user_id_owned.as_deref();
     // The attempt counts as failed until it has succeeded: recorded before the (slow)
     // password check, so parallel guesses cannot all slip under the limit.
-    let attempt = users::record_failure(&app.db, user_id, ip_truncated, now).await?;
-    let (by_user, by_ip) = users::failures_since(&app.db, user_id, ip_truncated, now - FAILURE_WINDOW).await?;
-    if (user_id.is_some() && by_user > MAX_FAILURES_PER_ACCOUNT) || by_ip > MAX_FAILURES_PER_ADDRESS {
+    // Counted per address typed, whether or not such an account exists.
+    let account_key = sha256_hex(email.as_bytes());
+    let attempt = users::record_failure(&app.db, &account_key, ip_truncated, now).await?;
+    let (by_user, by_ip) = users::failures_since(&app.db, &account_key, ip_truncated, now - FAILURE_WINDOW).await?;
+    if by_user > MAX_FAILURES_PER_ACCOUNT || by_ip > MAX_FAILURES_PER_ADDRESS {
         users::delete_failure(&app.db, &attempt).await?;
         audit::record(&app.db, &app.clock, &actor_for(user.as_ref()), "login.locked", user_id.map(|id| format!("user:{id}")).as_deref(), ip_truncated).await?;
         return Ok(LoginOutcome::Locked(FAILURE_WINDOW));
@@ -210,7 +212,7 @@ pub async fn login(app: &App, email: &str, password: &str, ip_truncated: Option<
         return Ok(LoginOutcome::Invalid);
     };
     users::delete_failure(&app.db, &attempt).await?;
-    users::clear_failures(&app.db, &user.id).await?;
+    users::clear_failures(&app.db, &account_key).await?;
     users::record_login(&app.db, &user.id, now).await?;
     let session_secret = random_secret();
     sessions::insert(

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::domain::workshop::{NewWorkshop, Slug, WorkshopKind};
 use crate::domain::notice::{
     ApprovalRecord, Controller, DataCategory, DataProtectionOfficer, Language, LegalBasis, Localized, Notice,
     NoticeText, NoticeVersion, PolicySet, Purpose, is_valid_id,
@@ -182,7 +183,68 @@ pub fn load(dir: &Path) -> Result<PolicySet, PolicyError> {
         approvals.extend(load_approvals(&notice_dir, &notice)?);
         notices.insert(notice.id.clone(), notice);
     }
-    Ok(PolicySet { controllers, notices, approvals })
+    let workshops = load_workshops(&dir.join("workshops.toml"), &notices)?;
+    Ok(PolicySet { controllers, notices, approvals, workshops })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkshopsFile {
+    #[serde(default)]
+    workshop: Vec<Spanned<WorkshopEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkshopEntry {
+    slug: String,
+    title: String,
+    kind: String,
+    notice: String,
+    starts: String,
+    ends: String,
+    location: Option<String>,
+}
+
+/// `workshops.toml` (optional): workshops created at start when they do not exist yet, so a
+/// fresh demo install has a participant page at once. Production installs leave it out.
+fn load_workshops(path: &Path, notices: &BTreeMap<String, Notice>) -> Result<Vec<NewWorkshop>, PolicyError> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let src = Source::read(path)?;
+    let file: WorkshopsFile = src.parse()?;
+    let mut out: Vec<NewWorkshop> = Vec::new();
+    for w in &file.workshop {
+        let e = w.get_ref();
+        let field = |err: crate::domain::consent::FieldError| src.error_at(w, &err.field, err.message);
+        let slug = Slug::parse(&e.slug).map_err(field)?;
+        if out.iter().any(|o| o.slug == slug) {
+            return Err(src.error_at(w, "slug", format!("workshop `{}` is listed twice", e.slug)));
+        }
+        let notice = notices
+            .get(&e.notice)
+            .ok_or_else(|| src.error_at(w, "notice", format!("unknown notice `{}`", e.notice)))?;
+        let kind = WorkshopKind::parse(&e.kind).ok_or_else(|| {
+            src.error_at(w, "kind", "must be authorisation, re-authorisation, erfahrungsaustausch, seminar or other")
+        })?;
+        let date = |name: &str, v: &str| {
+            NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| src.error_at(w, name, "must be a date like \"2027-03-15\""))
+        };
+        let (starts_on, ends_on) = (date("starts", &e.starts)?, date("ends", &e.ends)?);
+        NewWorkshop::check_dates(starts_on, ends_on).map_err(field)?;
+        out.push(NewWorkshop {
+            slug,
+            title: NewWorkshop::parse_title(&e.title).map_err(field)?,
+            kind,
+            location: e.location.clone(),
+            starts_on,
+            ends_on,
+            notice_id: notice.id.clone(),
+            controller_id: notice.controller.clone(),
+        });
+    }
+    Ok(out)
 }
 
 /// `v<N>.approval.toml` files: approvals made elsewhere, imported when their hash matches.

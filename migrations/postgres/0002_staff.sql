@@ -32,13 +32,15 @@ CREATE TABLE api_tokens (
     last_used_at TIMESTAMPTZ
 );
 
+-- Keyed by a hash of the address typed, existing account or not, so a lock does not reveal
+-- which accounts exist.
 CREATE TABLE login_failures (
     id           TEXT PRIMARY KEY,
     at           TIMESTAMPTZ NOT NULL,
-    user_id      TEXT,
+    account_key  TEXT,
     ip_truncated TEXT
 );
-CREATE INDEX login_failures_by_user ON login_failures (user_id, at);
+CREATE INDEX login_failures_by_account ON login_failures (account_key, at);
 CREATE INDEX login_failures_by_ip ON login_failures (ip_truncated, at);
 
 -- Staff actions, append-only; each row is committed with a ledger entry that hashes it.

@@ -294,6 +294,8 @@ pub struct PolicySet {
     pub notices: BTreeMap<String, Notice>,
     /// Approval records with the file each came from.
     pub approvals: Vec<(std::path::PathBuf, ApprovalRecord)>,
+    /// Demo workshops from `workshops.toml`, created at start when missing.
+    pub workshops: Vec<super::workshop::NewWorkshop>,
 }
 
 impl PolicySet {

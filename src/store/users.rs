@@ -105,13 +105,13 @@ pub async fn record_login(db: &Db, id: &str, now: DateTime<Utc>) -> sqlx::Result
 
 /// Remembers a (possibly) failed login, per account (if known) and per truncated client
 /// address; returns its id so a successful attempt can take it back.
-pub async fn record_failure(db: &Db, user_id: Option<&str>, ip_truncated: Option<&str>, now: DateTime<Utc>) -> sqlx::Result<String> {
+pub async fn record_failure(db: &Db, account_key: &str, ip_truncated: Option<&str>, now: DateTime<Utc>) -> sqlx::Result<String> {
     let id = uuid::Uuid::new_v4().to_string();
     with_db!(db, pool => {
-        sqlx::query("INSERT INTO login_failures (id, at, user_id, ip_truncated) VALUES ($1, $2, $3, $4)")
+        sqlx::query("INSERT INTO login_failures (id, at, account_key, ip_truncated) VALUES ($1, $2, $3, $4)")
             .bind(&id)
             .bind(now)
-            .bind(user_id)
+            .bind(account_key)
             .bind(ip_truncated)
             .execute(pool)
             .await?;
@@ -129,13 +129,13 @@ pub async fn delete_failure(db: &Db, id: &str) -> sqlx::Result<()> {
 /// Failures since `since`: for the account, and for the client address.
 pub async fn failures_since(
     db: &Db,
-    user_id: Option<&str>,
+    account_key: &str,
     ip_truncated: Option<&str>,
     since: DateTime<Utc>,
 ) -> sqlx::Result<(i64, i64)> {
     with_db!(db, pool => {
-        let by_user: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE user_id = $1 AND at >= $2")
-            .bind(user_id)
+        let by_user: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE account_key = $1 AND at >= $2")
+            .bind(account_key)
             .bind(since)
             .fetch_one(pool)
             .await?;
@@ -149,9 +149,9 @@ pub async fn failures_since(
 }
 
 /// A successful login clears the account's failure count.
-pub async fn clear_failures(db: &Db, user_id: &str) -> sqlx::Result<()> {
+pub async fn clear_failures(db: &Db, account_key: &str) -> sqlx::Result<()> {
     with_db!(db, pool => {
-        sqlx::query("DELETE FROM login_failures WHERE user_id = $1").bind(user_id).execute(pool).await?;
+        sqlx::query("DELETE FROM login_failures WHERE account_key = $1").bind(account_key).execute(pool).await?;
     });
     Ok(())
 }

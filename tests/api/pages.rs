@@ -105,6 +105,27 @@ async fn pages_speak_english_when_asked_and_answer_unknown_links(backend: Backen
     }
 }
 
+/// `cargo run --release -- serve` on an empty database: the demo workshops exist, their
+/// notice version is in force (imported approval), and the banner says where to go.
+async fn fresh_install_shows_a_workshop_page_at_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let banner = app.wait_for_log("/w/demo-autorisierung-koeln");
+    let url = banner
+        .lines()
+        .find_map(|l| l.split_whitespace().find(|w| w.ends_with("/w/demo-autorisierung-koeln")))
+        .unwrap_or_else(|| panic!("the banner names the demo page: {banner}"));
+    assert!(url.starts_with(&app.address), "{url}");
+    let page = app.get("/w/demo-autorisierung-koeln").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Fassung 2") && html.contains("Speicherdauer"), "version 2 is in force at once");
+    assert_eq!(app.get("/w/demo-erfahrungsaustausch-bonn").await.status(), StatusCode::OK);
+    // A restart does not create them twice.
+    let mut app = app;
+    app.start_server();
+    assert_eq!(app.db.scalar_i64("SELECT COUNT(*) FROM workshops WHERE slug LIKE 'demo-%'").await, 2);
+}
+
 async fn page_in(app: &TestApp, path: &str, accept_language: &str) -> String {
     let response = app
         .client
@@ -118,6 +139,7 @@ async fn page_in(app: &TestApp, path: &str, accept_language: &str) -> String {
 }
 
 on_both_backends!(
+    fresh_install_shows_a_workshop_page_at_once,
     web_form_consent_receipt_and_one_click_withdrawal,
     pages_speak_english_when_asked_and_answer_unknown_links,
 );

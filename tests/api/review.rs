@@ -176,9 +176,17 @@ async fn lifecycle_four_eyes_and_consent_only_in_force(backend: Backend) {
     let changes = f.post(&f.lawyer, &p4("review"), json!({"decision": "request_changes", "comment": "Bitte Speicherdauer für Fotos prüfen."})).await;
     assert_eq!(changes.status(), StatusCode::OK);
     assert_eq!(changes.json::<Value>().await.unwrap()["state"], "changes_requested");
+    let v4: Value = f.get(&f.admin, &format!("/api/v1/notices/{OM_NOTICE}/versions/4")).await.json().await.unwrap();
+    let v4_sha = v4["texts"]["de"].as_str().unwrap().to_owned();
+    let r = consent_with(app, 4, &v4_sha).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("version 4 is changes_requested"));
     assert_eq!(f.post(&f.admin, &p4("submit"), json!({})).await.status(), StatusCode::CONFLICT, "a change is a new version");
     assert_eq!(f.post(&f.admin, &p4("withdraw"), json!({"reason": "ersetzt durch Fassung 5"})).await.status(), StatusCode::OK);
     assert_eq!(f.state_of(4).await, "withdrawn");
+    let r = consent_with(app, 4, &v4_sha).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("version 4 is withdrawn"));
     assert_eq!(f.post(&f.admin, &p4("withdraw"), json!({"reason": "nochmal"})).await.status(), StatusCode::CONFLICT);
     // An auditor reads but does not act.
     let auditor = app.create_token("auditor", "pruefer");

@@ -20,6 +20,11 @@ async fn login_logout_and_cookie_flags(backend: Backend) {
     assert!(wrong.headers().get("set-cookie").is_none());
     let unknown = app.login_response("nobody@example.org", PASSWORD).await;
     assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    // An address without an account locks like one with: a lock reveals nothing.
+    for _ in 0..4 {
+        assert_eq!(app.login_response("nobody@example.org", PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(app.login_response("nobody@example.org", PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
 
     let ok = app.login_response("Admin@Example.org", PASSWORD).await;
     assert_eq!(ok.status(), StatusCode::SEE_OTHER);
@@ -125,7 +130,7 @@ async fn csrf_is_required_on_state_changing_requests(backend: Backend) {
         .unwrap();
     assert_eq!(api.status(), StatusCode::FORBIDDEN);
     assert_eq!(api.json::<Value>().await.unwrap()["error"]["code"], "csrf_failed");
-    assert_eq!(app.db.scalar_i64("SELECT COUNT(*) FROM workshops").await, 0, "nothing was created");
+    assert_eq!(app.db.scalar_i64("SELECT COUNT(*) FROM workshops WHERE slug = 'csrf-test'").await, 0, "nothing was created");
 
     let origin = app.address.clone();
     let ok = app
@@ -138,7 +143,7 @@ async fn csrf_is_required_on_state_changing_requests(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(ok.status(), StatusCode::SEE_OTHER);
-    assert_eq!(app.db.scalar_i64("SELECT COUNT(*) FROM workshops").await, 1);
+    assert_eq!(app.db.scalar_i64("SELECT COUNT(*) FROM workshops WHERE slug = 'csrf-test'").await, 1);
 }
 
 async fn repeated_failures_lock_the_account_and_the_address(backend: Backend) {
