@@ -26,6 +26,25 @@ use crate::domain::workshop::WorkshopKind;
 use crate::store::consents::{self, Withdrawal};
 use crate::store::workshops;
 
+/// A submitted form as name/value pairs (checkbox names repeat); an unreadable body is
+/// answered with a readable page, not axum's plain text.
+pub struct FormFields(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for FormFields {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Response> {
+        let lang = super::extract::preferred_language(
+            req.headers().get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
+            None,
+        );
+        match Form::<Vec<(String, String)>>::from_request(req, state).await {
+            Ok(Form(fields)) => Ok(FormFields(fields)),
+            Err(_) => Err(error_page(Error::Malformed { message: "the form could not be read".into() }, lang)),
+        }
+    }
+}
+
 /// An error rendered as a readable page in the reader's language.
 pub fn error_page(error: Error, lang: Language) -> Response {
     error.log();
@@ -207,12 +226,9 @@ pub async fn submit_form(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     client: ClientInfo,
-    form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
+    FormFields(fields): FormFields,
 ) -> Response {
     let lang = client.language;
-    let Ok(Form(fields)) = form else {
-        return error_page(Error::Malformed { message: "the form could not be read".into() }, lang);
-    };
     let get = |key: &str| fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
     let ticked = |v: Option<String>| v.is_some_and(|v| v == "yes" || v == "on" || v == "true");
     let values = FormValues {
@@ -467,12 +483,9 @@ pub async fn reconsent_form_submit(
     State(state): State<AppState>,
     Path(token): Path<String>,
     client: ClientInfo,
-    form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
+    FormFields(fields): FormFields,
 ) -> Response {
     let lang = client.language;
-    let Ok(Form(fields)) = form else {
-        return error_page(Error::Malformed { message: "the form could not be read".into() }, lang);
-    };
     let purposes = fields
         .iter()
         .filter_map(|(k, v)| Some((k.strip_prefix("purpose.")?.to_owned(), v == "yes" || v == "on")))
@@ -488,12 +501,9 @@ pub async fn withdraw_form(
     State(state): State<AppState>,
     Path(token): Path<String>,
     client: ClientInfo,
-    form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
+    FormFields(fields): FormFields,
 ) -> Response {
     let lang = client.language;
-    let Ok(Form(fields)) = form else {
-        return error_page(Error::Malformed { message: "the form could not be read".into() }, lang);
-    };
     let receipt = match load_receipt(&state.app, &token).await {
         Ok(r) => r,
         Err(e) => return error_page(e, lang),

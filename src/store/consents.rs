@@ -514,35 +514,21 @@ pub async fn list(
         " ORDER BY r.recorded_at DESC, r.ledger_seq DESC LIMIT $6 OFFSET $7) ORDER BY ledger_seq, id"
     );
     let count_sql = concat!("SELECT COUNT(*) ", matching!());
+    // The same filter values, in the same order, for all three statements.
+    macro_rules! bind_filter {
+        ($query:expr) => {
+            $query
+                .bind(&filter.workshop_id)
+                .bind(filter.notice_version)
+                .bind(&filter.state)
+                .bind(filter.from)
+                .bind(filter.until)
+        };
+    }
     with_db!(db, pool => {
-        let records = sqlx::query_as(records_sql)
-            .bind(&filter.workshop_id)
-            .bind(filter.notice_version)
-            .bind(&filter.state)
-            .bind(filter.from)
-            .bind(filter.until)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(pool)
-            .await?;
-        let events = sqlx::query_as(events_sql)
-            .bind(&filter.workshop_id)
-            .bind(filter.notice_version)
-            .bind(&filter.state)
-            .bind(filter.from)
-            .bind(filter.until)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(pool)
-            .await?;
-        let total: i64 = sqlx::query_scalar(count_sql)
-            .bind(&filter.workshop_id)
-            .bind(filter.notice_version)
-            .bind(&filter.state)
-            .bind(filter.from)
-            .bind(filter.until)
-            .fetch_one(pool)
-            .await?;
+        let records = bind_filter!(sqlx::query_as(records_sql)).bind(limit).bind(offset).fetch_all(pool).await?;
+        let events = bind_filter!(sqlx::query_as(events_sql)).bind(limit).bind(offset).fetch_all(pool).await?;
+        let total: i64 = bind_filter!(sqlx::query_scalar(count_sql)).fetch_one(pool).await?;
         Ok((records, events, total))
     })
 }
