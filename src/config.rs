@@ -32,6 +32,10 @@ pub struct ServeSettings {
     #[arg(long, env = "CONSENTD_RATE_LIMIT_COLLECTOR", default_value = "6000")]
     pub rate_limit_collector: std::num::NonZeroU32,
 
+    /// Seconds between scheduled retention runs, or `off`.
+    #[arg(long, env = "CONSENTD_RETENTION_INTERVAL", default_value = "3600")]
+    pub retention_interval: RetentionInterval,
+
     /// Reverse proxies whose X-Forwarded-For is believed, comma-separated.
     #[arg(long, env = "CONSENTD_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<std::net::IpAddr>,
@@ -67,6 +71,27 @@ impl Settings {
         match listening {
             Some(addr) => format!("http://{addr}"),
             None => "http://127.0.0.1:8080".to_owned(),
+        }
+    }
+}
+
+/// How often `serve` runs the retention engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetentionInterval {
+    Off,
+    Every(std::time::Duration),
+}
+
+impl std::str::FromStr for RetentionInterval {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "off" => Ok(RetentionInterval::Off),
+            n => match n.parse::<u64>() {
+                Ok(secs) if secs > 0 => Ok(RetentionInterval::Every(std::time::Duration::from_secs(secs))),
+                _ => Err(format!("`{n}`: expected `off` or a number of seconds")),
+            },
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod http;
 pub mod jobs;
 pub mod pdf;
 pub mod policies;
+pub mod retention;
 pub mod review;
 pub mod store;
 pub mod verify;

@@ -50,6 +50,9 @@ enum Command {
     /// Notice versions and their legal review.
     #[command(subcommand)]
     Notices(NoticesCommand),
+    /// The retention engine (deletion concept, runs, coverage).
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Data subjects (participants).
     #[command(subcommand)]
     Subject(SubjectCommand),
@@ -143,6 +146,28 @@ enum PoliciesCommand {
 }
 
 #[derive(Subcommand)]
+enum RetentionCommand {
+    /// Delete or anonymise what is due (for cron; `serve` also runs it on a schedule).
+    Run {
+        /// List what is due without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Preview another day (only with --dry-run: a real run never deletes early).
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check that every database column holding personal data has a rule. Exit 1 if not.
+    Coverage,
+    /// The rules as the deletion concept for the data-protection officer.
+    Concept {
+        #[arg(long, default_value = "md")]
+        format: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum NoticesCommand {
     /// Take policies/ into the database: new versions become drafts, approval records are
     /// imported (also done by `serve` at start).
@@ -210,6 +235,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::User(command) => user(&settings, command).await,
         Command::Notices(command) => notices(&settings, command).await,
+        Command::Retention(command) => retention(&settings, command).await,
         Command::Token(command) => token(&settings, command).await,
         Command::Routes { json } => {
             let routes = http::routes::describe();
@@ -263,6 +289,7 @@ async fn serve(settings: &Settings, serve_settings: &ServeSettings) -> anyhow::R
     // The first pass runs before the first request is answered.
     consentd::jobs::reconsent::run_once(&app).await?;
     consentd::jobs::reconsent::spawn(app.clone());
+    consentd::jobs::retention::spawn(app.clone(), serve_settings.retention_interval);
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
@@ -517,6 +544,40 @@ async fn notices(settings: &Settings, command: NoticesCommand) -> anyhow::Result
             } else {
                 print!("{text}");
             }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn retention(settings: &Settings, command: RetentionCommand) -> anyhow::Result<ExitCode> {
+    let app = App::open(settings).await?;
+    match command {
+        RetentionCommand::Run { dry_run, as_of, json } => {
+            let report = consentd::retention::run(&app, dry_run, as_of).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                let verb = if dry_run { "due" } else { "done" };
+                println!("retention {} as of {}: {} item(s) due, {} executed", if dry_run { "dry run" } else { "run" }, report.as_of, report.due.len(), report.executed);
+                for p in &report.due {
+                    println!("  {verb}\t{}\tv{}\tstart {}\tdue {}\t{}", p.category, p.rule_version, p.start_on, p.due_on, p.target);
+                }
+            }
+        }
+        RetentionCommand::Coverage => {
+            let problems = consentd::retention::coverage(&app).await?;
+            if problems.is_empty() {
+                println!("every column holding personal data has a deletion rule");
+            } else {
+                for p in &problems {
+                    println!("{p}");
+                }
+                return Ok(ExitCode::from(1));
+            }
+        }
+        RetentionCommand::Concept { format } => {
+            anyhow::ensure!(format == "md", "--format: only `md` is available so far");
+            print!("{}", consentd::retention::concept_markdown(&app));
         }
     }
     Ok(ExitCode::SUCCESS)

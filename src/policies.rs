@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::domain::retention::{Action, Period, RetentionRule, StartEvent};
 use crate::domain::workshop::{NewWorkshop, Slug, WorkshopKind};
 use crate::domain::notice::{
     ApprovalRecord, Controller, DataCategory, DataProtectionOfficer, Language, LegalBasis, Localized, Notice,
@@ -184,7 +185,66 @@ pub fn load(dir: &Path) -> Result<PolicySet, PolicyError> {
         notices.insert(notice.id.clone(), notice);
     }
     let workshops = load_workshops(&dir.join("workshops.toml"), &notices)?;
-    Ok(PolicySet { controllers, notices, approvals, workshops })
+    let retention = load_retention(&dir.join("retention.toml"))?;
+    Ok(PolicySet { controllers, notices, approvals, workshops, retention })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetentionFile {
+    #[serde(default)]
+    rule: Vec<Spanned<RuleEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleEntry {
+    category: String,
+    version: u32,
+    title: Localized,
+    start: StartEvent,
+    period: Period,
+    #[serde(default)]
+    from_year_end: bool,
+    action: Action,
+    legal_basis: String,
+    #[serde(default)]
+    reminders: Vec<Period>,
+}
+
+/// `retention.toml`: the deletion rules, exactly one per data category.
+fn load_retention(path: &Path) -> Result<Vec<RetentionRule>, PolicyError> {
+    let src = Source::read(path)?;
+    let file: RetentionFile = src.parse()?;
+    let mut rules: Vec<RetentionRule> = Vec::new();
+    for r in &file.rule {
+        let e = r.get_ref();
+        if !is_valid_id(&e.category) {
+            return Err(src.error_at(r, "category", "use lowercase letters, digits and '-'"));
+        }
+        if rules.iter().any(|x| x.category == e.category) {
+            return Err(src.error_at(
+                r,
+                "category",
+                format!("`{}` has a second rule; DIN 66398 allows exactly one per data category (split the category instead)", e.category),
+            ));
+        }
+        if e.legal_basis.trim().is_empty() {
+            return Err(src.error_at(r, "legal_basis", "say why the data may be kept that long"));
+        }
+        rules.push(RetentionRule {
+            category: e.category.clone(),
+            title: e.title.clone(),
+            version: e.version,
+            start: e.start,
+            period: e.period,
+            from_year_end: e.from_year_end,
+            action: e.action,
+            legal_basis: e.legal_basis.clone(),
+            reminders: e.reminders.clone(),
+        });
+    }
+    Ok(rules)
 }
 
 #[derive(Deserialize)]

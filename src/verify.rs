@@ -109,10 +109,12 @@ pub fn check(snapshot: &Snapshot) -> Report {
     let erased_records: std::collections::HashSet<&str> = snapshot
         .entries
         .iter()
-        .filter(|e| e.kind == EntryKind::SubjectErased.as_str())
+        .filter(|e| e.kind == EntryKind::SubjectErased.as_str() || e.kind == EntryKind::Deletion.as_str())
         .map(|e| e.ref_id.as_str())
         .collect();
     let audit: HashMap<&str, _> = snapshot.audit_events.iter().map(|a| (a.id.as_str(), a)).collect();
+    let deletion_seqs: Vec<String> = snapshot.deletions.iter().map(|d| d.ledger_seq.to_string()).collect();
+    let deletions: HashMap<&str, _> = deletion_seqs.iter().map(String::as_str).zip(snapshot.deletions.iter()).collect();
     let mut covered_records = 0;
     let mut subjects_erased = 0;
 
@@ -189,13 +191,20 @@ pub fn check(snapshot: &Snapshot) -> Report {
                     problem("changed", format!("the erasure of consent record {} no longer matches the ledger", record.id));
                 }
             }
-            Some(EntryKind::Audit) if !events.is_empty() => {
+            Some(EntryKind::Audit | EntryKind::Deletion) if !events.is_empty() => {
                 problem("inserted", format!("{} consent event row(s) refer to audit entry {}", events.len(), entry.seq));
             }
             Some(EntryKind::Audit) => match audit.get(entry.ref_id.as_str()).filter(|a| a.ledger_seq == entry.seq) {
                 None => problem("missing", format!("audit event {} is missing from the table", entry.ref_id)),
                 Some(event) if payload_hash(&event.payload()) != entry.payload_sha256 => {
                     problem("changed", format!("audit event {} no longer matches the ledger", entry.ref_id))
+                }
+                Some(_) => {}
+            },
+            Some(EntryKind::Deletion) => match deletions.get(entry.seq.to_string().as_str()) {
+                None => problem("missing", format!("the deletion log entry of ledger entry {} is missing", entry.seq)),
+                Some(d) if payload_hash(&d.payload()) != entry.payload_sha256 => {
+                    problem("changed", format!("deletion log entry {} no longer matches the ledger", d.id))
                 }
                 Some(_) => {}
             },
@@ -224,6 +233,11 @@ pub fn check(snapshot: &Snapshot) -> Report {
                 });
             }
         }
+    }
+    let deletion_entries: std::collections::HashSet<i64> =
+        snapshot.entries.iter().filter(|e| e.kind == EntryKind::Deletion.as_str()).map(|e| e.seq).collect();
+    for d in snapshot.deletions.iter().filter(|d| !deletion_entries.contains(&d.ledger_seq)) {
+        problems.push(Problem { seq: d.ledger_seq, kind: "inserted".into(), detail: format!("deletion log entry {} has no ledger entry", d.id) });
     }
     let entry_refs: std::collections::HashSet<(i64, &str)> =
         snapshot.entries.iter().map(|e| (e.seq, e.ref_id.as_str())).collect();

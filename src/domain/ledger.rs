@@ -25,6 +25,8 @@ pub enum EntryKind {
     SubjectErased,
     /// A staff action or security event (login, user added, token revoked, …).
     Audit,
+    /// A deletion under a retention rule (the deletion log entry, never the content).
+    Deletion,
 }
 
 impl EntryKind {
@@ -34,6 +36,7 @@ impl EntryKind {
             EntryKind::ConsentEvents => "consent.events",
             EntryKind::SubjectErased => "subject.erased",
             EntryKind::Audit => "audit",
+            EntryKind::Deletion => "retention.deleted",
         }
     }
 
@@ -43,6 +46,7 @@ impl EntryKind {
             "consent.events" => Some(EntryKind::ConsentEvents),
             "subject.erased" => Some(EntryKind::SubjectErased),
             "audit" => Some(EntryKind::Audit),
+            "retention.deleted" => Some(EntryKind::Deletion),
             _ => None,
         }
     }
@@ -171,6 +175,20 @@ pub struct AuditPayload<'a> {
     pub action: &'a str,
     pub target: Option<&'a str>,
     pub ip_truncated: Option<&'a str>,
+}
+
+/// Payload of a `retention.deleted` entry: the deletion log row.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeletionPayload<'a> {
+    pub id: &'a str,
+    pub executed_at: String,
+    pub category: &'a str,
+    pub rule_version: i64,
+    pub start_on: String,
+    pub due_on: String,
+    pub subject_pseudonym: Option<&'a str>,
+    pub target: &'a str,
+    pub rows_affected: i64,
 }
 
 /// SHA-256 of the canonical JSON of a payload (object keys sorted, no whitespace).

@@ -296,6 +296,8 @@ pub struct PolicySet {
     pub approvals: Vec<(std::path::PathBuf, ApprovalRecord)>,
     /// Demo workshops from `workshops.toml`, created at start when missing.
     pub workshops: Vec<super::workshop::NewWorkshop>,
+    /// The deletion rules from `retention.toml`.
+    pub retention: Vec<super::retention::RetentionRule>,
 }
 
 impl PolicySet {

@@ -95,6 +95,7 @@ pub struct Snapshot {
     pub audit_events: Vec<super::audit::AuditEvent>,
     /// (sha256, markdown) of every stored notice text.
     pub notice_texts: Vec<(String, String)>,
+    pub deletions: Vec<super::retention::DeletionLogEntry>,
 }
 
 pub async fn snapshot(db: &Db) -> sqlx::Result<Snapshot> {
@@ -102,6 +103,7 @@ pub async fn snapshot(db: &Db) -> sqlx::Result<Snapshot> {
     let records_sql = concat!("SELECT ", record_columns!(), " FROM consent_records ORDER BY ledger_seq");
     let events_sql = concat!("SELECT ", event_columns!(), " FROM consent_events ORDER BY ledger_seq, id");
     let subjects_sql = concat!("SELECT ", subject_columns!(), " FROM subjects");
+    let deletions_sql = concat!("SELECT ", super::retention::deletion_columns!(), " FROM deletion_log ORDER BY ledger_seq");
     let audit_sql = concat!("SELECT ", super::audit::audit_columns!(), " FROM audit_events ORDER BY ledger_seq");
     with_db!(db, pool => {
         let mut tx = pool.begin().await?;
@@ -125,6 +127,7 @@ pub async fn snapshot(db: &Db) -> sqlx::Result<Snapshot> {
         let subjects = sqlx::query_as(subjects_sql).fetch_all(&mut *tx).await?;
         let audit_events = sqlx::query_as(audit_sql).fetch_all(&mut *tx).await?;
         let notice_texts = sqlx::query_as("SELECT sha256, markdown FROM notice_texts").fetch_all(&mut *tx).await?;
+        let deletions = sqlx::query_as(deletions_sql).fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok(Snapshot {
             entries: rows.into_iter().map(LedgerEntry::from).collect(),
@@ -134,6 +137,7 @@ pub async fn snapshot(db: &Db) -> sqlx::Result<Snapshot> {
             subjects,
             audit_events,
             notice_texts,
+            deletions,
         })
     })
 }

@@ -7,6 +7,8 @@ pub mod consents;
 pub mod ledger;
 pub mod notice_texts;
 pub mod notice_versions;
+pub mod personal_data;
+pub mod retention;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

@@ -189,7 +189,9 @@ impl TestApp {
                 self.options.policies.clone().unwrap_or_else(shipped_policies),
             )
             .env("RUST_LOG", self.options.rust_log.as_deref().unwrap_or("info"))
-            .env("CONSENTD_RATE_LIMIT", self.options.rate_limit.as_deref().unwrap_or("off"));
+            .env("CONSENTD_RATE_LIMIT", self.options.rate_limit.as_deref().unwrap_or("off"))
+            // Retention runs are started explicitly by the tests that test them.
+            .env("CONSENTD_RETENTION_INTERVAL", "off");
         if let Some(url) = &self.options.public_url {
             cmd.env("CONSENTD_PUBLIC_URL", url);
         }

@@ -9,5 +9,6 @@ mod ledger;
 mod pages;
 mod policies;
 mod privacy;
+mod retention;
 mod review;
 mod staff;

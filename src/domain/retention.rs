@@ -1,0 +1,218 @@
+//! Retention in DIN 66398 terms: each data category (Datenart) has exactly one deletion rule
+//! (Löschregel) = one start event (Startzeitpunkt) + one period (Regellöschfrist), optionally
+//! counted from the end of the calendar year, and an action. Pure date arithmetic, no IO.
+
+use chrono::{Datelike, Months, NaiveDate, TimeDelta};
+use serde::{Deserialize, Serialize};
+
+use super::notice::Localized;
+
+/// An ISO 8601 period of whole years, months and days (`P3Y`, `P29M`, `P30D`, `P1Y6M`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Period {
+    pub years: u32,
+    pub months: u32,
+    pub days: u32,
+}
+
+impl Period {
+    pub fn parse(s: &str) -> Result<Period, String> {
+        let rest = s.trim().strip_prefix('P').ok_or_else(|| format!("`{s}` is not an ISO 8601 period such as P3Y or P29M"))?;
+        if rest.is_empty() || rest.contains('T') {
+            return Err(format!("`{s}`: use years, months and days only (e.g. P3Y, P29M, P30D)"));
+        }
+        let mut period = Period { years: 0, months: 0, days: 0 };
+        let mut number = String::new();
+        let mut last_unit = 0;
+        for c in rest.chars() {
+            if c.is_ascii_digit() {
+                number.push(c);
+                continue;
+            }
+            let value: u32 = number.parse().map_err(|_| format!("`{s}`: a number must come before `{c}`"))?;
+            number.clear();
+            let order = match c {
+                'Y' => { period.years = value; 1 }
+                'M' => { period.months = value; 2 }
+                'W' => { period.days += value * 7; 3 }
+                'D' => { period.days += value; 4 }
+                other => return Err(format!("`{s}`: unknown unit `{other}`")),
+            };
+            if order <= last_unit {
+                return Err(format!("`{s}`: units must appear once, in the order Y, M, W, D"));
+            }
+            last_unit = order;
+        }
+        if !number.is_empty() {
+            return Err(format!("`{s}`: a number without unit at the end"));
+        }
+        Ok(period)
+    }
+
+    /// `date` + this period (month ends clamp: 31 Jan + P1M = 28/29 Feb).
+    pub fn after(&self, date: NaiveDate) -> NaiveDate {
+        let months = self.years * 12 + self.months;
+        date.checked_add_months(Months::new(months)).unwrap_or(NaiveDate::MAX) + TimeDelta::days(i64::from(self.days))
+    }
+
+    /// `date` − this period.
+    pub fn before(&self, date: NaiveDate) -> NaiveDate {
+        let months = self.years * 12 + self.months;
+        date.checked_sub_months(Months::new(months)).unwrap_or(NaiveDate::MIN) - TimeDelta::days(i64::from(self.days))
+    }
+}
+
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "P")?;
+        if self.years > 0 { write!(f, "{}Y", self.years)?; }
+        if self.months > 0 { write!(f, "{}M", self.months)?; }
+        if self.days > 0 || (self.years == 0 && self.months == 0) { write!(f, "{}D", self.days)?; }
+        Ok(())
+    }
+}
+
+impl<'de> Deserialize<'de> for Period {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Period::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// What starts the clock. Always something consentd records, never a date set by hand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StartEvent {
+    /// The last day of the workshop the data belongs to.
+    WorkshopEnded,
+    /// The participant withdrew the consent (or the last optional consent of a record).
+    ConsentWithdrawn,
+    /// Processing ended: all consents of a record withdrawn, expired or erased, or the
+    /// workshop's own data deleted.
+    ProcessingEnded,
+    /// The row was written.
+    RecordCreated,
+    /// The consultant's last authorisation or re-authorisation.
+    LastReauthorisation,
+    /// A session was last used.
+    SessionLastSeen,
+    /// An API token was revoked or expired.
+    TokenEnded,
+    /// A staff account was disabled.
+    AccountDisabled,
+    /// A message left the outbox (sent or given up).
+    MessageFinished,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// The rows go.
+    Delete,
+    /// Personal fields are removed; what remains cannot identify anyone.
+    Anonymise,
+    /// Personal data goes; the hashes the ledger needs stay (consent proofs).
+    Tombstone,
+}
+
+/// One Löschregel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RetentionRule {
+    /// The data category (Datenart) it governs; exactly one rule per category.
+    pub category: String,
+    pub title: Localized,
+    /// Bumped whenever the rule changes; deletion log entries name it.
+    pub version: u32,
+    pub start: StartEvent,
+    pub period: Period,
+    /// Count from the end of the calendar year of the start event ("drei Jahre nach Ende
+    /// des Kalenderjahres").
+    pub from_year_end: bool,
+    pub action: Action,
+    /// Why the data may be kept that long (Art. 6 / Art. 17(3) …), in words.
+    pub legal_basis: String,
+    /// Reminders before the deadline (e.g. P3M: three months before).
+    pub reminders: Vec<Period>,
+}
+
+impl RetentionRule {
+    /// The day from which the data must be gone.
+    pub fn due(&self, start: NaiveDate) -> NaiveDate {
+        let from = if self.from_year_end {
+            NaiveDate::from_ymd_opt(start.year(), 12, 31).expect("31 December exists")
+        } else {
+            start
+        };
+        self.period.after(from)
+    }
+
+    /// Whether data that started on `start` must be gone on `today`.
+    pub fn is_due(&self, start: NaiveDate, today: NaiveDate) -> bool {
+        self.due(start) <= today
+    }
+
+    /// The days reminders go out, earliest first.
+    pub fn reminder_dates(&self, start: NaiveDate) -> Vec<NaiveDate> {
+        let due = self.due(start);
+        let mut dates: Vec<NaiveDate> = self.reminders.iter().map(|r| r.before(due)).collect();
+        dates.sort();
+        dates
+    }
+
+    /// The Löschklasse: the abstract start point with the standard period.
+    pub fn deletion_class(&self) -> String {
+        format!("{:?} + {}{}", self.start, self.period, if self.from_year_end { " (ab Jahresende)" } else { "" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn rule(period: &str, from_year_end: bool) -> RetentionRule {
+        RetentionRule {
+            category: "x".into(),
+            title: Localized { de: "x".into(), en: None },
+            version: 1,
+            start: StartEvent::WorkshopEnded,
+            period: Period::parse(period).unwrap(),
+            from_year_end,
+            action: Action::Delete,
+            legal_basis: "x".into(),
+            reminders: vec![],
+        }
+    }
+
+    #[test]
+    fn periods_parse_and_print() {
+        assert_eq!(Period::parse("P3Y").unwrap(), Period { years: 3, months: 0, days: 0 });
+        assert_eq!(Period::parse("P1Y6M2W1D").unwrap(), Period { years: 1, months: 6, days: 15 });
+        assert_eq!(Period::parse("P29M").unwrap().to_string(), "P29M");
+        for bad in ["3Y", "P", "PT1H", "P1D1Y", "P1X", "P1", "PY"] {
+            assert!(Period::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn due_dates() {
+        // Three years after the end of the calendar year in which the workshop took place.
+        assert_eq!(rule("P3Y", true).due(d("2027-03-16")), d("2030-12-31"));
+        assert_eq!(rule("P3Y", true).due(d("2027-12-31")), d("2030-12-31"));
+        // 29 months after the last re-authorisation.
+        assert_eq!(rule("P29M", false).due(d("2025-01-31")), d("2027-06-30"));
+        assert!(!rule("P30D", false).is_due(d("2027-01-01"), d("2027-01-30")));
+        assert!(rule("P30D", false).is_due(d("2027-01-01"), d("2027-01-31")));
+    }
+
+    #[test]
+    fn reminders_before_the_deadline() {
+        let mut r = rule("P29M", false);
+        r.reminders = vec![Period::parse("P3M").unwrap(), Period::parse("P1M").unwrap()];
+        // The third letter at 26 months, then three months' grace.
+        assert_eq!(r.reminder_dates(d("2025-01-15")), [d("2027-03-15"), d("2027-05-15")]);
+    }
+}

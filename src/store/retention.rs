@@ -1,0 +1,242 @@
+//! Candidates for deletion under each rule, and deletions that commit together with their
+//! deletion-log entry and its ledger entry: either all three happen or none, so a crash
+//! leaves nothing half done and a repeated run finds nothing left to do.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::ledger::{insert_entry, lock_head};
+use super::{Db, with_db};
+use crate::clock::{Clock, canonical_time};
+use crate::domain::ledger::{DeletionPayload, EntryKind, LedgerEntry, payload_hash};
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct DeletionLogEntry {
+    pub id: String,
+    pub executed_at: DateTime<Utc>,
+    pub category: String,
+    pub rule_version: i64,
+    pub start_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub subject_pseudonym: Option<String>,
+    pub target: String,
+    pub rows_affected: i64,
+    pub ledger_seq: i64,
+}
+
+impl DeletionLogEntry {
+    pub fn payload(&self) -> DeletionPayload<'_> {
+        DeletionPayload {
+            id: &self.id,
+            executed_at: canonical_time(self.executed_at),
+            category: &self.category,
+            rule_version: self.rule_version,
+            start_on: self.start_on.to_string(),
+            due_on: self.due_on.to_string(),
+            subject_pseudonym: self.subject_pseudonym.as_deref(),
+            target: &self.target,
+            rows_affected: self.rows_affected,
+        }
+    }
+}
+
+macro_rules! columns {
+    () => {
+        "id, executed_at, category, rule_version, start_on, due_on, subject_pseudonym, target, rows_affected, ledger_seq"
+    };
+}
+pub(crate) use columns as deletion_columns;
+
+/// A row due under a rule: its key, the day its clock started, and (for participant data)
+/// the record it belongs to.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub key: String,
+    pub start: NaiveDate,
+    pub record_id: Option<String>,
+    pub email: Option<String>,
+}
+
+fn day(t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&chrono_tz::Europe::Berlin).date_naive()
+}
+
+pub async fn sessions(db: &Db) -> sqlx::Result<Vec<Candidate>> {
+    let rows: Vec<(String, DateTime<Utc>)> =
+        with_db!(db, pool => sqlx::query_as("SELECT id_sha256, last_seen_at FROM staff_sessions").fetch_all(pool).await?);
+    Ok(rows.into_iter().map(|(key, at)| Candidate { key, start: day(at), record_id: None, email: None }).collect())
+}
+
+pub async fn login_failures(db: &Db) -> sqlx::Result<Vec<Candidate>> {
+    let rows: Vec<(String, DateTime<Utc>)> =
+        with_db!(db, pool => sqlx::query_as("SELECT id, at FROM login_failures").fetch_all(pool).await?);
+    Ok(rows.into_iter().map(|(key, at)| Candidate { key, start: day(at), record_id: None, email: None }).collect())
+}
+
+/// Revoked or expired tokens, from the earlier of the two.
+pub async fn ended_tokens(db: &Db, now: DateTime<Utc>) -> sqlx::Result<Vec<Candidate>> {
+    let rows: Vec<(String, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = with_db!(db, pool => {
+        sqlx::query_as("SELECT id, revoked_at, expires_at FROM api_tokens WHERE revoked_at IS NOT NULL OR expires_at IS NOT NULL")
+            .fetch_all(pool)
+            .await?
+    });
+    Ok(rows
+        .into_iter()
+        .filter_map(|(key, revoked, expires)| {
+            let ended = [revoked, expires.filter(|e| *e <= now)].into_iter().flatten().min()?;
+            Some(Candidate { key, start: day(ended), record_id: None, email: None })
+        })
+        .collect())
+}
+
+/// Participants not yet erased, with the end of their workshop.
+pub async fn participant_contacts(db: &Db) -> sqlx::Result<Vec<Candidate>> {
+    let rows: Vec<(String, String, NaiveDate, Option<String>)> = with_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT s.id, r.id, w.ends_on, s.email FROM subjects s
+             JOIN consent_records r ON r.subject_id = s.id
+             JOIN workshops w ON w.id = r.workshop_id
+             WHERE s.erased_at IS NULL",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(key, record, ends, email)| Candidate { key, start: ends, record_id: Some(record), email })
+        .collect())
+}
+
+/// What is deleted, for the log: category, rule, dates, pseudonym, target (names only).
+pub struct Deletion<'a> {
+    pub category: &'a str,
+    pub rule_version: i64,
+    pub start_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub subject_pseudonym: Option<String>,
+    pub target: &'a str,
+}
+
+/// One statement of a deletion: `$1` is the row's key, `$2` (if used) the time.
+pub struct Statement {
+    sql: &'static str,
+    binds_now: bool,
+}
+
+const fn by_key(sql: &'static str) -> Statement {
+    Statement { sql, binds_now: false }
+}
+
+/// Runs the statements and, if it changed anything, writes the log entry
+/// and its ledger entry in the same transaction. `None` when there was nothing left to do.
+async fn execute(
+    db: &Db,
+    clock: &Clock,
+    deletion: &Deletion<'_>,
+    statements: &[Statement],
+    key: &str,
+    ledger_ref: &str,
+) -> sqlx::Result<Option<DeletionLogEntry>> {
+    with_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let (seq, prev) = lock_head!(tx);
+        let now = clock.now();
+        let mut rows = 0i64;
+        for statement in statements {
+            let query = sqlx::query(statement.sql).bind(key);
+            let query = if statement.binds_now { query.bind(now) } else { query };
+            rows += query.execute(&mut *tx).await?.rows_affected() as i64;
+        }
+        if rows == 0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let entry = DeletionLogEntry {
+            id: uuid::Uuid::new_v4().to_string(),
+            executed_at: now,
+            category: deletion.category.to_owned(),
+            rule_version: deletion.rule_version,
+            start_on: deletion.start_on,
+            due_on: deletion.due_on,
+            subject_pseudonym: deletion.subject_pseudonym.clone(),
+            target: deletion.target.to_owned(),
+            rows_affected: rows,
+            ledger_seq: seq,
+        };
+        let ledger = LedgerEntry::next(seq, &prev, now, EntryKind::Deletion, ledger_ref, &payload_hash(&entry.payload()));
+        insert_entry!(tx, &ledger);
+        sqlx::query(concat!("INSERT INTO deletion_log (", columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
+            .bind(&entry.id)
+            .bind(entry.executed_at)
+            .bind(&entry.category)
+            .bind(entry.rule_version)
+            .bind(entry.start_on)
+            .bind(entry.due_on)
+            .bind(&entry.subject_pseudonym)
+            .bind(&entry.target)
+            .bind(entry.rows_affected)
+            .bind(entry.ledger_seq)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(entry))
+    })
+}
+
+pub async fn delete_session(db: &Db, clock: &Clock, d: &Deletion<'_>, key: &str) -> sqlx::Result<Option<DeletionLogEntry>> {
+    execute(db, clock, d, &[by_key("DELETE FROM staff_sessions WHERE id_sha256 = $1")], key, "staff_sessions").await
+}
+
+pub async fn delete_login_failure(db: &Db, clock: &Clock, d: &Deletion<'_>, key: &str) -> sqlx::Result<Option<DeletionLogEntry>> {
+    execute(db, clock, d, &[by_key("DELETE FROM login_failures WHERE id = $1")], key, "login_failures").await
+}
+
+pub async fn delete_token(db: &Db, clock: &Clock, d: &Deletion<'_>, key: &str) -> sqlx::Result<Option<DeletionLogEntry>> {
+    execute(db, clock, d, &[by_key("DELETE FROM api_tokens WHERE id = $1")], key, "api_tokens").await
+}
+
+/// Anonymises a participant: name, e-mail, organisation and the salt go, as do the truncated
+/// address and user agent of their records. The digest stays, so the consent proof still
+/// verifies (pseudonymous).
+pub async fn anonymise_participant(db: &Db, clock: &Clock, d: &Deletion<'_>, subject_id: &str, record_id: &str) -> sqlx::Result<Option<DeletionLogEntry>> {
+    // Each statement only touches rows that still hold data, so a repeat changes nothing.
+    execute(
+        db,
+        clock,
+        d,
+        &[
+            Statement {
+                sql: "UPDATE subjects SET name = NULL, email = NULL, organisation = NULL, salt = NULL, erased_at = $2
+                      WHERE id = $1 AND erased_at IS NULL",
+                binds_now: true,
+            },
+            by_key(
+                "UPDATE consent_records SET ip_truncated = NULL, user_agent = NULL
+                 WHERE subject_id = $1 AND (ip_truncated IS NOT NULL OR user_agent IS NOT NULL)",
+            ),
+        ],
+        subject_id,
+        record_id,
+    )
+    .await
+}
+
+pub async fn log_between(db: &Db, from: DateTime<Utc>, until: DateTime<Utc>) -> sqlx::Result<Vec<DeletionLogEntry>> {
+    let sql = concat!("SELECT ", columns!(), " FROM deletion_log WHERE executed_at >= $1 AND executed_at < $2 ORDER BY ledger_seq");
+    with_db!(db, pool => sqlx::query_as(sql).bind(from).bind(until).fetch_all(pool).await)
+}
+
+/// The key for subject pseudonyms in the deletion log, created on first use.
+pub async fn pseudonym_key(db: &Db, now: DateTime<Utc>) -> sqlx::Result<Vec<u8>> {
+    let candidate = crate::domain::consent::new_salt() + &crate::domain::consent::new_salt();
+    with_db!(db, pool => {
+        sqlx::query("INSERT INTO service_keys (name, key_hex, created_at) VALUES ('deletion-log-pseudonym', $1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(&candidate)
+            .bind(now)
+            .execute(pool)
+            .await?;
+        let key: String = sqlx::query_scalar("SELECT key_hex FROM service_keys WHERE name = 'deletion-log-pseudonym'")
+            .fetch_one(pool)
+            .await?;
+        Ok(hex::decode(key).unwrap_or_default())
+    })
+}
