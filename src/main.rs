@@ -165,6 +165,48 @@ enum RetentionCommand {
         #[arg(long, default_value = "md")]
         format: String,
     },
+    /// Put data on legal hold (Art. 18 restriction, disputes): not deleted, not processed.
+    Hold {
+        #[arg(long, group = "scope")]
+        subject: Option<String>,
+        #[arg(long, group = "scope")]
+        workshop: Option<String>,
+        #[arg(long, group = "scope")]
+        category: Option<String>,
+        #[arg(long)]
+        reason: String,
+        /// Last day of the hold (optional).
+        #[arg(long)]
+        until: Option<NaiveDate>,
+    },
+    /// List holds.
+    Holds,
+    /// Release a hold by id.
+    Release { id: String },
+    /// Pause automated deletion (scheduled and manual runs delete nothing until resumed).
+    Pause {
+        #[arg(long)]
+        reason: String,
+    },
+    /// Resume automated deletion.
+    Resume,
+    /// What will be deleted when over the next twelve months.
+    Forecast {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deletion report for a date range (from the deletion log; never the deleted content).
+    Report {
+        #[arg(long)]
+        from: NaiveDate,
+        #[arg(long)]
+        to: NaiveDate,
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Write here instead of stdout.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -550,6 +592,7 @@ async fn notices(settings: &Settings, command: NoticesCommand) -> anyhow::Result
 }
 
 async fn retention(settings: &Settings, command: RetentionCommand) -> anyhow::Result<ExitCode> {
+    use consentd::retention::admin;
     let app = App::open(settings).await?;
     match command {
         RetentionCommand::Run { dry_run, as_of, json } => {
@@ -578,6 +621,70 @@ async fn retention(settings: &Settings, command: RetentionCommand) -> anyhow::Re
         RetentionCommand::Concept { format } => {
             anyhow::ensure!(format == "md", "--format: only `md` is available so far");
             print!("{}", consentd::retention::concept_markdown(&app));
+        }
+        RetentionCommand::Hold { subject, workshop, category, reason, until } => {
+            let (scope, target) = match (subject, workshop, category) {
+                (Some(s), _, _) => ("subject", s),
+                (_, Some(w), _) => ("workshop", w),
+                (_, _, Some(c)) => ("category", c),
+                _ => anyhow::bail!("name what to hold: --subject ID, --workshop SLUG or --category CATEGORY"),
+            };
+            match admin::add_hold(&app, scope, &target, &reason, until, "cli", None).await? {
+                Ok(hold) => println!("{}", hold.id),
+                Err(e) => anyhow::bail!("--{}: {}", e.field, e.message),
+            }
+        }
+        RetentionCommand::Holds => {
+            let today = app.clock.today_berlin();
+            for h in store::retention::holds(&app.db).await? {
+                println!(
+                    "{}\t{}:{}\t{}\tuntil {}\t{}",
+                    h.id,
+                    h.scope,
+                    h.target,
+                    if h.is_active(today) { "active" } else { "released/ended" },
+                    h.ends_on.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+                    h.reason
+                );
+            }
+        }
+        RetentionCommand::Release { id } => {
+            anyhow::ensure!(admin::release_hold(&app, id.trim(), "cli", None).await?, "no active hold with this id");
+            println!("released {id}");
+        }
+        RetentionCommand::Pause { reason } => match admin::pause(&app, &reason, "cli", None).await? {
+            Ok(true) => println!("automated deletion paused"),
+            Ok(false) => println!("automated deletion was paused already"),
+            Err(e) => anyhow::bail!("--{}: {}", e.field, e.message),
+        },
+        RetentionCommand::Resume => {
+            if admin::resume(&app, "cli", None).await? {
+                println!("automated deletion resumed");
+            } else {
+                println!("automated deletion was not paused");
+            }
+        }
+        RetentionCommand::Forecast { json } => {
+            let f = admin::forecast(&app).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&f)?);
+            } else {
+                for m in &f.months {
+                    println!("{}\t{}\t(held {})\t{:?}", m.month, m.total, m.held, m.per_category);
+                }
+            }
+        }
+        RetentionCommand::Report { from, to, format, output } => {
+            let entries = admin::report(&app, from, to).await?;
+            let bytes = match format.as_str() {
+                "csv" => admin::report_csv(&entries)?,
+                "json" => serde_json::to_vec_pretty(&entries)?,
+                other => anyhow::bail!("--format: `{other}` is not available (csv, json)"),
+            };
+            match output {
+                Some(path) => std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?,
+                None => std::io::Write::write_all(&mut std::io::stdout(), &bytes)?,
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -16,23 +16,68 @@ use crate::store::retention::{self as store, Candidate, Deletion};
 /// the concept and forecast, and are enforced as their data arrives in consentd.
 pub const ENFORCED: &[&str] = &["sitzungen", "anmelde-fehlversuche", "api-tokens", "teilnehmende-kontaktdaten"];
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Planned {
     pub category: String,
     pub rule_version: u32,
     pub start_on: NaiveDate,
     pub due_on: NaiveDate,
     pub target: &'static str,
+    /// The id of the hold that keeps it, if any.
+    pub held_by: Option<String>,
     /// Filled in by a real run.
     pub executed: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RunReport {
     pub as_of: NaiveDate,
     pub dry_run: bool,
+    /// Automated deletion is paused: a real run deletes nothing.
+    pub paused: bool,
     pub due: Vec<Planned>,
     pub executed: usize,
+}
+
+/// The hold that keeps this candidate, if one does.
+fn hold_for<'a>(holds: &'a [store::Hold], category: &str, c: &Candidate, on: NaiveDate) -> Option<&'a store::Hold> {
+    holds.iter().filter(|h| h.is_active(on)).find(|h| match h.scope.as_str() {
+        "category" => h.target == category,
+        "subject" => c.subject_id.as_deref() == Some(h.target.as_str()),
+        "workshop" => c.workshop_slug.as_deref() == Some(h.target.as_str()),
+        _ => false,
+    })
+}
+
+/// Everything due by `as_of` under the enforced rules, with holds applied (no changes).
+pub async fn plan(app: &App, as_of: NaiveDate) -> anyhow::Result<Vec<(Planned, Candidate)>> {
+    let holds = store::holds(&app.db).await?;
+    let mut out = Vec::new();
+    for rule in app.policies.retention.iter().filter(|r| ENFORCED.contains(&r.category.as_str())) {
+        for c in candidates(app, rule).await?.into_iter().filter(|c| rule.is_due(c.start, as_of)) {
+            let planned = Planned {
+                category: rule.category.clone(),
+                rule_version: rule.version,
+                start_on: c.start,
+                due_on: rule.due(c.start),
+                target: target_of(&rule.category),
+                held_by: hold_for(&holds, &rule.category, &c, as_of).map(|h| h.id.clone()),
+                executed: false,
+            };
+            out.push((planned, c));
+        }
+    }
+    Ok(out)
+}
+
+async fn candidates(app: &App, rule: &RetentionRule) -> anyhow::Result<Vec<Candidate>> {
+    Ok(match rule.category.as_str() {
+        "sitzungen" => store::sessions(&app.db).await?,
+        "anmelde-fehlversuche" => store::login_failures(&app.db).await?,
+        "api-tokens" => store::ended_tokens(&app.db, app.clock.now()).await?,
+        "teilnehmende-kontaktdaten" => store::participant_contacts(&app.db).await?,
+        _ => Vec::new(),
+    })
 }
 
 fn pseudonym(key: &[u8], email: Option<&str>) -> Option<String> {
@@ -52,30 +97,15 @@ pub async fn run(app: &App, dry_run: bool, as_of: Option<NaiveDate>) -> anyhow::
         None => today,
     };
     let key = store::pseudonym_key(&app.db, app.clock.now()).await?;
-    let mut report = RunReport { as_of, dry_run, due: Vec::new(), executed: 0 };
-    for rule in app.policies.retention.iter().filter(|r| ENFORCED.contains(&r.category.as_str())) {
-        let candidates = match rule.category.as_str() {
-            "sitzungen" => store::sessions(&app.db).await?,
-            "anmelde-fehlversuche" => store::login_failures(&app.db).await?,
-            "api-tokens" => store::ended_tokens(&app.db, app.clock.now()).await?,
-            "teilnehmende-kontaktdaten" => store::participant_contacts(&app.db).await?,
-            _ => Vec::new(),
-        };
-        for c in candidates.into_iter().filter(|c| rule.is_due(c.start, as_of)) {
-            let mut planned = Planned {
-                category: rule.category.clone(),
-                rule_version: rule.version,
-                start_on: c.start,
-                due_on: rule.due(c.start),
-                target: target_of(&rule.category),
-                executed: false,
-            };
-            if !dry_run {
-                planned.executed = execute(app, rule, &c, &key).await?;
-                report.executed += usize::from(planned.executed);
-            }
-            report.due.push(planned);
+    let paused = store::is_paused(&app.db).await?;
+    let mut report = RunReport { as_of, dry_run, paused, due: Vec::new(), executed: 0 };
+    for (mut planned, c) in plan(app, as_of).await? {
+        if !dry_run && !paused && planned.held_by.is_none() {
+            let rule = app.policies.retention.iter().find(|r| r.category == planned.category).expect("planned from a rule");
+            planned.executed = execute(app, rule, &c, &key).await?;
+            report.executed += usize::from(planned.executed);
         }
+        report.due.push(planned);
     }
     if !dry_run && report.executed > 0 {
         tracing::info!(deletions = report.executed, "retention run");
@@ -160,5 +190,224 @@ mod tests {
         assert_eq!(a, super::pseudonym(b"key-a", Some("anna@example.org")).unwrap());
         assert_ne!(a, super::pseudonym(b"key-b", Some("anna@example.org")).unwrap());
         assert_eq!(a.len(), 64);
+    }
+}
+
+/// Holds, pauses, forecasts and reports: the admin's side of the engine. Every change is
+/// audited.
+pub mod admin {
+    use std::collections::BTreeMap;
+
+    use chrono::{Datelike, Months, NaiveDate, TimeDelta};
+    use serde::Serialize;
+
+    use super::{ENFORCED, plan};
+    use crate::app::App;
+    use crate::domain::consent::FieldError;
+    use crate::store::audit;
+    use crate::store::retention::{self as store, DeletionLogEntry, Hold};
+
+    pub const SCOPES: [&str; 3] = ["subject", "workshop", "category"];
+
+    pub async fn add_hold(
+        app: &App,
+        scope: &str,
+        target: &str,
+        reason: &str,
+        until: Option<NaiveDate>,
+        actor: &str,
+        ip: Option<&str>,
+    ) -> anyhow::Result<Result<Hold, FieldError>> {
+        if !SCOPES.contains(&scope) {
+            return Ok(Err(FieldError::new("scope", "must be subject, workshop or category")));
+        }
+        let target = target.trim();
+        if target.is_empty() || target.len() > 200 || target.chars().any(char::is_control) {
+            return Ok(Err(FieldError::new("target", "name the subject id, workshop slug or category")));
+        }
+        if scope == "category" && !app.policies.retention.iter().any(|r| r.category == target) {
+            return Ok(Err(FieldError::new("target", format!("unknown category `{target}`"))));
+        }
+        if scope == "workshop" && crate::store::workshops::by_slug(&app.db, target).await?.is_none() {
+            return Ok(Err(FieldError::new("target", format!("unknown workshop `{target}`"))));
+        }
+        if scope == "subject" && crate::store::consents::subject(&app.db, target).await?.is_none() {
+            return Ok(Err(FieldError::new("target", "unknown subject id")));
+        }
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Ok(Err(FieldError::new("reason", "say why the data must be kept (dispute, Art. 18 request, …)")));
+        }
+        if until.is_some_and(|u| u < app.clock.today_berlin()) {
+            return Ok(Err(FieldError::new("until", "must not be in the past")));
+        }
+        let hold = Hold {
+            id: uuid::Uuid::new_v4().to_string(),
+            scope: scope.to_owned(),
+            target: target.to_owned(),
+            reason: reason.to_owned(),
+            created_by: actor.to_owned(),
+            created_at: app.clock.now(),
+            ends_on: until,
+            released_at: None,
+            released_by: None,
+        };
+        store::add_hold(&app.db, &hold).await?;
+        audit::record(&app.db, &app.clock, actor, "retention.hold", Some(&format!("hold:{} {scope}:{target}", hold.id)), ip).await?;
+        Ok(Ok(hold))
+    }
+
+    pub async fn release_hold(app: &App, id: &str, actor: &str, ip: Option<&str>) -> anyhow::Result<bool> {
+        let done = store::release_hold(&app.db, id, actor, app.clock.now()).await?;
+        if done {
+            audit::record(&app.db, &app.clock, actor, "retention.hold_released", Some(&format!("hold:{id}")), ip).await?;
+        }
+        Ok(done)
+    }
+
+    pub async fn pause(app: &App, reason: &str, actor: &str, ip: Option<&str>) -> anyhow::Result<Result<bool, FieldError>> {
+        if reason.trim().is_empty() {
+            return Ok(Err(FieldError::new("reason", "say why automated deletion is paused")));
+        }
+        let done = store::pause(&app.db, reason.trim(), actor, app.clock.now()).await?;
+        if done {
+            audit::record(&app.db, &app.clock, actor, "retention.paused", None, ip).await?;
+        }
+        Ok(Ok(done))
+    }
+
+    pub async fn resume(app: &App, actor: &str, ip: Option<&str>) -> anyhow::Result<bool> {
+        let done = store::resume(&app.db, actor, app.clock.now()).await?;
+        if done {
+            audit::record(&app.db, &app.clock, actor, "retention.resumed", None, ip).await?;
+        }
+        Ok(done)
+    }
+
+    #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+    pub struct ForecastMonth {
+        /// `YYYY-MM`; the first row (`due`) is what is overdue now.
+        pub month: String,
+        pub per_category: BTreeMap<String, usize>,
+        pub held: usize,
+        pub total: usize,
+    }
+
+    #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+    pub struct Forecast {
+        pub from: NaiveDate,
+        pub until: NaiveDate,
+        pub months: Vec<ForecastMonth>,
+        /// Rules declared but not yet enforced by the engine.
+        pub not_enforced: Vec<String>,
+    }
+
+    /// What will be deleted when over the next twelve months.
+    pub async fn forecast(app: &App) -> anyhow::Result<Forecast> {
+        let today = app.clock.today_berlin();
+        let until = today.checked_add_months(Months::new(12)).unwrap_or(today);
+        let mut months: Vec<ForecastMonth> = Vec::new();
+        let label = |d: NaiveDate| if d <= today { "due".to_owned() } else { format!("{:04}-{:02}", d.year(), d.month()) };
+        let mut keys = vec!["due".to_owned()];
+        let mut month = today.with_day(1).unwrap_or(today);
+        while month <= until {
+            let key = format!("{:04}-{:02}", month.year(), month.month());
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+            month = month.checked_add_months(Months::new(1)).unwrap_or(until + TimeDelta::days(1));
+        }
+        for key in &keys {
+            months.push(ForecastMonth { month: key.clone(), per_category: BTreeMap::new(), held: 0, total: 0 });
+        }
+        for (planned, _) in plan(app, until).await? {
+            let key = label(planned.due_on);
+            if let Some(m) = months.iter_mut().find(|m| m.month == key) {
+                *m.per_category.entry(planned.category.clone()).or_default() += 1;
+                m.total += 1;
+                m.held += usize::from(planned.held_by.is_some());
+            }
+        }
+        let not_enforced = app.policies.retention.iter().filter(|r| !ENFORCED.contains(&r.category.as_str())).map(|r| r.category.clone()).collect();
+        Ok(Forecast { from: today, until, months, not_enforced })
+    }
+
+    /// The forecast as a small bar chart (server-rendered SVG, no script).
+    pub fn forecast_svg(f: &Forecast) -> String {
+        let (w, h, pad) = (640.0_f64, 180.0_f64, 24.0_f64);
+        let max = f.months.iter().map(|m| m.total).max().unwrap_or(0).max(1) as f64;
+        let bar = (w - 2.0 * pad) / f.months.len().max(1) as f64;
+        let mut out = format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"Löschprognose\" class=\"chart\">"
+        );
+        for (i, m) in f.months.iter().enumerate() {
+            let height = (m.total as f64 / max) * (h - 2.0 * pad - 12.0);
+            let x = pad + i as f64 * bar;
+            let y = h - pad - height;
+            out.push_str(&format!(
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\"><title>{}: {}</title></rect>",
+                x + 2.0, y, bar - 4.0, height, if m.month == "due" { "#8a2a0b" } else { "#0b5cad" }, m.month, m.total
+            ));
+            out.push_str(&format!("<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"9\" text-anchor=\"middle\">{}</text>", x + bar / 2.0, h - 8.0, &m.month[m.month.len().saturating_sub(2)..]));
+            if m.total > 0 {
+                out.push_str(&format!("<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\">{}</text>", x + bar / 2.0, y - 3.0, m.total));
+            }
+        }
+        out.push_str("</svg>");
+        out
+    }
+
+    /// Deletion log entries executed in [from, to] (Europe/Berlin days).
+    pub async fn report(app: &App, from: NaiveDate, to: NaiveDate) -> anyhow::Result<Vec<DeletionLogEntry>> {
+        let start = |d: NaiveDate| {
+            d.and_hms_opt(0, 0, 0)
+                .and_then(|t| t.and_local_timezone(chrono_tz::Europe::Berlin).earliest())
+                .map(|t| t.with_timezone(&chrono::Utc))
+        };
+        let (Some(from), Some(until)) = (start(from), to.succ_opt().and_then(start)) else {
+            anyhow::bail!("dates out of range");
+        };
+        Ok(store::log_between(&app.db, from, until).await?)
+    }
+
+    /// CSV for German Excel: UTF-8 with BOM, semicolons, and no cell a spreadsheet would run
+    /// as a formula.
+    pub fn report_csv(entries: &[DeletionLogEntry]) -> anyhow::Result<Vec<u8>> {
+        let mut writer = csv::WriterBuilder::new().delimiter(b';').from_writer(Vec::new());
+        writer.write_record(["executed_at", "category", "rule_version", "start_on", "due_on", "subject_pseudonym", "target", "rows_affected", "ledger_seq"])?;
+        for e in entries {
+            writer.write_record([
+                crate::clock::canonical_time(e.executed_at),
+                e.category.clone(),
+                e.rule_version.to_string(),
+                e.start_on.to_string(),
+                e.due_on.to_string(),
+                e.subject_pseudonym.clone().unwrap_or_default(),
+                e.target.clone(),
+                e.rows_affected.to_string(),
+                e.ledger_seq.to_string(),
+            ].map(|cell| defuse(&cell)))?;
+        }
+        let mut out = "\u{feff}".as_bytes().to_vec();
+        out.extend(writer.into_inner()?);
+        Ok(out)
+    }
+
+    /// A cell starting with `=`, `+`, `-`, `@`, tab or CR is prefixed with `'` (OWASP).
+    pub fn defuse(cell: &str) -> String {
+        match cell.chars().next() {
+            Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+            _ => cell.to_owned(),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn formulas_are_defused() {
+            assert_eq!(super::defuse("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+            assert_eq!(super::defuse("-1"), "'-1");
+            assert_eq!(super::defuse("sitzungen"), "sitzungen");
+        }
     }
 }

@@ -65,6 +65,15 @@ pub const COLUMNS: &[(&str, &[(&str, Holds)])] = &[
         ("submitted_by", P("pruefprotokoll")), ("submitted_at", P("pruefprotokoll")), ("decided_by", P("pruefprotokoll")),
         ("decided_at", P("pruefprotokoll")), ("material", TEXT), ("imported", TEXT), ("withdrawn_reason", P("pruefprotokoll")),
     ]),
+    ("retention_holds", &[
+        ("id", ID), ("scope", TECH), ("target", P("pruefprotokoll")), ("reason", P("pruefprotokoll")),
+        ("created_by", P("pruefprotokoll")), ("created_at", TECH), ("ends_on", TECH),
+        ("released_at", TECH), ("released_by", P("pruefprotokoll")),
+    ]),
+    ("retention_pauses", &[
+        ("id", ID), ("reason", P("pruefprotokoll")), ("paused_by", P("pruefprotokoll")), ("paused_at", TECH),
+        ("resumed_at", TECH), ("resumed_by", P("pruefprotokoll")),
+    ]),
     ("service_keys", &[("name", TECH), ("key_hex", No("a secret of the service, about nobody")), ("created_at", TECH)]),
     ("staff_sessions", &[("id_sha256", P("sitzungen")), ("user_id", P("sitzungen")), ("csrf_token", P("sitzungen")), ("created_at", P("sitzungen")), ("last_seen_at", P("sitzungen"))]),
     ("staff_users", &[

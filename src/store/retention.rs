@@ -54,6 +54,15 @@ pub struct Candidate {
     pub start: NaiveDate,
     pub record_id: Option<String>,
     pub email: Option<String>,
+    /// For holds on a subject or a workshop.
+    pub subject_id: Option<String>,
+    pub workshop_slug: Option<String>,
+}
+
+impl Candidate {
+    fn plain(key: String, start: NaiveDate) -> Self {
+        Candidate { key, start, record_id: None, email: None, subject_id: None, workshop_slug: None }
+    }
 }
 
 fn day(t: DateTime<Utc>) -> NaiveDate {
@@ -63,13 +72,13 @@ fn day(t: DateTime<Utc>) -> NaiveDate {
 pub async fn sessions(db: &Db) -> sqlx::Result<Vec<Candidate>> {
     let rows: Vec<(String, DateTime<Utc>)> =
         with_db!(db, pool => sqlx::query_as("SELECT id_sha256, last_seen_at FROM staff_sessions").fetch_all(pool).await?);
-    Ok(rows.into_iter().map(|(key, at)| Candidate { key, start: day(at), record_id: None, email: None }).collect())
+    Ok(rows.into_iter().map(|(key, at)| Candidate::plain(key, day(at))).collect())
 }
 
 pub async fn login_failures(db: &Db) -> sqlx::Result<Vec<Candidate>> {
     let rows: Vec<(String, DateTime<Utc>)> =
         with_db!(db, pool => sqlx::query_as("SELECT id, at FROM login_failures").fetch_all(pool).await?);
-    Ok(rows.into_iter().map(|(key, at)| Candidate { key, start: day(at), record_id: None, email: None }).collect())
+    Ok(rows.into_iter().map(|(key, at)| Candidate::plain(key, day(at))).collect())
 }
 
 /// Revoked or expired tokens, from the earlier of the two.
@@ -83,16 +92,16 @@ pub async fn ended_tokens(db: &Db, now: DateTime<Utc>) -> sqlx::Result<Vec<Candi
         .into_iter()
         .filter_map(|(key, revoked, expires)| {
             let ended = [revoked, expires.filter(|e| *e <= now)].into_iter().flatten().min()?;
-            Some(Candidate { key, start: day(ended), record_id: None, email: None })
+            Some(Candidate::plain(key, day(ended)))
         })
         .collect())
 }
 
 /// Participants not yet erased, with the end of their workshop.
 pub async fn participant_contacts(db: &Db) -> sqlx::Result<Vec<Candidate>> {
-    let rows: Vec<(String, String, NaiveDate, Option<String>)> = with_db!(db, pool => {
+    let rows: Vec<(String, String, NaiveDate, Option<String>, String)> = with_db!(db, pool => {
         sqlx::query_as(
-            "SELECT s.id, r.id, w.ends_on, s.email FROM subjects s
+            "SELECT s.id, r.id, w.ends_on, s.email, w.slug FROM subjects s
              JOIN consent_records r ON r.subject_id = s.id
              JOIN workshops w ON w.id = r.workshop_id
              WHERE s.erased_at IS NULL",
@@ -102,7 +111,14 @@ pub async fn participant_contacts(db: &Db) -> sqlx::Result<Vec<Candidate>> {
     });
     Ok(rows
         .into_iter()
-        .map(|(key, record, ends, email)| Candidate { key, start: ends, record_id: Some(record), email })
+        .map(|(key, record, ends, email, slug)| Candidate {
+            subject_id: Some(key.clone()),
+            key,
+            start: ends,
+            record_id: Some(record),
+            email,
+            workshop_slug: Some(slug),
+        })
         .collect())
 }
 
@@ -238,5 +254,122 @@ pub async fn pseudonym_key(db: &Db, now: DateTime<Utc>) -> sqlx::Result<Vec<u8>>
             .fetch_one(pool)
             .await?;
         Ok(hex::decode(key).unwrap_or_default())
+    })
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+pub struct Hold {
+    pub id: String,
+    /// subject, workshop or category
+    pub scope: String,
+    pub target: String,
+    pub reason: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub ends_on: Option<NaiveDate>,
+    pub released_at: Option<DateTime<Utc>>,
+    pub released_by: Option<String>,
+}
+
+impl Hold {
+    pub fn is_active(&self, on: NaiveDate) -> bool {
+        self.released_at.is_none() && self.ends_on.is_none_or(|end| end >= on)
+    }
+}
+
+macro_rules! hold_columns {
+    () => {
+        "id, scope, target, reason, created_by, created_at, ends_on, released_at, released_by"
+    };
+}
+
+pub async fn add_hold(db: &Db, hold: &Hold) -> sqlx::Result<()> {
+    with_db!(db, pool => {
+        sqlx::query(concat!("INSERT INTO retention_holds (", hold_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+            .bind(&hold.id)
+            .bind(&hold.scope)
+            .bind(&hold.target)
+            .bind(&hold.reason)
+            .bind(&hold.created_by)
+            .bind(hold.created_at)
+            .bind(hold.ends_on)
+            .bind(hold.released_at)
+            .bind(&hold.released_by)
+            .execute(pool)
+            .await?;
+    });
+    Ok(())
+}
+
+pub async fn holds(db: &Db) -> sqlx::Result<Vec<Hold>> {
+    let sql = concat!("SELECT ", hold_columns!(), " FROM retention_holds ORDER BY created_at DESC");
+    with_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)
+}
+
+pub async fn release_hold(db: &Db, id: &str, by: &str, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    with_db!(db, pool => {
+        Ok(sqlx::query("UPDATE retention_holds SET released_at = $1, released_by = $2 WHERE id = $3 AND released_at IS NULL")
+            .bind(now)
+            .bind(by)
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected() == 1)
+    })
+}
+
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+pub struct Pause {
+    pub id: String,
+    pub reason: String,
+    pub paused_by: String,
+    pub paused_at: DateTime<Utc>,
+    pub resumed_at: Option<DateTime<Utc>>,
+    pub resumed_by: Option<String>,
+}
+
+pub async fn pauses(db: &Db) -> sqlx::Result<Vec<Pause>> {
+    with_db!(db, pool => {
+        sqlx::query_as("SELECT id, reason, paused_by, paused_at, resumed_at, resumed_by FROM retention_pauses ORDER BY paused_at DESC")
+            .fetch_all(pool)
+            .await
+    })
+}
+
+/// Starts a pause unless one is open; false if one was open already.
+pub async fn pause(db: &Db, reason: &str, by: &str, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    // Two admins pausing at the same moment open two pauses; `resume` closes all, so that
+    // is harmless.
+    if is_paused(db).await? {
+        return Ok(false);
+    }
+    with_db!(db, pool => {
+        sqlx::query("INSERT INTO retention_pauses (id, reason, paused_by, paused_at) VALUES ($1, $2, $3, $4)")
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(reason)
+            .bind(by)
+            .bind(now)
+            .execute(pool)
+            .await?;
+    });
+    Ok(true)
+}
+
+pub async fn resume(db: &Db, by: &str, now: DateTime<Utc>) -> sqlx::Result<bool> {
+    with_db!(db, pool => {
+        Ok(sqlx::query("UPDATE retention_pauses SET resumed_at = $1, resumed_by = $2 WHERE resumed_at IS NULL")
+            .bind(now)
+            .bind(by)
+            .execute(pool)
+            .await?
+            .rows_affected() > 0)
+    })
+}
+
+/// Whether automated deletion is paused right now.
+pub async fn is_paused(db: &Db) -> sqlx::Result<bool> {
+    with_db!(db, pool => {
+        let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM retention_pauses WHERE resumed_at IS NULL").fetch_one(pool).await?;
+        Ok(open > 0)
     })
 }

@@ -8,4 +8,5 @@ pub mod notice_versions;
 pub mod notices;
 pub mod openapi;
 pub mod receipts;
+pub mod retention;
 pub mod workshops;

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, consents, ledger, notice_versions, notices, receipts, workshops};
+use super::{audit, consents, ledger, notice_versions, notices, receipts, retention, workshops};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,6 +33,14 @@ use super::{audit, consents, ledger, notice_versions, notices, receipts, worksho
         notice_versions::withdraw,
         notice_versions::diff,
         notice_versions::pdf,
+        retention::forecast,
+        retention::report,
+        retention::holds,
+        retention::add_hold,
+        retention::release_hold,
+        retention::pause,
+        retention::resume,
+        retention::run,
     ),
     modifiers(&BearerAuth)
 )]

@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod ledger;
 pub mod login;
 pub mod notices;
+pub mod retention;
 pub mod tokens;
 pub mod users;
 pub mod workshops;
@@ -40,6 +41,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/staff/workshops", "Workshops", "Workshops"),
     ("/staff/consents", "Einwilligungen", "Consents"),
     ("/staff/ledger", "Ledger", "Ledger"),
+    ("/staff/retention", "Löschfristen", "Retention"),
     ("/staff/audit", "Protokoll", "Audit log"),
     ("/staff/users", "Benutzer", "Users"),
     ("/staff/tokens", "API-Tokens", "API tokens"),

@@ -1,0 +1,152 @@
+//! `/api/v1/retention/…`: forecast, deletion reports, holds, pause and resume, runs.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::domain::consent::FieldError;
+use crate::http::AppState;
+use crate::http::auth::StaffIdentity;
+use crate::http::error::Error;
+use crate::http::extract::{ApiJson, ClientInfo};
+use crate::retention::admin::{self, Forecast};
+use crate::retention::RunReport;
+use crate::store::retention::{self as store, Hold};
+
+/// What will be deleted when over the next twelve months, per category.
+#[utoipa::path(get, path = "/api/v1/retention/forecast", tag = "retention",
+    responses((status = 200, body = Forecast)), security(("bearer" = [])))]
+pub async fn forecast(State(state): State<AppState>) -> Result<Json<Forecast>, Error> {
+    Ok(Json(admin::forecast(&state.app).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// First day, YYYY-MM-DD (Europe/Berlin).
+    pub from: NaiveDate,
+    /// Last day, YYYY-MM-DD.
+    pub to: NaiveDate,
+    /// csv (default; UTF-8 with BOM, semicolons) or json.
+    pub format: Option<String>,
+}
+
+/// The deletion log for a date range: what was deleted when under which rule — never the
+/// deleted content.
+#[utoipa::path(get, path = "/api/v1/retention/report", tag = "retention", params(ReportQuery),
+    responses((status = 200, content_type = "text/csv"), (status = 422)), security(("bearer" = [])))]
+pub async fn report(State(state): State<AppState>, query: Result<Query<ReportQuery>, QueryRejection>) -> Result<Response, Error> {
+    let Query(q) = query.map_err(|e| FieldError::new("(query)", e.body_text()))?;
+    if q.to < q.from {
+        return Err(FieldError::new("to", "must not be before `from`").into());
+    }
+    let entries = admin::report(&state.app, q.from, q.to).await?;
+    let name = format!("loeschbericht-{}-{}", q.from, q.to);
+    Ok(match q.format.as_deref().unwrap_or("csv") {
+        "csv" => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\"")),
+            ],
+            Body::from(admin::report_csv(&entries)?),
+        )
+            .into_response(),
+        "json" => Json(entries).into_response(),
+        _ => return Err(FieldError::new("format", "must be csv or json").into()),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/retention/holds", tag = "retention",
+    responses((status = 200, body = [Hold])), security(("bearer" = [])))]
+pub async fn holds(State(state): State<AppState>) -> Result<Json<Vec<Hold>>, Error> {
+    Ok(Json(store::holds(&state.app.db).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoldInput {
+    /// subject, workshop or category
+    pub scope: String,
+    pub target: String,
+    pub reason: String,
+    pub until: Option<NaiveDate>,
+}
+
+/// Puts data on legal hold: it is neither deleted nor processed until released.
+#[utoipa::path(post, path = "/api/v1/retention/holds", tag = "retention", request_body = HoldInput,
+    responses((status = 201, body = Hold), (status = 422)), security(("bearer" = [])))]
+pub async fn add_hold(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+    ApiJson(input): ApiJson<HoldInput>,
+) -> Result<(StatusCode, Json<Hold>), Error> {
+    let hold = admin::add_hold(&state.app, &input.scope, &input.target, &input.reason, input.until, &staff.actor(), client.ip_truncated.as_deref())
+        .await??;
+    Ok((StatusCode::CREATED, Json(hold)))
+}
+
+#[utoipa::path(post, path = "/api/v1/retention/holds/{id}/release", tag = "retention",
+    responses((status = 204), (status = 404)), security(("bearer" = [])))]
+pub async fn release_hold(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+) -> Result<StatusCode, Error> {
+    if admin::release_hold(&state.app, &id, &staff.actor(), client.ip_truncated.as_deref()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Error::NotFound("active hold"))
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PauseInput {
+    pub reason: String,
+}
+
+/// Pauses automated deletion (with a reason); runs delete nothing until resumed.
+#[utoipa::path(post, path = "/api/v1/retention/pause", tag = "retention", request_body = PauseInput,
+    responses((status = 204), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn pause(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+    ApiJson(input): ApiJson<PauseInput>,
+) -> Result<StatusCode, Error> {
+    match admin::pause(&state.app, &input.reason, &staff.actor(), client.ip_truncated.as_deref()).await?? {
+        true => Ok(StatusCode::NO_CONTENT),
+        false => Err(Error::Conflict { code: "already_paused", message: "automated deletion is paused already".into() }),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/retention/resume", tag = "retention",
+    responses((status = 204), (status = 409)), security(("bearer" = [])))]
+pub async fn resume(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo) -> Result<StatusCode, Error> {
+    match admin::resume(&state.app, &staff.actor(), client.ip_truncated.as_deref()).await? {
+        true => Ok(StatusCode::NO_CONTENT),
+        false => Err(Error::Conflict { code: "not_paused", message: "automated deletion is not paused".into() }),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunInput {
+    /// Default true: only list what is due.
+    pub dry_run: Option<bool>,
+}
+
+/// Runs the engine now (as the scheduler does).
+#[utoipa::path(post, path = "/api/v1/retention/run", tag = "retention", request_body = RunInput,
+    responses((status = 200, body = RunReport)), security(("bearer" = [])))]
+pub async fn run(State(state): State<AppState>, ApiJson(input): ApiJson<RunInput>) -> Result<Json<RunReport>, Error> {
+    Ok(Json(crate::retention::run(&state.app, input.dry_run.unwrap_or(true), None).await?))
+}
