@@ -16,6 +16,14 @@ pub struct Settings {
     /// The address participants reach the service at, for links printed by the CLI.
     #[arg(long, env = "CONSENTD_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+
+    /// SMTP relay for reminder letters, smtp://host:port (none: letters wait in the outbox).
+    #[arg(long, env = "CONSENTD_SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender address of reminder letters.
+    #[arg(long, env = "CONSENTD_MAIL_FROM", default_value = "datenschutz@consentd.invalid", global = true)]
+    pub mail_from: String,
 }
 
 #[derive(clap::Args, Debug, Clone)]

@@ -53,6 +53,12 @@ enum Command {
     /// The retention engine (deletion concept, runs, coverage).
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Authorised consultants and their listing.
+    #[command(subcommand)]
+    Consultant(ConsultantCommand),
+    /// Reminder letters waiting, sent or failed.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Data subjects (participants).
     #[command(subcommand)]
     Subject(SubjectCommand),
@@ -137,6 +143,45 @@ enum WorkshopCommand {
     },
     /// List workshops with their participant pages.
     List,
+    /// Record that someone attended (an Erfahrungsaustausch or re-authorisation workshop
+    /// re-authorises a consultant with this e-mail on its last day).
+    Attend {
+        slug: String,
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConsultantCommand {
+    /// Add an authorised consultant.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// Day of the (last) authorisation, YYYY-MM-DD.
+        #[arg(long)]
+        authorised_on: NaiveDate,
+    },
+    /// List consultants with their last authorisation and the listing's deadline.
+    List {
+        /// text (default) or json
+        #[arg(long, default_value = "text")]
+        format: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// List messages with their state.
+    List {
+        /// text (default) or json
+        #[arg(long, default_value = "text")]
+        format: String,
+    },
+    /// Send what is due now (serve does this every few seconds when SMTP is configured).
+    Deliver,
 }
 
 #[derive(Subcommand)]
@@ -278,6 +323,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(command) => user(&settings, command).await,
         Command::Notices(command) => notices(&settings, command).await,
         Command::Retention(command) => retention(&settings, command).await,
+        Command::Consultant(command) => consultant(&settings, command).await,
+        Command::Outbox(command) => outbox(&settings, command).await,
         Command::Token(command) => token(&settings, command).await,
         Command::Routes { json } => {
             let routes = http::routes::describe();
@@ -332,6 +379,7 @@ async fn serve(settings: &Settings, serve_settings: &ServeSettings) -> anyhow::R
     consentd::jobs::reconsent::run_once(&app).await?;
     consentd::jobs::reconsent::spawn(app.clone());
     consentd::jobs::retention::spawn(app.clone(), serve_settings.retention_interval);
+    consentd::jobs::outbox::spawn(app.clone(), consentd::mail::Mailer::from_settings(settings.smtp_url.as_deref(), &settings.mail_from)?);
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
@@ -451,6 +499,18 @@ async fn workshop(settings: &Settings, command: WorkshopCommand) -> anyhow::Resu
                 }
                 Err(e) => Err(e.into()),
             }
+        }
+        WorkshopCommand::Attend { slug, email } => {
+            let email = consentd::domain::consent::EmailAddress::parse_as(&email.to_lowercase(), "email")
+                .map_err(|e| anyhow::anyhow!("--{}: {}", e.field, e.message))?;
+            let Some(w) = store::workshops::by_slug(&app.db, slug.trim()).await? else {
+                anyhow::bail!("no workshop `{slug}`");
+            };
+            let reauthorises = matches!(WorkshopKind::parse(&w.kind), Some(WorkshopKind::Erfahrungsaustausch | WorkshopKind::ReAuthorisation));
+            let new = store::consultants::record_attendance(&app.db, &w.id, email.as_str(), reauthorises.then_some(w.ends_on), app.clock.now()).await?;
+            store::audit::record(&app.db, &app.clock, "cli", "workshop.attendance", Some(&format!("workshop:{}", w.slug)), None).await?;
+            println!("{}", if new { "attendance recorded" } else { "attendance was recorded already" });
+            Ok(ExitCode::SUCCESS)
         }
         WorkshopCommand::List => {
             let counts: std::collections::HashMap<String, i64> =
@@ -685,6 +745,72 @@ async fn retention(settings: &Settings, command: RetentionCommand) -> anyhow::Re
                 Some(path) => std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?,
                 None => std::io::Write::write_all(&mut std::io::stdout(), &bytes)?,
             }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn consultant(settings: &Settings, command: ConsultantCommand) -> anyhow::Result<ExitCode> {
+    let app = App::open(settings).await?;
+    match command {
+        ConsultantCommand::Add { name, email, authorised_on } => {
+            let name = consentd::domain::consent::SubjectName::parse(&name).map_err(|e| anyhow::anyhow!("--name: {}", e.message))?;
+            let email = consentd::domain::consent::EmailAddress::parse_as(&email.to_lowercase(), "email")
+                .map_err(|e| anyhow::anyhow!("--email: {}", e.message))?;
+            anyhow::ensure!(authorised_on <= app.clock.today_berlin(), "--authorised-on: must not be in the future");
+            match store::consultants::add(&app.db, name.as_str(), email.as_str(), authorised_on, app.clock.now()).await {
+                Ok(id) => {
+                    store::audit::record(&app.db, &app.clock, "cli", "consultant.added", Some(&format!("consultant:{id}")), None).await?;
+                    println!("{id}");
+                }
+                Err(e) if store::is_unique_violation(&e) => anyhow::bail!("--email: a consultant with this e-mail exists already"),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        ConsultantCommand::List { format } => {
+            let rule = app.policies.retention.iter().find(|r| r.category == "berater-listung");
+            let rows: Vec<serde_json::Value> = store::consultants::list(&app.db)
+                .await?
+                .into_iter()
+                .map(|c| {
+                    let due = rule.map(|r| r.due(c.last_authorised_on));
+                    serde_json::json!({
+                        "id": c.id, "name": c.name, "email": c.email,
+                        "last_authorised_on": c.last_authorised_on, "listing_deleted_on": due,
+                    })
+                })
+                .collect();
+            if format == "json" {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for r in rows {
+                    println!("{}\t{}\tlast {}\tdeleted on {}", r["name"].as_str().unwrap_or_default(), r["email"].as_str().unwrap_or_default(), r["last_authorised_on"], r["listing_deleted_on"]);
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn outbox(settings: &Settings, command: OutboxCommand) -> anyhow::Result<ExitCode> {
+    let app = App::open(settings).await?;
+    match command {
+        OutboxCommand::List { format } => {
+            let messages = store::consultants::outbox(&app.db).await?;
+            if format == "json" {
+                println!("{}", serde_json::to_string_pretty(&messages)?);
+            } else {
+                for m in messages {
+                    println!("{}\t{}\tattempts {}\t{}\t{}", m.created_at.to_rfc3339(), m.state, m.attempts, m.dedupe_key, m.subject);
+                }
+            }
+        }
+        OutboxCommand::Deliver => {
+            let Some(mailer) = consentd::mail::Mailer::from_settings(settings.smtp_url.as_deref(), &settings.mail_from)? else {
+                anyhow::bail!("no SMTP relay configured (CONSENTD_SMTP_URL=smtp://host:port)");
+            };
+            let (sent, failed) = consentd::mail::deliver(&app, &mailer).await?;
+            println!("{sent} sent, {failed} failed (retried later)");
         }
     }
     Ok(ExitCode::SUCCESS)

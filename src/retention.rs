@@ -8,13 +8,34 @@ use serde::Serialize;
 use sha2::Sha256;
 
 use crate::app::App;
-use crate::domain::retention::RetentionRule;
+use crate::domain::retention::{Period, RetentionRule};
 use crate::store::personal_data;
 use crate::store::retention::{self as store, Candidate, Deletion};
 
 /// Categories whose data the engine deletes today. The other rules are declared and shown in
 /// the concept and forecast, and are enforced as their data arrives in consentd.
-pub const ENFORCED: &[&str] = &["sitzungen", "anmelde-fehlversuche", "api-tokens", "teilnehmende-kontaktdaten"];
+pub const ENFORCED: &[&str] = &[
+    "sitzungen",
+    "anmelde-fehlversuche",
+    "api-tokens",
+    "teilnehmende-kontaktdaten",
+    "berater-listung",
+    "workshop-teilnahme",
+    "erinnerungen-outbox",
+];
+
+/// The grace a rule gives data that was already past its deadline when consentd first held
+/// it (the minutes: lapsed consultants get one notice with a three-month deadline).
+pub const GRACE_AT_INTRODUCTION: Period = Period { years: 0, months: 3, days: 0 };
+
+/// The due date, with the grace for data introduced after its deadline.
+pub fn effective_due(rule: &RetentionRule, c: &Candidate) -> NaiveDate {
+    let due = rule.due(c.start);
+    match c.introduced_on {
+        Some(introduced) if due < introduced => GRACE_AT_INTRODUCTION.after(introduced),
+        _ => due,
+    }
+}
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Planned {
@@ -37,6 +58,8 @@ pub struct RunReport {
     pub paused: bool,
     pub due: Vec<Planned>,
     pub executed: usize,
+    /// Reminder letters queued by this run.
+    pub reminders_queued: usize,
 }
 
 /// The hold that keeps this candidate, if one does.
@@ -54,12 +77,12 @@ pub async fn plan(app: &App, as_of: NaiveDate) -> anyhow::Result<Vec<(Planned, C
     let holds = store::holds(&app.db).await?;
     let mut out = Vec::new();
     for rule in app.policies.retention.iter().filter(|r| ENFORCED.contains(&r.category.as_str())) {
-        for c in candidates(app, rule).await?.into_iter().filter(|c| rule.is_due(c.start, as_of)) {
+        for c in candidates(app, rule).await?.into_iter().filter(|c| effective_due(rule, c) <= as_of) {
             let planned = Planned {
                 category: rule.category.clone(),
                 rule_version: rule.version,
                 start_on: c.start,
-                due_on: rule.due(c.start),
+                due_on: effective_due(rule, &c),
                 target: target_of(&rule.category),
                 held_by: hold_for(&holds, &rule.category, &c, as_of).map(|h| h.id.clone()),
                 executed: false,
@@ -76,6 +99,9 @@ async fn candidates(app: &App, rule: &RetentionRule) -> anyhow::Result<Vec<Candi
         "anmelde-fehlversuche" => store::login_failures(&app.db).await?,
         "api-tokens" => store::ended_tokens(&app.db, app.clock.now()).await?,
         "teilnehmende-kontaktdaten" => store::participant_contacts(&app.db).await?,
+        "berater-listung" => store::consultant_listings(&app.db).await?,
+        "workshop-teilnahme" => store::attendance(&app.db).await?,
+        "erinnerungen-outbox" => store::finished_messages(&app.db).await?,
         _ => Vec::new(),
     })
 }
@@ -98,7 +124,7 @@ pub async fn run(app: &App, dry_run: bool, as_of: Option<NaiveDate>) -> anyhow::
     };
     let key = store::pseudonym_key(&app.db, app.clock.now()).await?;
     let paused = store::is_paused(&app.db).await?;
-    let mut report = RunReport { as_of, dry_run, paused, due: Vec::new(), executed: 0 };
+    let mut report = RunReport { as_of, dry_run, paused, due: Vec::new(), executed: 0, reminders_queued: 0 };
     for (mut planned, c) in plan(app, as_of).await? {
         if !dry_run && !paused && planned.held_by.is_none() {
             let rule = app.policies.retention.iter().find(|r| r.category == planned.category).expect("planned from a rule");
@@ -107,10 +133,76 @@ pub async fn run(app: &App, dry_run: bool, as_of: Option<NaiveDate>) -> anyhow::
         }
         report.due.push(planned);
     }
-    if !dry_run && report.executed > 0 {
-        tracing::info!(deletions = report.executed, "retention run");
+    if !dry_run {
+        report.reminders_queued = queue_reminders(app, as_of).await?;
+    }
+    if !dry_run && report.executed + report.reminders_queued > 0 {
+        tracing::info!(deletions = report.executed, reminders = report.reminders_queued, "retention run");
     }
     Ok(report)
+}
+
+/// Reminders before a listing's deadline (the rule's `reminders`), each queued exactly once
+/// per cycle; a consultant whose listing had lapsed before consentd knew them gets one notice
+/// with the grace deadline instead. Re-authorisation starts a new cycle (new keys) and
+/// cancels what was still queued.
+async fn queue_reminders(app: &App, as_of: NaiveDate) -> anyhow::Result<usize> {
+    let Some(rule) = app.policies.retention.iter().find(|r| r.category == "berater-listung") else {
+        return Ok(0);
+    };
+    let holds = store::holds(&app.db).await?;
+    let mut queued = 0;
+    for c in store::consultant_listings(&app.db).await? {
+        let (Some(email), Some(name)) = (&c.email, &c.name) else { continue };
+        if hold_for(&holds, &rule.category, &c, as_of).is_some() {
+            continue;
+        }
+        let due = effective_due(rule, &c);
+        let introduced = c.introduced_on.unwrap_or(c.start);
+        if as_of >= due {
+            continue;
+        }
+        let letters: Vec<(String, String, String)> = if rule.due(c.start) < introduced {
+            vec![(
+                format!("lapsed:{}:{}", c.key, c.start),
+                format!("Ihre Autorisierung ist abgelaufen – Frist bis {}", due.format("%d.%m.%Y")),
+                format!(
+                    "Guten Tag {name},\n\nIhre Autorisierung als Beraterin oder Berater der Offensive Mittelstand ist \
+                     abgelaufen (letzte Autorisierung am {}). Wenn Sie bis zum {} an einem Erfahrungsaustausch \
+                     teilnehmen, bleibt Ihr Eintrag in der Beraterliste bestehen; sonst wird er an diesem Tag gelöscht.\n",
+                    c.start.format("%d.%m.%Y"),
+                    due.format("%d.%m.%Y")
+                ),
+            )]
+        } else {
+            let dates = rule.reminder_dates(c.start);
+            let sent_before_introduction = dates.iter().filter(|d| **d < introduced && **d <= as_of).count();
+            dates
+                .iter()
+                .enumerate()
+                .filter(|(i, d)| **d <= as_of && (**d >= introduced || *i + 1 == sent_before_introduction))
+                .map(|(i, _)| {
+                    (
+                        format!("reminder:{}:{}:{}", c.key, c.start, i + 1),
+                        format!("Erinnerung {} von {}: Ihre Autorisierung läuft am {} ab", i + 1, dates.len(), due.format("%d.%m.%Y")),
+                        format!(
+                            "Guten Tag {name},\n\nIhre letzte Autorisierung oder Re-Autorisierung war am {}. Bitte nehmen Sie \
+                             bis zum {} an einem Erfahrungsaustausch teil; sonst wird Ihr Eintrag in der Beraterliste an \
+                             diesem Tag gelöscht.\n",
+                            c.start.format("%d.%m.%Y"),
+                            due.format("%d.%m.%Y")
+                        ),
+                    )
+                })
+                .collect()
+        };
+        for (key, subject, body) in letters {
+            if crate::store::consultants::enqueue(&app.db, &key, &c.key, email, &subject, &body, app.clock.now()).await? {
+                queued += 1;
+            }
+        }
+    }
+    Ok(queued)
 }
 
 fn target_of(category: &str) -> &'static str {
@@ -121,6 +213,9 @@ fn target_of(category: &str) -> &'static str {
         "teilnehmende-kontaktdaten" => {
             "subjects: name, email, organisation, salt; consent_records: ip_truncated, user_agent (anonymised)"
         }
+        "berater-listung" => "consultants: row; consultant_authorisations: rows; outbox: queued reminders cancelled",
+        "workshop-teilnahme" => "workshop_attendance: row",
+        "erinnerungen-outbox" => "outbox: row",
         _ => "",
     }
 }
@@ -130,7 +225,7 @@ async fn execute(app: &App, rule: &RetentionRule, c: &Candidate, key: &[u8]) -> 
         category: &rule.category,
         rule_version: i64::from(rule.version),
         start_on: c.start,
-        due_on: rule.due(c.start),
+        due_on: effective_due(rule, c),
         subject_pseudonym: pseudonym(key, c.email.as_deref()),
         target: target_of(&rule.category),
     };
@@ -142,6 +237,9 @@ async fn execute(app: &App, rule: &RetentionRule, c: &Candidate, key: &[u8]) -> 
             let record = c.record_id.as_deref().unwrap_or_default();
             store::anonymise_participant(&app.db, &app.clock, &deletion, &c.key, record).await?
         }
+        "berater-listung" => store::delete_listing(&app.db, &app.clock, &deletion, &c.key).await?,
+        "workshop-teilnahme" => store::delete_attendance(&app.db, &app.clock, &deletion, &c.key).await?,
+        "erinnerungen-outbox" => store::delete_message(&app.db, &app.clock, &deletion, &c.key).await?,
         _ => None,
     };
     Ok(done.is_some())

@@ -1,5 +1,6 @@
 //! Scheduled work.
 
 pub mod housekeeping;
+pub mod outbox;
 pub mod reconsent;
 pub mod retention;

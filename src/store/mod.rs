@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod consents;
+pub mod consultants;
 pub mod ledger;
 pub mod notice_texts;
 pub mod notice_versions;

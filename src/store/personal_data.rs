@@ -45,9 +45,19 @@ pub const COLUMNS: &[(&str, &[(&str, Holds)])] = &[
         ("token_sha256", P("einwilligungsnachweise")), ("renews_record_id", ID), ("recorded_at", P("einwilligungsnachweise")),
         ("ledger_seq", TECH),
     ]),
+    ("consultants", &[("id", ID), ("name", P("berater-listung")), ("email", P("berater-listung")), ("created_at", P("berater-listung"))]),
+    ("consultant_authorisations", &[
+        ("id", ID), ("consultant_id", ID), ("on_date", P("berater-listung")), ("source", P("berater-listung")),
+        ("workshop_id", P("berater-listung")), ("created_at", TECH),
+    ]),
     ("deletion_log", &[
         ("id", ID), ("executed_at", TECH), ("category", TECH), ("rule_version", TECH), ("start_on", TECH), ("due_on", TECH),
         ("subject_pseudonym", P("loeschprotokoll")), ("target", TECH), ("rows_affected", TECH), ("ledger_seq", TECH),
+    ]),
+    ("outbox", &[
+        ("id", ID), ("dedupe_key", P("erinnerungen-outbox")), ("consultant_id", P("erinnerungen-outbox")),
+        ("to_email", P("erinnerungen-outbox")), ("subject", P("erinnerungen-outbox")), ("body", P("erinnerungen-outbox")),
+        ("state", TECH), ("attempts", TECH), ("next_attempt_at", TECH), ("last_error", TECH), ("created_at", TECH), ("finished_at", TECH),
     ]),
     ("ledger", &[("seq", TECH), ("recorded_at", TECH), ("kind", TECH), ("ref_id", ID), ("payload_sha256", HASH), ("prev_sha256", HASH), ("entry_sha256", HASH)]),
     ("ledger_head", &[("id", TECH), ("seq", TECH), ("entry_sha256", HASH)]),
@@ -85,6 +95,7 @@ pub const COLUMNS: &[(&str, &[(&str, Holds)])] = &[
         ("organisation", P("teilnehmende-kontaktdaten")), ("salt", P("teilnehmende-kontaktdaten")), ("digest", HASH),
         ("created_at", P("teilnehmende-kontaktdaten")), ("erased_at", TECH),
     ]),
+    ("workshop_attendance", &[("id", ID), ("workshop_id", P("workshop-teilnahme")), ("email", P("workshop-teilnahme")), ("recorded_at", P("workshop-teilnahme"))]),
     ("workshops", &[
         ("id", ID), ("slug", TEXT), ("title", TEXT), ("kind", TEXT), ("location", TEXT), ("starts_on", TEXT), ("ends_on", TEXT),
         ("notice_id", TEXT), ("controller_id", TEXT), ("created_at", TECH), ("archived_at", TECH),

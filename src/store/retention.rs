@@ -57,12 +57,65 @@ pub struct Candidate {
     /// For holds on a subject or a workshop.
     pub subject_id: Option<String>,
     pub workshop_slug: Option<String>,
+    /// When consentd first held this data (a rule introduced later gives a grace period).
+    pub introduced_on: Option<NaiveDate>,
+    pub name: Option<String>,
 }
 
 impl Candidate {
     fn plain(key: String, start: NaiveDate) -> Self {
-        Candidate { key, start, record_id: None, email: None, subject_id: None, workshop_slug: None }
+        Candidate { key, start, record_id: None, email: None, subject_id: None, workshop_slug: None, introduced_on: None, name: None }
     }
+}
+
+/// Consultants' listings, from their last (re-)authorisation.
+pub async fn consultant_listings(db: &Db) -> sqlx::Result<Vec<Candidate>> {
+    Ok(super::consultants::list(db)
+        .await?
+        .into_iter()
+        .map(|c| Candidate {
+            introduced_on: Some(day(c.created_at)),
+            email: Some(c.email),
+            name: Some(c.name),
+            ..Candidate::plain(c.id, c.last_authorised_on)
+        })
+        .collect())
+}
+
+pub async fn attendance(db: &Db) -> sqlx::Result<Vec<Candidate>> {
+    Ok(super::consultants::attendance(db)
+        .await?
+        .into_iter()
+        .map(|(id, ends, email, slug)| Candidate { email: Some(email), workshop_slug: Some(slug), ..Candidate::plain(id, ends) })
+        .collect())
+}
+
+pub async fn finished_messages(db: &Db) -> sqlx::Result<Vec<Candidate>> {
+    Ok(super::consultants::finished_messages(db).await?.into_iter().map(|(id, at)| Candidate::plain(id, day(at))).collect())
+}
+
+pub async fn delete_listing(db: &Db, clock: &Clock, d: &Deletion<'_>, consultant_id: &str) -> sqlx::Result<Option<DeletionLogEntry>> {
+    execute(
+        db,
+        clock,
+        d,
+        &[
+            by_key("UPDATE outbox SET state = 'cancelled' WHERE consultant_id = $1 AND state = 'queued'"),
+            by_key("DELETE FROM consultant_authorisations WHERE consultant_id = $1"),
+            by_key("DELETE FROM consultants WHERE id = $1"),
+        ],
+        consultant_id,
+        "consultants",
+    )
+    .await
+}
+
+pub async fn delete_attendance(db: &Db, clock: &Clock, d: &Deletion<'_>, key: &str) -> sqlx::Result<Option<DeletionLogEntry>> {
+    execute(db, clock, d, &[by_key("DELETE FROM workshop_attendance WHERE id = $1")], key, "workshop_attendance").await
+}
+
+pub async fn delete_message(db: &Db, clock: &Clock, d: &Deletion<'_>, key: &str) -> sqlx::Result<Option<DeletionLogEntry>> {
+    execute(db, clock, d, &[by_key("DELETE FROM outbox WHERE id = $1 AND finished_at IS NOT NULL")], key, "outbox").await
 }
 
 fn day(t: DateTime<Utc>) -> NaiveDate {
@@ -118,6 +171,8 @@ pub async fn participant_contacts(db: &Db) -> sqlx::Result<Vec<Candidate>> {
             record_id: Some(record),
             email,
             workshop_slug: Some(slug),
+            introduced_on: None,
+            name: None,
         })
         .collect())
 }

@@ -5,6 +5,7 @@ mod helpers;
 mod access;
 mod browser;
 mod consent;
+mod consultants;
 mod ledger;
 mod pages;
 mod policies;

@@ -154,7 +154,7 @@ async fn holds_pauses_forecast_and_report(backend: Backend) {
     // The forecast (as of the test's own clock) lists the rules not enforced yet.
     let forecast: Value = app.client.get(format!("{}/api/v1/retention/forecast", app.address)).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
     assert_eq!(forecast["months"].as_array().unwrap().len(), 14, "due now + this month + twelve");
-    assert!(forecast["not_enforced"].as_array().unwrap().iter().any(|c| c == "berater-listung"));
+    assert!(forecast["not_enforced"].as_array().unwrap().iter().any(|c| c == "feedbackbogen"));
 
     // The report: German Excel CSV, no formulas, no names.
     let csv = app.client.get(format!("{}/api/v1/retention/report?from=2026-01-01&to=2031-12-31", app.address)).bearer_auth(&admin).send().await.unwrap();

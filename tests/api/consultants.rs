@@ -1,0 +1,139 @@
+//! The consultant case from the minutes: reminders before the deadline (the third at 26
+//! months), re-authorisation through an Erfahrungsaustausch restarting the clock, deletion of
+//! the listing at 29 months, and a single notice for those already lapsed when they are added.
+//! Letters go through a real SMTP server on loopback (aiosmtpd).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::helpers::{Backend, Options, TestApp};
+use crate::on_both_backends;
+
+struct SmtpServer {
+    child: Child,
+    url: String,
+    maildir: tempfile::TempDir,
+}
+
+impl SmtpServer {
+    fn start() -> SmtpServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let maildir = tempfile::tempdir().unwrap();
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            // Python's Maildir creates new/cur/tmp only when the folder does not exist yet.
+            .arg(maildir.path().join("mail"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 with aiosmtpd (pip install aiosmtpd)");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "aiosmtpd did not start (pip install aiosmtpd)");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        SmtpServer { child, url: format!("smtp://127.0.0.1:{port}"), maildir }
+    }
+
+    /// The messages received so far, as text.
+    fn received(&self) -> Vec<String> {
+        let new: PathBuf = self.maildir.path().join("mail/new");
+        let mut out: Vec<String> = std::fs::read_dir(new)
+            .map(|d| d.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()).collect())
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn at(app: &TestApp, smtp: &SmtpServer, now: &str, args: &[&str]) -> std::process::Output {
+    let out = app.command().env("CONSENTD_NOW", now).env("CONSENTD_SMTP_URL", &smtp.url).args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?} at {now}: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// A retention run at `now`, then delivery a minute later (each process's simulated clock
+/// starts at CONSENTD_NOW, so the later process must start later).
+fn run(app: &TestApp, smtp: &SmtpServer, now: &str) -> Value {
+    let out = at(app, smtp, now, &["retention", "run", "--json"]);
+    let later = chrono::DateTime::parse_from_rfc3339(now).unwrap() + chrono::TimeDelta::minutes(1);
+    at(app, smtp, &later.to_rfc3339(), &["outbox", "deliver"]);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn listed(app: &TestApp, smtp: &SmtpServer, now: &str) -> Vec<String> {
+    let out = at(app, smtp, now, &["consultant", "list", "--format", "json"]);
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    list.iter().map(|c| c["email"].as_str().unwrap().to_owned()).collect()
+}
+
+async fn consultant_timeline_end_to_end(backend: Backend) {
+    let smtp = SmtpServer::start();
+    let app = TestApp::spawn_with(backend, Options { now: Some("2025-01-20T10:00:00Z".into()), ..Default::default() }).await;
+    let start = "2025-01-20T10:00:00Z";
+    at(&app, &smtp, start, &["consultant", "add", "--name", "Berta Beraterin", "--email", "berta@example.org", "--authorised-on", "2025-01-15"]);
+    at(&app, &smtp, start, &["consultant", "add", "--name", "Erik Erneuert", "--email", "erik@example.org", "--authorised-on", "2025-01-15"]);
+    let dup = app.command().env("CONSENTD_NOW", start).args(["consultant", "add", "--name", "X", "--email", "berta@example.org", "--authorised-on", "2025-01-15"]).output().unwrap();
+    assert!(!dup.status.success());
+
+    // 23 months: nothing yet.
+    run(&app, &smtp, "2026-12-20T10:00:00Z");
+    assert!(smtp.received().is_empty());
+
+    // 24 months: the first letter to both.
+    let r = run(&app, &smtp, "2027-01-16T10:00:00Z");
+    assert_eq!(r["reminders_queued"], 2, "{r}");
+    let outbox = String::from_utf8(at(&app, &smtp, "2027-01-16T10:05:00Z", &["outbox", "list"]).stdout).unwrap();
+    assert_eq!(smtp.received().len(), 2, "{outbox}");
+    assert!(smtp.received().iter().all(|m| m.contains("Erinnerung 1 von 3")));
+
+    // Erik attends an Erfahrungsaustausch on 1 February 2027: his clock restarts.
+    at(&app, &smtp, "2027-01-20T10:00:00Z", &["workshop", "add", "--slug", "exaus-2027-02", "--title", "Erfahrungsaustausch", "--starts", "2027-02-01", "--ends", "2027-02-01", "--notice", "stiftung-workshop-teilnehmende", "--kind", "erfahrungsaustausch"]);
+    at(&app, &smtp, "2027-02-02T10:00:00Z", &["workshop", "attend", "exaus-2027-02", "--email", "erik@example.org"]);
+
+    // 25 and 26 months: Berta's second and third letters; running twice sends nothing twice.
+    run(&app, &smtp, "2027-02-16T10:00:00Z");
+    run(&app, &smtp, "2027-03-16T10:00:00Z");
+    run(&app, &smtp, "2027-03-16T11:00:00Z");
+    let berta: Vec<String> = smtp.received().into_iter().filter(|m| m.contains("berta@example.org")).collect();
+    assert_eq!(berta.len(), 3, "the third letter at 26 months, each once");
+    assert!(berta.iter().any(|m| m.contains("Erinnerung 3 von 3") && m.contains("15.06.2027")));
+    assert_eq!(smtp.received().iter().filter(|m| m.contains("erik@example.org")).count(), 1, "renewal cancels Erik's cycle");
+
+    // 28 months: still listed; 29 months: Berta's listing is deleted, Erik's stays.
+    assert_eq!(listed(&app, &smtp, "2027-05-20T10:00:00Z").len(), 2);
+    let r = run(&app, &smtp, "2027-06-16T10:00:00Z");
+    assert!(r["due"].as_array().unwrap().iter().any(|d| d["category"] == "berater-listung" && d["executed"] == true));
+    assert_eq!(listed(&app, &smtp, "2027-06-16T10:00:00Z"), ["erik@example.org"]);
+
+    // Added after the deadline had passed: one notice with three months, then deletion.
+    at(&app, &smtp, "2027-06-20T10:00:00Z", &["consultant", "add", "--name", "Lena Lange-Her", "--email", "lena@example.org", "--authorised-on", "2024-01-10"]);
+    run(&app, &smtp, "2027-06-20T10:00:00Z");
+    run(&app, &smtp, "2027-07-20T10:00:00Z");
+    let lena: Vec<String> = smtp.received().into_iter().filter(|m| m.contains("lena@example.org")).collect();
+    assert_eq!(lena.len(), 1, "exactly one notice");
+    assert!(lena[0].contains("abgelaufen") && lena[0].contains("20.09.2027"));
+    assert!(listed(&app, &smtp, "2027-09-19T10:00:00Z").contains(&"lena@example.org".to_owned()));
+    run(&app, &smtp, "2027-09-20T10:00:00Z");
+    assert!(!listed(&app, &smtp, "2027-09-20T10:00:00Z").contains(&"lena@example.org".to_owned()));
+
+    // Every letter's state is visible; the log names no one; the ledger verifies.
+    let outbox: Vec<Value> = serde_json::from_slice(&at(&app, &smtp, "2027-09-20T10:00:00Z", &["outbox", "list", "--format", "json"]).stdout).unwrap();
+    assert!(outbox.iter().any(|m| m["state"] == "sent"));
+    assert_eq!(app.db.scalar_i64("SELECT COUNT(*) FROM deletion_log WHERE category = 'berater-listung'").await, 2);
+    assert_eq!(app.db.scalar_i64("SELECT COUNT(*) FROM deletion_log WHERE target LIKE '%@%'").await, 0);
+    let (ok, out) = app.verify();
+    assert!(ok, "{out}");
+}
+
+on_both_backends!(consultant_timeline_end_to_end);
