@@ -11,5 +11,6 @@ mod pages;
 mod policies;
 mod privacy;
 mod retention;
+mod retention_random;
 mod review;
 mod staff;
