@@ -6,6 +6,7 @@ pub mod app;
 pub mod catalog;
 pub mod clock;
 pub mod config;
+pub mod consultants;
 pub mod domain;
 pub mod http;
 pub mod jobs;

@@ -164,6 +164,8 @@ enum ConsultantCommand {
         #[arg(long)]
         authorised_on: NaiveDate,
     },
+    /// Import `name;email;authorised_on` lines (CSV, header optional); all or nothing.
+    Import { file: std::path::PathBuf },
     /// List consultants with their last authorisation and the listing's deadline.
     List {
         /// text (default) or json
@@ -500,18 +502,14 @@ async fn workshop(settings: &Settings, command: WorkshopCommand) -> anyhow::Resu
                 Err(e) => Err(e.into()),
             }
         }
-        WorkshopCommand::Attend { slug, email } => {
-            let email = consentd::domain::consent::EmailAddress::parse_as(&email.to_lowercase(), "email")
-                .map_err(|e| anyhow::anyhow!("--{}: {}", e.field, e.message))?;
-            let Some(w) = store::workshops::by_slug(&app.db, slug.trim()).await? else {
-                anyhow::bail!("no workshop `{slug}`");
-            };
-            let reauthorises = matches!(WorkshopKind::parse(&w.kind), Some(WorkshopKind::Erfahrungsaustausch | WorkshopKind::ReAuthorisation));
-            let new = store::consultants::record_attendance(&app.db, &w.id, email.as_str(), reauthorises.then_some(w.ends_on), app.clock.now()).await?;
-            store::audit::record(&app.db, &app.clock, "cli", "workshop.attendance", Some(&format!("workshop:{}", w.slug)), None).await?;
-            println!("{}", if new { "attendance recorded" } else { "attendance was recorded already" });
-            Ok(ExitCode::SUCCESS)
-        }
+        WorkshopCommand::Attend { slug, email } => match consentd::consultants::attend(&app, slug.trim(), &email, "cli", None).await? {
+            None => anyhow::bail!("no workshop `{slug}`"),
+            Some(Err(e)) => anyhow::bail!("--{}: {}", e.field, e.message),
+            Some(Ok(new)) => {
+                println!("{}", if new { "attendance recorded" } else { "attendance was recorded already" });
+                Ok(ExitCode::SUCCESS)
+            }
+        },
         WorkshopCommand::List => {
             let counts: std::collections::HashMap<String, i64> =
                 store::workshops::consent_counts(&app.db).await?.into_iter().collect();
@@ -753,18 +751,15 @@ async fn retention(settings: &Settings, command: RetentionCommand) -> anyhow::Re
 async fn consultant(settings: &Settings, command: ConsultantCommand) -> anyhow::Result<ExitCode> {
     let app = App::open(settings).await?;
     match command {
-        ConsultantCommand::Add { name, email, authorised_on } => {
-            let name = consentd::domain::consent::SubjectName::parse(&name).map_err(|e| anyhow::anyhow!("--name: {}", e.message))?;
-            let email = consentd::domain::consent::EmailAddress::parse_as(&email.to_lowercase(), "email")
-                .map_err(|e| anyhow::anyhow!("--email: {}", e.message))?;
-            anyhow::ensure!(authorised_on <= app.clock.today_berlin(), "--authorised-on: must not be in the future");
-            match store::consultants::add(&app.db, name.as_str(), email.as_str(), authorised_on, app.clock.now()).await {
-                Ok(id) => {
-                    store::audit::record(&app.db, &app.clock, "cli", "consultant.added", Some(&format!("consultant:{id}")), None).await?;
-                    println!("{id}");
-                }
-                Err(e) if store::is_unique_violation(&e) => anyhow::bail!("--email: a consultant with this e-mail exists already"),
-                Err(e) => return Err(e.into()),
+        ConsultantCommand::Add { name, email, authorised_on } => match consentd::consultants::add(&app, &name, &email, authorised_on, "cli", None).await? {
+            Ok(id) => println!("{id}"),
+            Err(e) => anyhow::bail!("--{}: {}", e.field.replace('_', "-"), e.message),
+        },
+        ConsultantCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            match consentd::consultants::import_csv(&app, &text, "cli", None).await? {
+                Ok(n) => println!("{n} consultant(s) added"),
+                Err(e) => anyhow::bail!("{}: {}", e.field, e.message),
             }
         }
         ConsultantCommand::List { format } => {

@@ -136,4 +136,41 @@ async fn consultant_timeline_end_to_end(backend: Backend) {
     assert!(ok, "{out}");
 }
 
-on_both_backends!(consultant_timeline_end_to_end);
+/// The same through the API: CSV import (all or nothing), one by one, attendance.
+async fn consultants_through_the_api(backend: Backend) {
+    let app = TestApp::spawn_with(backend, Options { now: Some("2026-12-01T10:00:00Z".into()), ..Default::default() }).await;
+    let admin = app.create_token("admin", "admin");
+    let auditor = app.create_token("auditor", "auditor");
+    let csv = |body: &str| app.client.post(format!("{}/api/v1/consultants/import", app.address)).bearer_auth(&admin)
+        .header("content-type", "text/csv").body(body.to_owned()).send();
+    let bad = csv("name;email;authorised_on\nAnna Alt;anna@example.org;2025-03-01\nKaputt;keine-adresse;2025-03-01\n").await.unwrap();
+    assert_eq!(bad.status(), 422);
+    assert_eq!(bad.json::<Value>().await.unwrap()["error"]["field"], "line 3");
+    let ok = csv("name;email;authorised_on\nAnna Alt;anna@example.org;2025-03-01\nBodo Bonn;bodo@example.org;15.01.2026\n").await.unwrap();
+    assert_eq!(ok.json::<Value>().await.unwrap()["added"], 2);
+    let again = csv("Anna Alt;anna@example.org;2025-03-01\n").await.unwrap();
+    assert_eq!(again.json::<Value>().await.unwrap()["added"], 0, "an import can be repeated");
+    let one = app.client.post(format!("{}/api/v1/consultants", app.address)).bearer_auth(&admin)
+        .json(&serde_json::json!({"name": "Cora Cöln", "email": "cora@example.org", "authorised_on": "2026-11-30"})).send().await.unwrap();
+    assert_eq!(one.status(), 201);
+    let future = app.client.post(format!("{}/api/v1/consultants", app.address)).bearer_auth(&admin)
+        .json(&serde_json::json!({"name": "X", "email": "x@example.org", "authorised_on": "2030-01-01"})).send().await.unwrap();
+    assert_eq!(future.status(), 422);
+
+    let w = app.client.post(format!("{}/api/v1/workshops", app.address)).bearer_auth(&admin)
+        .json(&serde_json::json!({"slug": "exaus-2026-11", "title": "ERFA", "starts": "2026-11-20", "ends": "2026-11-20", "notice": "om-workshop-teilnehmende", "kind": "erfahrungsaustausch"}))
+        .send().await.unwrap();
+    assert_eq!(w.status(), 201);
+    let attend = |email: &str| app.client.post(format!("{}/api/v1/workshops/exaus-2026-11/attendance", app.address)).bearer_auth(&admin)
+        .json(&serde_json::json!({"email": email})).send();
+    assert_eq!(attend("anna@example.org").await.unwrap().status(), 201);
+    assert_eq!(attend("anna@example.org").await.unwrap().status(), 200, "recorded once");
+    let list: Vec<Value> = app.client.get(format!("{}/api/v1/consultants", app.address)).bearer_auth(&auditor).send().await.unwrap().json().await.unwrap();
+    let anna = list.iter().find(|c| c["email"] == "anna@example.org").unwrap();
+    assert_eq!(anna["last_authorised_on"], "2026-11-20", "the Erfahrungsaustausch re-authorised her");
+    assert_eq!(anna["listing_deleted_on"], "2029-04-20");
+    let outbox = app.client.get(format!("{}/api/v1/outbox", app.address)).bearer_auth(&auditor).send().await.unwrap();
+    assert_eq!(outbox.status(), 200);
+}
+
+on_both_backends!(consultant_timeline_end_to_end, consultants_through_the_api);

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod consents;
+pub mod consultants;
 pub mod ledger;
 pub mod notice_versions;
 pub mod notices;

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{audit, consents, ledger, notice_versions, notices, receipts, retention, workshops};
+use super::{audit, consents, consultants, ledger, notice_versions, notices, receipts, retention, workshops};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -41,6 +41,11 @@ use super::{audit, consents, ledger, notice_versions, notices, receipts, retenti
         retention::pause,
         retention::resume,
         retention::run,
+        consultants::list,
+        consultants::add,
+        consultants::import,
+        consultants::attend,
+        consultants::outbox,
     ),
     modifiers(&BearerAuth)
 )]

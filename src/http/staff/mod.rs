@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod consents;
+pub mod consultants;
 pub mod dashboard;
 pub mod ledger;
 pub mod login;
@@ -42,6 +43,8 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/staff/consents", "Einwilligungen", "Consents"),
     ("/staff/ledger", "Ledger", "Ledger"),
     ("/staff/retention", "Löschfristen", "Retention"),
+    ("/staff/consultants", "Beraterliste", "Consultants"),
+    ("/staff/outbox", "Postausgang", "Outbox"),
     ("/staff/audit", "Protokoll", "Audit log"),
     ("/staff/users", "Benutzer", "Users"),
     ("/staff/tokens", "API-Tokens", "API tokens"),
