@@ -446,7 +446,8 @@ pub mod admin {
                 "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\"><title>{}: {}</title></rect>",
                 x + 2.0, y, bar - 4.0, height, if m.month == "due" { "#8a2a0b" } else { "#0b5cad" }, m.month, m.total
             ));
-            out.push_str(&format!("<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"9\" text-anchor=\"middle\">{}</text>", x + bar / 2.0, h - 8.0, &m.month[m.month.len().saturating_sub(2)..]));
+            let label = if m.month == "due" { "fällig" } else { &m.month[m.month.len().saturating_sub(2)..] };
+            out.push_str(&format!("<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"9\" text-anchor=\"middle\">{}</text>", x + bar / 2.0, h - 8.0, label));
             if m.total > 0 {
                 out.push_str(&format!("<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\">{}</text>", x + bar / 2.0, y - 3.0, m.total));
             }

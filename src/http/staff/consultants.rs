@@ -23,6 +23,7 @@ pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: C
         Err(e) => return error_page(e, lang),
     };
     let admin = state.permits(staff.role, Method::POST, "/staff/consultants");
+    let workshops = crate::store::workshops::list(&state.app.db).await.unwrap_or_default();
     let body = html! {
         table {
             thead { tr { th { "Name" } th { "E-Mail" } th { (tr(lang, "letzte (Re-)Autorisierung", "last (re-)authorisation")) } th { (tr(lang, "Eintrag gelöscht am", "listing deleted on")) } } }
@@ -54,7 +55,11 @@ pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: C
             form method="post" action="/staff/attendance" {
                 (csrf_field(&staff))
                 div.grid {
-                    label { (tr(lang, "Workshop (Slug)", "Workshop (slug)")) input type="text" name="slug" required; }
+                    label { "Workshop" select name="slug" required {
+                        @for w in workshops.iter().filter(|w| w.archived_at.is_none()) {
+                            option value=(w.slug) { (w.title) " (" (format_date(w.ends_on, lang)) ")" }
+                        }
+                    } }
                     label { "E-Mail" input type="email" name="email" required; }
                 }
                 p { button.secondary type="submit" { (tr(lang, "Erfassen", "Record")) } }

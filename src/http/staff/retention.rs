@@ -35,7 +35,15 @@ pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: C
     let today = state.app.clock.today_berlin();
     let admin = state.permits(staff.role, Method::POST, "/staff/retention/holds");
     let open_pause = pauses.iter().find(|p| p.resumed_at.is_none());
-    let categories: Vec<&String> = state.app.policies.retention.iter().map(|r| &r.category).collect();
+    // Columns only for categories with something to show; the rest are listed below.
+    let categories: Vec<&String> = state
+        .app
+        .policies
+        .retention
+        .iter()
+        .map(|r| &r.category)
+        .filter(|c| forecast.months.iter().any(|m| m.per_category.contains_key(*c)))
+        .collect();
     let body = html! {
         section {
             @if let Some(p) = open_pause {
@@ -58,16 +66,20 @@ pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: C
             h2 { (tr(lang, "Prognose: was wann gelöscht wird", "Forecast: what will be deleted when")) }
             (PreEscaped(admin::forecast_svg(&forecast)))
             table {
-                thead { tr { th { (tr(lang, "Monat", "Month")) } @for c in &categories { th { (c) } } th { (tr(lang, "gesperrt", "held")) } } }
+                thead { tr { th { (tr(lang, "Monat", "Month")) } @for c in &categories { th { (c) } } th { (tr(lang, "gesamt", "total")) } th { (tr(lang, "davon gesperrt", "of which held")) } } }
                 tbody {
                     @for m in &forecast.months {
                         tr {
                             td { @if m.month == "due" { strong { (tr(lang, "fällig", "due now")) } } @else { (m.month) } }
                             @for c in &categories { td { (m.per_category.get(*c).copied().unwrap_or(0)) } }
+                            td { strong { (m.total) } }
                             td { (m.held) }
                         }
                     }
                 }
+            }
+            @if categories.is_empty() {
+                p.meta { (tr(lang, "In den nächsten zwölf Monaten wird nichts fällig.", "Nothing falls due in the next twelve months.")) }
             }
             @if !forecast.not_enforced.is_empty() {
                 p.meta { (tr(lang, "Noch nicht automatisch durchgesetzt: ", "Not enforced automatically yet: ")) (forecast.not_enforced.join(", ")) }
