@@ -175,7 +175,7 @@ async fn holds_pauses_forecast_and_report(backend: Backend) {
     app.add_user("admin@example.org", "admin");
     let session = app.login("admin@example.org").await;
     let page = app.client.get(format!("{}/staff/retention", app.address)).header("cookie", &session.cookie).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("<svg") && page.contains("teilnehmende-kontaktdaten") && page.contains("Prüfung durch die Aufsichtsbehörde"));
+    assert!(page.contains("<svg") && page.contains("Prognose") && page.contains("Prüfung durch die Aufsichtsbehörde"), "{page}");
 }
 
 on_both_backends!(every_personal_column_has_a_rule, deletes_on_schedule_never_early_and_only_once, holds_pauses_forecast_and_report);
