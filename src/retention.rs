@@ -125,13 +125,30 @@ pub async fn run(app: &App, dry_run: bool, as_of: Option<NaiveDate>) -> anyhow::
     let key = store::pseudonym_key(&app.db, app.clock.now()).await?;
     let paused = store::is_paused(&app.db).await?;
     let mut report = RunReport { as_of, dry_run, paused, due: Vec::new(), executed: 0, reminders_queued: 0 };
-    for (mut planned, c) in plan(app, as_of).await? {
-        if !dry_run && !paused && planned.held_by.is_none() {
-            let rule = app.policies.retention.iter().find(|r| r.category == planned.category).expect("planned from a rule");
-            planned.executed = execute(app, rule, &c, &key).await?;
-            report.executed += usize::from(planned.executed);
+    let planned_items = plan(app, as_of).await?;
+    // Participants go in batches: one commit for many deletions (each still with its own log
+    // and ledger entry); the other categories are few and go one by one.
+    let mut batch: Vec<(usize, Candidate, RetentionRule)> = Vec::new();
+    for (i, (planned, c)) in planned_items.iter().enumerate() {
+        report.due.push(planned.clone());
+        if dry_run || paused || planned.held_by.is_some() {
+            continue;
         }
-        report.due.push(planned);
+        let rule = app.policies.retention.iter().find(|r| r.category == planned.category).expect("planned from a rule").clone();
+        if rule.category == "teilnehmende-kontaktdaten" {
+            batch.push((i, c.clone(), rule));
+            if batch.len() >= BATCH {
+                report.executed += execute_participants(app, &mut report.due, &batch, &key).await?;
+                batch.clear();
+            }
+        } else {
+            let executed = execute(app, &rule, c, &key).await?;
+            report.due[i].executed = executed;
+            report.executed += usize::from(executed);
+        }
+    }
+    if !batch.is_empty() {
+        report.executed += execute_participants(app, &mut report.due, &batch, &key).await?;
     }
     if !dry_run {
         report.reminders_queued = queue_reminders(app, as_of).await?;
@@ -140,6 +157,36 @@ pub async fn run(app: &App, dry_run: bool, as_of: Option<NaiveDate>) -> anyhow::
         tracing::info!(deletions = report.executed, reminders = report.reminders_queued, "retention run");
     }
     Ok(report)
+}
+
+/// Deletions per transaction for participants.
+const BATCH: usize = 500;
+
+async fn execute_participants(app: &App, due: &mut [Planned], batch: &[(usize, Candidate, RetentionRule)], key: &[u8]) -> anyhow::Result<usize> {
+    let items: Vec<store::BatchItem<'_>> = batch
+        .iter()
+        .map(|(_, c, rule)| store::BatchItem {
+            deletion: Deletion {
+                category: &rule.category,
+                rule_version: i64::from(rule.version),
+                start_on: c.start,
+                due_on: effective_due(rule, c),
+                subject_pseudonym: pseudonym(key, c.email.as_deref()),
+                target: target_of(&rule.category),
+            },
+            key: &c.key,
+            ledger_ref: c.record_id.as_deref().unwrap_or_default(),
+        })
+        .collect();
+    let results = store::execute_batch(&app.db, &app.clock, &items, store::ANONYMISE_PARTICIPANT).await?;
+    let mut executed = 0;
+    for ((i, _, _), result) in batch.iter().zip(results) {
+        if result.is_some() {
+            due[*i].executed = true;
+            executed += 1;
+        }
+    }
+    Ok(executed)
 }
 
 /// Reminders before a listing's deadline (the rule's `reminders`), each queued exactly once

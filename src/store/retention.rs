@@ -253,6 +253,96 @@ async fn execute(
     })
 }
 
+/// One due item of a batch: its log fields, the key `$1`, and what its ledger entry refers to.
+pub struct BatchItem<'a> {
+    pub deletion: Deletion<'a>,
+    pub key: &'a str,
+    pub ledger_ref: &'a str,
+}
+
+/// Like [`execute`] for many items in one transaction (one commit, one fsync): each item that
+/// changed anything gets its own log entry and ledger entry; items already gone are skipped
+/// (`None` at their position). The ledger lock is taken first, so batches of several
+/// instances never interleave.
+pub async fn execute_batch(db: &Db, clock: &Clock, items: &[BatchItem<'_>], statements: &[Statement]) -> sqlx::Result<Vec<Option<DeletionLogEntry>>> {
+    with_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let (mut seq, mut prev) = lock_head!(tx);
+        let mut results: Vec<Option<DeletionLogEntry>> = Vec::with_capacity(items.len());
+        let mut any = false;
+        for item in items {
+            let now = clock.now();
+            let mut rows = 0i64;
+            for statement in statements {
+                let query = sqlx::query(statement.sql).bind(item.key);
+                let query = if statement.binds_now { query.bind(now) } else { query };
+                rows += query.execute(&mut *tx).await?.rows_affected() as i64;
+            }
+            if rows == 0 {
+                results.push(None);
+                continue;
+            }
+            if any {
+                // The first executed item uses the number reserved by the lock.
+                let (next, _): (i64, String) = sqlx::query_as("UPDATE ledger_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, entry_sha256")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                seq = next;
+            }
+            let d = &item.deletion;
+            let entry = DeletionLogEntry {
+                id: uuid::Uuid::new_v4().to_string(),
+                executed_at: now,
+                category: d.category.to_owned(),
+                rule_version: d.rule_version,
+                start_on: d.start_on,
+                due_on: d.due_on,
+                subject_pseudonym: d.subject_pseudonym.clone(),
+                target: d.target.to_owned(),
+                rows_affected: rows,
+                ledger_seq: seq,
+            };
+            let ledger = LedgerEntry::next(seq, &prev, now, EntryKind::Deletion, item.ledger_ref, &payload_hash(&entry.payload()));
+            insert_entry!(tx, &ledger);
+            sqlx::query(concat!("INSERT INTO deletion_log (", columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
+                .bind(&entry.id)
+                .bind(entry.executed_at)
+                .bind(&entry.category)
+                .bind(entry.rule_version)
+                .bind(entry.start_on)
+                .bind(entry.due_on)
+                .bind(&entry.subject_pseudonym)
+                .bind(&entry.target)
+                .bind(entry.rows_affected)
+                .bind(entry.ledger_seq)
+                .execute(&mut *tx)
+                .await?;
+            prev = ledger.entry_sha256;
+            any = true;
+            results.push(Some(entry));
+        }
+        if any {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(results)
+    })
+}
+
+/// The statements that anonymise one participant (`$1` subject id, `$2` time).
+pub const ANONYMISE_PARTICIPANT: &[Statement] = &[
+    Statement {
+        sql: "UPDATE subjects SET name = NULL, email = NULL, organisation = NULL, salt = NULL, erased_at = $2
+              WHERE id = $1 AND erased_at IS NULL",
+        binds_now: true,
+    },
+    by_key(
+        "UPDATE consent_records SET ip_truncated = NULL, user_agent = NULL
+         WHERE subject_id = $1 AND (ip_truncated IS NOT NULL OR user_agent IS NOT NULL)",
+    ),
+];
+
 pub async fn delete_session(db: &Db, clock: &Clock, d: &Deletion<'_>, key: &str) -> sqlx::Result<Option<DeletionLogEntry>> {
     execute(db, clock, d, &[by_key("DELETE FROM staff_sessions WHERE id_sha256 = $1")], key, "staff_sessions").await
 }
