@@ -14,7 +14,10 @@ use consentd::config::Settings;
 use sqlx::sqlite::SqliteConnectOptions;
 
 async fn seed(url: &str, n: usize) {
-    let options = SqliteConnectOptions::from_str(url).unwrap().create_if_missing(true).foreign_keys(false);
+    let options = SqliteConnectOptions::from_str(url)
+        .unwrap()
+        .create_if_missing(true)
+        .foreign_keys(false);
     let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
     let mut tx = pool.begin().await.unwrap();
     sqlx::query(
@@ -24,7 +27,10 @@ async fn seed(url: &str, n: usize) {
     .execute(&mut *tx)
     .await
     .unwrap();
-    let sha: String = sqlx::query_scalar("SELECT sha256 FROM notice_texts LIMIT 1").fetch_one(&mut *tx).await.unwrap();
+    let sha: String = sqlx::query_scalar("SELECT sha256 FROM notice_texts LIMIT 1")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
     for i in 0..n {
         sqlx::query("INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at) VALUES ($1, $2, $3, NULL, 'salt', 'digest', '2020-03-01T00:00:00Z')")
             .bind(format!("s{i}"))
@@ -53,14 +59,25 @@ async fn seed(url: &str, n: usize) {
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0)))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<f64>()
+                    .unwrap_or(0.0)
+            })
+        })
         .unwrap_or(0.0)
         / 1024.0
 }
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(10_000);
+    let n: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(10_000);
     let dir = tempfile::tempdir().unwrap();
     let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
     // SAFETY: set before any thread reads the environment.
@@ -69,14 +86,25 @@ async fn main() {
     let mut results = Vec::new();
     for which in ["engine", "baseline"] {
         let url = format!("sqlite://{}/{which}.db", dir.path().display());
-        let settings = Settings { database_url: url.clone(), policies: policies.clone(), public_url: None, smtp_url: None, mail_from: "x@example.org".into() };
+        let settings = Settings {
+            database_url: url.clone(),
+            policies: policies.clone(),
+            public_url: None,
+            smtp_url: None,
+            mail_from: "x@example.org".into(),
+        };
         let app = App::open(&settings).await.unwrap();
         seed(&url, n).await;
         let started = Instant::now();
         let done = if which == "engine" {
-            consentd::retention::run(&app, false, None).await.unwrap().executed
+            consentd::retention::run(&app, false, None)
+                .await
+                .unwrap()
+                .executed
         } else {
-            let consentd::store::Db::Sqlite(pool) = &app.db else { unreachable!() };
+            let consentd::store::Db::Sqlite(pool) = &app.db else {
+                unreachable!()
+            };
             let mut tx = pool.begin().await.unwrap();
             sqlx::query(
                 "INSERT INTO deletion_log (id, executed_at, category, rule_version, start_on, due_on, subject_pseudonym, target, rows_affected, ledger_seq)
@@ -97,7 +125,11 @@ async fn main() {
         let secs = started.elapsed().as_secs_f64();
         assert_eq!(done, n, "{which} handled every due record");
         results.push((which, secs));
-        println!("{which:>8}: {n} due records in {secs:.3} s ({:.0} per second), peak RSS so far {:.0} MB", n as f64 / secs, peak_rss_mb());
+        println!(
+            "{which:>8}: {n} due records in {secs:.3} s ({:.0} per second), peak RSS so far {:.0} MB",
+            n as f64 / secs,
+            peak_rss_mb()
+        );
         app.db.close().await;
     }
     println!("ratio engine/baseline: {:.1}×", results[0].1 / results[1].1);

@@ -3,8 +3,8 @@
 
 use std::sync::LazyLock;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Europe::Berlin;
@@ -52,7 +52,8 @@ fn random_secret() -> String {
 
 /// argon2id with the crate's defaults (19 MiB, 2 passes), a random salt per password.
 pub fn hash_password(password: &Password) -> String {
-    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).expect("16 bytes make a valid salt");
+    let salt =
+        SaltString::encode_b64(&rand::random::<[u8; 16]>()).expect("16 bytes make a valid salt");
     Argon2::default()
         .hash_password(password.expose().as_bytes(), &salt)
         .expect("argon2 hashing with default parameters cannot fail")
@@ -60,8 +61,11 @@ pub fn hash_password(password: &Password) -> String {
 }
 
 pub fn verify_password(hash: &str, candidate: &str) -> bool {
-    PasswordHash::new(hash)
-        .is_ok_and(|parsed| Argon2::default().verify_password(candidate.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(candidate.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 /// Verified against when the account does not exist, so both cases take equally long.
@@ -69,28 +73,74 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
     hash_password(&Password::parse("kein-echtes-Passwort-nur-Zeitausgleich", &[]).expect("strong"))
 });
 
-pub async fn add_user(app: &App, email: &str, role: Role, password: &str, actor: &str, ip: Option<&str>) -> Result<StaffUser, AccountError> {
+pub async fn add_user(
+    app: &App,
+    email: &str,
+    role: Role,
+    password: &str,
+    actor: &str,
+    ip: Option<&str>,
+) -> Result<StaffUser, AccountError> {
     // Stored lower-case: one person, one account, whatever the capitalisation.
     let email = EmailAddress::parse_as(&email.to_lowercase(), "email")?;
     if !role.can_log_in() {
-        return Err(FieldError::new("role", "collector is a machine role: create an API token for it instead").into());
+        return Err(FieldError::new(
+            "role",
+            "collector is a machine role: create an API token for it instead",
+        )
+        .into());
     }
     let password = Password::parse(password, &[email.as_str()])?;
     let hash = hash_password(&password);
-    let user = match users::insert(&app.db, email.as_str(), role.as_str(), &hash, app.clock.now()).await {
+    let user = match users::insert(
+        &app.db,
+        email.as_str(),
+        role.as_str(),
+        &hash,
+        app.clock.now(),
+    )
+    .await
+    {
         Ok(user) => user,
-        Err(e) if is_unique_violation(&e) => return Err(AccountError::Conflict("a user with this e-mail exists already".into())),
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AccountError::Conflict(
+                "a user with this e-mail exists already".into(),
+            ));
+        }
         Err(e) => return Err(e.into()),
     };
-    audit::record(&app.db, &app.clock, actor, "user.added", Some(&format!("user:{} role:{}", user.id, role.as_str())), ip).await?;
+    audit::record(
+        &app.db,
+        &app.clock,
+        actor,
+        "user.added",
+        Some(&format!("user:{} role:{}", user.id, role.as_str())),
+        ip,
+    )
+    .await?;
     Ok(user)
 }
 
-pub async fn disable_user(app: &App, user: StaffUser, actor: &str, ip: Option<&str>) -> Result<StaffUser, AccountError> {
+pub async fn disable_user(
+    app: &App,
+    user: StaffUser,
+    actor: &str,
+    ip: Option<&str>,
+) -> Result<StaffUser, AccountError> {
     if !users::disable(&app.db, &user.id, app.clock.now()).await? {
-        return Err(AccountError::Conflict("this user is disabled already".into()));
+        return Err(AccountError::Conflict(
+            "this user is disabled already".into(),
+        ));
     }
-    audit::record(&app.db, &app.clock, actor, "user.disabled", Some(&format!("user:{}", user.id)), ip).await?;
+    audit::record(
+        &app.db,
+        &app.clock,
+        actor,
+        "user.disabled",
+        Some(&format!("user:{}", user.id)),
+        ip,
+    )
+    .await?;
     Ok(user)
 }
 
@@ -105,8 +155,17 @@ pub async fn create_token(
 ) -> Result<(ApiToken, String), AccountError> {
     let name = name.trim();
     // Names appear in URLs (revocation) and in the audit trail: keep them plain.
-    if name.is_empty() || name.len() > 100 || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-        return Err(FieldError::new("name", "must be 1–100 characters: letters, digits, '-', '_' or '.'").into());
+    if name.is_empty()
+        || name.len() > 100
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(FieldError::new(
+            "name",
+            "must be 1–100 characters: letters, digits, '-', '_' or '.'",
+        )
+        .into());
     }
     let now = app.clock.now();
     let expires_at = match expires {
@@ -139,18 +198,46 @@ pub async fn create_token(
     };
     match tokens::insert(&app.db, &token).await {
         Ok(()) => {}
-        Err(e) if is_unique_violation(&e) => return Err(AccountError::Conflict(format!("a token named `{name}` exists already"))),
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AccountError::Conflict(format!(
+                "a token named `{name}` exists already"
+            )));
+        }
         Err(e) => return Err(e.into()),
     }
-    audit::record(&app.db, &app.clock, actor, "token.created", Some(&format!("token:{name} role:{}", role.as_str())), ip).await?;
+    audit::record(
+        &app.db,
+        &app.clock,
+        actor,
+        "token.created",
+        Some(&format!("token:{name} role:{}", role.as_str())),
+        ip,
+    )
+    .await?;
     Ok((token, secret))
 }
 
-pub async fn revoke_token(app: &App, name: &str, actor: &str, ip: Option<&str>) -> Result<(), AccountError> {
+pub async fn revoke_token(
+    app: &App,
+    name: &str,
+    actor: &str,
+    ip: Option<&str>,
+) -> Result<(), AccountError> {
     if !tokens::revoke(&app.db, name.trim(), app.clock.now()).await? {
-        return Err(AccountError::NotFound(format!("no active token named `{}`", name.trim())));
+        return Err(AccountError::NotFound(format!(
+            "no active token named `{}`",
+            name.trim()
+        )));
     }
-    audit::record(&app.db, &app.clock, actor, "token.revoked", Some(&format!("token:{}", name.trim())), ip).await?;
+    audit::record(
+        &app.db,
+        &app.clock,
+        actor,
+        "token.revoked",
+        Some(&format!("token:{}", name.trim())),
+        ip,
+    )
+    .await?;
     Ok(())
 }
 
@@ -172,13 +259,21 @@ pub async fn authenticate_token(app: &App, secret: &str) -> sqlx::Result<Option<
 
 pub enum LoginOutcome {
     /// The cookie secret and the CSRF token of the new session.
-    LoggedIn { user: StaffUser, session_secret: String },
+    LoggedIn {
+        user: StaffUser,
+        session_secret: String,
+    },
     Invalid,
     /// Too many failures; try again after this long.
     Locked(TimeDelta),
 }
 
-pub async fn login(app: &App, email: &str, password: &str, ip_truncated: Option<&str>) -> sqlx::Result<LoginOutcome> {
+pub async fn login(
+    app: &App,
+    email: &str,
+    password: &str,
+    ip_truncated: Option<&str>,
+) -> sqlx::Result<LoginOutcome> {
     let now = app.clock.now();
     let email = email.trim().to_lowercase();
     // Looked up only when it could be an address (a NUL would not even reach the database).
@@ -193,14 +288,27 @@ pub async fn login(app: &App, email: &str, password: &str, ip_truncated: Option<
     // Counted per address typed, whether or not such an account exists.
     let account_key = sha256_hex(email.as_bytes());
     let attempt = users::record_failure(&app.db, &account_key, ip_truncated, now).await?;
-    let (by_user, by_ip) = users::failures_since(&app.db, &account_key, ip_truncated, now - FAILURE_WINDOW).await?;
+    let (by_user, by_ip) =
+        users::failures_since(&app.db, &account_key, ip_truncated, now - FAILURE_WINDOW).await?;
     if by_user > MAX_FAILURES_PER_ACCOUNT || by_ip > MAX_FAILURES_PER_ADDRESS {
         users::delete_failure(&app.db, &attempt).await?;
-        audit::record(&app.db, &app.clock, &actor_for(user.as_ref()), "login.locked", user_id.map(|id| format!("user:{id}")).as_deref(), ip_truncated).await?;
+        audit::record(
+            &app.db,
+            &app.clock,
+            &actor_for(user.as_ref()),
+            "login.locked",
+            user_id.map(|id| format!("user:{id}")).as_deref(),
+            ip_truncated,
+        )
+        .await?;
         return Ok(LoginOutcome::Locked(FAILURE_WINDOW));
     }
     let valid = match &user {
-        Some(u) => verify_password(&u.password_hash, password) && u.disabled_at.is_none() && Role::parse(&u.role).is_some_and(Role::can_log_in),
+        Some(u) => {
+            verify_password(&u.password_hash, password)
+                && u.disabled_at.is_none()
+                && Role::parse(&u.role).is_some_and(Role::can_log_in)
+        }
         None => {
             let _ = verify_password(&DUMMY_HASH, password);
             false
@@ -208,7 +316,15 @@ pub async fn login(app: &App, email: &str, password: &str, ip_truncated: Option<
     };
     let Some(user) = user.filter(|_| valid) else {
         // Unknown accounts are audited without the address typed: it may be anybody's.
-        audit::record(&app.db, &app.clock, "anonymous", "login.failed", user_id.map(|id| format!("user:{id}")).as_deref(), ip_truncated).await?;
+        audit::record(
+            &app.db,
+            &app.clock,
+            "anonymous",
+            "login.failed",
+            user_id.map(|id| format!("user:{id}")).as_deref(),
+            ip_truncated,
+        )
+        .await?;
         return Ok(LoginOutcome::Invalid);
     };
     users::delete_failure(&app.db, &attempt).await?;
@@ -226,17 +342,32 @@ pub async fn login(app: &App, email: &str, password: &str, ip_truncated: Option<
         },
     )
     .await?;
-    audit::record(&app.db, &app.clock, &actor_for(Some(&user)), "login.succeeded", None, ip_truncated).await?;
-    Ok(LoginOutcome::LoggedIn { user, session_secret })
+    audit::record(
+        &app.db,
+        &app.clock,
+        &actor_for(Some(&user)),
+        "login.succeeded",
+        None,
+        ip_truncated,
+    )
+    .await?;
+    Ok(LoginOutcome::LoggedIn {
+        user,
+        session_secret,
+    })
 }
 
 fn actor_for(user: Option<&StaffUser>) -> String {
-    user.map(|u| format!("user:{}", u.id)).unwrap_or_else(|| "anonymous".to_owned())
+    user.map(|u| format!("user:{}", u.id))
+        .unwrap_or_else(|| "anonymous".to_owned())
 }
 
 /// The signed-in user behind a session cookie, if the session is alive. Expired sessions
 /// are deleted on sight.
-pub async fn authenticate_session(app: &App, secret: &str) -> sqlx::Result<Option<(StaffUser, sessions::Session)>> {
+pub async fn authenticate_session(
+    app: &App,
+    secret: &str,
+) -> sqlx::Result<Option<(StaffUser, sessions::Session)>> {
     let id_sha256 = sha256_hex(secret.as_bytes());
     let Some(session) = sessions::by_id_sha256(&app.db, &id_sha256).await? else {
         return Ok(None);
@@ -246,7 +377,10 @@ pub async fn authenticate_session(app: &App, secret: &str) -> sqlx::Result<Optio
         sessions::delete(&app.db, &id_sha256).await?;
         return Ok(None);
     }
-    let Some(user) = users::by_id(&app.db, &session.user_id).await?.filter(|u| u.disabled_at.is_none()) else {
+    let Some(user) = users::by_id(&app.db, &session.user_id)
+        .await?
+        .filter(|u| u.disabled_at.is_none())
+    else {
         sessions::delete(&app.db, &id_sha256).await?;
         return Ok(None);
     };
@@ -254,13 +388,30 @@ pub async fn authenticate_session(app: &App, secret: &str) -> sqlx::Result<Optio
     Ok(Some((user, session)))
 }
 
-pub fn is_expired(created_at: DateTime<Utc>, last_seen_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+pub fn is_expired(
+    created_at: DateTime<Utc>,
+    last_seen_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> bool {
     now - last_seen_at > SESSION_IDLE || now - created_at > SESSION_ABSOLUTE
 }
 
-pub async fn logout(app: &App, secret: &str, user: &StaffUser, ip: Option<&str>) -> sqlx::Result<()> {
+pub async fn logout(
+    app: &App,
+    secret: &str,
+    user: &StaffUser,
+    ip: Option<&str>,
+) -> sqlx::Result<()> {
     sessions::delete(&app.db, &sha256_hex(secret.as_bytes())).await?;
-    audit::record(&app.db, &app.clock, &actor_for(Some(user)), "logout", None, ip).await?;
+    audit::record(
+        &app.db,
+        &app.clock,
+        &actor_for(Some(user)),
+        "logout",
+        None,
+        ip,
+    )
+    .await?;
     Ok(())
 }
 
@@ -285,9 +436,15 @@ mod tests {
 
     #[test]
     fn sessions_expire_when_idle_or_old() {
-        let t0 = DateTime::parse_from_rfc3339("2027-01-01T08:00:00Z").unwrap().to_utc();
+        let t0 = DateTime::parse_from_rfc3339("2027-01-01T08:00:00Z")
+            .unwrap()
+            .to_utc();
         assert!(!is_expired(t0, t0, t0 + TimeDelta::minutes(29)));
         assert!(is_expired(t0, t0, t0 + TimeDelta::minutes(31)));
-        assert!(is_expired(t0, t0 + TimeDelta::hours(12), t0 + TimeDelta::hours(12) + TimeDelta::minutes(1)));
+        assert!(is_expired(
+            t0,
+            t0 + TimeDelta::hours(12),
+            t0 + TimeDelta::hours(12) + TimeDelta::minutes(1)
+        ));
     }
 }

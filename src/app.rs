@@ -37,12 +37,24 @@ impl App {
         store::notice_texts::sync(&db, &policies, clock.now())
             .await
             .context("cannot record the notice texts")?;
-        let mut report = crate::catalog::sync_files(&db, &policies, &settings.policies, &clock).await?;
+        let mut report =
+            crate::catalog::sync_files(&db, &policies, &settings.policies, &clock).await?;
         for workshop in &policies.workshops {
-            if store::workshops::by_slug(&db, workshop.slug.as_str()).await?.is_none() {
+            if store::workshops::by_slug(&db, workshop.slug.as_str())
+                .await?
+                .is_none()
+            {
                 match store::workshops::insert(&db, workshop, clock.now()).await {
                     Ok(w) => {
-                        store::audit::record(&db, &clock, "policies", "workshop.created", Some(&format!("workshop:{}", w.slug)), None).await?;
+                        store::audit::record(
+                            &db,
+                            &clock,
+                            "policies",
+                            "workshop.created",
+                            Some(&format!("workshop:{}", w.slug)),
+                            None,
+                        )
+                        .await?;
                         report.push(format!("workshop {}: created from workshops.toml", w.slug));
                     }
                     // Another instance created it at the same moment.
@@ -54,7 +66,15 @@ impl App {
         for line in &report {
             tracing::info!("policies: {line}");
         }
-        Ok((App { db, policies: Arc::new(policies), clock, catalog: Arc::default() }, report))
+        Ok((
+            App {
+                db,
+                policies: Arc::new(policies),
+                clock,
+                catalog: Arc::default(),
+            },
+            report,
+        ))
     }
 
     /// The notice versions with their review states, as of now.

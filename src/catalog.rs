@@ -9,7 +9,9 @@ use chrono::{NaiveDate, Utc};
 use tokio::sync::RwLock;
 
 use crate::clock::Clock;
-use crate::domain::notice::{Language, Localized, NoticeText, NoticeVersion, PolicySet, VersionMetadata};
+use crate::domain::notice::{
+    Language, Localized, NoticeText, NoticeVersion, PolicySet, VersionMetadata,
+};
 use crate::domain::review::{self, DisplayState, ReviewState, VersionFacts};
 use crate::store::notice_versions::{self, Transition, VersionRow};
 use crate::store::{Db, audit, notice_texts};
@@ -39,7 +41,11 @@ impl CatalogNotice {
     fn facts(&self) -> Vec<VersionFacts> {
         self.versions
             .iter()
-            .map(|v| VersionFacts { version: v.content.version, state: v.state(), effective: v.content.effective })
+            .map(|v| VersionFacts {
+                version: v.content.version,
+                state: v.state(),
+                effective: v.content.effective,
+            })
             .collect()
     }
 
@@ -55,13 +61,20 @@ impl CatalogNotice {
 
     pub fn display_state(&self, v: &CatalogVersion, today: NaiveDate) -> DisplayState {
         let facts = self.facts();
-        let own = VersionFacts { version: v.content.version, state: v.state(), effective: v.content.effective };
+        let own = VersionFacts {
+            version: v.content.version,
+            state: v.state(),
+            effective: v.content.effective,
+        };
         review::display_state(&own, &facts, today)
     }
 
     /// The version before `number` (for diffs).
     pub fn previous(&self, number: u32) -> Option<&CatalogVersion> {
-        self.versions.iter().filter(|v| v.content.version < number).max_by_key(|v| v.content.version)
+        self.versions
+            .iter()
+            .filter(|v| v.content.version < number)
+            .max_by_key(|v| v.content.version)
     }
 }
 
@@ -80,33 +93,63 @@ impl Catalog {
     pub async fn load(db: &Db, policies: &PolicySet) -> anyhow::Result<Catalog> {
         let generation = notice_versions::generation(db).await?;
         let rows = notice_versions::all(db).await?;
-        let texts: HashMap<String, notice_texts::StoredNoticeText> =
-            notice_texts::all(db).await?.into_iter().map(|t| (t.sha256.clone(), t)).collect();
+        let texts: HashMap<String, notice_texts::StoredNoticeText> = notice_texts::all(db)
+            .await?
+            .into_iter()
+            .map(|t| (t.sha256.clone(), t))
+            .collect();
         let mut notices: BTreeMap<String, CatalogNotice> = policies
             .notices
             .values()
             .map(|n| {
-                (n.id.clone(), CatalogNotice { id: n.id.clone(), controller: n.controller.clone(), title: n.title.clone(), versions: vec![] })
+                (
+                    n.id.clone(),
+                    CatalogNotice {
+                        id: n.id.clone(),
+                        controller: n.controller.clone(),
+                        title: n.title.clone(),
+                        versions: vec![],
+                    },
+                )
             })
             .collect();
         for row in rows {
-            let Some(notice) = notices.get_mut(&row.notice_id) else { continue };
+            let Some(notice) = notices.get_mut(&row.notice_id) else {
+                continue;
+            };
             let metadata: VersionMetadata = serde_json::from_str(&row.metadata_json)?;
             let text_shas: BTreeMap<String, String> = serde_json::from_str(&row.texts_json)?;
             let mut version_texts = BTreeMap::new();
             for (code, sha) in text_shas {
                 let (Some(lang), Some(stored)) = (Language::parse(&code), texts.get(&sha)) else {
-                    anyhow::bail!("notice {} version {}: text {sha} is missing", row.notice_id, row.version);
+                    anyhow::bail!(
+                        "notice {} version {}: text {sha} is missing",
+                        row.notice_id,
+                        row.version
+                    );
                 };
                 version_texts.insert(
                     lang,
-                    NoticeText { language: lang, title: stored.title.clone(), markdown: stored.markdown.clone(), sha256: sha.clone() },
+                    NoticeText {
+                        language: lang,
+                        title: stored.title.clone(),
+                        markdown: stored.markdown.clone(),
+                        sha256: sha.clone(),
+                    },
                 );
             }
-            let content = NoticeVersion::from_parts(&row.notice_id, row.version as u32, metadata, version_texts);
+            let content = NoticeVersion::from_parts(
+                &row.notice_id,
+                row.version as u32,
+                metadata,
+                version_texts,
+            );
             notice.versions.push(CatalogVersion { content, row });
         }
-        Ok(Catalog { generation, notices })
+        Ok(Catalog {
+            generation,
+            notices,
+        })
     }
 }
 
@@ -139,15 +182,39 @@ pub enum SyncError {
          but the files now hash to {current}; an approved or submitted text never changes \
          silently — restore the files or add the change as a new version"
     )]
-    ChangedAfterSubmission { file: String, notice: String, version: u32, state: &'static str, recorded: String, current: String },
-    #[error("{file}: approval record for notice `{notice}` version {version} is for content hash {recorded}, but the files hash to {current}")]
-    ApprovalMismatch { file: String, notice: String, version: u32, recorded: String, current: String },
+    ChangedAfterSubmission {
+        file: String,
+        notice: String,
+        version: u32,
+        state: &'static str,
+        recorded: String,
+        current: String,
+    },
+    #[error(
+        "{file}: approval record for notice `{notice}` version {version} is for content hash {recorded}, but the files hash to {current}"
+    )]
+    ApprovalMismatch {
+        file: String,
+        notice: String,
+        version: u32,
+        recorded: String,
+        current: String,
+    },
     #[error(transparent)]
     Store(#[from] sqlx::Error),
 }
 
-fn row_for(version: &NoticeVersion, state: ReviewState, source: &str, now: chrono::DateTime<Utc>) -> VersionRow {
-    let texts: BTreeMap<&str, &str> = version.texts.values().map(|t| (t.language.code(), t.sha256.as_str())).collect();
+fn row_for(
+    version: &NoticeVersion,
+    state: ReviewState,
+    source: &str,
+    now: chrono::DateTime<Utc>,
+) -> VersionRow {
+    let texts: BTreeMap<&str, &str> = version
+        .texts
+        .values()
+        .map(|t| (t.language.code(), t.sha256.as_str()))
+        .collect();
     VersionRow {
         notice_id: version.notice_id.clone(),
         version: i64::from(version.version),
@@ -169,7 +236,12 @@ fn row_for(version: &NoticeVersion, state: ReviewState, source: &str, now: chron
 }
 
 /// Stores a new version (a draft) with its texts.
-pub async fn add_version(db: &Db, version: &NoticeVersion, source: &str, clock: &Clock) -> sqlx::Result<()> {
+pub async fn add_version(
+    db: &Db,
+    version: &NoticeVersion,
+    source: &str,
+    clock: &Clock,
+) -> sqlx::Result<()> {
     let now = clock.now();
     notice_texts::insert_texts(db, version, now).await?;
     notice_versions::insert(db, &row_for(version, ReviewState::Draft, source, now)).await
@@ -178,13 +250,26 @@ pub async fn add_version(db: &Db, version: &NoticeVersion, source: &str, clock: 
 /// Takes `policies/` into the database: new versions become drafts (or approved, when an
 /// approval record with the same hash lies beside them); edited drafts are updated; a
 /// submitted or approved version whose files changed stops startup.
-pub async fn sync_files(db: &Db, policies: &PolicySet, policies_dir: &std::path::Path, clock: &Clock) -> Result<Vec<String>, SyncError> {
+pub async fn sync_files(
+    db: &Db,
+    policies: &PolicySet,
+    policies_dir: &std::path::Path,
+    clock: &Clock,
+) -> Result<Vec<String>, SyncError> {
     let mut report = Vec::new();
     for notice in policies.notices.values() {
         for version in &notice.versions {
-            let file = policies_dir.join("notices").join(&notice.id).join(format!("v{}.toml", version.version)).display().to_string();
+            let file = policies_dir
+                .join("notices")
+                .join(&notice.id)
+                .join(format!("v{}.toml", version.version))
+                .display()
+                .to_string();
             let current = version.content_sha256();
-            let approval = policies.approvals.iter().find(|(_, a)| a.notice == notice.id && a.version == version.version);
+            let approval = policies
+                .approvals
+                .iter()
+                .find(|(_, a)| a.notice == notice.id && a.version == version.version);
             if let Some((path, record)) = approval {
                 if record.content_sha256 != current {
                     return Err(SyncError::ApprovalMismatch {
@@ -201,14 +286,25 @@ pub async fn sync_files(db: &Db, policies: &PolicySet, policies_dir: &std::path:
                 None => {
                     add_version(db, version, "file", clock).await?;
                     report.push(format!("{} v{}: new draft", notice.id, version.version));
-                    notice_versions::get(db, &notice.id, i64::from(version.version)).await?.expect("just inserted")
+                    notice_versions::get(db, &notice.id, i64::from(version.version))
+                        .await?
+                        .expect("just inserted")
                 }
                 Some(row) if row.content_sha256 == current => row,
                 Some(row) if row.review_state() == ReviewState::Draft => {
                     notice_texts::insert_texts(db, version, clock.now()).await?;
-                    notice_versions::update_draft(db, &row_for(version, ReviewState::Draft, "file", clock.now())).await?;
-                    report.push(format!("{} v{}: draft updated from its files", notice.id, version.version));
-                    notice_versions::get(db, &notice.id, i64::from(version.version)).await?.expect("exists")
+                    notice_versions::update_draft(
+                        db,
+                        &row_for(version, ReviewState::Draft, "file", clock.now()),
+                    )
+                    .await?;
+                    report.push(format!(
+                        "{} v{}: draft updated from its files",
+                        notice.id, version.version
+                    ));
+                    notice_versions::get(db, &notice.id, i64::from(version.version))
+                        .await?
+                        .expect("exists")
                 }
                 Some(row) => {
                     return Err(SyncError::ChangedAfterSubmission {
@@ -228,7 +324,11 @@ pub async fn sync_files(db: &Db, policies: &PolicySet, policies_dir: &std::path:
                         "approved by {} at {}{}",
                         record.approved_by,
                         record.approved_at.to_rfc3339(),
-                        record.comment.as_deref().map(|c| format!(": {c}")).unwrap_or_default()
+                        record
+                            .comment
+                            .as_deref()
+                            .map(|c| format!(": {c}"))
+                            .unwrap_or_default()
                     );
                     let done = notice_versions::transition(
                         db,
@@ -248,8 +348,19 @@ pub async fn sync_files(db: &Db, policies: &PolicySet, policies_dir: &std::path:
                     )
                     .await?;
                     if done {
-                        audit::record(db, clock, "import", "notice.approval_imported", Some(&format!("notice:{} v{}", notice.id, version.version)), None).await?;
-                        report.push(format!("{} v{}: approval imported", notice.id, version.version));
+                        audit::record(
+                            db,
+                            clock,
+                            "import",
+                            "notice.approval_imported",
+                            Some(&format!("notice:{} v{}", notice.id, version.version)),
+                            None,
+                        )
+                        .await?;
+                        report.push(format!(
+                            "{} v{}: approval imported",
+                            notice.id, version.version
+                        ));
                     }
                 }
             }

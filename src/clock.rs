@@ -18,12 +18,17 @@ pub struct Clock {
 
 impl Clock {
     pub fn system() -> Self {
-        Clock { offset: chrono::TimeDelta::zero() }
+        Clock {
+            offset: chrono::TimeDelta::zero(),
+        }
     }
 
     /// Reads `CONSENTD_NOW`. Errors when it is set but cannot be honoured.
     pub fn from_env() -> anyhow::Result<Self> {
-        Self::from_setting(std::env::var(NOW_VAR).ok().as_deref(), cfg!(feature = "simulated-clock"))
+        Self::from_setting(
+            std::env::var(NOW_VAR).ok().as_deref(),
+            cfg!(feature = "simulated-clock"),
+        )
     }
 
     fn from_setting(value: Option<&str>, simulation_built_in: bool) -> anyhow::Result<Self> {
@@ -39,7 +44,9 @@ impl Clock {
         let start = DateTime::parse_from_rfc3339(value.trim()).map_err(|e| {
             anyhow::anyhow!("{NOW_VAR} must be an RFC 3339 time such as 2027-01-31T09:00:00Z: {e}")
         })?;
-        Ok(Clock { offset: start.with_timezone(&Utc) - Utc::now() })
+        Ok(Clock {
+            offset: start.with_timezone(&Utc) - Utc::now(),
+        })
     }
 
     pub fn is_simulated(&self) -> bool {
@@ -57,7 +64,6 @@ impl Clock {
         self.now().with_timezone(&Berlin).date_naive()
     }
 }
-
 
 /// The one textual form of a time inside hashed payloads and JSON: UTC, microseconds, `Z`.
 pub fn canonical_time(at: DateTime<Utc>) -> String {
@@ -82,13 +88,19 @@ mod tests {
         assert!(clock.is_simulated());
         assert_eq!(canonical_time(now)[..16], *"2027-01-31T08:00");
         assert!(clock.now() >= now);
-        assert_eq!(clock.today_berlin(), NaiveDate::from_ymd_opt(2027, 1, 31).unwrap());
+        assert_eq!(
+            clock.today_berlin(),
+            NaiveDate::from_ymd_opt(2027, 1, 31).unwrap()
+        );
         assert!(Clock::from_setting(Some("morgen"), true).is_err());
     }
 
     #[test]
     fn berlin_date_differs_from_utc_date_late_in_the_evening() {
         let clock = Clock::from_setting(Some("2026-12-31T23:30:00Z"), true).unwrap();
-        assert_eq!(clock.today_berlin(), NaiveDate::from_ymd_opt(2027, 1, 1).unwrap());
+        assert_eq!(
+            clock.today_berlin(),
+            NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()
+        );
     }
 }

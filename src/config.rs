@@ -6,11 +6,21 @@ use std::path::PathBuf;
 #[derive(clap::Args, Debug, Clone)]
 pub struct Settings {
     /// Database: sqlite://PATH (embedded default) or postgres://USER@HOST/DB.
-    #[arg(long, env = "CONSENTD_DATABASE_URL", default_value = "sqlite://data/consentd.db", global = true)]
+    #[arg(
+        long,
+        env = "CONSENTD_DATABASE_URL",
+        default_value = "sqlite://data/consentd.db",
+        global = true
+    )]
     pub database_url: String,
 
     /// Folder with controllers.toml and notices/.
-    #[arg(long, env = "CONSENTD_POLICIES", default_value = "policies", global = true)]
+    #[arg(
+        long,
+        env = "CONSENTD_POLICIES",
+        default_value = "policies",
+        global = true
+    )]
     pub policies: PathBuf,
 
     /// The address participants reach the service at, for links printed by the CLI.
@@ -22,7 +32,12 @@ pub struct Settings {
     pub smtp_url: Option<String>,
 
     /// Sender address of reminder letters.
-    #[arg(long, env = "CONSENTD_MAIL_FROM", default_value = "datenschutz@consentd.invalid", global = true)]
+    #[arg(
+        long,
+        env = "CONSENTD_MAIL_FROM",
+        default_value = "datenschutz@consentd.invalid",
+        global = true
+    )]
     pub mail_from: String,
 }
 
@@ -62,10 +77,9 @@ impl std::str::FromStr for RateLimit {
     fn from_str(s: &str) -> Result<Self, String> {
         match s.trim() {
             "off" => Ok(RateLimit::Off),
-            n => n
-                .parse()
-                .map(RateLimit::PerMinute)
-                .map_err(|_| format!("`{n}`: expected `off` or a number of requests per minute (1 or more)")),
+            n => n.parse().map(RateLimit::PerMinute).map_err(|_| {
+                format!("`{n}`: expected `off` or a number of requests per minute (1 or more)")
+            }),
         }
     }
 }
@@ -97,7 +111,9 @@ impl std::str::FromStr for RetentionInterval {
         match s.trim() {
             "off" => Ok(RetentionInterval::Off),
             n => match n.parse::<u64>() {
-                Ok(secs) if secs > 0 => Ok(RetentionInterval::Every(std::time::Duration::from_secs(secs))),
+                Ok(secs) if secs > 0 => Ok(RetentionInterval::Every(
+                    std::time::Duration::from_secs(secs),
+                )),
                 _ => Err(format!("`{n}`: expected `off` or a number of seconds")),
             },
         }

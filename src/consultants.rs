@@ -8,33 +8,80 @@ use crate::domain::consent::{EmailAddress, FieldError, SubjectName};
 use crate::domain::workshop::WorkshopKind;
 use crate::store::{audit, consultants, is_unique_violation, workshops};
 
-pub async fn add(app: &App, name: &str, email: &str, authorised_on: NaiveDate, actor: &str, ip: Option<&str>) -> anyhow::Result<Result<String, FieldError>> {
+pub async fn add(
+    app: &App,
+    name: &str,
+    email: &str,
+    authorised_on: NaiveDate,
+    actor: &str,
+    ip: Option<&str>,
+) -> anyhow::Result<Result<String, FieldError>> {
     let name = match SubjectName::parse(name) {
         Ok(n) => n,
-        Err(_) => return Ok(Err(FieldError::new("name", "is required (at most 200 characters)"))),
+        Err(_) => {
+            return Ok(Err(FieldError::new(
+                "name",
+                "is required (at most 200 characters)",
+            )));
+        }
     };
     let email = match EmailAddress::parse_as(&email.to_lowercase(), "email") {
         Ok(e) => e,
         Err(e) => return Ok(Err(e)),
     };
     if authorised_on > app.clock.today_berlin() {
-        return Ok(Err(FieldError::new("authorised_on", "must not be in the future")));
+        return Ok(Err(FieldError::new(
+            "authorised_on",
+            "must not be in the future",
+        )));
     }
-    match consultants::add(&app.db, name.as_str(), email.as_str(), authorised_on, app.clock.now()).await {
+    match consultants::add(
+        &app.db,
+        name.as_str(),
+        email.as_str(),
+        authorised_on,
+        app.clock.now(),
+    )
+    .await
+    {
         Ok(id) => {
-            audit::record(&app.db, &app.clock, actor, "consultant.added", Some(&format!("consultant:{id}")), ip).await?;
+            audit::record(
+                &app.db,
+                &app.clock,
+                actor,
+                "consultant.added",
+                Some(&format!("consultant:{id}")),
+                ip,
+            )
+            .await?;
             Ok(Ok(id))
         }
-        Err(e) if is_unique_violation(&e) => Ok(Err(FieldError::new("email", "a consultant with this e-mail exists already"))),
+        Err(e) if is_unique_violation(&e) => Ok(Err(FieldError::new(
+            "email",
+            "a consultant with this e-mail exists already",
+        ))),
         Err(e) => Err(e.into()),
     }
 }
 
 /// Imports `name;email;authorised_on` lines (a header line is allowed; `,` works too).
 /// All lines are checked first; nothing is imported if one is wrong.
-pub async fn import_csv(app: &App, text: &str, actor: &str, ip: Option<&str>) -> anyhow::Result<Result<usize, FieldError>> {
-    let delimiter = if text.lines().next().is_some_and(|l| l.contains(';')) { b';' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+pub async fn import_csv(
+    app: &App,
+    text: &str,
+    actor: &str,
+    ip: Option<&str>,
+) -> anyhow::Result<Result<usize, FieldError>> {
+    let delimiter = if text.lines().next().is_some_and(|l| l.contains(';')) {
+        b';'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let line = i + 1;
@@ -43,17 +90,32 @@ pub async fn import_csv(app: &App, text: &str, actor: &str, ip: Option<&str>) ->
             Err(e) => return Ok(Err(FieldError::new(format!("line {line}"), e.to_string()))),
         };
         let cells: Vec<&str> = record.iter().map(str::trim).collect();
-        if line == 1 && cells.first().is_some_and(|c| c.eq_ignore_ascii_case("name")) {
+        if line == 1
+            && cells
+                .first()
+                .is_some_and(|c| c.eq_ignore_ascii_case("name"))
+        {
             continue;
         }
         let [name, email, date] = cells[..] else {
-            return Ok(Err(FieldError::new(format!("line {line}"), "expected name;email;authorised_on")));
+            return Ok(Err(FieldError::new(
+                format!("line {line}"),
+                "expected name;email;authorised_on",
+            )));
         };
-        let Ok(date) = NaiveDate::parse_from_str(date, "%Y-%m-%d").or_else(|_| NaiveDate::parse_from_str(date, "%d.%m.%Y")) else {
-            return Ok(Err(FieldError::new(format!("line {line}"), "authorised_on must be YYYY-MM-DD or DD.MM.YYYY")));
+        let Ok(date) = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+            .or_else(|_| NaiveDate::parse_from_str(date, "%d.%m.%Y"))
+        else {
+            return Ok(Err(FieldError::new(
+                format!("line {line}"),
+                "authorised_on must be YYYY-MM-DD or DD.MM.YYYY",
+            )));
         };
         if SubjectName::parse(name).is_err() || EmailAddress::parse_as(email, "email").is_err() {
-            return Ok(Err(FieldError::new(format!("line {line}"), "name or e-mail is not valid")));
+            return Ok(Err(FieldError::new(
+                format!("line {line}"),
+                "name or e-mail is not valid",
+            )));
         }
         rows.push((name.to_owned(), email.to_owned(), date));
     }
@@ -71,7 +133,13 @@ pub async fn import_csv(app: &App, text: &str, actor: &str, ip: Option<&str>) ->
 
 /// Records attendance; an Erfahrungsaustausch or re-authorisation workshop re-authorises a
 /// consultant with this e-mail on its last day. `None` if the workshop does not exist.
-pub async fn attend(app: &App, slug: &str, email: &str, actor: &str, ip: Option<&str>) -> anyhow::Result<Option<Result<bool, FieldError>>> {
+pub async fn attend(
+    app: &App,
+    slug: &str,
+    email: &str,
+    actor: &str,
+    ip: Option<&str>,
+) -> anyhow::Result<Option<Result<bool, FieldError>>> {
     let email = match EmailAddress::parse_as(&email.to_lowercase(), "email") {
         Ok(e) => e,
         Err(e) => return Ok(Some(Err(e))),
@@ -79,11 +147,31 @@ pub async fn attend(app: &App, slug: &str, email: &str, actor: &str, ip: Option<
     if crate::domain::workshop::Slug::parse(slug).is_err() {
         return Ok(None);
     }
-    let Some(w) = workshops::by_slug(&app.db, slug).await? else { return Ok(None) };
-    let reauthorises = matches!(WorkshopKind::parse(&w.kind), Some(WorkshopKind::Erfahrungsaustausch | WorkshopKind::ReAuthorisation));
-    let new = consultants::record_attendance(&app.db, &w.id, email.as_str(), reauthorises.then_some(w.ends_on), app.clock.now()).await?;
+    let Some(w) = workshops::by_slug(&app.db, slug).await? else {
+        return Ok(None);
+    };
+    let reauthorises = matches!(
+        WorkshopKind::parse(&w.kind),
+        Some(WorkshopKind::Erfahrungsaustausch | WorkshopKind::ReAuthorisation)
+    );
+    let new = consultants::record_attendance(
+        &app.db,
+        &w.id,
+        email.as_str(),
+        reauthorises.then_some(w.ends_on),
+        app.clock.now(),
+    )
+    .await?;
     if new {
-        audit::record(&app.db, &app.clock, actor, "workshop.attendance", Some(&format!("workshop:{}", w.slug)), ip).await?;
+        audit::record(
+            &app.db,
+            &app.clock,
+            actor,
+            "workshop.attendance",
+            Some(&format!("workshop:{}", w.slug)),
+            ip,
+        )
+        .await?;
     }
     Ok(Some(Ok(new)))
 }

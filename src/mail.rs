@@ -19,14 +19,27 @@ pub struct Mailer {
 impl Mailer {
     /// `smtp://host:port`; `None` when no URL is configured.
     pub fn from_settings(url: Option<&str>, from: &str) -> anyhow::Result<Option<Mailer>> {
-        let Some(url) = url.filter(|u| !u.trim().is_empty()) else { return Ok(None) };
-        let rest = url.trim().strip_prefix("smtp://").ok_or_else(|| anyhow::anyhow!("CONSENTD_SMTP_URL must look like smtp://host:port"))?;
+        let Some(url) = url.filter(|u| !u.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let rest = url
+            .trim()
+            .strip_prefix("smtp://")
+            .ok_or_else(|| anyhow::anyhow!("CONSENTD_SMTP_URL must look like smtp://host:port"))?;
         let (host, port) = match rest.trim_end_matches('/').rsplit_once(':') {
-            Some((h, p)) => (h.to_owned(), p.parse::<u16>().map_err(|_| anyhow::anyhow!("CONSENTD_SMTP_URL: bad port"))?),
+            Some((h, p)) => (
+                h.to_owned(),
+                p.parse::<u16>()
+                    .map_err(|_| anyhow::anyhow!("CONSENTD_SMTP_URL: bad port"))?,
+            ),
             None => (rest.trim_end_matches('/').to_owned(), 25),
         };
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port).build();
-        let from = from.parse().map_err(|_| anyhow::anyhow!("CONSENTD_MAIL_FROM is not an e-mail address"))?;
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(port)
+            .build();
+        let from = from
+            .parse()
+            .map_err(|_| anyhow::anyhow!("CONSENTD_MAIL_FROM is not an e-mail address"))?;
         Ok(Some(Mailer { transport, from }))
     }
 
@@ -56,9 +69,14 @@ pub async fn deliver(app: &App, mailer: &Mailer) -> anyhow::Result<(usize, usize
                 failed += 1;
                 let attempts = m.attempts + 1;
                 // 1, 2, 4, 8, 16 minutes; then give up.
-                let retry = (attempts < MAX_ATTEMPTS).then(|| app.clock.now() + TimeDelta::minutes(1 << (attempts - 1).min(10)));
+                let retry = (attempts < MAX_ATTEMPTS)
+                    .then(|| app.clock.now() + TimeDelta::minutes(1 << (attempts - 1).min(10)));
                 // The error text names the server, never the recipient.
-                let reason = format!("{}", e).chars().take(300).collect::<String>().replace(m.to_email.as_deref().unwrap_or("\u{0}"), "(recipient)");
+                let reason = format!("{}", e)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
+                    .replace(m.to_email.as_deref().unwrap_or("\u{0}"), "(recipient)");
                 consultants::mark_failed(&app.db, &m.id, &reason, retry, app.clock.now()).await?;
                 tracing::warn!(message = %m.id, attempts, "mail delivery failed");
             }

@@ -9,15 +9,19 @@ use clap::{Parser, Subcommand};
 
 use consentd::app::App;
 use consentd::config::{RateLimit, ServeSettings, Settings};
-use consentd::domain::staff::Role;
 use consentd::domain::consent::FieldError;
+use consentd::domain::staff::Role;
 use consentd::domain::workshop::{NewWorkshop, Slug, WorkshopKind};
-use consentd::http::{self, HttpConfig};
 use consentd::http::rate_limit::RateLimits;
+use consentd::http::{self, HttpConfig};
 use consentd::store::{self, Db, redact_url};
 
 #[derive(Parser)]
-#[command(name = "consentd", version, about = "Provable consent to workshop privacy notices")]
+#[command(
+    name = "consentd",
+    version,
+    about = "Provable consent to workshop privacy notices"
+)]
 struct Cli {
     #[command(flatten)]
     settings: Settings,
@@ -279,7 +283,11 @@ enum NoticesCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let default_level = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
+    let default_level = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -304,21 +312,40 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => {
             let db = Db::connect(&settings.database_url).await?;
             let applied = db.migrate().await?;
-            println!("{} database {}: {applied} migration(s) applied", db.backend_name(), redact_url(&settings.database_url));
+            println!(
+                "{} database {}: {applied} migration(s) applied",
+                db.backend_name(),
+                redact_url(&settings.database_url)
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify { json, anchors } => verify(&settings, json, &anchors).await,
         Command::Workshop(command) => workshop(&settings, command).await,
         Command::Subject(SubjectCommand::Erase { receipt }) => {
             let app = App::open(&settings).await?;
-            let Some(record) = store::consents::by_receipt_id(&app.db, receipt.trim()).await? else {
+            let Some(record) = store::consents::by_receipt_id(&app.db, receipt.trim()).await?
+            else {
                 anyhow::bail!("--receipt: no consent record with this receipt id");
             };
             if store::consents::erase_subject(&app.db, &app.clock, &record).await? {
-                store::audit::record(&app.db, &app.clock, "cli", "subject.erased", Some(&format!("record:{}", record.id)), None).await?;
-                println!("erased the personal data of consent record {} (the record and its ledger entries stay)", record.id);
+                store::audit::record(
+                    &app.db,
+                    &app.clock,
+                    "cli",
+                    "subject.erased",
+                    Some(&format!("record:{}", record.id)),
+                    None,
+                )
+                .await?;
+                println!(
+                    "erased the personal data of consent record {} (the record and its ledger entries stay)",
+                    record.id
+                );
             } else {
-                println!("consent record {}: personal data was erased already", record.id);
+                println!(
+                    "consent record {}: personal data was erased already",
+                    record.id
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -342,14 +369,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policies(PoliciesCommand::Check) => {
             let policies = consentd::policies::load(&settings.policies)
                 .map_err(|e| anyhow::anyhow!("invalid policy: {e}"))?;
-            println!("{}: {} controller(s), {} notice(s)", settings.policies.display(), policies.controllers.len(), policies.notices.len());
+            println!(
+                "{}: {} controller(s), {} notice(s)",
+                settings.policies.display(),
+                policies.controllers.len(),
+                policies.notices.len()
+            );
             for notice in policies.notices.values() {
                 for v in &notice.versions {
                     for text in v.texts.values() {
                         println!(
                             "  {} v{} {} effective {}  content {}  text sha256 {}",
-                            notice.id, v.version, text.language.code(), v.effective,
-                            &v.content_sha256()[..12], text.sha256
+                            notice.id,
+                            v.version,
+                            text.language.code(),
+                            v.effective,
+                            &v.content_sha256()[..12],
+                            text.sha256
                         );
                     }
                 }
@@ -381,17 +417,35 @@ async fn serve(settings: &Settings, serve_settings: &ServeSettings) -> anyhow::R
     consentd::jobs::reconsent::run_once(&app).await?;
     consentd::jobs::reconsent::spawn(app.clone());
     consentd::jobs::retention::spawn(app.clone(), serve_settings.retention_interval);
-    consentd::jobs::outbox::spawn(app.clone(), consentd::mail::Mailer::from_settings(settings.smtp_url.as_deref(), &settings.mail_from)?);
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    consentd::jobs::outbox::spawn(
+        app.clone(),
+        consentd::mail::Mailer::from_settings(settings.smtp_url.as_deref(), &settings.mail_from)?,
+    );
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     app.db.close().await;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn print_banner(settings: &Settings, app: &App, local: SocketAddr, base_url: &str) -> anyhow::Result<()> {
-    println!("consentd {} listening on http://{local}", env!("CARGO_PKG_VERSION"));
-    println!("  database: {} {}", app.db.backend_name(), redact_url(&settings.database_url));
+async fn print_banner(
+    settings: &Settings,
+    app: &App,
+    local: SocketAddr,
+    base_url: &str,
+) -> anyhow::Result<()> {
+    println!(
+        "consentd {} listening on http://{local}",
+        env!("CARGO_PKG_VERSION")
+    );
+    println!(
+        "  database: {} {}",
+        app.db.backend_name(),
+        redact_url(&settings.database_url)
+    );
     println!(
         "  policies: {} ({} controller(s), {} notice(s))",
         settings.policies.display(),
@@ -399,7 +453,10 @@ async fn print_banner(settings: &Settings, app: &App, local: SocketAddr, base_ur
         app.policies.notices.len()
     );
     if app.clock.is_simulated() {
-        println!("  clock:    simulated (CONSENTD_NOW), now {}", app.clock.now().to_rfc3339());
+        println!(
+            "  clock:    simulated (CONSENTD_NOW), now {}",
+            app.clock.now().to_rfc3339()
+        );
     }
     if consentd::accounts::needs_first_admin(&app.db).await? {
         println!("No admin account yet. Create the first one (it asks for a password):");
@@ -410,7 +467,13 @@ async fn print_banner(settings: &Settings, app: &App, local: SocketAddr, base_ur
     }
     let open = store::workshops::open_on(&app.db, app.clock.today_berlin()).await?;
     if open.is_empty() {
-        let notice = app.policies.notices.keys().next().map(String::as_str).unwrap_or("NOTICE-ID");
+        let notice = app
+            .policies
+            .notices
+            .keys()
+            .next()
+            .map(String::as_str)
+            .unwrap_or("NOTICE-ID");
         let today = app.clock.today_berlin();
         println!("No open workshop yet. Add one (while this keeps running), then open its page:");
         println!(
@@ -442,7 +505,11 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
 }
 
-async fn verify(settings: &Settings, json: bool, anchors: &[consentd::verify::Anchor]) -> anyhow::Result<ExitCode> {
+async fn verify(
+    settings: &Settings,
+    json: bool,
+    anchors: &[consentd::verify::Anchor],
+) -> anyhow::Result<ExitCode> {
     let db = Db::connect(&settings.database_url).await?;
     let snapshot = store::ledger::snapshot(&db)
         .await
@@ -451,25 +518,43 @@ async fn verify(settings: &Settings, json: bool, anchors: &[consentd::verify::An
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if let Some(first) = report.first_problem() {
-        println!("ledger BROKEN at seq {}: {} – {}", first.seq, first.kind, first.detail);
+        println!(
+            "ledger BROKEN at seq {}: {} – {}",
+            first.seq, first.kind, first.detail
+        );
         for p in report.problems.iter().skip(1) {
             println!("  also seq {}: {} – {}", p.seq, p.kind, p.detail);
         }
     } else {
-        println!("ledger OK: {} entries, head {}", report.length, report.head_sha256);
+        println!(
+            "ledger OK: {} entries, head {}",
+            report.length, report.head_sha256
+        );
         println!(
             "tables OK: {} consent record(s), {} event(s) match the ledger; {} subject(s) erased",
             report.records_checked, report.events_checked, report.subjects_erased
         );
     }
-    Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 async fn workshop(settings: &Settings, command: WorkshopCommand) -> anyhow::Result<ExitCode> {
     let app = App::open(settings).await?;
     let base_url = settings.base_url(None);
     match command {
-        WorkshopCommand::Add { slug, title, starts, ends, notice, location, kind } => {
+        WorkshopCommand::Add {
+            slug,
+            title,
+            starts,
+            ends,
+            notice,
+            location,
+            kind,
+        } => {
             let field = |e: FieldError| anyhow::anyhow!("--{}: {}", e.field, e.message);
             let slug = Slug::parse(&slug).map_err(field)?;
             let title = NewWorkshop::parse_title(&title).map_err(field)?;
@@ -477,14 +562,21 @@ async fn workshop(settings: &Settings, command: WorkshopCommand) -> anyhow::Resu
             let Some(found) = app.policies.notice(&notice) else {
                 anyhow::bail!(
                     "--notice: unknown notice `{notice}`; policies/ has: {}",
-                    app.policies.notices.keys().cloned().collect::<Vec<_>>().join(", ")
+                    app.policies
+                        .notices
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
             };
             let new = NewWorkshop {
                 slug,
                 title,
                 kind,
-                location: location.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()),
+                location: location
+                    .map(|l| l.trim().to_owned())
+                    .filter(|l| !l.is_empty()),
                 starts_on: starts,
                 ends_on: ends,
                 notice_id: found.id.clone(),
@@ -492,7 +584,15 @@ async fn workshop(settings: &Settings, command: WorkshopCommand) -> anyhow::Resu
             };
             match store::workshops::insert(&app.db, &new, app.clock.now()).await {
                 Ok(w) => {
-                    store::audit::record(&app.db, &app.clock, "cli", "workshop.created", Some(&format!("workshop:{}", w.slug)), None).await?;
+                    store::audit::record(
+                        &app.db,
+                        &app.clock,
+                        "cli",
+                        "workshop.created",
+                        Some(&format!("workshop:{}", w.slug)),
+                        None,
+                    )
+                    .await?;
                     println!("{base_url}/w/{}", w.slug);
                     Ok(ExitCode::SUCCESS)
                 }
@@ -502,17 +602,29 @@ async fn workshop(settings: &Settings, command: WorkshopCommand) -> anyhow::Resu
                 Err(e) => Err(e.into()),
             }
         }
-        WorkshopCommand::Attend { slug, email } => match consentd::consultants::attend(&app, slug.trim(), &email, "cli", None).await? {
-            None => anyhow::bail!("no workshop `{slug}`"),
-            Some(Err(e)) => anyhow::bail!("--{}: {}", e.field, e.message),
-            Some(Ok(new)) => {
-                println!("{}", if new { "attendance recorded" } else { "attendance was recorded already" });
-                Ok(ExitCode::SUCCESS)
+        WorkshopCommand::Attend { slug, email } => {
+            match consentd::consultants::attend(&app, slug.trim(), &email, "cli", None).await? {
+                None => anyhow::bail!("no workshop `{slug}`"),
+                Some(Err(e)) => anyhow::bail!("--{}: {}", e.field, e.message),
+                Some(Ok(new)) => {
+                    println!(
+                        "{}",
+                        if new {
+                            "attendance recorded"
+                        } else {
+                            "attendance was recorded already"
+                        }
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
             }
-        },
+        }
         WorkshopCommand::List => {
             let counts: std::collections::HashMap<String, i64> =
-                store::workshops::consent_counts(&app.db).await?.into_iter().collect();
+                store::workshops::consent_counts(&app.db)
+                    .await?
+                    .into_iter()
+                    .collect();
             for w in store::workshops::list(&app.db).await? {
                 println!(
                     "{}\t{}\t{}–{}\t{}\t{} consent(s)\t{}{}",
@@ -523,7 +635,11 @@ async fn workshop(settings: &Settings, command: WorkshopCommand) -> anyhow::Resu
                     w.notice_id,
                     counts.get(&w.id).copied().unwrap_or(0),
                     format!("{base_url}/w/{}", w.slug),
-                    if w.archived_at.is_some() { "\tarchived" } else { "" }
+                    if w.archived_at.is_some() {
+                        "\tarchived"
+                    } else {
+                        ""
+                    }
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -550,7 +666,8 @@ async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<ExitC
     match command {
         UserCommand::Add { email, role } => {
             let password = read_password(&email)?;
-            let user = consentd::accounts::add_user(&app, &email, role, &password, "cli", None).await?;
+            let user =
+                consentd::accounts::add_user(&app, &email, role, &password, "cli", None).await?;
             println!("added {} ({})", user.email, user.role);
         }
         UserCommand::List => {
@@ -559,13 +676,20 @@ async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<ExitC
                     "{}\t{}\t{}\tlast login {}",
                     u.email,
                     u.role,
-                    if u.disabled_at.is_some() { "disabled" } else { "active" },
-                    u.last_login_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into())
+                    if u.disabled_at.is_some() {
+                        "disabled"
+                    } else {
+                        "active"
+                    },
+                    u.last_login_at
+                        .map(|t| t.to_rfc3339())
+                        .unwrap_or_else(|| "never".into())
                 );
             }
         }
         UserCommand::Disable { email } => {
-            let Some(found) = store::users::by_email(&app.db, &email.trim().to_lowercase()).await? else {
+            let Some(found) = store::users::by_email(&app.db, &email.trim().to_lowercase()).await?
+            else {
                 anyhow::bail!("no user with this e-mail");
             };
             let user = consentd::accounts::disable_user(&app, found, "cli", None).await?;
@@ -578,8 +702,13 @@ async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<ExitC
 async fn token(settings: &Settings, command: TokenCommand) -> anyhow::Result<ExitCode> {
     let app = App::open(settings).await?;
     match command {
-        TokenCommand::Create { role, name, expires } => {
-            let (_, secret) = consentd::accounts::create_token(&app, &name, role, expires, "cli", None).await?;
+        TokenCommand::Create {
+            role,
+            name,
+            expires,
+        } => {
+            let (_, secret) =
+                consentd::accounts::create_token(&app, &name, role, expires, "cli", None).await?;
             // Alone on stdout, for scripts: TOKEN=$(consentd token create …)
             println!("{secret}");
         }
@@ -593,9 +722,17 @@ async fn token(settings: &Settings, command: TokenCommand) -> anyhow::Result<Exi
                     "{}\t{}\t{}\texpires {}\tlast used {}",
                     t.name,
                     t.role,
-                    if t.revoked_at.is_some() { "revoked" } else { "active" },
-                    t.expires_at.map(|x| x.to_rfc3339()).unwrap_or_else(|| "never".into()),
-                    t.last_used_at.map(|x| x.to_rfc3339()).unwrap_or_else(|| "never".into())
+                    if t.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    },
+                    t.expires_at
+                        .map(|x| x.to_rfc3339())
+                        .unwrap_or_else(|| "never".into()),
+                    t.last_used_at
+                        .map(|x| x.to_rfc3339())
+                        .unwrap_or_else(|| "never".into())
                 );
             }
         }
@@ -630,7 +767,11 @@ async fn notices(settings: &Settings, command: NoticesCommand) -> anyhow::Result
                 }
             }
         }
-        NoticesCommand::ApprovalRecord { notice, version, write } => {
+        NoticesCommand::ApprovalRecord {
+            notice,
+            version,
+            write,
+        } => {
             let record = consentd::review::approval_record(&app, &notice, version).await?;
             let text = format!(
                 "# Approval of notice `{notice}` version {version}, exported from consentd.\n\
@@ -638,8 +779,13 @@ async fn notices(settings: &Settings, command: NoticesCommand) -> anyhow::Result
                 toml::to_string(&record)?
             );
             if write {
-                let path = settings.policies.join("notices").join(&notice).join(format!("v{version}.approval.toml"));
-                std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+                let path = settings
+                    .policies
+                    .join("notices")
+                    .join(&notice)
+                    .join(format!("v{version}.approval.toml"));
+                std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
                 println!("wrote {}", path.display());
             } else {
                 print!("{text}");
@@ -653,15 +799,28 @@ async fn retention(settings: &Settings, command: RetentionCommand) -> anyhow::Re
     use consentd::retention::admin;
     let app = App::open(settings).await?;
     match command {
-        RetentionCommand::Run { dry_run, as_of, json } => {
+        RetentionCommand::Run {
+            dry_run,
+            as_of,
+            json,
+        } => {
             let report = consentd::retention::run(&app, dry_run, as_of).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 let verb = if dry_run { "due" } else { "done" };
-                println!("retention {} as of {}: {} item(s) due, {} executed", if dry_run { "dry run" } else { "run" }, report.as_of, report.due.len(), report.executed);
+                println!(
+                    "retention {} as of {}: {} item(s) due, {} executed",
+                    if dry_run { "dry run" } else { "run" },
+                    report.as_of,
+                    report.due.len(),
+                    report.executed
+                );
                 for p in &report.due {
-                    println!("  {verb}\t{}\tv{}\tstart {}\tdue {}\t{}", p.category, p.rule_version, p.start_on, p.due_on, p.target);
+                    println!(
+                        "  {verb}\t{}\tv{}\tstart {}\tdue {}\t{}",
+                        p.category, p.rule_version, p.start_on, p.due_on, p.target
+                    );
                 }
             }
         }
@@ -680,12 +839,20 @@ async fn retention(settings: &Settings, command: RetentionCommand) -> anyhow::Re
             anyhow::ensure!(format == "md", "--format: only `md` is available so far");
             print!("{}", consentd::retention::concept_markdown(&app));
         }
-        RetentionCommand::Hold { subject, workshop, category, reason, until } => {
+        RetentionCommand::Hold {
+            subject,
+            workshop,
+            category,
+            reason,
+            until,
+        } => {
             let (scope, target) = match (subject, workshop, category) {
                 (Some(s), _, _) => ("subject", s),
                 (_, Some(w), _) => ("workshop", w),
                 (_, _, Some(c)) => ("category", c),
-                _ => anyhow::bail!("name what to hold: --subject ID, --workshop SLUG or --category CATEGORY"),
+                _ => anyhow::bail!(
+                    "name what to hold: --subject ID, --workshop SLUG or --category CATEGORY"
+                ),
             };
             match admin::add_hold(&app, scope, &target, &reason, until, "cli", None).await? {
                 Ok(hold) => println!("{}", hold.id),
@@ -700,17 +867,27 @@ async fn retention(settings: &Settings, command: RetentionCommand) -> anyhow::Re
                     h.id,
                     h.scope,
                     h.target,
-                    if h.is_active(today) { "active" } else { "released/ended" },
-                    h.ends_on.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+                    if h.is_active(today) {
+                        "active"
+                    } else {
+                        "released/ended"
+                    },
+                    h.ends_on
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| "—".into()),
                     h.reason
                 );
             }
         }
         RetentionCommand::Release { id } => {
-            anyhow::ensure!(admin::release_hold(&app, id.trim(), "cli", None).await?, "no active hold with this id");
+            anyhow::ensure!(
+                admin::release_hold(&app, id.trim(), "cli", None).await?,
+                "no active hold with this id"
+            );
             println!("released {id}");
         }
-        RetentionCommand::Pause { reason } => match admin::pause(&app, &reason, "cli", None).await? {
+        RetentionCommand::Pause { reason } => match admin::pause(&app, &reason, "cli", None).await?
+        {
             Ok(true) => println!("automated deletion paused"),
             Ok(false) => println!("automated deletion was paused already"),
             Err(e) => anyhow::bail!("--{}: {}", e.field, e.message),
@@ -728,11 +905,19 @@ async fn retention(settings: &Settings, command: RetentionCommand) -> anyhow::Re
                 println!("{}", serde_json::to_string_pretty(&f)?);
             } else {
                 for m in &f.months {
-                    println!("{}\t{}\t(held {})\t{:?}", m.month, m.total, m.held, m.per_category);
+                    println!(
+                        "{}\t{}\t(held {})\t{:?}",
+                        m.month, m.total, m.held, m.per_category
+                    );
                 }
             }
         }
-        RetentionCommand::Report { from, to, format, output } => {
+        RetentionCommand::Report {
+            from,
+            to,
+            format,
+            output,
+        } => {
             let entries = admin::report(&app, from, to).await?;
             let bytes = match format.as_str() {
                 "csv" => admin::report_csv(&entries)?,
@@ -740,7 +925,8 @@ async fn retention(settings: &Settings, command: RetentionCommand) -> anyhow::Re
                 other => anyhow::bail!("--format: `{other}` is not available (csv, json)"),
             };
             match output {
-                Some(path) => std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?,
+                Some(path) => std::fs::write(&path, bytes)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
                 None => std::io::Write::write_all(&mut std::io::stdout(), &bytes)?,
             }
         }
@@ -751,19 +937,30 @@ async fn retention(settings: &Settings, command: RetentionCommand) -> anyhow::Re
 async fn consultant(settings: &Settings, command: ConsultantCommand) -> anyhow::Result<ExitCode> {
     let app = App::open(settings).await?;
     match command {
-        ConsultantCommand::Add { name, email, authorised_on } => match consentd::consultants::add(&app, &name, &email, authorised_on, "cli", None).await? {
+        ConsultantCommand::Add {
+            name,
+            email,
+            authorised_on,
+        } => match consentd::consultants::add(&app, &name, &email, authorised_on, "cli", None)
+            .await?
+        {
             Ok(id) => println!("{id}"),
             Err(e) => anyhow::bail!("--{}: {}", e.field.replace('_', "-"), e.message),
         },
         ConsultantCommand::Import { file } => {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
             match consentd::consultants::import_csv(&app, &text, "cli", None).await? {
                 Ok(n) => println!("{n} consultant(s) added"),
                 Err(e) => anyhow::bail!("{}: {}", e.field, e.message),
             }
         }
         ConsultantCommand::List { format } => {
-            let rule = app.policies.retention.iter().find(|r| r.category == "berater-listung");
+            let rule = app
+                .policies
+                .retention
+                .iter()
+                .find(|r| r.category == "berater-listung");
             let rows: Vec<serde_json::Value> = store::consultants::list(&app.db)
                 .await?
                 .into_iter()
@@ -779,7 +976,13 @@ async fn consultant(settings: &Settings, command: ConsultantCommand) -> anyhow::
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
                 for r in rows {
-                    println!("{}\t{}\tlast {}\tdeleted on {}", r["name"].as_str().unwrap_or_default(), r["email"].as_str().unwrap_or_default(), r["last_authorised_on"], r["listing_deleted_on"]);
+                    println!(
+                        "{}\t{}\tlast {}\tdeleted on {}",
+                        r["name"].as_str().unwrap_or_default(),
+                        r["email"].as_str().unwrap_or_default(),
+                        r["last_authorised_on"],
+                        r["listing_deleted_on"]
+                    );
                 }
             }
         }
@@ -796,12 +999,23 @@ async fn outbox(settings: &Settings, command: OutboxCommand) -> anyhow::Result<E
                 println!("{}", serde_json::to_string_pretty(&messages)?);
             } else {
                 for m in messages {
-                    println!("{}\t{}\tattempts {}\t{}\t{}", m.created_at.to_rfc3339(), m.state, m.attempts, m.dedupe_key, m.subject);
+                    println!(
+                        "{}\t{}\tattempts {}\t{}\t{}",
+                        m.created_at.to_rfc3339(),
+                        m.state,
+                        m.attempts,
+                        m.dedupe_key,
+                        m.subject
+                    );
                 }
             }
         }
         OutboxCommand::Deliver => {
-            let Some(mailer) = consentd::mail::Mailer::from_settings(settings.smtp_url.as_deref(), &settings.mail_from)? else {
+            let Some(mailer) = consentd::mail::Mailer::from_settings(
+                settings.smtp_url.as_deref(),
+                &settings.mail_from,
+            )?
+            else {
                 anyhow::bail!("no SMTP relay configured (CONSENTD_SMTP_URL=smtp://host:port)");
             };
             let (sent, failed) = consentd::mail::deliver(&app, &mailer).await?;

@@ -9,12 +9,12 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::domain::notice::{
+    ApprovalRecord, Controller, DataCategory, DataProtectionOfficer, Language, LegalBasis,
+    Localized, Notice, NoticeText, NoticeVersion, PolicySet, Purpose, is_valid_id,
+};
 use crate::domain::retention::{Action, Period, RetentionRule, StartEvent};
 use crate::domain::workshop::{NewWorkshop, Slug, WorkshopKind};
-use crate::domain::notice::{
-    ApprovalRecord, Controller, DataCategory, DataProtectionOfficer, Language, LegalBasis, Localized, Notice,
-    NoticeText, NoticeVersion, PolicySet, Purpose, is_valid_id,
-};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyError {
@@ -50,14 +50,25 @@ impl Source {
             field: "(file)".into(),
             message: format!("cannot read: {e}"),
         })?;
-        Ok(Source { path: path.to_owned(), text })
+        Ok(Source {
+            path: path.to_owned(),
+            text,
+        })
     }
 
     fn line_of(&self, offset: usize) -> usize {
-        self.text[..offset.min(self.text.len())].matches('\n').count() + 1
+        self.text[..offset.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1
     }
 
-    fn error_at<T>(&self, spanned: &Spanned<T>, field: &str, message: impl Into<String>) -> PolicyError {
+    fn error_at<T>(
+        &self,
+        spanned: &Spanned<T>,
+        field: &str,
+        message: impl Into<String>,
+    ) -> PolicyError {
         PolicyError {
             file: self.path.clone(),
             line: Some(self.line_of(spanned.span().start)),
@@ -67,7 +78,12 @@ impl Source {
     }
 
     fn error(&self, field: &str, message: impl Into<String>) -> PolicyError {
-        PolicyError { file: self.path.clone(), line: None, field: field.to_owned(), message: message.into() }
+        PolicyError {
+            file: self.path.clone(),
+            line: None,
+            field: field.to_owned(),
+            message: message.into(),
+        }
     }
 
     fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, PolicyError> {
@@ -82,14 +98,24 @@ impl Source {
                     Some(key.trim().to_owned())
                 })
                 .unwrap_or_else(|| "(syntax)".to_owned());
-            PolicyError { file: self.path.clone(), line, field, message }
+            PolicyError {
+                file: self.path.clone(),
+                line,
+                field,
+                message,
+            }
         })
     }
 }
 
 /// `missing field `x``, `unknown field `x`` → `x`.
 fn field_from_message(message: &str) -> Option<String> {
-    for prefix in ["missing field `", "unknown field `", "duplicate field `", "duplicate key `"] {
+    for prefix in [
+        "missing field `",
+        "unknown field `",
+        "duplicate field `",
+        "duplicate key `",
+    ] {
         if let Some(rest) = message.split(prefix).nth(1) {
             return rest.split('`').next().map(str::to_owned);
         }
@@ -179,14 +205,23 @@ pub fn load(dir: &Path) -> Result<PolicySet, PolicyError> {
     let mut notices = BTreeMap::new();
     let mut approvals = Vec::new();
     let notices_dir = dir.join("notices");
-    for notice_dir in sorted_entries(&notices_dir)?.into_iter().filter(|p| p.is_dir()) {
+    for notice_dir in sorted_entries(&notices_dir)?
+        .into_iter()
+        .filter(|p| p.is_dir())
+    {
         let notice = load_notice(&notice_dir, &controllers)?;
         approvals.extend(load_approvals(&notice_dir, &notice)?);
         notices.insert(notice.id.clone(), notice);
     }
     let workshops = load_workshops(&dir.join("workshops.toml"), &notices)?;
     let retention = load_retention(&dir.join("retention.toml"))?;
-    Ok(PolicySet { controllers, notices, approvals, workshops, retention })
+    Ok(PolicySet {
+        controllers,
+        notices,
+        approvals,
+        workshops,
+        retention,
+    })
 }
 
 #[derive(Deserialize)]
@@ -268,7 +303,10 @@ struct WorkshopEntry {
 
 /// `workshops.toml` (optional): workshops created at start when they do not exist yet, so a
 /// fresh demo install has a participant page at once. Production installs leave it out.
-fn load_workshops(path: &Path, notices: &BTreeMap<String, Notice>) -> Result<Vec<NewWorkshop>, PolicyError> {
+fn load_workshops(
+    path: &Path,
+    notices: &BTreeMap<String, Notice>,
+) -> Result<Vec<NewWorkshop>, PolicyError> {
     if !path.exists() {
         return Ok(Vec::new());
     }
@@ -277,7 +315,8 @@ fn load_workshops(path: &Path, notices: &BTreeMap<String, Notice>) -> Result<Vec
     let mut out: Vec<NewWorkshop> = Vec::new();
     for w in &file.workshop {
         let e = w.get_ref();
-        let field = |err: crate::domain::consent::FieldError| src.error_at(w, &err.field, err.message);
+        let field =
+            |err: crate::domain::consent::FieldError| src.error_at(w, &err.field, err.message);
         let slug = Slug::parse(&e.slug).map_err(field)?;
         if out.iter().any(|o| o.slug == slug) {
             return Err(src.error_at(w, "slug", format!("workshop `{}` is listed twice", e.slug)));
@@ -286,10 +325,15 @@ fn load_workshops(path: &Path, notices: &BTreeMap<String, Notice>) -> Result<Vec
             .get(&e.notice)
             .ok_or_else(|| src.error_at(w, "notice", format!("unknown notice `{}`", e.notice)))?;
         let kind = WorkshopKind::parse(&e.kind).ok_or_else(|| {
-            src.error_at(w, "kind", "must be authorisation, re-authorisation, erfahrungsaustausch, seminar or other")
+            src.error_at(
+                w,
+                "kind",
+                "must be authorisation, re-authorisation, erfahrungsaustausch, seminar or other",
+            )
         })?;
         let date = |name: &str, v: &str| {
-            NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| src.error_at(w, name, "must be a date like \"2027-03-15\""))
+            NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map_err(|_| src.error_at(w, name, "must be a date like \"2027-03-15\""))
         };
         let (starts_on, ends_on) = (date("starts", &e.starts)?, date("ends", &e.ends)?);
         NewWorkshop::check_dates(starts_on, ends_on).map_err(field)?;
@@ -308,20 +352,35 @@ fn load_workshops(path: &Path, notices: &BTreeMap<String, Notice>) -> Result<Vec
 }
 
 /// `v<N>.approval.toml` files: approvals made elsewhere, imported when their hash matches.
-fn load_approvals(dir: &Path, notice: &Notice) -> Result<Vec<(PathBuf, ApprovalRecord)>, PolicyError> {
+fn load_approvals(
+    dir: &Path,
+    notice: &Notice,
+) -> Result<Vec<(PathBuf, ApprovalRecord)>, PolicyError> {
     let mut out = Vec::new();
     for path in sorted_entries(dir)? {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if !name.ends_with(".approval.toml") {
             continue;
         }
         let src = Source::read(&path)?;
         let record: ApprovalRecord = src.parse()?;
         if record.notice != notice.id {
-            return Err(src.error("notice", format!("is `{}` but the file lies in the folder of `{}`", record.notice, notice.id)));
+            return Err(src.error(
+                "notice",
+                format!(
+                    "is `{}` but the file lies in the folder of `{}`",
+                    record.notice, notice.id
+                ),
+            ));
         }
         if notice.version(record.version).is_none() {
-            return Err(src.error("version", format!("notice `{}` has no version {}", notice.id, record.version)));
+            return Err(src.error(
+                "version",
+                format!("notice `{}` has no version {}", notice.id, record.version),
+            ));
         }
         out.push((path, record));
     }
@@ -352,9 +411,17 @@ fn load_controllers(path: &Path) -> Result<BTreeMap<String, Controller>, PolicyE
         if !is_valid_id(&id) {
             return Err(src.error_at(&c.id, "id", "use lowercase letters, digits and '-'"));
         }
-        for (field, value) in [("name", &c.name), ("address", &c.address), ("email", &c.email)] {
+        for (field, value) in [
+            ("name", &c.name),
+            ("address", &c.address),
+            ("email", &c.email),
+        ] {
             if value.trim().is_empty() {
-                return Err(src.error_at(&c.id, field, format!("controller `{id}` needs a {field}")));
+                return Err(src.error_at(
+                    &c.id,
+                    field,
+                    format!("controller `{id}` needs a {field}"),
+                ));
             }
         }
         let controller = Controller {
@@ -364,7 +431,11 @@ fn load_controllers(path: &Path) -> Result<BTreeMap<String, Controller>, PolicyE
             email: c.email,
             phone: c.phone,
             website: c.website,
-            dpo: DataProtectionOfficer { name: c.dpo.name, email: c.dpo.email, address: c.dpo.address },
+            dpo: DataProtectionOfficer {
+                name: c.dpo.name,
+                email: c.dpo.email,
+                address: c.dpo.address,
+            },
         };
         if out.insert(id.clone(), controller).is_some() {
             return Err(src.error_at(&c.id, "id", format!("controller `{id}` is defined twice")));
@@ -382,7 +453,11 @@ fn load_notice(
     let id = file.id.get_ref().clone();
     let folder = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     if id != folder {
-        return Err(src.error_at(&file.id, "id", format!("must equal the folder name `{folder}`")));
+        return Err(src.error_at(
+            &file.id,
+            "id",
+            format!("must equal the folder name `{folder}`"),
+        ));
     }
     if !is_valid_id(&id) {
         return Err(src.error_at(&file.id, "id", "use lowercase letters, digits and '-'"));
@@ -402,7 +477,11 @@ fn load_notice(
     // v<N>.toml files; their texts are v<N>.<lang>.md beside them.
     let mut versions: Vec<NoticeVersion> = Vec::new();
     for path in sorted_entries(dir)? {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
         let Some(number) = name.strip_prefix('v').and_then(|r| r.strip_suffix(".toml")) else {
             continue;
         };
@@ -421,7 +500,10 @@ fn load_notice(
         versions.push(version);
     }
     if versions.is_empty() {
-        return Err(src.error("version", format!("notice `{id}` has no v<N>.toml version file")));
+        return Err(src.error(
+            "version",
+            format!("notice `{id}` has no v<N>.toml version file"),
+        ));
     }
     versions.sort_by_key(|v| v.version);
     for pair in versions.windows(2) {
@@ -437,7 +519,12 @@ fn load_notice(
             });
         }
     }
-    Ok(Notice { id, controller, title: file.title, versions })
+    Ok(Notice {
+        id,
+        controller,
+        title: file.title,
+        versions,
+    })
 }
 
 fn load_version(
@@ -448,25 +535,31 @@ fn load_version(
     title: &Localized,
 ) -> Result<NoticeVersion, PolicyError> {
     let src = Source::read(path)?;
-    build_version(&src, Some(number_in_name), notice_id, title, |lang, version| {
-        let text_path = dir.join(format!("v{version}.{}.md", lang.code()));
-        if !text_path.exists() {
-            return Ok(None);
-        }
-        let raw = std::fs::read(&text_path).map_err(|e| PolicyError {
-            file: text_path.clone(),
-            line: None,
-            field: format!("text.{}", lang.code()),
-            message: format!("cannot read: {e}"),
-        })?;
-        let raw = String::from_utf8(raw).map_err(|e| PolicyError {
-            file: text_path.clone(),
-            line: None,
-            field: format!("text.{}", lang.code()),
-            message: format!("is not UTF-8 (byte {})", e.utf8_error().valid_up_to()),
-        })?;
-        Ok(Some((text_path, raw)))
-    })
+    build_version(
+        &src,
+        Some(number_in_name),
+        notice_id,
+        title,
+        |lang, version| {
+            let text_path = dir.join(format!("v{version}.{}.md", lang.code()));
+            if !text_path.exists() {
+                return Ok(None);
+            }
+            let raw = std::fs::read(&text_path).map_err(|e| PolicyError {
+                file: text_path.clone(),
+                line: None,
+                field: format!("text.{}", lang.code()),
+                message: format!("cannot read: {e}"),
+            })?;
+            let raw = String::from_utf8(raw).map_err(|e| PolicyError {
+                file: text_path.clone(),
+                line: None,
+                field: format!("text.{}", lang.code()),
+                message: format!("is not UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+            })?;
+            Ok(Some((text_path, raw)))
+        },
+    )
 }
 
 /// A version uploaded in the staff area or through the API: the same checks as files.
@@ -475,9 +568,17 @@ pub fn parse_uploaded_version(
     version_toml: &str,
     texts: &BTreeMap<Language, String>,
 ) -> Result<NoticeVersion, PolicyError> {
-    let src = Source { path: PathBuf::from("upload/version.toml"), text: version_toml.to_owned() };
+    let src = Source {
+        path: PathBuf::from("upload/version.toml"),
+        text: version_toml.to_owned(),
+    };
     build_version(&src, None, &notice.id, &notice.title, |lang, version| {
-        Ok(texts.get(&lang).map(|t| (PathBuf::from(format!("upload/v{version}.{}.md", lang.code())), t.clone())))
+        Ok(texts.get(&lang).map(|t| {
+            (
+                PathBuf::from(format!("upload/v{version}.{}.md", lang.code())),
+                t.clone(),
+            )
+        }))
     })
 }
 
@@ -491,25 +592,40 @@ fn build_version(
 ) -> Result<NoticeVersion, PolicyError> {
     let file: VersionFile = src.parse()?;
     let version = *file.version.get_ref();
-    if let Some(number_in_name) = number_in_name.filter(|n| n.parse::<u32>().ok() != Some(version)) {
+    if let Some(number_in_name) = number_in_name.filter(|n| n.parse::<u32>().ok() != Some(version))
+    {
         return Err(src.error_at(
             &file.version,
             "version",
             format!("is {version} but the file is named v{number_in_name}.toml"),
         ));
     }
-    let effective = NaiveDate::parse_from_str(file.effective.get_ref(), "%Y-%m-%d")
-        .map_err(|_| src.error_at(&file.effective, "effective", "must be a date like \"2021-06-01\""))?;
+    let effective =
+        NaiveDate::parse_from_str(file.effective.get_ref(), "%Y-%m-%d").map_err(|_| {
+            src.error_at(
+                &file.effective,
+                "effective",
+                "must be a date like \"2021-06-01\"",
+            )
+        })?;
 
     let mut categories = Vec::new();
     let mut seen = BTreeSet::new();
     for c in &file.category {
         let entry = c.get_ref();
         if !is_valid_id(&entry.id) {
-            return Err(src.error_at(c, "category.id", format!("`{}`: use lowercase letters, digits and '-'", entry.id)));
+            return Err(src.error_at(
+                c,
+                "category.id",
+                format!("`{}`: use lowercase letters, digits and '-'", entry.id),
+            ));
         }
         if !seen.insert(entry.id.clone()) {
-            return Err(src.error_at(c, "category.id", format!("category `{}` is defined twice", entry.id)));
+            return Err(src.error_at(
+                c,
+                "category.id",
+                format!("category `{}` is defined twice", entry.id),
+            ));
         }
         categories.push(DataCategory {
             id: entry.id.clone(),
@@ -523,10 +639,18 @@ fn build_version(
     for p in &file.purpose {
         let entry = p.get_ref();
         if !is_valid_id(&entry.id) {
-            return Err(src.error_at(p, "purpose.id", format!("`{}`: use lowercase letters, digits and '-'", entry.id)));
+            return Err(src.error_at(
+                p,
+                "purpose.id",
+                format!("`{}`: use lowercase letters, digits and '-'", entry.id),
+            ));
         }
         if !seen.insert(entry.id.clone()) {
-            return Err(src.error_at(p, "purpose.id", format!("purpose `{}` is defined twice", entry.id)));
+            return Err(src.error_at(
+                p,
+                "purpose.id",
+                format!("purpose `{}` is defined twice", entry.id),
+            ));
         }
         if entry.required && entry.legal_basis == LegalBasis::Consent {
             return Err(src.error_at(
@@ -548,9 +672,17 @@ fn build_version(
             ));
         }
         if entry.categories.is_empty() {
-            return Err(src.error_at(p, "purpose.categories", format!("purpose `{}` names no data category", entry.id)));
+            return Err(src.error_at(
+                p,
+                "purpose.categories",
+                format!("purpose `{}` names no data category", entry.id),
+            ));
         }
-        if let Some(unknown) = entry.categories.iter().find(|c| !categories.iter().any(|k| &k.id == *c)) {
+        if let Some(unknown) = entry
+            .categories
+            .iter()
+            .find(|c| !categories.iter().any(|k| &k.id == *c))
+        {
             return Err(src.error_at(
                 p,
                 "purpose.categories",
@@ -590,7 +722,10 @@ fn build_version(
             });
         }
         if lang == Language::En && title.en.is_none() {
-            return Err(src.error("title.en", "an English text exists but notice.toml has no title.en"));
+            return Err(src.error(
+                "title.en",
+                "an English text exists but notice.toml has no title.en",
+            ));
         }
         texts.insert(lang, NoticeText::new(lang, title.get(lang), &raw));
     }

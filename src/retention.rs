@@ -26,7 +26,11 @@ pub const ENFORCED: &[&str] = &[
 
 /// The grace a rule gives data that was already past its deadline when consentd first held
 /// it (the minutes: lapsed consultants get one notice with a three-month deadline).
-pub const GRACE_AT_INTRODUCTION: Period = Period { years: 0, months: 3, days: 0 };
+pub const GRACE_AT_INTRODUCTION: Period = Period {
+    years: 0,
+    months: 3,
+    days: 0,
+};
 
 /// The due date, with the grace for data introduced after its deadline.
 pub fn effective_due(rule: &RetentionRule, c: &Candidate) -> NaiveDate {
@@ -63,21 +67,38 @@ pub struct RunReport {
 }
 
 /// The hold that keeps this candidate, if one does.
-fn hold_for<'a>(holds: &'a [store::Hold], category: &str, c: &Candidate, on: NaiveDate) -> Option<&'a store::Hold> {
-    holds.iter().filter(|h| h.is_active(on)).find(|h| match h.scope.as_str() {
-        "category" => h.target == category,
-        "subject" => c.subject_id.as_deref() == Some(h.target.as_str()),
-        "workshop" => c.workshop_slug.as_deref() == Some(h.target.as_str()),
-        _ => false,
-    })
+fn hold_for<'a>(
+    holds: &'a [store::Hold],
+    category: &str,
+    c: &Candidate,
+    on: NaiveDate,
+) -> Option<&'a store::Hold> {
+    holds
+        .iter()
+        .filter(|h| h.is_active(on))
+        .find(|h| match h.scope.as_str() {
+            "category" => h.target == category,
+            "subject" => c.subject_id.as_deref() == Some(h.target.as_str()),
+            "workshop" => c.workshop_slug.as_deref() == Some(h.target.as_str()),
+            _ => false,
+        })
 }
 
 /// Everything due by `as_of` under the enforced rules, with holds applied (no changes).
 pub async fn plan(app: &App, as_of: NaiveDate) -> anyhow::Result<Vec<(Planned, Candidate)>> {
     let holds = store::holds(&app.db).await?;
     let mut out = Vec::new();
-    for rule in app.policies.retention.iter().filter(|r| ENFORCED.contains(&r.category.as_str())) {
-        for c in candidates(app, rule).await?.into_iter().filter(|c| effective_due(rule, c) <= as_of) {
+    for rule in app
+        .policies
+        .retention
+        .iter()
+        .filter(|r| ENFORCED.contains(&r.category.as_str()))
+    {
+        for c in candidates(app, rule)
+            .await?
+            .into_iter()
+            .filter(|c| effective_due(rule, c) <= as_of)
+        {
             let planned = Planned {
                 category: rule.category.clone(),
                 rule_version: rule.version,
@@ -118,13 +139,22 @@ fn pseudonym(key: &[u8], email: Option<&str>) -> Option<String> {
 pub async fn run(app: &App, dry_run: bool, as_of: Option<NaiveDate>) -> anyhow::Result<RunReport> {
     let today = app.clock.today_berlin();
     let as_of = match as_of {
-        Some(date) if !dry_run && date != today => anyhow::bail!("--as-of is only allowed with --dry-run: a real run never deletes early"),
+        Some(date) if !dry_run && date != today => {
+            anyhow::bail!("--as-of is only allowed with --dry-run: a real run never deletes early")
+        }
         Some(date) => date,
         None => today,
     };
     let key = store::pseudonym_key(&app.db, app.clock.now()).await?;
     let paused = store::is_paused(&app.db).await?;
-    let mut report = RunReport { as_of, dry_run, paused, due: Vec::new(), executed: 0, reminders_queued: 0 };
+    let mut report = RunReport {
+        as_of,
+        dry_run,
+        paused,
+        due: Vec::new(),
+        executed: 0,
+        reminders_queued: 0,
+    };
     let planned_items = plan(app, as_of).await?;
     // Participants go in batches: one commit for many deletions (each still with its own log
     // and ledger entry); the other categories are few and go one by one.
@@ -134,7 +164,13 @@ pub async fn run(app: &App, dry_run: bool, as_of: Option<NaiveDate>) -> anyhow::
         if dry_run || paused || planned.held_by.is_some() {
             continue;
         }
-        let rule = app.policies.retention.iter().find(|r| r.category == planned.category).expect("planned from a rule").clone();
+        let rule = app
+            .policies
+            .retention
+            .iter()
+            .find(|r| r.category == planned.category)
+            .expect("planned from a rule")
+            .clone();
         if rule.category == "teilnehmende-kontaktdaten" {
             batch.push((i, c.clone(), rule));
             if batch.len() >= BATCH {
@@ -154,7 +190,11 @@ pub async fn run(app: &App, dry_run: bool, as_of: Option<NaiveDate>) -> anyhow::
         report.reminders_queued = queue_reminders(app, as_of).await?;
     }
     if !dry_run && report.executed + report.reminders_queued > 0 {
-        tracing::info!(deletions = report.executed, reminders = report.reminders_queued, "retention run");
+        tracing::info!(
+            deletions = report.executed,
+            reminders = report.reminders_queued,
+            "retention run"
+        );
     }
     Ok(report)
 }
@@ -162,7 +202,12 @@ pub async fn run(app: &App, dry_run: bool, as_of: Option<NaiveDate>) -> anyhow::
 /// Deletions per transaction for participants.
 const BATCH: usize = 500;
 
-async fn execute_participants(app: &App, due: &mut [Planned], batch: &[(usize, Candidate, RetentionRule)], key: &[u8]) -> anyhow::Result<usize> {
+async fn execute_participants(
+    app: &App,
+    due: &mut [Planned],
+    batch: &[(usize, Candidate, RetentionRule)],
+    key: &[u8],
+) -> anyhow::Result<usize> {
     let items: Vec<store::BatchItem<'_>> = batch
         .iter()
         .map(|(_, c, rule)| store::BatchItem {
@@ -178,7 +223,8 @@ async fn execute_participants(app: &App, due: &mut [Planned], batch: &[(usize, C
             ledger_ref: c.record_id.as_deref().unwrap_or_default(),
         })
         .collect();
-    let results = store::execute_batch(&app.db, &app.clock, &items, store::ANONYMISE_PARTICIPANT).await?;
+    let results =
+        store::execute_batch(&app.db, &app.clock, &items, store::ANONYMISE_PARTICIPANT).await?;
     let mut executed = 0;
     for ((i, _, _), result) in batch.iter().zip(results) {
         if result.is_some() {
@@ -194,13 +240,20 @@ async fn execute_participants(app: &App, due: &mut [Planned], batch: &[(usize, C
 /// with the grace deadline instead. Re-authorisation starts a new cycle (new keys) and
 /// cancels what was still queued.
 async fn queue_reminders(app: &App, as_of: NaiveDate) -> anyhow::Result<usize> {
-    let Some(rule) = app.policies.retention.iter().find(|r| r.category == "berater-listung") else {
+    let Some(rule) = app
+        .policies
+        .retention
+        .iter()
+        .find(|r| r.category == "berater-listung")
+    else {
         return Ok(0);
     };
     let holds = store::holds(&app.db).await?;
     let mut queued = 0;
     for c in store::consultant_listings(&app.db).await? {
-        let (Some(email), Some(name)) = (&c.email, &c.name) else { continue };
+        let (Some(email), Some(name)) = (&c.email, &c.name) else {
+            continue;
+        };
         if hold_for(&holds, &rule.category, &c, as_of).is_some() {
             continue;
         }
@@ -212,7 +265,10 @@ async fn queue_reminders(app: &App, as_of: NaiveDate) -> anyhow::Result<usize> {
         let letters: Vec<(String, String, String)> = if rule.due(c.start) < introduced {
             vec![(
                 format!("lapsed:{}:{}", c.key, c.start),
-                format!("Ihre Autorisierung ist abgelaufen – Frist bis {}", due.format("%d.%m.%Y")),
+                format!(
+                    "Ihre Autorisierung ist abgelaufen – Frist bis {}",
+                    due.format("%d.%m.%Y")
+                ),
                 format!(
                     "Guten Tag {name},\n\nIhre Autorisierung als Beraterin oder Berater der Offensive Mittelstand ist \
                      abgelaufen (letzte Autorisierung am {}). Wenn Sie bis zum {} an einem Erfahrungsaustausch \
@@ -223,7 +279,10 @@ async fn queue_reminders(app: &App, as_of: NaiveDate) -> anyhow::Result<usize> {
             )]
         } else {
             let dates = rule.reminder_dates(c.start);
-            let sent_before_introduction = dates.iter().filter(|d| **d < introduced && **d <= as_of).count();
+            let sent_before_introduction = dates
+                .iter()
+                .filter(|d| **d < introduced && **d <= as_of)
+                .count();
             dates
                 .iter()
                 .enumerate()
@@ -244,7 +303,17 @@ async fn queue_reminders(app: &App, as_of: NaiveDate) -> anyhow::Result<usize> {
                 .collect()
         };
         for (key, subject, body) in letters {
-            if crate::store::consultants::enqueue(&app.db, &key, &c.key, email, &subject, &body, app.clock.now()).await? {
+            if crate::store::consultants::enqueue(
+                &app.db,
+                &key,
+                &c.key,
+                email,
+                &subject,
+                &body,
+                app.clock.now(),
+            )
+            .await?
+            {
                 queued += 1;
             }
         }
@@ -260,14 +329,21 @@ fn target_of(category: &str) -> &'static str {
         "teilnehmende-kontaktdaten" => {
             "subjects: name, email, organisation, salt; consent_records: ip_truncated, user_agent (anonymised)"
         }
-        "berater-listung" => "consultants: row; consultant_authorisations: rows; outbox: queued reminders cancelled",
+        "berater-listung" => {
+            "consultants: row; consultant_authorisations: rows; outbox: queued reminders cancelled"
+        }
         "workshop-teilnahme" => "workshop_attendance: row",
         "erinnerungen-outbox" => "outbox: row",
         _ => "",
     }
 }
 
-async fn execute(app: &App, rule: &RetentionRule, c: &Candidate, key: &[u8]) -> anyhow::Result<bool> {
+async fn execute(
+    app: &App,
+    rule: &RetentionRule,
+    c: &Candidate,
+    key: &[u8],
+) -> anyhow::Result<bool> {
     let deletion = Deletion {
         category: &rule.category,
         rule_version: i64::from(rule.version),
@@ -278,15 +354,21 @@ async fn execute(app: &App, rule: &RetentionRule, c: &Candidate, key: &[u8]) -> 
     };
     let done = match rule.category.as_str() {
         "sitzungen" => store::delete_session(&app.db, &app.clock, &deletion, &c.key).await?,
-        "anmelde-fehlversuche" => store::delete_login_failure(&app.db, &app.clock, &deletion, &c.key).await?,
+        "anmelde-fehlversuche" => {
+            store::delete_login_failure(&app.db, &app.clock, &deletion, &c.key).await?
+        }
         "api-tokens" => store::delete_token(&app.db, &app.clock, &deletion, &c.key).await?,
         "teilnehmende-kontaktdaten" => {
             let record = c.record_id.as_deref().unwrap_or_default();
             store::anonymise_participant(&app.db, &app.clock, &deletion, &c.key, record).await?
         }
         "berater-listung" => store::delete_listing(&app.db, &app.clock, &deletion, &c.key).await?,
-        "workshop-teilnahme" => store::delete_attendance(&app.db, &app.clock, &deletion, &c.key).await?,
-        "erinnerungen-outbox" => store::delete_message(&app.db, &app.clock, &deletion, &c.key).await?,
+        "workshop-teilnahme" => {
+            store::delete_attendance(&app.db, &app.clock, &deletion, &c.key).await?
+        }
+        "erinnerungen-outbox" => {
+            store::delete_message(&app.db, &app.clock, &deletion, &c.key).await?
+        }
         _ => None,
     };
     Ok(done.is_some())
@@ -295,13 +377,20 @@ async fn execute(app: &App, rule: &RetentionRule, c: &Candidate, key: &[u8]) -> 
 /// Columns the coverage list does not classify, or whose category has no rule.
 pub async fn coverage(app: &App) -> anyhow::Result<Vec<String>> {
     let schema = personal_data::schema_columns(&app.db).await?;
-    let categories: Vec<&str> = app.policies.retention.iter().map(|r| r.category.as_str()).collect();
+    let categories: Vec<&str> = app
+        .policies
+        .retention
+        .iter()
+        .map(|r| r.category.as_str())
+        .collect();
     Ok(personal_data::coverage_problems(&schema, &categories))
 }
 
 /// The rules as the deletion concept for the data-protection officer (Markdown).
 pub fn concept_markdown(app: &App) -> String {
-    let mut out = String::from("# Löschkonzept (DIN 66398)\n\nJede Datenart hat genau eine Löschregel: Startzeitpunkt + Regellöschfrist.\n\n");
+    let mut out = String::from(
+        "# Löschkonzept (DIN 66398)\n\nJede Datenart hat genau eine Löschregel: Startzeitpunkt + Regellöschfrist.\n\n",
+    );
     out.push_str("| Datenart | Startzeitpunkt | Regellöschfrist | ab Jahresende | Aktion | Rechtsgrundlage | Durchgesetzt |\n|---|---|---|---|---|---|---|\n");
     for r in &app.policies.retention {
         out.push_str(&format!(
@@ -314,11 +403,20 @@ pub fn concept_markdown(app: &App) -> String {
             if r.from_year_end { "ja" } else { "nein" },
             r.action,
             r.legal_basis,
-            if ENFORCED.contains(&r.category.as_str()) { "ja" } else { "noch nicht" }
+            if ENFORCED.contains(&r.category.as_str()) {
+                "ja"
+            } else {
+                "noch nicht"
+            }
         ));
     }
     out.push_str("\n## Löschklassen\n\n");
-    let mut classes: Vec<String> = app.policies.retention.iter().map(|r| r.deletion_class()).collect();
+    let mut classes: Vec<String> = app
+        .policies
+        .retention
+        .iter()
+        .map(|r| r.deletion_class())
+        .collect();
     classes.sort();
     classes.dedup();
     for c in classes {
@@ -332,8 +430,14 @@ mod tests {
     #[test]
     fn pseudonyms_are_keyed() {
         let a = super::pseudonym(b"key-a", Some("Anna@Example.org")).unwrap();
-        assert_eq!(a, super::pseudonym(b"key-a", Some("anna@example.org")).unwrap());
-        assert_ne!(a, super::pseudonym(b"key-b", Some("anna@example.org")).unwrap());
+        assert_eq!(
+            a,
+            super::pseudonym(b"key-a", Some("anna@example.org")).unwrap()
+        );
+        assert_ne!(
+            a,
+            super::pseudonym(b"key-b", Some("anna@example.org")).unwrap()
+        );
         assert_eq!(a.len(), 64);
     }
 }
@@ -364,24 +468,47 @@ pub mod admin {
         ip: Option<&str>,
     ) -> anyhow::Result<Result<Hold, FieldError>> {
         if !SCOPES.contains(&scope) {
-            return Ok(Err(FieldError::new("scope", "must be subject, workshop or category")));
+            return Ok(Err(FieldError::new(
+                "scope",
+                "must be subject, workshop or category",
+            )));
         }
         let target = target.trim();
         if target.is_empty() || target.len() > 200 || target.chars().any(char::is_control) {
-            return Ok(Err(FieldError::new("target", "name the subject id, workshop slug or category")));
+            return Ok(Err(FieldError::new(
+                "target",
+                "name the subject id, workshop slug or category",
+            )));
         }
         if scope == "category" && !app.policies.retention.iter().any(|r| r.category == target) {
-            return Ok(Err(FieldError::new("target", format!("unknown category `{target}`"))));
+            return Ok(Err(FieldError::new(
+                "target",
+                format!("unknown category `{target}`"),
+            )));
         }
-        if scope == "workshop" && crate::store::workshops::by_slug(&app.db, target).await?.is_none() {
-            return Ok(Err(FieldError::new("target", format!("unknown workshop `{target}`"))));
+        if scope == "workshop"
+            && crate::store::workshops::by_slug(&app.db, target)
+                .await?
+                .is_none()
+        {
+            return Ok(Err(FieldError::new(
+                "target",
+                format!("unknown workshop `{target}`"),
+            )));
         }
-        if scope == "subject" && crate::store::consents::subject(&app.db, target).await?.is_none() {
+        if scope == "subject"
+            && crate::store::consents::subject(&app.db, target)
+                .await?
+                .is_none()
+        {
             return Ok(Err(FieldError::new("target", "unknown subject id")));
         }
         let reason = reason.trim();
         if reason.is_empty() {
-            return Ok(Err(FieldError::new("reason", "say why the data must be kept (dispute, Art. 18 request, …)")));
+            return Ok(Err(FieldError::new(
+                "reason",
+                "say why the data must be kept (dispute, Art. 18 request, …)",
+            )));
         }
         if until.is_some_and(|u| u < app.clock.today_berlin()) {
             return Ok(Err(FieldError::new("until", "must not be in the past")));
@@ -398,21 +525,50 @@ pub mod admin {
             released_by: None,
         };
         store::add_hold(&app.db, &hold).await?;
-        audit::record(&app.db, &app.clock, actor, "retention.hold", Some(&format!("hold:{} {scope}:{target}", hold.id)), ip).await?;
+        audit::record(
+            &app.db,
+            &app.clock,
+            actor,
+            "retention.hold",
+            Some(&format!("hold:{} {scope}:{target}", hold.id)),
+            ip,
+        )
+        .await?;
         Ok(Ok(hold))
     }
 
-    pub async fn release_hold(app: &App, id: &str, actor: &str, ip: Option<&str>) -> anyhow::Result<bool> {
+    pub async fn release_hold(
+        app: &App,
+        id: &str,
+        actor: &str,
+        ip: Option<&str>,
+    ) -> anyhow::Result<bool> {
         let done = store::release_hold(&app.db, id, actor, app.clock.now()).await?;
         if done {
-            audit::record(&app.db, &app.clock, actor, "retention.hold_released", Some(&format!("hold:{id}")), ip).await?;
+            audit::record(
+                &app.db,
+                &app.clock,
+                actor,
+                "retention.hold_released",
+                Some(&format!("hold:{id}")),
+                ip,
+            )
+            .await?;
         }
         Ok(done)
     }
 
-    pub async fn pause(app: &App, reason: &str, actor: &str, ip: Option<&str>) -> anyhow::Result<Result<bool, FieldError>> {
+    pub async fn pause(
+        app: &App,
+        reason: &str,
+        actor: &str,
+        ip: Option<&str>,
+    ) -> anyhow::Result<Result<bool, FieldError>> {
         if reason.trim().is_empty() {
-            return Ok(Err(FieldError::new("reason", "say why automated deletion is paused")));
+            return Ok(Err(FieldError::new(
+                "reason",
+                "say why automated deletion is paused",
+            )));
         }
         let done = store::pause(&app.db, reason.trim(), actor, app.clock.now()).await?;
         if done {
@@ -452,7 +608,13 @@ pub mod admin {
         let today = app.clock.today_berlin();
         let until = today.checked_add_months(Months::new(12)).unwrap_or(today);
         let mut months: Vec<ForecastMonth> = Vec::new();
-        let label = |d: NaiveDate| if d <= today { "due".to_owned() } else { format!("{:04}-{:02}", d.year(), d.month()) };
+        let label = |d: NaiveDate| {
+            if d <= today {
+                "due".to_owned()
+            } else {
+                format!("{:04}-{:02}", d.year(), d.month())
+            }
+        };
         let mut keys = vec!["due".to_owned()];
         let mut month = today.with_day(1).unwrap_or(today);
         while month <= until {
@@ -460,10 +622,17 @@ pub mod admin {
             if !keys.contains(&key) {
                 keys.push(key);
             }
-            month = month.checked_add_months(Months::new(1)).unwrap_or(until + TimeDelta::days(1));
+            month = month
+                .checked_add_months(Months::new(1))
+                .unwrap_or(until + TimeDelta::days(1));
         }
         for key in &keys {
-            months.push(ForecastMonth { month: key.clone(), per_category: BTreeMap::new(), held: 0, total: 0 });
+            months.push(ForecastMonth {
+                month: key.clone(),
+                per_category: BTreeMap::new(),
+                held: 0,
+                total: 0,
+            });
         }
         for (planned, _) in plan(app, until).await? {
             let key = label(planned.due_on);
@@ -473,8 +642,19 @@ pub mod admin {
                 m.held += usize::from(planned.held_by.is_some());
             }
         }
-        let not_enforced = app.policies.retention.iter().filter(|r| !ENFORCED.contains(&r.category.as_str())).map(|r| r.category.clone()).collect();
-        Ok(Forecast { from: today, until, months, not_enforced })
+        let not_enforced = app
+            .policies
+            .retention
+            .iter()
+            .filter(|r| !ENFORCED.contains(&r.category.as_str()))
+            .map(|r| r.category.clone())
+            .collect();
+        Ok(Forecast {
+            from: today,
+            until,
+            months,
+            not_enforced,
+        })
     }
 
     /// The forecast as a small bar chart (server-rendered SVG, no script).
@@ -493,8 +673,17 @@ pub mod admin {
                 "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\"><title>{}: {}</title></rect>",
                 x + 2.0, y, bar - 4.0, height, if m.month == "due" { "#8a2a0b" } else { "#0b5cad" }, m.month, m.total
             ));
-            let label = if m.month == "due" { "fällig" } else { &m.month[m.month.len().saturating_sub(2)..] };
-            out.push_str(&format!("<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"9\" text-anchor=\"middle\">{}</text>", x + bar / 2.0, h - 8.0, label));
+            let label = if m.month == "due" {
+                "fällig"
+            } else {
+                &m.month[m.month.len().saturating_sub(2)..]
+            };
+            out.push_str(&format!(
+                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"9\" text-anchor=\"middle\">{}</text>",
+                x + bar / 2.0,
+                h - 8.0,
+                label
+            ));
             if m.total > 0 {
                 out.push_str(&format!("<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\">{}</text>", x + bar / 2.0, y - 3.0, m.total));
             }
@@ -504,7 +693,11 @@ pub mod admin {
     }
 
     /// Deletion log entries executed in [from, to] (Europe/Berlin days).
-    pub async fn report(app: &App, from: NaiveDate, to: NaiveDate) -> anyhow::Result<Vec<DeletionLogEntry>> {
+    pub async fn report(
+        app: &App,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> anyhow::Result<Vec<DeletionLogEntry>> {
         let start = |d: NaiveDate| {
             d.and_hms_opt(0, 0, 0)
                 .and_then(|t| t.and_local_timezone(chrono_tz::Europe::Berlin).earliest())
@@ -519,20 +712,35 @@ pub mod admin {
     /// CSV for German Excel: UTF-8 with BOM, semicolons, and no cell a spreadsheet would run
     /// as a formula.
     pub fn report_csv(entries: &[DeletionLogEntry]) -> anyhow::Result<Vec<u8>> {
-        let mut writer = csv::WriterBuilder::new().delimiter(b';').from_writer(Vec::new());
-        writer.write_record(["executed_at", "category", "rule_version", "start_on", "due_on", "subject_pseudonym", "target", "rows_affected", "ledger_seq"])?;
+        let mut writer = csv::WriterBuilder::new()
+            .delimiter(b';')
+            .from_writer(Vec::new());
+        writer.write_record([
+            "executed_at",
+            "category",
+            "rule_version",
+            "start_on",
+            "due_on",
+            "subject_pseudonym",
+            "target",
+            "rows_affected",
+            "ledger_seq",
+        ])?;
         for e in entries {
-            writer.write_record([
-                crate::clock::canonical_time(e.executed_at),
-                e.category.clone(),
-                e.rule_version.to_string(),
-                e.start_on.to_string(),
-                e.due_on.to_string(),
-                e.subject_pseudonym.clone().unwrap_or_default(),
-                e.target.clone(),
-                e.rows_affected.to_string(),
-                e.ledger_seq.to_string(),
-            ].map(|cell| defuse(&cell)))?;
+            writer.write_record(
+                [
+                    crate::clock::canonical_time(e.executed_at),
+                    e.category.clone(),
+                    e.rule_version.to_string(),
+                    e.start_on.to_string(),
+                    e.due_on.to_string(),
+                    e.subject_pseudonym.clone().unwrap_or_default(),
+                    e.target.clone(),
+                    e.rows_affected.to_string(),
+                    e.ledger_seq.to_string(),
+                ]
+                .map(|cell| defuse(&cell)),
+            )?;
         }
         let mut out = "\u{feff}".as_bytes().to_vec();
         out.extend(writer.into_inner()?);

@@ -43,17 +43,28 @@ pub struct Actor<'a> {
 
 async fn current(app: &App, notice_id: &str, version: u32) -> Result<CatalogVersion, ReviewError> {
     let catalog = app.catalog().await?;
-    let notice = catalog.notice(notice_id).ok_or(ReviewError::NotFound("notice"))?;
-    notice.version(version).cloned().ok_or(ReviewError::NotFound("notice version"))
+    let notice = catalog
+        .notice(notice_id)
+        .ok_or(ReviewError::NotFound("notice"))?;
+    notice
+        .version(version)
+        .cloned()
+        .ok_or(ReviewError::NotFound("notice version"))
 }
 
 fn comment_of(comment: Option<&str>, required: bool) -> Result<Option<String>, FieldError> {
     let comment = comment.map(str::trim).filter(|c| !c.is_empty());
     if required && comment.is_none() {
-        return Err(FieldError::new("comment", "a decision needs a comment for the review trail"));
+        return Err(FieldError::new(
+            "comment",
+            "a decision needs a comment for the review trail",
+        ));
     }
     if comment.is_some_and(|c| c.chars().count() > 5000) {
-        return Err(FieldError::new("comment", "must be at most 5000 characters"));
+        return Err(FieldError::new(
+            "comment",
+            "must be at most 5000 characters",
+        ));
     }
     Ok(comment.map(str::to_owned))
 }
@@ -87,12 +98,28 @@ async fn step(
     if !done {
         return Err(ReviewError::Raced);
     }
-    let target = format!("notice:{} v{} sha256:{}", v.content.notice_id, v.content.version, v.row.content_sha256);
-    audit::record(&app.db, &app.clock, actor.id, &format!("notice.{action}"), Some(&target), actor.ip).await?;
+    let target = format!(
+        "notice:{} v{} sha256:{}",
+        v.content.notice_id, v.content.version, v.row.content_sha256
+    );
+    audit::record(
+        &app.db,
+        &app.clock,
+        actor.id,
+        &format!("notice.{action}"),
+        Some(&target),
+        actor.ip,
+    )
+    .await?;
     Ok(())
 }
 
-pub async fn submit(app: &App, notice_id: &str, version: u32, actor: &Actor<'_>) -> Result<(), ReviewError> {
+pub async fn submit(
+    app: &App,
+    notice_id: &str,
+    version: u32,
+    actor: &Actor<'_>,
+) -> Result<(), ReviewError> {
     let v = current(app, notice_id, version).await?;
     let to = review::submit(v.state())?;
     step(app, &v, to, "submitted", actor, None, None).await
@@ -109,26 +136,71 @@ pub async fn decide(
 ) -> Result<(), ReviewError> {
     let v = current(app, notice_id, version).await?;
     let comment = comment_of(comment, true)?;
-    let to = review::review(v.state(), actor.role, actor.id, v.row.submitted_by.as_deref(), decision)?;
+    let to = review::review(
+        v.state(),
+        actor.role,
+        actor.id,
+        v.row.submitted_by.as_deref(),
+        decision,
+    )?;
     let action = match decision {
         Decision::Approve => "approved",
         Decision::RequestChanges => "changes_requested",
     };
-    step(app, &v, to, action, actor, comment.as_deref(), Some(material)).await
+    step(
+        app,
+        &v,
+        to,
+        action,
+        actor,
+        comment.as_deref(),
+        Some(material),
+    )
+    .await
 }
 
-pub async fn withdraw(app: &App, notice_id: &str, version: u32, actor: &Actor<'_>, reason: Option<&str>) -> Result<(), ReviewError> {
+pub async fn withdraw(
+    app: &App,
+    notice_id: &str,
+    version: u32,
+    actor: &Actor<'_>,
+    reason: Option<&str>,
+) -> Result<(), ReviewError> {
     let v = current(app, notice_id, version).await?;
-    let reason = comment_of(reason, true).map_err(|_| FieldError::new("reason", "say why the version is withdrawn"))?;
+    let reason = comment_of(reason, true)
+        .map_err(|_| FieldError::new("reason", "say why the version is withdrawn"))?;
     let to = review::withdraw(v.state())?;
     step(app, &v, to, "withdrawn", actor, reason.as_deref(), None).await
 }
 
-pub async fn comment(app: &App, notice_id: &str, version: u32, actor: &Actor<'_>, text: Option<&str>) -> Result<(), ReviewError> {
+pub async fn comment(
+    app: &App,
+    notice_id: &str,
+    version: u32,
+    actor: &Actor<'_>,
+    text: Option<&str>,
+) -> Result<(), ReviewError> {
     let v = current(app, notice_id, version).await?;
     let text = comment_of(text, true)?.expect("required");
-    notice_versions::comment(&app.db, notice_id, i64::from(version), &v.row.content_sha256, actor.id, &text, app.clock.now()).await?;
-    audit::record(&app.db, &app.clock, actor.id, "notice.comment", Some(&format!("notice:{notice_id} v{version}")), actor.ip).await?;
+    notice_versions::comment(
+        &app.db,
+        notice_id,
+        i64::from(version),
+        &v.row.content_sha256,
+        actor.id,
+        &text,
+        app.clock.now(),
+    )
+    .await?;
+    audit::record(
+        &app.db,
+        &app.clock,
+        actor.id,
+        "notice.comment",
+        Some(&format!("notice:{notice_id} v{version}")),
+        actor.ip,
+    )
+    .await?;
     Ok(())
 }
 
@@ -141,38 +213,79 @@ pub async fn upload(
     texts: &BTreeMap<Language, String>,
     actor: &Actor<'_>,
 ) -> Result<u32, ReviewError> {
-    let notice = app.policies.notice(notice_id).ok_or(ReviewError::NotFound("notice"))?;
-    let version = crate::policies::parse_uploaded_version(notice, version_toml, texts)
-        .map_err(|e| FieldError::new(format!("version.{}", e.field), format!("line {}: {}", e.line.unwrap_or(0), e.message)))?;
+    let notice = app
+        .policies
+        .notice(notice_id)
+        .ok_or(ReviewError::NotFound("notice"))?;
+    let version =
+        crate::policies::parse_uploaded_version(notice, version_toml, texts).map_err(|e| {
+            FieldError::new(
+                format!("version.{}", e.field),
+                format!("line {}: {}", e.line.unwrap_or(0), e.message),
+            )
+        })?;
     if current(app, notice_id, version.version).await.is_ok() {
-        return Err(FieldError::new("version", format!("version {} exists already; a change is a new version", version.version)).into());
+        return Err(FieldError::new(
+            "version",
+            format!(
+                "version {} exists already; a change is a new version",
+                version.version
+            ),
+        )
+        .into());
     }
     catalog::add_version(&app.db, &version, "upload", &app.clock).await?;
-    audit::record(&app.db, &app.clock, actor.id, "notice.uploaded", Some(&format!("notice:{notice_id} v{}", version.version)), actor.ip).await?;
+    audit::record(
+        &app.db,
+        &app.clock,
+        actor.id,
+        "notice.uploaded",
+        Some(&format!("notice:{notice_id} v{}", version.version)),
+        actor.ip,
+    )
+    .await?;
     Ok(version.version)
 }
 
 /// The approval of an approved version as a record for `policies/`.
-pub async fn approval_record(app: &App, notice_id: &str, version: u32) -> Result<ApprovalRecord, ReviewError> {
+pub async fn approval_record(
+    app: &App,
+    notice_id: &str,
+    version: u32,
+) -> Result<ApprovalRecord, ReviewError> {
     let v = current(app, notice_id, version).await?;
     if v.state() != ReviewState::Approved {
-        return Err(Refusal::WrongState(v.state().as_str(), "only an approved version has an approval record").into());
+        return Err(Refusal::WrongState(
+            v.state().as_str(),
+            "only an approved version has an approval record",
+        )
+        .into());
     }
     let name_of = |actor: Option<String>| async move {
         let actor = actor?;
         let person = match actor.strip_prefix("user:") {
-            Some(id) => users::by_id(&app.db, id).await.ok().flatten().map(|u| u.email),
+            Some(id) => users::by_id(&app.db, id)
+                .await
+                .ok()
+                .flatten()
+                .map(|u| u.email),
             None => None,
         };
         Some(person.unwrap_or(actor))
     };
     let reviews = notice_versions::reviews_of(&app.db, notice_id, i64::from(version)).await?;
-    let comment = reviews.iter().rev().find(|r| r.action == "approved" || r.action == "imported").and_then(|r| r.comment.clone());
+    let comment = reviews
+        .iter()
+        .rev()
+        .find(|r| r.action == "approved" || r.action == "imported")
+        .and_then(|r| r.comment.clone());
     Ok(ApprovalRecord {
         notice: notice_id.to_owned(),
         version,
         content_sha256: v.row.content_sha256.clone(),
-        approved_by: name_of(v.row.decided_by.clone()).await.unwrap_or_else(|| "unknown".into()),
+        approved_by: name_of(v.row.decided_by.clone())
+            .await
+            .unwrap_or_else(|| "unknown".into()),
         approved_at: v.row.decided_at.unwrap_or_else(|| app.clock.now()),
         comment,
         material: v.row.material.unwrap_or(true),

@@ -67,15 +67,25 @@ pub fn check_with_anchors(snapshot: &Snapshot, anchors: &[Anchor]) -> Report {
     let mut report = check(snapshot);
     for anchor in anchors {
         let problem = match snapshot.entries.iter().find(|e| e.seq == anchor.seq) {
-            None => Some(("missing", format!("anchored entry {} is not in the ledger", anchor.seq))),
+            None => Some((
+                "missing",
+                format!("anchored entry {} is not in the ledger", anchor.seq),
+            )),
             Some(e) if e.entry_sha256 != anchor.sha256 => Some((
                 "changed",
-                format!("entry {} has hash {} but {} was recorded for it", anchor.seq, e.entry_sha256, anchor.sha256),
+                format!(
+                    "entry {} has hash {} but {} was recorded for it",
+                    anchor.seq, e.entry_sha256, anchor.sha256
+                ),
             )),
             Some(_) => None,
         };
         if let Some((kind, detail)) = problem {
-            report.problems.push(Problem { seq: anchor.seq, kind: kind.into(), detail });
+            report.problems.push(Problem {
+                seq: anchor.seq,
+                kind: kind.into(),
+                detail,
+            });
         }
     }
     report.problems.sort_by_key(|p| p.seq);
@@ -98,77 +108,143 @@ pub fn check(snapshot: &Snapshot) -> Report {
         }
     };
 
-    let subjects: HashMap<&str, &StoredSubject> =
-        snapshot.subjects.iter().map(|s| (s.id.as_str(), s)).collect();
+    let subjects: HashMap<&str, &StoredSubject> = snapshot
+        .subjects
+        .iter()
+        .map(|s| (s.id.as_str(), s))
+        .collect();
     let mut events_by_seq: BTreeMap<i64, Vec<ConsentEvent>> = BTreeMap::new();
     for event in &snapshot.events {
-        events_by_seq.entry(event.ledger_seq).or_default().push(event.clone());
+        events_by_seq
+            .entry(event.ledger_seq)
+            .or_default()
+            .push(event.clone());
     }
-    let records: HashMap<&str, _> = snapshot.records.iter().map(|r| (r.id.as_str(), r)).collect();
+    let records: HashMap<&str, _> = snapshot
+        .records
+        .iter()
+        .map(|r| (r.id.as_str(), r))
+        .collect();
     // Erasure is legitimate only where the ledger says the service did it.
     let erased_records: std::collections::HashSet<&str> = snapshot
         .entries
         .iter()
-        .filter(|e| e.kind == EntryKind::SubjectErased.as_str() || e.kind == EntryKind::Deletion.as_str())
+        .filter(|e| {
+            e.kind == EntryKind::SubjectErased.as_str() || e.kind == EntryKind::Deletion.as_str()
+        })
         .map(|e| e.ref_id.as_str())
         .collect();
-    let audit: HashMap<&str, _> = snapshot.audit_events.iter().map(|a| (a.id.as_str(), a)).collect();
-    let deletion_seqs: Vec<String> = snapshot.deletions.iter().map(|d| d.ledger_seq.to_string()).collect();
-    let deletions: HashMap<&str, _> = deletion_seqs.iter().map(String::as_str).zip(snapshot.deletions.iter()).collect();
+    let audit: HashMap<&str, _> = snapshot
+        .audit_events
+        .iter()
+        .map(|a| (a.id.as_str(), a))
+        .collect();
+    let deletion_seqs: Vec<String> = snapshot
+        .deletions
+        .iter()
+        .map(|d| d.ledger_seq.to_string())
+        .collect();
+    let deletions: HashMap<&str, _> = deletion_seqs
+        .iter()
+        .map(String::as_str)
+        .zip(snapshot.deletions.iter())
+        .collect();
     let mut covered_records = 0;
     let mut subjects_erased = 0;
 
     for entry in &snapshot.entries {
         let events = events_by_seq.remove(&entry.seq).unwrap_or_default();
         let mut problem = |kind: &str, detail: String| {
-            problems.push(Problem { seq: entry.seq, kind: kind.to_owned(), detail });
+            problems.push(Problem {
+                seq: entry.seq,
+                kind: kind.to_owned(),
+                detail,
+            });
         };
         match EntryKind::parse(&entry.kind) {
             Some(EntryKind::ConsentRecorded) => {
-                let Some(record) = records.get(entry.ref_id.as_str()).filter(|r| r.ledger_seq == entry.seq)
+                let Some(record) = records
+                    .get(entry.ref_id.as_str())
+                    .filter(|r| r.ledger_seq == entry.seq)
                 else {
-                    problem("missing", format!("consent record {} is missing from the table", entry.ref_id));
+                    problem(
+                        "missing",
+                        format!("consent record {} is missing from the table", entry.ref_id),
+                    );
                     continue;
                 };
                 covered_records += 1;
                 let Some(subject) = subjects.get(record.subject_id.as_str()) else {
-                    problem("missing", format!("the subject of consent record {} is missing", record.id));
+                    problem(
+                        "missing",
+                        format!("the subject of consent record {} is missing", record.id),
+                    );
                     continue;
                 };
                 if subject.erased_at.is_some() {
-                    if subject.name.is_some() || subject.email.is_some() || subject.organisation.is_some() || subject.salt.is_some()
-                        || record.ip_truncated.is_some() || record.user_agent.is_some()
+                    if subject.name.is_some()
+                        || subject.email.is_some()
+                        || subject.organisation.is_some()
+                        || subject.salt.is_some()
+                        || record.ip_truncated.is_some()
+                        || record.user_agent.is_some()
                     {
-                        problem("changed", format!("the subject of consent record {} was erased but has data again", record.id));
+                        problem(
+                            "changed",
+                            format!(
+                                "the subject of consent record {} was erased but has data again",
+                                record.id
+                            ),
+                        );
                         continue;
                     }
                     if !erased_records.contains(record.id.as_str()) {
                         problem(
                             "changed",
-                            format!("the subject of consent record {} was erased outside the service", record.id),
+                            format!(
+                                "the subject of consent record {} was erased outside the service",
+                                record.id
+                            ),
                         );
                         continue;
                     }
                     subjects_erased += 1;
-                } else if subject_digest(subject, record).as_deref() != Some(subject.digest.as_str()) {
-                    problem("changed", format!("the subject of consent record {} was changed", record.id));
+                } else if subject_digest(subject, record).as_deref()
+                    != Some(subject.digest.as_str())
+                {
+                    problem(
+                        "changed",
+                        format!("the subject of consent record {} was changed", record.id),
+                    );
                     continue;
                 }
                 if payload_hash(&record.payload(&subject.digest, &events)) != entry.payload_sha256 {
                     problem(
                         "changed",
-                        format!("consent record {} or its events no longer match the ledger", record.id),
+                        format!(
+                            "consent record {} or its events no longer match the ledger",
+                            record.id
+                        ),
                     );
                 }
             }
             Some(EntryKind::ConsentEvents) => {
-                let payload = EventsPayload { record_id: &entry.ref_id, events: event_payloads(&events) };
+                let payload = EventsPayload {
+                    record_id: &entry.ref_id,
+                    events: event_payloads(&events),
+                };
                 if events.is_empty() {
-                    problem("missing", format!("the events of consent record {} are missing", entry.ref_id));
+                    problem(
+                        "missing",
+                        format!("the events of consent record {} are missing", entry.ref_id),
+                    );
                 } else if payload_hash(&payload) != entry.payload_sha256 {
                     problem(
                         "changed",
-                        format!("events of consent record {} no longer match the ledger", entry.ref_id),
+                        format!(
+                            "events of consent record {} no longer match the ledger",
+                            entry.ref_id
+                        ),
                     );
                 }
             }
@@ -176,7 +252,13 @@ pub fn check(snapshot: &Snapshot) -> Report {
                 let record = records.get(entry.ref_id.as_str());
                 let subject = record.and_then(|r| subjects.get(r.subject_id.as_str()));
                 let (Some(record), Some(subject)) = (record, subject) else {
-                    problem("missing", format!("the erased subject of consent record {} is missing", entry.ref_id));
+                    problem(
+                        "missing",
+                        format!(
+                            "the erased subject of consent record {} is missing",
+                            entry.ref_id
+                        ),
+                    );
                     continue;
                 };
                 let payload = ErasurePayload {
@@ -185,27 +267,61 @@ pub fn check(snapshot: &Snapshot) -> Report {
                     subject_digest: &subject.digest,
                     events: event_payloads(&events),
                 };
-                if subject.erased_at.is_none() || subject.name.is_some() || subject.email.is_some() {
-                    problem("changed", format!("the subject of consent record {} was erased but has data again", record.id));
+                if subject.erased_at.is_none() || subject.name.is_some() || subject.email.is_some()
+                {
+                    problem(
+                        "changed",
+                        format!(
+                            "the subject of consent record {} was erased but has data again",
+                            record.id
+                        ),
+                    );
                 } else if payload_hash(&payload) != entry.payload_sha256 {
-                    problem("changed", format!("the erasure of consent record {} no longer matches the ledger", record.id));
+                    problem(
+                        "changed",
+                        format!(
+                            "the erasure of consent record {} no longer matches the ledger",
+                            record.id
+                        ),
+                    );
                 }
             }
             Some(EntryKind::Audit | EntryKind::Deletion) if !events.is_empty() => {
-                problem("inserted", format!("{} consent event row(s) refer to audit entry {}", events.len(), entry.seq));
+                problem(
+                    "inserted",
+                    format!(
+                        "{} consent event row(s) refer to audit entry {}",
+                        events.len(),
+                        entry.seq
+                    ),
+                );
             }
-            Some(EntryKind::Audit) => match audit.get(entry.ref_id.as_str()).filter(|a| a.ledger_seq == entry.seq) {
-                None => problem("missing", format!("audit event {} is missing from the table", entry.ref_id)),
-                Some(event) if payload_hash(&event.payload()) != entry.payload_sha256 => {
-                    problem("changed", format!("audit event {} no longer matches the ledger", entry.ref_id))
-                }
+            Some(EntryKind::Audit) => match audit
+                .get(entry.ref_id.as_str())
+                .filter(|a| a.ledger_seq == entry.seq)
+            {
+                None => problem(
+                    "missing",
+                    format!("audit event {} is missing from the table", entry.ref_id),
+                ),
+                Some(event) if payload_hash(&event.payload()) != entry.payload_sha256 => problem(
+                    "changed",
+                    format!("audit event {} no longer matches the ledger", entry.ref_id),
+                ),
                 Some(_) => {}
             },
             Some(EntryKind::Deletion) => match deletions.get(entry.seq.to_string().as_str()) {
-                None => problem("missing", format!("the deletion log entry of ledger entry {} is missing", entry.seq)),
-                Some(d) if payload_hash(&d.payload()) != entry.payload_sha256 => {
-                    problem("changed", format!("deletion log entry {} no longer matches the ledger", d.id))
-                }
+                None => problem(
+                    "missing",
+                    format!(
+                        "the deletion log entry of ledger entry {} is missing",
+                        entry.seq
+                    ),
+                ),
+                Some(d) if payload_hash(&d.payload()) != entry.payload_sha256 => problem(
+                    "changed",
+                    format!("deletion log entry {} no longer matches the ledger", d.id),
+                ),
                 Some(_) => {}
             },
             None => problem("changed", format!("unknown entry kind `{}`", entry.kind)),
@@ -217,13 +333,18 @@ pub fn check(snapshot: &Snapshot) -> Report {
         problems.push(Problem {
             seq,
             kind: "inserted".into(),
-            detail: format!("{} event row(s) refer to a ledger entry that does not exist", events.len()),
+            detail: format!(
+                "{} event row(s) refer to a ledger entry that does not exist",
+                events.len()
+            ),
         });
     }
     if covered_records < snapshot.records.len() {
         for record in &snapshot.records {
             let accounted = snapshot.entries.iter().any(|e| {
-                e.seq == record.ledger_seq && e.ref_id == record.id && e.kind == EntryKind::ConsentRecorded.as_str()
+                e.seq == record.ledger_seq
+                    && e.ref_id == record.id
+                    && e.kind == EntryKind::ConsentRecorded.as_str()
             });
             if !accounted {
                 problems.push(Problem {
@@ -234,13 +355,28 @@ pub fn check(snapshot: &Snapshot) -> Report {
             }
         }
     }
-    let deletion_entries: std::collections::HashSet<i64> =
-        snapshot.entries.iter().filter(|e| e.kind == EntryKind::Deletion.as_str()).map(|e| e.seq).collect();
-    for d in snapshot.deletions.iter().filter(|d| !deletion_entries.contains(&d.ledger_seq)) {
-        problems.push(Problem { seq: d.ledger_seq, kind: "inserted".into(), detail: format!("deletion log entry {} has no ledger entry", d.id) });
+    let deletion_entries: std::collections::HashSet<i64> = snapshot
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Deletion.as_str())
+        .map(|e| e.seq)
+        .collect();
+    for d in snapshot
+        .deletions
+        .iter()
+        .filter(|d| !deletion_entries.contains(&d.ledger_seq))
+    {
+        problems.push(Problem {
+            seq: d.ledger_seq,
+            kind: "inserted".into(),
+            detail: format!("deletion log entry {} has no ledger entry", d.id),
+        });
     }
-    let entry_refs: std::collections::HashSet<(i64, &str)> =
-        snapshot.entries.iter().map(|e| (e.seq, e.ref_id.as_str())).collect();
+    let entry_refs: std::collections::HashSet<(i64, &str)> = snapshot
+        .entries
+        .iter()
+        .map(|e| (e.seq, e.ref_id.as_str()))
+        .collect();
     for event in &snapshot.audit_events {
         if !entry_refs.contains(&(event.ledger_seq, event.id.as_str())) {
             problems.push(Problem {
@@ -251,19 +387,40 @@ pub fn check(snapshot: &Snapshot) -> Report {
         }
     }
     // Subjects no record points to were added behind the service's back.
-    let referenced: std::collections::HashSet<&str> = snapshot.records.iter().map(|r| r.subject_id.as_str()).collect();
-    for subject in snapshot.subjects.iter().filter(|s| !referenced.contains(s.id.as_str())) {
-        problems.push(Problem { seq: 0, kind: "inserted".into(), detail: format!("subject {} belongs to no consent record", subject.id) });
+    let referenced: std::collections::HashSet<&str> = snapshot
+        .records
+        .iter()
+        .map(|r| r.subject_id.as_str())
+        .collect();
+    for subject in snapshot
+        .subjects
+        .iter()
+        .filter(|s| !referenced.contains(s.id.as_str()))
+    {
+        problems.push(Problem {
+            seq: 0,
+            kind: "inserted".into(),
+            detail: format!("subject {} belongs to no consent record", subject.id),
+        });
     }
     // The stored notice texts are the proof of the wording: each must still hash to its key,
     // and every record's text must be there.
-    let texts: std::collections::HashSet<&str> = snapshot.notice_texts.iter().map(|t| t.0.as_str()).collect();
+    let texts: std::collections::HashSet<&str> =
+        snapshot.notice_texts.iter().map(|t| t.0.as_str()).collect();
     for (sha, markdown) in &snapshot.notice_texts {
         if crate::domain::notice::sha256_hex(markdown.as_bytes()) != *sha {
-            problems.push(Problem { seq: 0, kind: "changed".into(), detail: format!("the stored notice text {sha} was edited") });
+            problems.push(Problem {
+                seq: 0,
+                kind: "changed".into(),
+                detail: format!("the stored notice text {sha} was edited"),
+            });
         }
     }
-    for record in snapshot.records.iter().filter(|r| !texts.contains(r.notice_sha256.as_str())) {
+    for record in snapshot
+        .records
+        .iter()
+        .filter(|r| !texts.contains(r.notice_sha256.as_str()))
+    {
         problems.push(Problem {
             seq: record.ledger_seq,
             kind: "missing".into(),

@@ -20,7 +20,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), message: message.into() }
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -34,10 +37,16 @@ impl SubjectName {
             return Err(FieldError::new("subject.name", "is required"));
         }
         if name.chars().count() > 200 {
-            return Err(FieldError::new("subject.name", "must be at most 200 characters"));
+            return Err(FieldError::new(
+                "subject.name",
+                "must be at most 200 characters",
+            ));
         }
         if name.chars().any(char::is_control) {
-            return Err(FieldError::new("subject.name", "must not contain control characters"));
+            return Err(FieldError::new(
+                "subject.name",
+                "must not contain control characters",
+            ));
         }
         Ok(SubjectName(name.to_owned()))
     }
@@ -103,7 +112,10 @@ impl Organisation {
             return Ok(None);
         };
         if org.chars().count() > 200 {
-            return Err(FieldError::new("subject.organisation", "must be at most 200 characters"));
+            return Err(FieldError::new(
+                "subject.organisation",
+                "must be at most 200 characters",
+            ));
         }
         if org.chars().any(char::is_control) {
             return Err(FieldError::new(
@@ -246,7 +258,12 @@ pub fn decide(
                 "unknown purpose; notice {} version {} has: {}",
                 version.notice_id,
                 version.version,
-                version.purposes.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ")
+                version
+                    .purposes
+                    .iter()
+                    .map(|p| p.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ));
     }
@@ -292,7 +309,10 @@ pub fn decide(
 /// Stores the client address with its host part removed: IPv4 /24, IPv6 /48.
 pub fn truncate_ip(ip: IpAddr) -> String {
     let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
         v4 => v4,
     };
     match ip {
@@ -328,7 +348,10 @@ impl ReceiptToken {
 
     /// Cheap shape check before touching the database.
     pub fn looks_valid(token: &str) -> bool {
-        token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        token.len() == 43
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     }
 }
 
@@ -347,7 +370,10 @@ mod tests {
     fn version() -> NoticeVersion {
         let purpose = |id: &str, required: bool, basis| Purpose {
             id: id.into(),
-            title: Localized { de: id.into(), en: None },
+            title: Localized {
+                de: id.into(),
+                en: None,
+            },
             description: None,
             required,
             legal_basis: basis,
@@ -375,8 +401,12 @@ mod tests {
 
     #[test]
     fn absent_optional_purpose_is_refused_not_given() {
-        let d = decide(&version(), &choices(&[("durchfuehrung", true), ("fotos", true)]), false)
-            .unwrap();
+        let d = decide(
+            &version(),
+            &choices(&[("durchfuehrung", true), ("fotos", true)]),
+            false,
+        )
+        .unwrap();
         let states: Vec<_> = d.iter().map(|d| (d.purpose_id.as_str(), d.state)).collect();
         assert_eq!(
             states,
@@ -405,8 +435,19 @@ mod tests {
 
     #[test]
     fn email_parsing() {
-        assert_eq!(EmailAddress::parse(" Anna@Example.ORG ").unwrap().as_str(), "Anna@example.org");
-        for bad in ["", "anna", "anna@", "@example.org", "anna@example", "an na@example.org", "a@b..de"] {
+        assert_eq!(
+            EmailAddress::parse(" Anna@Example.ORG ").unwrap().as_str(),
+            "Anna@example.org"
+        );
+        for bad in [
+            "",
+            "anna",
+            "anna@",
+            "@example.org",
+            "anna@example",
+            "an na@example.org",
+            "a@b..de",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad} accepted");
         }
         assert!(EmailAddress::parse("jörg.müller@bäckerei.de").is_ok());
@@ -414,7 +455,10 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(SubjectName::parse("  Jörg Müller ").unwrap().as_str(), "Jörg Müller");
+        assert_eq!(
+            SubjectName::parse("  Jörg Müller ").unwrap().as_str(),
+            "Jörg Müller"
+        );
         assert!(SubjectName::parse("   ").is_err());
         assert!(SubjectName::parse(&"x".repeat(201)).is_err());
         assert!(SubjectName::parse("a\u{0}b").is_err());
@@ -423,8 +467,14 @@ mod tests {
     #[test]
     fn ip_truncation() {
         assert_eq!(truncate_ip("203.0.113.77".parse().unwrap()), "203.0.113.0");
-        assert_eq!(truncate_ip("2001:db8:abcd:12:1::5".parse().unwrap()), "2001:db8:abcd::");
-        assert_eq!(truncate_ip("::ffff:198.51.100.9".parse().unwrap()), "198.51.100.0");
+        assert_eq!(
+            truncate_ip("2001:db8:abcd:12:1::5".parse().unwrap()),
+            "2001:db8:abcd::"
+        );
+        assert_eq!(
+            truncate_ip("::ffff:198.51.100.9".parse().unwrap()),
+            "198.51.100.0"
+        );
     }
 
     #[test]
@@ -438,7 +488,13 @@ mod tests {
 
     #[test]
     fn subject_digest_depends_on_salt_and_data() {
-        let p = |name| PersonalData { name, email: "a@x.de", organisation: None, ip_truncated: Some("192.0.2.0"), user_agent: None };
+        let p = |name| PersonalData {
+            name,
+            email: "a@x.de",
+            organisation: None,
+            ip_truncated: Some("192.0.2.0"),
+            user_agent: None,
+        };
         let a = Subject::digest(&p("A"), "s1");
         assert_ne!(a, Subject::digest(&p("A"), "s2"));
         assert_ne!(a, Subject::digest(&p("B"), "s1"));

@@ -34,7 +34,10 @@ pub fn words(old: &str, new: &str) -> Vec<Span> {
         };
         match spans.last_mut() {
             Some(last) if last.op == op => last.text.push_str(change.value()),
-            _ => spans.push(Span { op, text: change.value().to_owned() }),
+            _ => spans.push(Span {
+                op,
+                text: change.value().to_owned(),
+            }),
         }
     }
     coalesce(spans)
@@ -49,20 +52,31 @@ fn coalesce(spans: Vec<Span>) -> Vec<Span> {
     let mut pending_space = String::new();
     let flush = |out: &mut Vec<Span>, deleted: &mut String, inserted: &mut String| {
         if !deleted.is_empty() {
-            out.push(Span { op: Op::Delete, text: std::mem::take(deleted) });
+            out.push(Span {
+                op: Op::Delete,
+                text: std::mem::take(deleted),
+            });
         }
         if !inserted.is_empty() {
-            out.push(Span { op: Op::Insert, text: std::mem::take(inserted) });
+            out.push(Span {
+                op: Op::Insert,
+                text: std::mem::take(inserted),
+            });
         }
     };
     let push_equal = |out: &mut Vec<Span>, text: &str| match out.last_mut() {
         Some(last) if last.op == Op::Equal => last.text.push_str(text),
-        _ => out.push(Span { op: Op::Equal, text: text.to_owned() }),
+        _ => out.push(Span {
+            op: Op::Equal,
+            text: text.to_owned(),
+        }),
     };
     for span in spans {
         let in_run = !deleted.is_empty() || !inserted.is_empty();
         match span.op {
-            Op::Equal if in_run && span.text.trim().is_empty() && !span.text.contains("\n\n") => pending_space.push_str(&span.text),
+            Op::Equal if in_run && span.text.trim().is_empty() && !span.text.contains("\n\n") => {
+                pending_space.push_str(&span.text)
+            }
             Op::Equal => {
                 flush(&mut out, &mut deleted, &mut inserted);
                 if !pending_space.is_empty() {
@@ -78,7 +92,11 @@ fn coalesce(spans: Vec<Span>) -> Vec<Span> {
                     inserted.push_str(&pending_space);
                     pending_space.clear();
                 }
-                if span.op == Op::Delete { deleted.push_str(&span.text) } else { inserted.push_str(&span.text) }
+                if span.op == Op::Delete {
+                    deleted.push_str(&span.text)
+                } else {
+                    inserted.push_str(&span.text)
+                }
             }
         }
     }
@@ -161,16 +179,33 @@ fn opt_loc(l: &Option<Localized>) -> String {
 }
 
 fn field(name: &str, old: String, new: String) -> Option<FieldChange> {
-    (old != new).then(|| FieldChange { field: name.to_owned(), spans: words(&old, &new), old, new })
+    (old != new).then(|| FieldChange {
+        field: name.to_owned(),
+        spans: words(&old, &new),
+        old,
+        new,
+    })
 }
 
 fn purpose_fields(a: &Purpose, b: &Purpose) -> Vec<FieldChange> {
     [
         field("title", loc(&a.title), loc(&b.title)),
-        field("description", opt_loc(&a.description), opt_loc(&b.description)),
+        field(
+            "description",
+            opt_loc(&a.description),
+            opt_loc(&b.description),
+        ),
         field("required", a.required.to_string(), b.required.to_string()),
-        field("legal_basis", a.legal_basis.code().to_owned(), b.legal_basis.code().to_owned()),
-        field("categories", a.categories.join(", "), b.categories.join(", ")),
+        field(
+            "legal_basis",
+            a.legal_basis.code().to_owned(),
+            b.legal_basis.code().to_owned(),
+        ),
+        field(
+            "categories",
+            a.categories.join(", "),
+            b.categories.join(", "),
+        ),
     ]
     .into_iter()
     .flatten()
@@ -178,13 +213,21 @@ fn purpose_fields(a: &Purpose, b: &Purpose) -> Vec<FieldChange> {
 }
 
 fn category_fields(a: &DataCategory, b: &DataCategory) -> Vec<FieldChange> {
-    [field("title", loc(&a.title), loc(&b.title)), field("storage", opt_loc(&a.storage), opt_loc(&b.storage))]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        field("title", loc(&a.title), loc(&b.title)),
+        field("storage", opt_loc(&a.storage), opt_loc(&b.storage)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
-fn list_diff<T>(old: &[T], new: &[T], id: impl Fn(&T) -> String, fields: impl Fn(&T, &T) -> Vec<FieldChange>) -> ListDiff {
+fn list_diff<T>(
+    old: &[T],
+    new: &[T],
+    id: impl Fn(&T) -> String,
+    fields: impl Fn(&T, &T) -> Vec<FieldChange>,
+) -> ListDiff {
     let mut out = ListDiff::default();
     for n in new {
         match old.iter().find(|o| id(o) == id(n)) {
@@ -192,7 +235,10 @@ fn list_diff<T>(old: &[T], new: &[T], id: impl Fn(&T) -> String, fields: impl Fn
             Some(o) => {
                 let changes = fields(o, n);
                 if !changes.is_empty() {
-                    out.changed.push(ItemChange { id: id(n), fields: changes });
+                    out.changed.push(ItemChange {
+                        id: id(n),
+                        fields: changes,
+                    });
                 }
             }
         }
@@ -208,13 +254,35 @@ fn list_diff<T>(old: &[T], new: &[T], id: impl Fn(&T) -> String, fields: impl Fn
 pub fn versions(old: &NoticeVersion, new: &NoticeVersion) -> VersionDiff {
     let mut texts = Vec::new();
     for (lang, new_text) in &new.texts {
-        let old_text = old.texts.get(lang).map(|t| t.markdown.as_str()).unwrap_or("");
+        let old_text = old
+            .texts
+            .get(lang)
+            .map(|t| t.markdown.as_str())
+            .unwrap_or("");
         let spans = words(old_text, &new_text.markdown);
-        texts.push(TextDiffOut { language: lang.code().to_owned(), changed: has_changes(&spans), spans });
+        texts.push(TextDiffOut {
+            language: lang.code().to_owned(),
+            changed: has_changes(&spans),
+            spans,
+        });
     }
-    let purposes = list_diff(&old.purposes, &new.purposes, |p| p.id.clone(), purpose_fields);
-    let categories = list_diff(&old.categories, &new.categories, |c| c.id.clone(), category_fields);
-    let touched_categories: Vec<&String> = categories.added.iter().chain(categories.changed.iter().map(|c| &c.id)).collect();
+    let purposes = list_diff(
+        &old.purposes,
+        &new.purposes,
+        |p| p.id.clone(),
+        purpose_fields,
+    );
+    let categories = list_diff(
+        &old.categories,
+        &new.categories,
+        |c| c.id.clone(),
+        category_fields,
+    );
+    let touched_categories: Vec<&String> = categories
+        .added
+        .iter()
+        .chain(categories.changed.iter().map(|c| &c.id))
+        .collect();
     let purposes_affected = new
         .purposes
         .iter()
@@ -229,7 +297,11 @@ pub fn versions(old: &NoticeVersion, new: &NoticeVersion) -> VersionDiff {
         notice: new.notice_id.clone(),
         from_version: old.version,
         to_version: new.version,
-        effective: field("effective", old.effective.to_string(), new.effective.to_string()),
+        effective: field(
+            "effective",
+            old.effective.to_string(),
+            new.effective.to_string(),
+        ),
         texts,
         purposes,
         categories,
@@ -247,12 +319,30 @@ mod tests {
         let old = "Wir speichern Ihre Daten so lange wie nötig.\n";
         let new = "Wir speichern Ihre Daten drei Jahre lang.\n";
         let spans = words(old, new);
-        let side = |keep: Op| spans.iter().filter(|s| s.op == Op::Equal || s.op == keep).map(|s| s.text.as_str()).collect::<String>();
+        let side = |keep: Op| {
+            spans
+                .iter()
+                .filter(|s| s.op == Op::Equal || s.op == keep)
+                .map(|s| s.text.as_str())
+                .collect::<String>()
+        };
         assert_eq!(side(Op::Delete), old);
         assert_eq!(side(Op::Insert), new);
-        assert!(spans.iter().any(|s| s.op == Op::Insert && s.text.contains("drei")));
-        assert!(spans.iter().any(|s| s.op == Op::Delete && s.text.contains("nötig")));
+        assert!(
+            spans
+                .iter()
+                .any(|s| s.op == Op::Insert && s.text.contains("drei"))
+        );
+        assert!(
+            spans
+                .iter()
+                .any(|s| s.op == Op::Delete && s.text.contains("nötig"))
+        );
         // One deletion and one insertion, not word-by-word alternation.
-        assert_eq!(spans.iter().filter(|s| s.op != Op::Equal).count(), 2, "{spans:?}");
+        assert_eq!(
+            spans.iter().filter(|s| s.op != Op::Equal).count(),
+            2,
+            "{spans:?}"
+        );
     }
 }

@@ -247,10 +247,7 @@ pub fn verify_chain(
             return Err(ChainBreak {
                 seq: expected_seq,
                 kind: BreakKind::Missing,
-                detail: format!(
-                    "entries {expected_seq}..{} are missing",
-                    entry.seq - 1
-                ),
+                detail: format!("entries {expected_seq}..{} are missing", entry.seq - 1),
             });
         }
         let recomputed = entry.compute_hash(&prev);
@@ -285,7 +282,11 @@ pub fn verify_chain(
                     "the entry's link to its predecessor was altered".to_owned(),
                 )
             };
-            return Err(ChainBreak { seq: entry.seq, kind, detail });
+            return Err(ChainBreak {
+                seq: entry.seq,
+                kind,
+                detail,
+            });
         }
         prev = recomputed;
         expected_seq = entry.seq + 1;
@@ -307,7 +308,10 @@ pub fn verify_chain(
             kind: BreakKind::Inserted,
             detail: format!("entries after the recorded head ({head_seq}) were appended"),
         }),
-        _ => Ok(ChainSummary { length, head_sha256: prev }),
+        _ => Ok(ChainSummary {
+            length,
+            head_sha256: prev,
+        }),
     }
 }
 
@@ -320,7 +324,9 @@ mod tests {
     use super::*;
 
     fn chain(n: i64) -> Vec<LedgerEntry> {
-        let t = DateTime::parse_from_rfc3339("2026-01-01T10:00:00Z").unwrap().to_utc();
+        let t = DateTime::parse_from_rfc3339("2026-01-01T10:00:00Z")
+            .unwrap()
+            .to_utc();
         let mut prev = GENESIS.to_owned();
         (1..=n)
             .map(|seq| {

@@ -165,7 +165,12 @@ impl NoticeText {
     pub fn new(language: Language, title: &str, raw: &str) -> Self {
         let markdown = canonical_text(raw);
         let sha256 = sha256_hex(markdown.as_bytes());
-        NoticeText { language, title: title.to_owned(), markdown, sha256 }
+        NoticeText {
+            language,
+            title: title.to_owned(),
+            markdown,
+            sha256,
+        }
     }
 }
 
@@ -202,7 +207,12 @@ impl NoticeVersion {
         }
     }
 
-    pub fn from_parts(notice_id: &str, version: u32, metadata: VersionMetadata, texts: BTreeMap<Language, NoticeText>) -> Self {
+    pub fn from_parts(
+        notice_id: &str,
+        version: u32,
+        metadata: VersionMetadata,
+        texts: BTreeMap<Language, NoticeText>,
+    ) -> Self {
         NoticeVersion {
             notice_id: notice_id.to_owned(),
             version,
@@ -218,7 +228,11 @@ impl NoticeVersion {
     /// The hash an approval is bound to: metadata and the hash of every text, as canonical
     /// JSON. Any change to wording, purposes, storage periods or the date changes it.
     pub fn content_sha256(&self) -> String {
-        let texts: BTreeMap<&str, &str> = self.texts.values().map(|t| (t.language.code(), t.sha256.as_str())).collect();
+        let texts: BTreeMap<&str, &str> = self
+            .texts
+            .values()
+            .map(|t| (t.language.code(), t.sha256.as_str()))
+            .collect();
         let value = serde_json::json!({
             "notice": self.notice_id,
             "version": self.version,
@@ -238,7 +252,9 @@ impl NoticeVersion {
 
     /// The text in `lang` if it exists, else German (always present).
     pub fn text_for(&self, lang: Language) -> &NoticeText {
-        self.texts.get(&lang).unwrap_or_else(|| &self.texts[&Language::De])
+        self.texts
+            .get(&lang)
+            .unwrap_or_else(|| &self.texts[&Language::De])
     }
 }
 
@@ -316,7 +332,11 @@ impl PolicySet {
 pub fn canonical_text(raw: &str) -> String {
     let raw = raw.strip_prefix('\u{feff}').unwrap_or(raw);
     let unified = raw.replace("\r\n", "\n").replace('\r', "\n");
-    let mut out: String = unified.lines().map(|l| l.trim_end()).collect::<Vec<_>>().join("\n");
+    let mut out: String = unified
+        .lines()
+        .map(|l| l.trim_end())
+        .collect::<Vec<_>>()
+        .join("\n");
     let trimmed_len = out.trim_end().len();
     out.truncate(trimmed_len);
     out.push('\n');
@@ -331,7 +351,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !id.starts_with('-')
 }
 
@@ -363,7 +385,9 @@ mod tests {
 
     #[test]
     fn legal_basis_codes_round_trip() {
-        for code in ["art6-1-a", "art6-1-b", "art6-1-c", "art6-1-d", "art6-1-e", "art6-1-f"] {
+        for code in [
+            "art6-1-a", "art6-1-b", "art6-1-c", "art6-1-d", "art6-1-e", "art6-1-f",
+        ] {
             assert_eq!(LegalBasis::parse(code).unwrap().code(), code);
         }
         assert!(LegalBasis::parse("art6-1-g").is_none());

@@ -17,11 +17,20 @@ pub struct Period {
 
 impl Period {
     pub fn parse(s: &str) -> Result<Period, String> {
-        let rest = s.trim().strip_prefix('P').ok_or_else(|| format!("`{s}` is not an ISO 8601 period such as P3Y or P29M"))?;
+        let rest = s
+            .trim()
+            .strip_prefix('P')
+            .ok_or_else(|| format!("`{s}` is not an ISO 8601 period such as P3Y or P29M"))?;
         if rest.is_empty() || rest.contains('T') {
-            return Err(format!("`{s}`: use years, months and days only (e.g. P3Y, P29M, P30D)"));
+            return Err(format!(
+                "`{s}`: use years, months and days only (e.g. P3Y, P29M, P30D)"
+            ));
         }
-        let mut period = Period { years: 0, months: 0, days: 0 };
+        let mut period = Period {
+            years: 0,
+            months: 0,
+            days: 0,
+        };
         let mut number = String::new();
         let mut last_unit = 0;
         for c in rest.chars() {
@@ -29,17 +38,33 @@ impl Period {
                 number.push(c);
                 continue;
             }
-            let value: u32 = number.parse().map_err(|_| format!("`{s}`: a number must come before `{c}`"))?;
+            let value: u32 = number
+                .parse()
+                .map_err(|_| format!("`{s}`: a number must come before `{c}`"))?;
             number.clear();
             let order = match c {
-                'Y' => { period.years = value; 1 }
-                'M' => { period.months = value; 2 }
-                'W' => { period.days += value * 7; 3 }
-                'D' => { period.days += value; 4 }
+                'Y' => {
+                    period.years = value;
+                    1
+                }
+                'M' => {
+                    period.months = value;
+                    2
+                }
+                'W' => {
+                    period.days += value * 7;
+                    3
+                }
+                'D' => {
+                    period.days += value;
+                    4
+                }
                 other => return Err(format!("`{s}`: unknown unit `{other}`")),
             };
             if order <= last_unit {
-                return Err(format!("`{s}`: units must appear once, in the order Y, M, W, D"));
+                return Err(format!(
+                    "`{s}`: units must appear once, in the order Y, M, W, D"
+                ));
             }
             last_unit = order;
         }
@@ -52,22 +77,32 @@ impl Period {
     /// `date` + this period (month ends clamp: 31 Jan + P1M = 28/29 Feb).
     pub fn after(&self, date: NaiveDate) -> NaiveDate {
         let months = self.years * 12 + self.months;
-        date.checked_add_months(Months::new(months)).unwrap_or(NaiveDate::MAX) + TimeDelta::days(i64::from(self.days))
+        date.checked_add_months(Months::new(months))
+            .unwrap_or(NaiveDate::MAX)
+            + TimeDelta::days(i64::from(self.days))
     }
 
     /// `date` − this period.
     pub fn before(&self, date: NaiveDate) -> NaiveDate {
         let months = self.years * 12 + self.months;
-        date.checked_sub_months(Months::new(months)).unwrap_or(NaiveDate::MIN) - TimeDelta::days(i64::from(self.days))
+        date.checked_sub_months(Months::new(months))
+            .unwrap_or(NaiveDate::MIN)
+            - TimeDelta::days(i64::from(self.days))
     }
 }
 
 impl std::fmt::Display for Period {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "P")?;
-        if self.years > 0 { write!(f, "{}Y", self.years)?; }
-        if self.months > 0 { write!(f, "{}M", self.months)?; }
-        if self.days > 0 || (self.years == 0 && self.months == 0) { write!(f, "{}D", self.days)?; }
+        if self.years > 0 {
+            write!(f, "{}Y", self.years)?;
+        }
+        if self.months > 0 {
+            write!(f, "{}M", self.months)?;
+        }
+        if self.days > 0 || (self.years == 0 && self.months == 0) {
+            write!(f, "{}D", self.days)?;
+        }
         Ok(())
     }
 }
@@ -161,7 +196,16 @@ impl RetentionRule {
 
     /// The Löschklasse: the abstract start point with the standard period.
     pub fn deletion_class(&self) -> String {
-        format!("{:?} + {}{}", self.start, self.period, if self.from_year_end { " (ab Jahresende)" } else { "" })
+        format!(
+            "{:?} + {}{}",
+            self.start,
+            self.period,
+            if self.from_year_end {
+                " (ab Jahresende)"
+            } else {
+                ""
+            }
+        )
     }
 }
 
@@ -176,7 +220,10 @@ mod tests {
     fn rule(period: &str, from_year_end: bool) -> RetentionRule {
         RetentionRule {
             category: "x".into(),
-            title: Localized { de: "x".into(), en: None },
+            title: Localized {
+                de: "x".into(),
+                en: None,
+            },
             version: 1,
             start: StartEvent::WorkshopEnded,
             period: Period::parse(period).unwrap(),
@@ -189,8 +236,22 @@ mod tests {
 
     #[test]
     fn periods_parse_and_print() {
-        assert_eq!(Period::parse("P3Y").unwrap(), Period { years: 3, months: 0, days: 0 });
-        assert_eq!(Period::parse("P1Y6M2W1D").unwrap(), Period { years: 1, months: 6, days: 15 });
+        assert_eq!(
+            Period::parse("P3Y").unwrap(),
+            Period {
+                years: 3,
+                months: 0,
+                days: 0
+            }
+        );
+        assert_eq!(
+            Period::parse("P1Y6M2W1D").unwrap(),
+            Period {
+                years: 1,
+                months: 6,
+                days: 15
+            }
+        );
         assert_eq!(Period::parse("P29M").unwrap().to_string(), "P29M");
         for bad in ["3Y", "P", "PT1H", "P1D1Y", "P1X", "P1", "PY"] {
             assert!(Period::parse(bad).is_err(), "{bad}");
@@ -213,6 +274,9 @@ mod tests {
         let mut r = rule("P29M", false);
         r.reminders = vec![Period::parse("P3M").unwrap(), Period::parse("P1M").unwrap()];
         // The third letter at 26 months, then three months' grace.
-        assert_eq!(r.reminder_dates(d("2025-01-15")), [d("2027-03-15"), d("2027-05-15")]);
+        assert_eq!(
+            r.reminder_dates(d("2025-01-15")),
+            [d("2027-03-15"), d("2027-05-15")]
+        );
     }
 }

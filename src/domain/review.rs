@@ -135,7 +135,10 @@ pub enum Refusal {
 pub fn submit(state: ReviewState) -> Result<ReviewState, Refusal> {
     match state {
         ReviewState::Draft => Ok(ReviewState::InReview),
-        other => Err(Refusal::WrongState(other.as_str(), "only a draft can be submitted for review")),
+        other => Err(Refusal::WrongState(
+            other.as_str(),
+            "only a draft can be submitted for review",
+        )),
     }
 }
 
@@ -147,15 +150,28 @@ pub enum Decision {
 }
 
 /// Four eyes: a lawyer, and not the person who submitted the version.
-pub fn review(state: ReviewState, reviewer_role: Role, reviewer: &str, submitter: Option<&str>, decision: Decision) -> Result<ReviewState, Refusal> {
+pub fn review(
+    state: ReviewState,
+    reviewer_role: Role,
+    reviewer: &str,
+    submitter: Option<&str>,
+    decision: Decision,
+) -> Result<ReviewState, Refusal> {
     if reviewer_role != Role::Lawyer {
-        return Err(Refusal::NotAllowed("only a lawyer may review a notice version"));
+        return Err(Refusal::NotAllowed(
+            "only a lawyer may review a notice version",
+        ));
     }
     if submitter == Some(reviewer) {
-        return Err(Refusal::NotAllowed("the submitter of a version may not review it (four eyes)"));
+        return Err(Refusal::NotAllowed(
+            "the submitter of a version may not review it (four eyes)",
+        ));
     }
     if state != ReviewState::InReview {
-        return Err(Refusal::WrongState(state.as_str(), "only a version in review can be decided"));
+        return Err(Refusal::WrongState(
+            state.as_str(),
+            "only a version in review can be decided",
+        ));
     }
     Ok(match decision {
         Decision::Approve => ReviewState::Approved,
@@ -183,15 +199,66 @@ mod tests {
         assert_eq!(submit(ReviewState::Draft), Ok(ReviewState::InReview));
         assert!(submit(ReviewState::InReview).is_err());
         assert!(submit(ReviewState::Approved).is_err());
-        assert_eq!(review(ReviewState::InReview, Role::Lawyer, "b", Some("a"), Decision::Approve), Ok(ReviewState::Approved));
         assert_eq!(
-            review(ReviewState::InReview, Role::Lawyer, "b", Some("a"), Decision::RequestChanges),
+            review(
+                ReviewState::InReview,
+                Role::Lawyer,
+                "b",
+                Some("a"),
+                Decision::Approve
+            ),
+            Ok(ReviewState::Approved)
+        );
+        assert_eq!(
+            review(
+                ReviewState::InReview,
+                Role::Lawyer,
+                "b",
+                Some("a"),
+                Decision::RequestChanges
+            ),
             Ok(ReviewState::ChangesRequested)
         );
-        assert!(matches!(review(ReviewState::InReview, Role::Lawyer, "a", Some("a"), Decision::Approve), Err(Refusal::NotAllowed(_))));
-        assert!(matches!(review(ReviewState::InReview, Role::Admin, "b", Some("a"), Decision::Approve), Err(Refusal::NotAllowed(_))));
-        assert!(matches!(review(ReviewState::Draft, Role::Lawyer, "b", Some("a"), Decision::Approve), Err(Refusal::WrongState(..))));
-        assert!(matches!(review(ReviewState::Approved, Role::Lawyer, "b", Some("a"), Decision::Approve), Err(Refusal::WrongState(..))));
+        assert!(matches!(
+            review(
+                ReviewState::InReview,
+                Role::Lawyer,
+                "a",
+                Some("a"),
+                Decision::Approve
+            ),
+            Err(Refusal::NotAllowed(_))
+        ));
+        assert!(matches!(
+            review(
+                ReviewState::InReview,
+                Role::Admin,
+                "b",
+                Some("a"),
+                Decision::Approve
+            ),
+            Err(Refusal::NotAllowed(_))
+        ));
+        assert!(matches!(
+            review(
+                ReviewState::Draft,
+                Role::Lawyer,
+                "b",
+                Some("a"),
+                Decision::Approve
+            ),
+            Err(Refusal::WrongState(..))
+        ));
+        assert!(matches!(
+            review(
+                ReviewState::Approved,
+                Role::Lawyer,
+                "b",
+                Some("a"),
+                Decision::Approve
+            ),
+            Err(Refusal::WrongState(..))
+        ));
         assert_eq!(withdraw(ReviewState::Approved), Ok(ReviewState::Withdrawn));
         assert!(withdraw(ReviewState::Withdrawn).is_err());
     }
@@ -199,14 +266,41 @@ mod tests {
     #[test]
     fn display_states_follow_the_clock() {
         let versions = [
-            VersionFacts { version: 1, state: ReviewState::Approved, effective: d("2021-04-01") },
-            VersionFacts { version: 2, state: ReviewState::Approved, effective: d("2021-06-01") },
-            VersionFacts { version: 3, state: ReviewState::Approved, effective: d("2027-01-01") },
-            VersionFacts { version: 4, state: ReviewState::InReview, effective: d("2027-02-01") },
+            VersionFacts {
+                version: 1,
+                state: ReviewState::Approved,
+                effective: d("2021-04-01"),
+            },
+            VersionFacts {
+                version: 2,
+                state: ReviewState::Approved,
+                effective: d("2021-06-01"),
+            },
+            VersionFacts {
+                version: 3,
+                state: ReviewState::Approved,
+                effective: d("2027-01-01"),
+            },
+            VersionFacts {
+                version: 4,
+                state: ReviewState::InReview,
+                effective: d("2027-02-01"),
+            },
         ];
         let today = d("2026-11-27");
-        let states: Vec<_> = versions.iter().map(|v| display_state(v, &versions, today)).collect();
-        assert_eq!(states, [DisplayState::Superseded, DisplayState::InForce, DisplayState::Scheduled, DisplayState::InReview]);
+        let states: Vec<_> = versions
+            .iter()
+            .map(|v| display_state(v, &versions, today))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                DisplayState::Superseded,
+                DisplayState::InForce,
+                DisplayState::Scheduled,
+                DisplayState::InReview
+            ]
+        );
         assert_eq!(in_force(&versions, d("2027-01-01")), Some(3));
         assert_eq!(in_force(&versions, d("2021-03-31")), None);
     }

@@ -4,7 +4,18 @@ use serde::{Deserialize, Serialize};
 
 use super::consent::FieldError;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum, utoipa::ToSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Workshops, users and tokens, retention and reports.
@@ -70,7 +81,11 @@ impl Audience {
     pub fn describe(self) -> String {
         match self {
             Audience::Public => "public".to_owned(),
-            Audience::Staff(roles) => roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","),
+            Audience::Staff(roles) => roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
         }
     }
 }
@@ -91,7 +106,10 @@ impl Password {
             ));
         }
         if raw.chars().count() > 1024 {
-            return Err(FieldError::new("password", "must be at most 1024 characters"));
+            return Err(FieldError::new(
+                "password",
+                "must be at most 1024 characters",
+            ));
         }
         // zxcvbn checks against lists of the most common passwords, names and words, and
         // patterns such as keyboard walks and dates.
@@ -125,8 +143,17 @@ mod tests {
 
     #[test]
     fn weak_passwords_are_refused() {
-        for weak in ["short", "password1234", "123456789012", "qwertyuiopasdf", "anna@example.org1"] {
-            assert!(Password::parse(weak, &["anna@example.org"]).is_err(), "{weak}");
+        for weak in [
+            "short",
+            "password1234",
+            "123456789012",
+            "qwertyuiopasdf",
+            "anna@example.org1",
+        ] {
+            assert!(
+                Password::parse(weak, &["anna@example.org"]).is_err(),
+                "{weak}"
+            );
         }
         assert!(Password::parse("Kiefernzapfen-Ostsee-Fahrrad-42", &[]).is_ok());
     }

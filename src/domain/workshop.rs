@@ -14,7 +14,9 @@ impl Slug {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let slug = raw.trim();
         let ok = (2..=80).contains(&slug.len())
-            && slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && slug
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !slug.starts_with('-')
             && !slug.ends_with('-');
         if ok {

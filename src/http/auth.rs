@@ -6,9 +6,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::http::Method;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::request::Parts;
-use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -91,7 +91,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Identity {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
-        Ok(parts.extensions.get::<Identity>().cloned().unwrap_or(Identity::Anonymous))
+        Ok(parts
+            .extensions
+            .get::<Identity>()
+            .cloned()
+            .unwrap_or(Identity::Anonymous))
     }
 }
 
@@ -120,7 +124,10 @@ pub fn session_cookie(secret: Option<&str>, secure: bool) -> HeaderValue {
 }
 
 fn client_addr(state: &AppState, request: &Request) -> Option<IpAddr> {
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())?;
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())?;
     if !state.config.trusted_proxies.contains(&peer) {
         return Some(peer);
     }
@@ -133,7 +140,11 @@ fn client_addr(state: &AppState, request: &Request) -> Option<IpAddr> {
         .flat_map(|v| v.split(','))
         .filter_map(|a| a.trim().parse::<IpAddr>().ok())
         .collect::<Vec<_>>();
-    forwarded.into_iter().rev().find(|a| !state.config.trusted_proxies.contains(a)).or(Some(peer))
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|a| !state.config.trusted_proxies.contains(a))
+        .or(Some(peer))
 }
 
 fn is_api(path: &str) -> bool {
@@ -141,26 +152,48 @@ fn is_api(path: &str) -> bool {
 }
 
 /// The gate in front of every route.
-pub async fn authorize(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn authorize(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let addr = client_addr(&state, &request);
     request.extensions_mut().insert(ClientAddr(addr));
-    let Some(matched) = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()) else {
+    let Some(matched) = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+    else {
         // Unrouted: the fallback answers 404.
         return next.run(request).await;
     };
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
-    let audience = state.audiences.get(&(method.clone(), matched.clone())).copied().or_else(|| {
-        // HEAD is served by GET handlers.
-        (method == Method::HEAD).then(|| state.audiences.get(&(Method::GET, matched.clone())).copied()).flatten()
-    });
+    let audience = state
+        .audiences
+        .get(&(method.clone(), matched.clone()))
+        .copied()
+        .or_else(|| {
+            // HEAD is served by GET handlers.
+            (method == Method::HEAD)
+                .then(|| {
+                    state
+                        .audiences
+                        .get(&(Method::GET, matched.clone()))
+                        .copied()
+                })
+                .flatten()
+        });
     let Some(audience) = audience else {
         if state.audiences.keys().any(|(_, p)| *p == matched) {
             // A declared path, another method: 405, without ever reaching a handler.
             return if is_api(&path) {
                 Error::MethodNotAllowed.into_response()
             } else {
-                super::participant::error_page(Error::MethodNotAllowed, crate::domain::notice::Language::De)
+                super::participant::error_page(
+                    Error::MethodNotAllowed,
+                    crate::domain::notice::Language::De,
+                )
             };
         }
         // Deny by default: a route that was not declared in the route table is unreachable.
@@ -192,13 +225,28 @@ pub async fn authorize(State(state): State<AppState>, mut request: Request, next
 
     let unsafe_method = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     if unsafe_method {
-        let via_token = matches!(&identity, Identity::Staff(StaffIdentity { via: Via::Token { .. }, .. }));
+        let via_token = matches!(
+            &identity,
+            Identity::Staff(StaffIdentity {
+                via: Via::Token { .. },
+                ..
+            })
+        );
         if !via_token && !same_origin(&state, request.headers()) {
             return csrf_failed(&path);
         }
         // Staff routes act with the session's authority, so they need its token; public forms
         // (consent, withdrawal, login) act with none and stay usable while signed in.
-        if let (Audience::Staff(_), Identity::Staff(staff @ StaffIdentity { via: Via::Session { .. }, .. })) = (audience, &identity) {
+        if let (
+            Audience::Staff(_),
+            Identity::Staff(
+                staff @ StaffIdentity {
+                    via: Via::Session { .. },
+                    ..
+                },
+            ),
+        ) = (audience, &identity)
+        {
             let expected = staff.csrf_token().unwrap_or_default().to_owned();
             match check_csrf(request, &expected).await {
                 Ok(r) => request = r,
@@ -210,7 +258,11 @@ pub async fn authorize(State(state): State<AppState>, mut request: Request, next
     if audience == Audience::Public {
         if let Some(limits) = &state.rate_limits {
             let verdict = match &identity {
-                Identity::Staff(StaffIdentity { role: Role::Collector, id, .. }) => limits.check_token(id),
+                Identity::Staff(StaffIdentity {
+                    role: Role::Collector,
+                    id,
+                    ..
+                }) => limits.check_token(id),
                 _ => addr.map_or(Ok(()), |ip| limits.check_address(ip)),
             };
             if let Err(wait) = verdict {
@@ -224,15 +276,24 @@ pub async fn authorize(State(state): State<AppState>, mut request: Request, next
 }
 
 /// `Ok(None)` when credentials were sent but are not valid (answered with 401).
-async fn resolve_identity(state: &AppState, headers: &HeaderMap) -> Result<Option<Identity>, Error> {
+async fn resolve_identity(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Identity>, Error> {
     if let Some(authorization) = headers.get(header::AUTHORIZATION) {
-        let Some(secret) = authorization.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) else {
+        let Some(secret) = authorization
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+        else {
             return Ok(None);
         };
         let Some(token) = accounts::authenticate_token(&state.app, secret.trim()).await? else {
             return Ok(None);
         };
-        let Some(role) = Role::parse(&token.role) else { return Ok(None) };
+        let Some(role) = Role::parse(&token.role) else {
+            return Ok(None);
+        };
         return Ok(Some(Identity::Staff(StaffIdentity {
             id: token.id,
             label: token.name.clone(),
@@ -247,7 +308,10 @@ async fn resolve_identity(state: &AppState, headers: &HeaderMap) -> Result<Optio
                     id: user.id,
                     label: user.email,
                     role,
-                    via: Via::Session { secret, csrf_token: session.csrf_token },
+                    via: Via::Session {
+                        secret,
+                        csrf_token: session.csrf_token,
+                    },
                 })));
             }
         }
@@ -258,14 +322,25 @@ async fn resolve_identity(state: &AppState, headers: &HeaderMap) -> Result<Optio
 
 /// Browsers send `Origin` with every form POST; a different origin is a cross-site request.
 fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()).filter(|o| *o != "null") else {
+    let Some(origin) = headers
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .filter(|o| *o != "null")
+    else {
         // Non-browser clients send none, and browsers send `null` from no-referrer pages
         // (the receipt page); session requests are still held to the CSRF token.
         return true;
     };
     let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
-    let public_host = state.base_url.split_once("://").map(|(_, h)| h).unwrap_or_default();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let public_host = state
+        .base_url
+        .split_once("://")
+        .map(|(_, h)| h)
+        .unwrap_or_default();
     origin_host == host || origin_host == public_host
 }
 
@@ -274,8 +349,16 @@ async fn check_csrf(request: Request, expected: &str) -> Result<Request, ()> {
     if expected.is_empty() {
         return Err(());
     }
-    if let Some(sent) = request.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()) {
-        return if constant_time_eq(sent.as_bytes(), expected.as_bytes()) { Ok(request) } else { Err(()) };
+    if let Some(sent) = request
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+    {
+        return if constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
+            Ok(request)
+        } else {
+            Err(())
+        };
     }
     let is_form = request
         .headers()
@@ -286,8 +369,12 @@ async fn check_csrf(request: Request, expected: &str) -> Result<Request, ()> {
         return Err(());
     }
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, super::BODY_LIMIT).await.map_err(|_| ())?;
-    let sent = form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned());
+    let bytes = axum::body::to_bytes(body, super::BODY_LIMIT)
+        .await
+        .map_err(|_| ())?;
+    let sent = form_urlencoded::parse(&bytes)
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.into_owned());
     match sent {
         Some(sent) if constant_time_eq(sent.as_bytes(), expected.as_bytes()) => {
             Ok(Request::from_parts(parts, Body::from(bytes)))
@@ -298,7 +385,10 @@ async fn check_csrf(request: Request, expected: &str) -> Result<Request, ()> {
 
 fn too_many(wait: std::time::Duration) -> Response {
     let mut response = Error::RateLimited.into_response();
-    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(wait.as_secs().max(1)),
+    );
     response
 }
 
@@ -310,7 +400,9 @@ fn unauthorized(path: &str, bad_credentials: bool) -> Response {
     // A bearer credential that is not valid is an API client's mistake: say so plainly.
     if is_api(path) || bad_credentials {
         let mut response = Error::Unauthorized.into_response();
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return response;
     }
     if path.starts_with("/staff") {

@@ -47,7 +47,10 @@ impl From<sqlx::Error> for Error {
         // PostgreSQL refuses NUL and invalid characters in text: the client's input, not ours.
         if let Some(db) = e.as_database_error() {
             if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
-                return Error::Malformed { message: "the request contains characters that cannot be stored (e.g. NUL)".into() };
+                return Error::Malformed {
+                    message: "the request contains characters that cannot be stored (e.g. NUL)"
+                        .into(),
+                };
             }
         }
         Error::Internal(anyhow::Error::new(e))

@@ -2,9 +2,9 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
 use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_TYPE, USER_AGENT};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
 use super::error::Error;
@@ -31,7 +31,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 Error::PayloadTooLarge
             } else {
-                Error::Malformed { message: "could not read the request body".into() }
+                Error::Malformed {
+                    message: "could not read the request body".into(),
+                }
             }
         })?;
         parse_json(&bytes).map(ApiJson)
@@ -40,8 +42,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
 /// Syntax errors are 400; a well-formed body with a wrong or missing field is 422 naming it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| Error::Malformed { message: format!("the body is not valid JSON: {e}") })?;
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::Malformed {
+        message: format!("the body is not valid JSON: {e}"),
+    })?;
     if !value.is_object() {
         return Err(FieldError::new("(body)", "must be a JSON object").into());
     }
@@ -86,10 +89,17 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(512).collect());
         let language = preferred_language(
-            parts.headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
+            parts
+                .headers
+                .get(ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
             parts.uri.query(),
         );
-        Ok(ClientInfo { ip_truncated, user_agent, language })
+        Ok(ClientInfo {
+            ip_truncated,
+            user_agent,
+            language,
+        })
     }
 }
 
@@ -103,7 +113,9 @@ pub fn preferred_language(accept: Option<&str>, query: Option<&str>) -> Language
     {
         return lang;
     }
-    let Some(accept) = accept else { return Language::De };
+    let Some(accept) = accept else {
+        return Language::De;
+    };
     let mut best: Option<(f32, Language)> = None;
     for item in accept.split(',') {
         let mut parts = item.split(';');
@@ -129,19 +141,32 @@ mod tests {
     #[test]
     fn language_negotiation() {
         assert_eq!(preferred_language(None, None), Language::De);
-        assert_eq!(preferred_language(Some("en-GB,en;q=0.9"), None), Language::En);
-        assert_eq!(preferred_language(Some("fr,en;q=0.5,de;q=0.8"), None), Language::De);
-        assert_eq!(preferred_language(Some("de"), Some("lang=en")), Language::En);
+        assert_eq!(
+            preferred_language(Some("en-GB,en;q=0.9"), None),
+            Language::En
+        );
+        assert_eq!(
+            preferred_language(Some("fr,en;q=0.5,de;q=0.8"), None),
+            Language::De
+        );
+        assert_eq!(
+            preferred_language(Some("de"), Some("lang=en")),
+            Language::En
+        );
     }
 
     #[test]
     fn json_errors_name_the_field() {
         #[derive(serde::Deserialize, Debug)]
         #[allow(dead_code)]
-        struct Inner { email: String }
+        struct Inner {
+            email: String,
+        }
         #[derive(serde::Deserialize, Debug)]
         #[allow(dead_code)]
-        struct Outer { subject: Inner }
+        struct Outer {
+            subject: Inner,
+        }
         match parse_json::<Outer>(br#"{"subject":{}}"#) {
             Err(Error::Invalid(e)) => assert_eq!(e.field, "subject.email"),
             other => panic!("{other:?}"),
@@ -150,6 +175,9 @@ mod tests {
             Err(Error::Invalid(e)) => assert_eq!(e.field, "subject.email"),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(parse_json::<Outer>(b"{"), Err(Error::Malformed { .. })));
+        assert!(matches!(
+            parse_json::<Outer>(b"{"),
+            Err(Error::Malformed { .. })
+        ));
     }
 }

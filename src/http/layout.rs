@@ -28,8 +28,11 @@ pub fn page(t: &Texts, title: &str, body: Markup) -> Markup {
 /// CommonMark to HTML. Raw HTML in a policy text is dropped, not passed through: texts are
 /// edited by admins, and a stray tag must not become markup on a consent page.
 pub fn markdown(text: &str) -> Markup {
-    let parser = Parser::new_ext(text, Options::ENABLE_TABLES | Options::ENABLE_SMART_PUNCTUATION)
-        .filter(|event| !matches!(event, Event::Html(_) | Event::InlineHtml(_)));
+    let parser = Parser::new_ext(
+        text,
+        Options::ENABLE_TABLES | Options::ENABLE_SMART_PUNCTUATION,
+    )
+    .filter(|event| !matches!(event, Event::Html(_) | Event::InlineHtml(_)));
     let mut out = String::with_capacity(text.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut out, parser);
     PreEscaped(out)

@@ -45,7 +45,9 @@ impl AppState {
     /// Whether `role` may use `method path` according to the route table (for showing
     /// links and forms; the gate enforces it independently).
     pub fn permits(&self, role: crate::domain::staff::Role, method: Method, path: &str) -> bool {
-        self.audiences.get(&(method, path.to_owned())).is_some_and(|a| a.admits(Some(role)))
+        self.audiences
+            .get(&(method, path.to_owned()))
+            .is_some_and(|a| a.admits(Some(role)))
     }
 }
 
@@ -94,11 +96,20 @@ pub fn router(
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
         // Runs after routing (route_layer semantics via MatchedPath), before every handler.
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::authorize))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authorize,
+        ))
         .layer(middleware::from_fn(log_request))
-        .layer(middleware::from_fn_with_state(state.clone(), security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
 }
 
@@ -114,19 +125,30 @@ async fn security_headers(State(state): State<AppState>, request: Request, next:
     let is_docs = path.starts_with("/api/v1/docs");
     // Staff pages, API answers and receipts hold personal data or secrets: never cached.
     let capability = path.starts_with("/r/") || path.starts_with("/api/v1/receipts/");
-    let private = path.starts_with("/staff") || (path.starts_with("/api/") && !is_docs) || capability;
+    let private =
+        path.starts_with("/staff") || (path.starts_with("/api/") && !is_docs) || capability;
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if private && !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     let csp = if is_docs { DOCS_CSP } else { CSP };
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(csp),
+    );
     // Capability pages send no referrer at all (the token must not leak, even to us); other
     // pages only to this origin, so browsers keep sending a real `Origin` with their forms.
-    let referrer = if capability { "no-referrer" } else { "same-origin" };
+    let referrer = if capability {
+        "no-referrer"
+    } else {
+        "same-origin"
+    };
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static(referrer));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if state.config.tls {
         headers.insert(

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::header::CACHE_CONTROL;
 use axum::http::StatusCode;
+use axum::http::header::CACHE_CONTROL;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -35,12 +35,19 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for FormFields {
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Response> {
         let lang = super::extract::preferred_language(
-            req.headers().get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
+            req.headers()
+                .get(axum::http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
             None,
         );
         match Form::<Vec<(String, String)>>::from_request(req, state).await {
             Ok(Form(fields)) => Ok(FormFields(fields)),
-            Err(_) => Err(error_page(Error::Malformed { message: "the form could not be read".into() }, lang)),
+            Err(_) => Err(error_page(
+                Error::Malformed {
+                    message: "the form could not be read".into(),
+                },
+                lang,
+            )),
         }
     }
 }
@@ -52,7 +59,10 @@ pub fn error_page(error: Error, lang: Language) -> Response {
     let status = error.status();
     let message = match &error {
         Error::NotFound(_) => t.not_found.to_owned(),
-        Error::Conflict { code: "no_notice_in_force", .. } => t.no_notice.to_owned(),
+        Error::Conflict {
+            code: "no_notice_in_force",
+            ..
+        } => t.no_notice.to_owned(),
         other => other.public_message(),
     };
     let body = html! {
@@ -89,7 +99,11 @@ pub async fn home(State(state): State<AppState>, client: ClientInfo) -> Response
 
 /// The language to show: the reader's, if this version has a text in it.
 fn page_language(version: &NoticeVersion, wanted: Language) -> Language {
-    if version.texts.contains_key(&wanted) { wanted } else { Language::De }
+    if version.texts.contains_key(&wanted) {
+        wanted
+    } else {
+        Language::De
+    }
 }
 
 pub async fn workshop_page(
@@ -100,7 +114,14 @@ pub async fn workshop_page(
     match open_workshop(&state.app, &slug).await {
         Ok(open) => {
             let lang = page_language(&open.version, client.language);
-            render_form(&state, &open, lang, &FormValues::default(), None, StatusCode::OK)
+            render_form(
+                &state,
+                &open,
+                lang,
+                &FormValues::default(),
+                None,
+                StatusCode::OK,
+            )
         }
         Err(e) => error_page(e, client.language),
     }
@@ -185,7 +206,12 @@ fn render_form(
     (status, page(t, &w.title, body)).into_response()
 }
 
-fn purpose_fieldsets(t: &Texts, version: &NoticeVersion, lang: Language, values: &FormValues) -> Markup {
+fn purpose_fieldsets(
+    t: &Texts,
+    version: &NoticeVersion,
+    lang: Language,
+    values: &FormValues,
+) -> Markup {
     let optional: Vec<_> = version.purposes.iter().filter(|p| !p.required).collect();
     let required: Vec<_> = version.purposes.iter().filter(|p| p.required).collect();
     html! {
@@ -229,7 +255,12 @@ pub async fn submit_form(
     FormFields(fields): FormFields,
 ) -> Response {
     let lang = client.language;
-    let get = |key: &str| fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    let get = |key: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
     let ticked = |v: Option<String>| v.is_some_and(|v| v == "yes" || v == "on" || v == "true");
     let values = FormValues {
         name: get("name").unwrap_or_default(),
@@ -237,7 +268,12 @@ pub async fn submit_form(
         organisation: get("organisation").unwrap_or_default(),
         purposes: fields
             .iter()
-            .filter_map(|(k, v)| Some((k.strip_prefix("purpose.")?.to_owned(), ticked(Some(v.clone())))))
+            .filter_map(|(k, v)| {
+                Some((
+                    k.strip_prefix("purpose.")?.to_owned(),
+                    ticked(Some(v.clone())),
+                ))
+            })
             .collect(),
         acknowledged: ticked(get("acknowledged")),
     };
@@ -245,7 +281,9 @@ pub async fn submit_form(
         workshop: slug.clone(),
         notice: NoticeRef {
             id: get("notice_id").unwrap_or_default(),
-            version: get("notice_version").and_then(|v| v.parse().ok()).unwrap_or(0),
+            version: get("notice_version")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
             language: get("notice_language").unwrap_or_default(),
             sha256: get("notice_sha256").unwrap_or_default(),
         },
@@ -261,7 +299,9 @@ pub async fn submit_form(
     };
     let form_lang = Language::parse(&input.notice.language).unwrap_or(lang);
     match record_consent(&state.app, input, CollectionMethod::WebForm, client, None).await {
-        Ok(recorded) => Redirect::to(&format!("/r/{}?saved=1", recorded.token.as_str())).into_response(),
+        Ok(recorded) => {
+            Redirect::to(&format!("/r/{}?saved=1", recorded.token.as_str())).into_response()
+        }
         Err(error @ (Error::Invalid(_) | Error::Conflict { .. })) => {
             let Ok(open) = open_workshop(&state.app, &slug).await else {
                 return error_page(error, form_lang);
@@ -307,7 +347,11 @@ pub async fn receipt_page(
         Err(e) => return error_page(e, client.language),
     };
     let recorded_lang = Language::parse(&receipt.record.notice_language).unwrap_or(Language::De);
-    let lang = if receipt.version.as_ref().is_some_and(|v| v.texts.contains_key(&client.language)) {
+    let lang = if receipt
+        .version
+        .as_ref()
+        .is_some_and(|v| v.texts.contains_key(&client.language))
+    {
         client.language
     } else {
         recorded_lang
@@ -315,7 +359,11 @@ pub async fn receipt_page(
     let t = texts(lang);
     let body = receipt_body(&state, &receipt, &token, t, lang, &query);
     // The page is the participant's capability: never cached by anyone.
-    ([(CACHE_CONTROL, "no-store")], page(t, t.receipt_heading, body)).into_response()
+    (
+        [(CACHE_CONTROL, "no-store")],
+        page(t, t.receipt_heading, body),
+    )
+        .into_response()
 }
 
 fn receipt_body(
@@ -438,7 +486,13 @@ pub async fn agreed_notice_page(
 }
 
 /// The changed notice, and the optional purposes asked again (never pre-ticked).
-fn reconsent_form(r: &Receipt, newer: &NoticeVersion, token: &str, t: &Texts, lang: Language) -> Markup {
+fn reconsent_form(
+    r: &Receipt,
+    newer: &NoticeVersion,
+    token: &str,
+    t: &Texts,
+    lang: Language,
+) -> Markup {
     let asked: Vec<&str> = r
         .current()
         .iter()
@@ -488,11 +542,20 @@ pub async fn reconsent_form_submit(
     let lang = client.language;
     let purposes = fields
         .iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix("purpose.")?.to_owned(), v == "yes" || v == "on")))
+        .filter_map(|(k, v)| {
+            Some((
+                k.strip_prefix("purpose.")?.to_owned(),
+                v == "yes" || v == "on",
+            ))
+        })
         .collect();
-    let acknowledged = fields.iter().any(|(k, v)| k == "acknowledged" && (v == "yes" || v == "on"));
+    let acknowledged = fields
+        .iter()
+        .any(|(k, v)| k == "acknowledged" && (v == "yes" || v == "on"));
     match super::submission::reconsent(&state.app, &token, purposes, acknowledged, client).await {
-        Ok(recorded) => Redirect::to(&format!("/r/{}?saved=1", recorded.token.as_str())).into_response(),
+        Ok(recorded) => {
+            Redirect::to(&format!("/r/{}?saved=1", recorded.token.as_str())).into_response()
+        }
         Err(e) => error_page(e, lang),
     }
 }
@@ -508,8 +571,11 @@ pub async fn withdraw_form(
         Ok(r) => r,
         Err(e) => return error_page(e, lang),
     };
-    let purposes: Vec<String> =
-        fields.iter().filter(|(k, _)| k == "purpose").map(|(_, v)| v.clone()).collect();
+    let purposes: Vec<String> = fields
+        .iter()
+        .filter(|(k, _)| k == "purpose")
+        .map(|(_, v)| v.clone())
+        .collect();
     let which = if fields.iter().any(|(k, _)| k == "all") {
         Withdrawal::All
     } else {

@@ -27,11 +27,21 @@ where
     T: 'static,
 {
     let filter = MethodFilter::try_from(method.clone()).expect("standard methods only");
-    Route { method, path, audience, handler: Some(on(filter, handler)) }
+    Route {
+        method,
+        path,
+        audience,
+        handler: Some(on(filter, handler)),
+    }
 }
 
 fn mounted(path: &'static str, audience: Audience) -> Route {
-    Route { method: Method::GET, path, audience, handler: None }
+    Route {
+        method: Method::GET,
+        path,
+        audience,
+        handler: None,
+    }
 }
 
 /// Every route of the service.
@@ -46,49 +56,234 @@ pub fn table() -> Vec<Route> {
         route(M::GET, "/w/{slug}", A::Public, participant::workshop_page),
         route(M::POST, "/w/{slug}", A::Public, participant::submit_form),
         route(M::GET, "/r/{token}", A::Public, participant::receipt_page),
-        route(M::GET, "/r/{token}/notice", A::Public, participant::agreed_notice_page),
-        route(M::POST, "/r/{token}/withdraw", A::Public, participant::withdraw_form),
-        route(M::POST, "/r/{token}/reconsent", A::Public, participant::reconsent_form_submit),
+        route(
+            M::GET,
+            "/r/{token}/notice",
+            A::Public,
+            participant::agreed_notice_page,
+        ),
+        route(
+            M::POST,
+            "/r/{token}/withdraw",
+            A::Public,
+            participant::withdraw_form,
+        ),
+        route(
+            M::POST,
+            "/r/{token}/reconsent",
+            A::Public,
+            participant::reconsent_form_submit,
+        ),
         // JSON API for the registration site (anonymous or the collector token).
-        route(M::GET, "/api/v1/notices", A::Public, api::notices::list_in_force),
-        route(M::POST, "/api/v1/consents", A::Public, api::consents::create),
-        route(M::GET, "/api/v1/receipts/{token}", A::Public, api::receipts::show),
-        route(M::POST, "/api/v1/receipts/{token}/withdraw", A::Public, api::receipts::withdraw),
+        route(
+            M::GET,
+            "/api/v1/notices",
+            A::Public,
+            api::notices::list_in_force,
+        ),
+        route(
+            M::POST,
+            "/api/v1/consents",
+            A::Public,
+            api::consents::create,
+        ),
+        route(
+            M::GET,
+            "/api/v1/receipts/{token}",
+            A::Public,
+            api::receipts::show,
+        ),
+        route(
+            M::POST,
+            "/api/v1/receipts/{token}/withdraw",
+            A::Public,
+            api::receipts::withdraw,
+        ),
         // JSON API for staff and automation.
-        route(M::GET, "/api/v1/workshops", A::ADMIN_AUDITOR, api::workshops::list),
-        route(M::POST, "/api/v1/workshops", A::ADMIN, api::workshops::create),
-        route(M::GET, "/api/v1/workshops/{slug}", A::ADMIN_AUDITOR, api::workshops::show),
-        route(M::PATCH, "/api/v1/workshops/{slug}", A::ADMIN, api::workshops::update),
-        route(M::POST, "/api/v1/workshops/{slug}/archive", A::ADMIN, api::workshops::archive),
-        route(M::GET, "/api/v1/consents", A::ADMIN_AUDITOR, api::consents::list),
-        route(M::GET, "/api/v1/consents/{id}", A::ADMIN_AUDITOR, api::consents::show),
-        route(M::GET, "/api/v1/ledger/verify", A::ADMIN_AUDITOR, api::ledger::verify),
+        route(
+            M::GET,
+            "/api/v1/workshops",
+            A::ADMIN_AUDITOR,
+            api::workshops::list,
+        ),
+        route(
+            M::POST,
+            "/api/v1/workshops",
+            A::ADMIN,
+            api::workshops::create,
+        ),
+        route(
+            M::GET,
+            "/api/v1/workshops/{slug}",
+            A::ADMIN_AUDITOR,
+            api::workshops::show,
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/workshops/{slug}",
+            A::ADMIN,
+            api::workshops::update,
+        ),
+        route(
+            M::POST,
+            "/api/v1/workshops/{slug}/archive",
+            A::ADMIN,
+            api::workshops::archive,
+        ),
+        route(
+            M::GET,
+            "/api/v1/consents",
+            A::ADMIN_AUDITOR,
+            api::consents::list,
+        ),
+        route(
+            M::GET,
+            "/api/v1/consents/{id}",
+            A::ADMIN_AUDITOR,
+            api::consents::show,
+        ),
+        route(
+            M::GET,
+            "/api/v1/ledger/verify",
+            A::ADMIN_AUDITOR,
+            api::ledger::verify,
+        ),
         route(M::GET, "/api/v1/audit", A::ADMIN_AUDITOR, api::audit::list),
         // The legal review of notice versions.
-        route(M::GET, "/api/v1/notices/{id}/versions", A::STAFF, api::notice_versions::list),
-        route(M::POST, "/api/v1/notices/{id}/versions", A::AUTHORS, api::notice_versions::upload),
-        route(M::GET, "/api/v1/notices/{id}/versions/{version}", A::STAFF, api::notice_versions::show),
-        route(M::POST, "/api/v1/notices/{id}/versions/{version}/submit", A::AUTHORS, api::notice_versions::submit),
-        route(M::POST, "/api/v1/notices/{id}/versions/{version}/review", A::LAWYER, api::notice_versions::decide),
-        route(M::POST, "/api/v1/notices/{id}/versions/{version}/comment", A::AUTHORS, api::notice_versions::comment),
-        route(M::POST, "/api/v1/notices/{id}/versions/{version}/withdraw", A::AUTHORS, api::notice_versions::withdraw),
-        route(M::GET, "/api/v1/notices/{id}/versions/{version}/diff", A::STAFF, api::notice_versions::diff),
-        route(M::GET, "/api/v1/notices/{id}/versions/{version}/pdf", A::STAFF, api::notice_versions::pdf),
+        route(
+            M::GET,
+            "/api/v1/notices/{id}/versions",
+            A::STAFF,
+            api::notice_versions::list,
+        ),
+        route(
+            M::POST,
+            "/api/v1/notices/{id}/versions",
+            A::AUTHORS,
+            api::notice_versions::upload,
+        ),
+        route(
+            M::GET,
+            "/api/v1/notices/{id}/versions/{version}",
+            A::STAFF,
+            api::notice_versions::show,
+        ),
+        route(
+            M::POST,
+            "/api/v1/notices/{id}/versions/{version}/submit",
+            A::AUTHORS,
+            api::notice_versions::submit,
+        ),
+        route(
+            M::POST,
+            "/api/v1/notices/{id}/versions/{version}/review",
+            A::LAWYER,
+            api::notice_versions::decide,
+        ),
+        route(
+            M::POST,
+            "/api/v1/notices/{id}/versions/{version}/comment",
+            A::AUTHORS,
+            api::notice_versions::comment,
+        ),
+        route(
+            M::POST,
+            "/api/v1/notices/{id}/versions/{version}/withdraw",
+            A::AUTHORS,
+            api::notice_versions::withdraw,
+        ),
+        route(
+            M::GET,
+            "/api/v1/notices/{id}/versions/{version}/diff",
+            A::STAFF,
+            api::notice_versions::diff,
+        ),
+        route(
+            M::GET,
+            "/api/v1/notices/{id}/versions/{version}/pdf",
+            A::STAFF,
+            api::notice_versions::pdf,
+        ),
         // Retention: forecast, reports, holds, pause.
-        route(M::GET, "/api/v1/retention/forecast", A::ADMIN_AUDITOR, api::retention::forecast),
-        route(M::GET, "/api/v1/retention/report", A::ADMIN_AUDITOR, api::retention::report),
-        route(M::GET, "/api/v1/retention/holds", A::ADMIN_AUDITOR, api::retention::holds),
-        route(M::POST, "/api/v1/retention/holds", A::ADMIN, api::retention::add_hold),
-        route(M::POST, "/api/v1/retention/holds/{id}/release", A::ADMIN, api::retention::release_hold),
-        route(M::POST, "/api/v1/retention/pause", A::ADMIN, api::retention::pause),
-        route(M::POST, "/api/v1/retention/resume", A::ADMIN, api::retention::resume),
-        route(M::POST, "/api/v1/retention/run", A::ADMIN, api::retention::run),
+        route(
+            M::GET,
+            "/api/v1/retention/forecast",
+            A::ADMIN_AUDITOR,
+            api::retention::forecast,
+        ),
+        route(
+            M::GET,
+            "/api/v1/retention/report",
+            A::ADMIN_AUDITOR,
+            api::retention::report,
+        ),
+        route(
+            M::GET,
+            "/api/v1/retention/holds",
+            A::ADMIN_AUDITOR,
+            api::retention::holds,
+        ),
+        route(
+            M::POST,
+            "/api/v1/retention/holds",
+            A::ADMIN,
+            api::retention::add_hold,
+        ),
+        route(
+            M::POST,
+            "/api/v1/retention/holds/{id}/release",
+            A::ADMIN,
+            api::retention::release_hold,
+        ),
+        route(
+            M::POST,
+            "/api/v1/retention/pause",
+            A::ADMIN,
+            api::retention::pause,
+        ),
+        route(
+            M::POST,
+            "/api/v1/retention/resume",
+            A::ADMIN,
+            api::retention::resume,
+        ),
+        route(
+            M::POST,
+            "/api/v1/retention/run",
+            A::ADMIN,
+            api::retention::run,
+        ),
         // Authorised consultants, attendance, reminder letters.
-        route(M::GET, "/api/v1/consultants", A::ADMIN_AUDITOR, api::consultants::list),
-        route(M::POST, "/api/v1/consultants", A::ADMIN, api::consultants::add),
-        route(M::POST, "/api/v1/consultants/import", A::ADMIN, api::consultants::import),
-        route(M::POST, "/api/v1/workshops/{slug}/attendance", A::ADMIN, api::consultants::attend),
-        route(M::GET, "/api/v1/outbox", A::ADMIN_AUDITOR, api::consultants::outbox),
+        route(
+            M::GET,
+            "/api/v1/consultants",
+            A::ADMIN_AUDITOR,
+            api::consultants::list,
+        ),
+        route(
+            M::POST,
+            "/api/v1/consultants",
+            A::ADMIN,
+            api::consultants::add,
+        ),
+        route(
+            M::POST,
+            "/api/v1/consultants/import",
+            A::ADMIN,
+            api::consultants::import,
+        ),
+        route(
+            M::POST,
+            "/api/v1/workshops/{slug}/attendance",
+            A::ADMIN,
+            api::consultants::attend,
+        ),
+        route(
+            M::GET,
+            "/api/v1/outbox",
+            A::ADMIN_AUDITOR,
+            api::consultants::outbox,
+        ),
         // The OpenAPI document and its viewer (mounted from utoipa-swagger-ui).
         mounted("/api/v1/openapi.json", A::Public),
         mounted("/api/v1/docs", A::Public),
@@ -100,33 +295,143 @@ pub fn table() -> Vec<Route> {
         route(M::POST, "/staff/logout", A::STAFF, staff::login::logout),
         route(M::GET, "/staff", A::STAFF, staff::dashboard::page),
         route(M::GET, "/staff/notices", A::STAFF, staff::notices::list),
-        route(M::POST, "/staff/notices/{id}/upload", A::AUTHORS, staff::notices::upload),
-        route(M::GET, "/staff/notices/{id}/{version}", A::STAFF, staff::notices::show),
-        route(M::POST, "/staff/notices/{id}/{version}/submit", A::AUTHORS, staff::notices::submit),
-        route(M::POST, "/staff/notices/{id}/{version}/review", A::LAWYER, staff::notices::decide),
-        route(M::POST, "/staff/notices/{id}/{version}/comment", A::AUTHORS, staff::notices::comment),
-        route(M::POST, "/staff/notices/{id}/{version}/withdraw", A::AUTHORS, staff::notices::withdraw),
-        route(M::GET, "/staff/workshops", A::ADMIN_AUDITOR, staff::workshops::page),
-        route(M::POST, "/staff/workshops", A::ADMIN, staff::workshops::create),
-        route(M::GET, "/staff/consents", A::ADMIN_AUDITOR, staff::consents::page),
-        route(M::GET, "/staff/ledger", A::ADMIN_AUDITOR, staff::ledger::page),
-        route(M::GET, "/staff/retention", A::ADMIN_AUDITOR, staff::retention::page),
-        route(M::POST, "/staff/retention/holds", A::ADMIN, staff::retention::add_hold),
-        route(M::POST, "/staff/retention/holds/{id}/release", A::ADMIN, staff::retention::release_hold),
-        route(M::POST, "/staff/retention/pause", A::ADMIN, staff::retention::pause),
-        route(M::POST, "/staff/retention/resume", A::ADMIN, staff::retention::resume),
+        route(
+            M::POST,
+            "/staff/notices/{id}/upload",
+            A::AUTHORS,
+            staff::notices::upload,
+        ),
+        route(
+            M::GET,
+            "/staff/notices/{id}/{version}",
+            A::STAFF,
+            staff::notices::show,
+        ),
+        route(
+            M::POST,
+            "/staff/notices/{id}/{version}/submit",
+            A::AUTHORS,
+            staff::notices::submit,
+        ),
+        route(
+            M::POST,
+            "/staff/notices/{id}/{version}/review",
+            A::LAWYER,
+            staff::notices::decide,
+        ),
+        route(
+            M::POST,
+            "/staff/notices/{id}/{version}/comment",
+            A::AUTHORS,
+            staff::notices::comment,
+        ),
+        route(
+            M::POST,
+            "/staff/notices/{id}/{version}/withdraw",
+            A::AUTHORS,
+            staff::notices::withdraw,
+        ),
+        route(
+            M::GET,
+            "/staff/workshops",
+            A::ADMIN_AUDITOR,
+            staff::workshops::page,
+        ),
+        route(
+            M::POST,
+            "/staff/workshops",
+            A::ADMIN,
+            staff::workshops::create,
+        ),
+        route(
+            M::GET,
+            "/staff/consents",
+            A::ADMIN_AUDITOR,
+            staff::consents::page,
+        ),
+        route(
+            M::GET,
+            "/staff/ledger",
+            A::ADMIN_AUDITOR,
+            staff::ledger::page,
+        ),
+        route(
+            M::GET,
+            "/staff/retention",
+            A::ADMIN_AUDITOR,
+            staff::retention::page,
+        ),
+        route(
+            M::POST,
+            "/staff/retention/holds",
+            A::ADMIN,
+            staff::retention::add_hold,
+        ),
+        route(
+            M::POST,
+            "/staff/retention/holds/{id}/release",
+            A::ADMIN,
+            staff::retention::release_hold,
+        ),
+        route(
+            M::POST,
+            "/staff/retention/pause",
+            A::ADMIN,
+            staff::retention::pause,
+        ),
+        route(
+            M::POST,
+            "/staff/retention/resume",
+            A::ADMIN,
+            staff::retention::resume,
+        ),
         route(M::GET, "/staff/audit", A::ADMIN_AUDITOR, staff::audit::page),
-        route(M::GET, "/staff/consultants", A::ADMIN_AUDITOR, staff::consultants::page),
-        route(M::POST, "/staff/consultants", A::ADMIN, staff::consultants::add),
-        route(M::POST, "/staff/consultants/import", A::ADMIN, staff::consultants::import),
-        route(M::POST, "/staff/attendance", A::ADMIN, staff::consultants::attend),
-        route(M::GET, "/staff/outbox", A::ADMIN_AUDITOR, staff::consultants::outbox),
+        route(
+            M::GET,
+            "/staff/consultants",
+            A::ADMIN_AUDITOR,
+            staff::consultants::page,
+        ),
+        route(
+            M::POST,
+            "/staff/consultants",
+            A::ADMIN,
+            staff::consultants::add,
+        ),
+        route(
+            M::POST,
+            "/staff/consultants/import",
+            A::ADMIN,
+            staff::consultants::import,
+        ),
+        route(
+            M::POST,
+            "/staff/attendance",
+            A::ADMIN,
+            staff::consultants::attend,
+        ),
+        route(
+            M::GET,
+            "/staff/outbox",
+            A::ADMIN_AUDITOR,
+            staff::consultants::outbox,
+        ),
         route(M::GET, "/staff/users", A::ADMIN, staff::users::page),
         route(M::POST, "/staff/users", A::ADMIN, staff::users::create),
-        route(M::POST, "/staff/users/{id}/disable", A::ADMIN, staff::users::disable),
+        route(
+            M::POST,
+            "/staff/users/{id}/disable",
+            A::ADMIN,
+            staff::users::disable,
+        ),
         route(M::GET, "/staff/tokens", A::ADMIN, staff::tokens::page),
         route(M::POST, "/staff/tokens", A::ADMIN, staff::tokens::create),
-        route(M::POST, "/staff/tokens/{name}/revoke", A::ADMIN, staff::tokens::revoke),
+        route(
+            M::POST,
+            "/staff/tokens/{name}/revoke",
+            A::ADMIN,
+            staff::tokens::revoke,
+        ),
     ]
 }
 
@@ -136,14 +441,23 @@ pub fn build(routes: Vec<Route>) -> (Router<AppState>, HashMap<(Method, String),
     let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
     for r in routes {
         let previous = audiences.insert((r.method.clone(), r.path.to_owned()), r.audience);
-        assert!(previous.is_none(), "{} {} is declared twice", r.method, r.path);
+        assert!(
+            previous.is_none(),
+            "{} {} is declared twice",
+            r.method,
+            r.path
+        );
         let Some(handler) = r.handler else { continue };
         match by_path.iter_mut().find(|(p, _)| *p == r.path) {
             Some((_, existing)) => *existing = std::mem::take(existing).merge(handler),
             None => by_path.push((r.path, handler)),
         }
     }
-    let router = by_path.into_iter().fold(Router::new(), |router, (path, handler)| router.route(path, handler));
+    let router = by_path
+        .into_iter()
+        .fold(Router::new(), |router, (path, handler)| {
+            router.route(path, handler)
+        });
     (router, audiences)
 }
 
@@ -159,6 +473,10 @@ pub struct RouteInfo {
 pub fn describe() -> Vec<RouteInfo> {
     table()
         .into_iter()
-        .map(|r| RouteInfo { method: r.method.to_string(), path: r.path, audience: r.audience.describe() })
+        .map(|r| RouteInfo {
+            method: r.method.to_string(),
+            path: r.path,
+            audience: r.audience.describe(),
+        })
         .collect()
 }

@@ -8,11 +8,11 @@ use serde::Deserialize;
 use super::error::Error;
 use super::extract::ClientInfo;
 use crate::app::App;
+use crate::catalog::CatalogNotice;
 use crate::domain::consent::{
     CollectionMethod, EmailAddress, FieldError, Organisation, PurposeState, ReceiptToken, Subject,
     SubjectName, decide,
 };
-use crate::catalog::CatalogNotice;
 use crate::domain::notice::{Language, NoticeVersion};
 use crate::store::consents::{self, ConsentEvent, ConsentRecord, NewConsent, RecordedConsent};
 use crate::store::workshops::{self, Workshop};
@@ -78,20 +78,35 @@ pub async fn open_workshop(app: &App, slug: &str) -> Result<OpenWorkshop, Error>
     let catalog = app.catalog().await?;
     let notice = catalog.notice(&workshop.notice_id).ok_or(Error::Conflict {
         code: "no_notice_in_force",
-        message: format!("notice `{}` of this workshop is not in policies/", workshop.notice_id),
+        message: format!(
+            "notice `{}` of this workshop is not in policies/",
+            workshop.notice_id
+        ),
     })?;
-    let version = notice.in_force(app.clock.today_berlin()).ok_or(Error::Conflict {
-        code: "no_notice_in_force",
-        message: format!("no approved version of notice `{}` is in force today", notice.id),
-    })?;
-    Ok(OpenWorkshop { workshop, version: version.content.clone(), notice: notice.clone() })
+    let version = notice
+        .in_force(app.clock.today_berlin())
+        .ok_or(Error::Conflict {
+            code: "no_notice_in_force",
+            message: format!(
+                "no approved version of notice `{}` is in force today",
+                notice.id
+            ),
+        })?;
+    Ok(OpenWorkshop {
+        workshop,
+        version: version.content.clone(),
+        notice: notice.clone(),
+    })
 }
 
 /// How a version that is not in force is described in a 409.
 fn not_in_force_reason(app: &App, notice: &CatalogNotice, number: u32) -> String {
     match notice.version(number) {
         None => format!("version {number} does not exist"),
-        Some(v) => format!("version {number} is {}", notice.display_state(v, app.clock.today_berlin()).as_str()),
+        Some(v) => format!(
+            "version {number} is {}",
+            notice.display_state(v, app.clock.today_berlin()).as_str()
+        ),
     }
 }
 
@@ -115,25 +130,44 @@ async fn record_with(
 ) -> Result<RecordedConsent, Error> {
     if let Some(over) = &input.client {
         if collector.is_none() {
-            return Err(FieldError::new("client", "is only accepted from the registration site's collector token").into());
+            return Err(FieldError::new(
+                "client",
+                "is only accepted from the registration site's collector token",
+            )
+            .into());
         }
         if let Some(ip) = &over.ip {
-            let ip: std::net::IpAddr = ip.trim().parse().map_err(|_| FieldError::new("client.ip", "is not an IP address"))?;
+            let ip: std::net::IpAddr = ip
+                .trim()
+                .parse()
+                .map_err(|_| FieldError::new("client.ip", "is not an IP address"))?;
             client.ip_truncated = Some(crate::domain::consent::truncate_ip(ip));
         }
         if let Some(ua) = &over.user_agent {
             if ua.chars().any(char::is_control) {
-                return Err(FieldError::new("client.user_agent", "must not contain control characters").into());
+                return Err(FieldError::new(
+                    "client.user_agent",
+                    "must not contain control characters",
+                )
+                .into());
             }
             client.user_agent = Some(ua.chars().take(512).collect());
         }
     }
     // Checked before any query: a slug is also the lookup key.
-    crate::domain::workshop::Slug::parse(&input.workshop)
-        .map_err(|_| FieldError::new("workshop", format!("unknown workshop `{}`", input.workshop.escape_debug())))?;
+    crate::domain::workshop::Slug::parse(&input.workshop).map_err(|_| {
+        FieldError::new(
+            "workshop",
+            format!("unknown workshop `{}`", input.workshop.escape_debug()),
+        )
+    })?;
     let open = match open_workshop(app, &input.workshop).await {
         Err(Error::NotFound(_)) => {
-            return Err(FieldError::new("workshop", format!("unknown workshop `{}`", input.workshop)).into());
+            return Err(FieldError::new(
+                "workshop",
+                format!("unknown workshop `{}`", input.workshop),
+            )
+            .into());
         }
         other => other?,
     };
@@ -141,21 +175,29 @@ async fn record_with(
     if input.notice.id != notice.id {
         return Err(FieldError::new(
             "notice.id",
-            format!("workshop `{}` uses notice `{}`", open.workshop.slug, notice.id),
+            format!(
+                "workshop `{}` uses notice `{}`",
+                open.workshop.slug, notice.id
+            ),
         )
         .into());
     }
-    let language = Language::parse(&input.notice.language).ok_or_else(|| {
-        FieldError::new("notice.language", "must be \"de\" or \"en\"")
-    })?;
+    let language = Language::parse(&input.notice.language)
+        .ok_or_else(|| FieldError::new("notice.language", "must be \"de\" or \"en\""))?;
     let Some(text) = version.texts.get(&language) else {
         return Err(FieldError::new(
             "notice.language",
-            format!("version {} has no text in \"{}\"", version.version, language.code()),
+            format!(
+                "version {} has no text in \"{}\"",
+                version.version,
+                language.code()
+            ),
         )
         .into());
     };
-    if input.notice.version != version.version || !input.notice.sha256.eq_ignore_ascii_case(&text.sha256) {
+    if input.notice.version != version.version
+        || !input.notice.sha256.eq_ignore_ascii_case(&text.sha256)
+    {
         let reason = if input.notice.version == version.version {
             "its text differs from the version in force".to_owned()
         } else {
@@ -241,7 +283,10 @@ impl Receipt {
     pub fn asks_for_reconsent(&self) -> bool {
         self.renewed_by.is_none()
             && self.newer_version.is_some()
-            && self.current().iter().any(|(_, s)| *s == PurposeState::ReconsentRequested)
+            && self
+                .current()
+                .iter()
+                .any(|(_, s)| *s == PurposeState::ReconsentRequested)
     }
 
     pub fn purpose_title(&self, id: &str, lang: Language) -> String {
@@ -258,7 +303,9 @@ pub async fn load_receipt(app: &App, token: &str) -> Result<Receipt, Error> {
     if !ReceiptToken::looks_valid(token) {
         return Err(Error::NotFound("receipt"));
     }
-    let record = consents::by_token(&app.db, token).await?.ok_or(Error::NotFound("receipt"))?;
+    let record = consents::by_token(&app.db, token)
+        .await?
+        .ok_or(Error::NotFound("receipt"))?;
     let events = consents::events_of(&app.db, &record.id).await?;
     let workshop = workshops::by_id(&app.db, &record.workshop_id)
         .await?
@@ -267,14 +314,27 @@ pub async fn load_receipt(app: &App, token: &str) -> Result<Receipt, Error> {
     let notice_text = crate::store::notice_texts::by_sha256(&app.db, &record.notice_sha256).await?;
     let catalog = app.catalog().await?;
     let notice = catalog.notice(&record.notice_id).cloned();
-    let version = notice.as_ref().and_then(|n| n.version(record.notice_version as u32)).map(|v| v.content.clone());
+    let version = notice
+        .as_ref()
+        .and_then(|n| n.version(record.notice_version as u32))
+        .map(|v| v.content.clone());
     let newer_version = notice
         .as_ref()
         .and_then(|n| n.in_force(app.clock.today_berlin()))
         .filter(|v| i64::from(v.content.version) != record.notice_version)
         .map(|v| v.content.clone());
     let renewed_by = consents::renewal_of(&app.db, &record.id).await?;
-    Ok(Receipt { record, events, workshop, subject, notice_text, version, notice, newer_version, renewed_by })
+    Ok(Receipt {
+        record,
+        events,
+        workshop,
+        subject,
+        notice_text,
+        version,
+        notice,
+        newer_version,
+        renewed_by,
+    })
 }
 
 /// Re-consent from the personal link: a new record under the version in force, for the same
@@ -287,7 +347,11 @@ pub async fn reconsent(
     client: ClientInfo,
 ) -> Result<RecordedConsent, Error> {
     let receipt = load_receipt(app, token).await?;
-    let subject = receipt.subject.as_ref().filter(|s| s.erased_at.is_none()).ok_or(Error::NotFound("receipt"))?;
+    let subject = receipt
+        .subject
+        .as_ref()
+        .filter(|s| s.erased_at.is_none())
+        .ok_or(Error::NotFound("receipt"))?;
     let open = open_workshop(app, &receipt.workshop.slug).await?;
     let language = Language::parse(&receipt.record.notice_language)
         .filter(|l| open.version.texts.contains_key(l))
@@ -310,5 +374,13 @@ pub async fn reconsent(
         acknowledged,
         client: None,
     };
-    record_with(app, input, CollectionMethod::WebForm, client, None, Some(receipt.record.id.clone())).await
+    record_with(
+        app,
+        input,
+        CollectionMethod::WebForm,
+        client,
+        None,
+        Some(receipt.record.id.clone()),
+    )
+    .await
 }

@@ -12,7 +12,9 @@ pub fn spawn(app: App) {
         loop {
             tick.tick().await;
             let now = app.clock.now();
-            match sessions::delete_expired(&app.db, now - SESSION_IDLE, now - SESSION_ABSOLUTE).await {
+            match sessions::delete_expired(&app.db, now - SESSION_IDLE, now - SESSION_ABSOLUTE)
+                .await
+            {
                 Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions removed"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "session clean-up failed"),

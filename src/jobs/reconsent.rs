@@ -17,15 +17,20 @@ pub async fn run_once(app: &App) -> anyhow::Result<usize> {
     let today = app.clock.today_berlin();
     let mut marked = 0;
     for notice in catalog.notices.values() {
-        let Some(current) = notice.in_force(today) else { continue };
+        let Some(current) = notice.in_force(today) else {
+            continue;
+        };
         let number = i64::from(current.content.version);
         if notice_versions::in_force_marked(&app.db, &notice.id, number).await? {
             continue;
         }
         if current.row.material == Some(true) {
             for record in consents::records_before_version(&app.db, &notice.id, number).await? {
-                let Some(old) = notice.version(record.notice_version as u32) else { continue };
-                let affected = diff::versions(&old.content, &current.content).purposes_needing_reconsent();
+                let Some(old) = notice.version(record.notice_version as u32) else {
+                    continue;
+                };
+                let affected =
+                    diff::versions(&old.content, &current.content).purposes_needing_reconsent();
                 let asks: Vec<(String, String)> = affected
                     .iter()
                     .filter_map(|id| current.content.purpose(id))
@@ -35,17 +40,23 @@ pub async fn run_once(app: &App) -> anyhow::Result<usize> {
                 if asks.is_empty() || consents::renewal_of(&app.db, &record.id).await?.is_some() {
                     continue;
                 }
-                let events = consents::append_events(&app.db, &app.clock, &record.id, "system", |states| {
-                    asks.iter()
-                        .filter(|(id, _)| {
-                            let state = states.iter().find(|e| &e.purpose_id == id).and_then(|e| e.state());
-                            // Changed purposes that were consented to, and purposes that are new.
-                            matches!(state, Some(PurposeState::Given) | None)
-                        })
-                        .map(|(id, basis)| (id.clone(), basis.clone(), PurposeState::ReconsentRequested))
-                        .collect()
-                })
-                .await?;
+                let events =
+                    consents::append_events(&app.db, &app.clock, &record.id, "system", |states| {
+                        asks.iter()
+                            .filter(|(id, _)| {
+                                let state = states
+                                    .iter()
+                                    .find(|e| &e.purpose_id == id)
+                                    .and_then(|e| e.state());
+                                // Changed purposes that were consented to, and purposes that are new.
+                                matches!(state, Some(PurposeState::Given) | None)
+                            })
+                            .map(|(id, basis)| {
+                                (id.clone(), basis.clone(), PurposeState::ReconsentRequested)
+                            })
+                            .collect()
+                    })
+                    .await?;
                 if !events.is_empty() {
                     marked += 1;
                 }

@@ -4,7 +4,9 @@ use crate::app::App;
 use crate::config::RetentionInterval;
 
 pub fn spawn(app: App, interval: RetentionInterval) {
-    let RetentionInterval::Every(every) = interval else { return };
+    let RetentionInterval::Every(every) = interval else {
+        return;
+    };
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {

@@ -21,16 +21,35 @@ fn action_de(action: &str) -> &str {
     }
 }
 
-pub async fn render(app: &App, notice: &CatalogNotice, v: &CatalogVersion, lang: Language) -> anyhow::Result<Vec<u8>> {
+pub async fn render(
+    app: &App,
+    notice: &CatalogNotice,
+    v: &CatalogVersion,
+    lang: Language,
+) -> anyhow::Result<Vec<u8>> {
     let today = app.clock.today_berlin();
     let text = v.content.text_for(lang);
     let lang = text.language;
     let controller = app.policies.controller(&notice.controller);
-    let names: BTreeMap<String, String> =
-        users::list(&app.db).await?.into_iter().map(|u| (format!("user:{}", u.id), u.email)).collect();
-    let who = |actor: &str| names.get(actor).cloned().unwrap_or_else(|| actor.trim_start_matches("import:").to_owned());
-    let reviews = notice_versions::reviews_of(&app.db, &notice.id, i64::from(v.content.version)).await?;
-    let category_title = |id: &str| v.content.category(id).map(|c| c.title.get(lang).to_owned()).unwrap_or_else(|| id.to_owned());
+    let names: BTreeMap<String, String> = users::list(&app.db)
+        .await?
+        .into_iter()
+        .map(|u| (format!("user:{}", u.id), u.email))
+        .collect();
+    let who = |actor: &str| {
+        names
+            .get(actor)
+            .cloned()
+            .unwrap_or_else(|| actor.trim_start_matches("import:").to_owned())
+    };
+    let reviews =
+        notice_versions::reviews_of(&app.db, &notice.id, i64::from(v.content.version)).await?;
+    let category_title = |id: &str| {
+        v.content
+            .category(id)
+            .map(|c| c.title.get(lang).to_owned())
+            .unwrap_or_else(|| id.to_owned())
+    };
     let doc = NoticePdf {
         notice_title: text.title.clone(),
         controller: controller.map(|c| c.name.clone()).unwrap_or_default(),
@@ -51,7 +70,12 @@ pub async fn render(app: &App, notice: &CatalogNotice, v: &CatalogVersion, lang:
                 title: p.title.get(lang).to_owned(),
                 legal_basis: p.legal_basis.citation(Language::De).to_owned(),
                 required: p.required,
-                categories: p.categories.iter().map(|c| category_title(c)).collect::<Vec<_>>().join(", "),
+                categories: p
+                    .categories
+                    .iter()
+                    .map(|c| category_title(c))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })
             .collect(),
         categories: v
@@ -60,10 +84,19 @@ pub async fn render(app: &App, notice: &CatalogNotice, v: &CatalogVersion, lang:
             .iter()
             .map(|c| PdfCategory {
                 title: c.title.get(lang).to_owned(),
-                storage: c.storage.as_ref().map(|s| s.get(lang).to_owned()).unwrap_or_else(|| "nicht angegeben".into()),
+                storage: c
+                    .storage
+                    .as_ref()
+                    .map(|s| s.get(lang).to_owned())
+                    .unwrap_or_else(|| "nicht angegeben".into()),
             })
             .collect(),
-        recipients: v.content.recipients.iter().map(|r| r.get(lang).to_owned()).collect(),
+        recipients: v
+            .content
+            .recipients
+            .iter()
+            .map(|r| r.get(lang).to_owned())
+            .collect(),
         review_trail: reviews
             .iter()
             .map(|r| PdfReviewEntry {

@@ -82,6 +82,10 @@ pub async fn record(
 
 /// Newest first.
 pub async fn recent(db: &Db, limit: i64, offset: i64) -> sqlx::Result<Vec<AuditEvent>> {
-    let sql = concat!("SELECT ", columns!(), " FROM audit_events ORDER BY ledger_seq DESC LIMIT $1 OFFSET $2");
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM audit_events ORDER BY ledger_seq DESC LIMIT $1 OFFSET $2"
+    );
     with_db!(db, pool => sqlx::query_as(sql).bind(limit).bind(offset).fetch_all(pool).await)
 }

@@ -110,7 +110,11 @@ pub(crate) use {event_columns, record_columns, subject_columns};
 
 impl ConsentRecord {
     /// The payload its `consent.recorded` ledger entry commits to.
-    pub fn payload<'a>(&'a self, subject_digest: &'a str, events: &'a [ConsentEvent]) -> RecordPayload<'a> {
+    pub fn payload<'a>(
+        &'a self,
+        subject_digest: &'a str,
+        events: &'a [ConsentEvent],
+    ) -> RecordPayload<'a> {
         RecordPayload {
             record_id: &self.id,
             receipt_id: &self.receipt_id,
@@ -162,7 +166,9 @@ macro_rules! insert_event {
     ($tx:expr, $event:expr) => {{
         let event: &ConsentEvent = $event;
         sqlx::query(concat!(
-            "INSERT INTO consent_events (", event_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            "INSERT INTO consent_events (",
+            event_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         ))
         .bind(&event.id)
         .bind(&event.record_id)
@@ -285,7 +291,6 @@ pub async fn record(db: &Db, clock: &Clock, new: NewConsent<'_>) -> sqlx::Result
     })
 }
 
-
 /// Which purposes to withdraw.
 pub enum Withdrawal<'a> {
     All,
@@ -308,7 +313,13 @@ pub async fn withdraw(
                 Withdrawal::All => true,
                 Withdrawal::Purposes(ids) => ids.contains(&e.purpose_id),
             })
-            .map(|e| (e.purpose_id.clone(), e.legal_basis.clone(), PurposeState::Withdrawn))
+            .map(|e| {
+                (
+                    e.purpose_id.clone(),
+                    e.legal_basis.clone(),
+                    PurposeState::Withdrawn,
+                )
+            })
             .collect()
     })
     .await
@@ -363,14 +374,26 @@ pub async fn append_events(
 }
 
 /// Records of a notice given under versions before `version` (re-consent candidates).
-pub async fn records_before_version(db: &Db, notice_id: &str, version: i64) -> sqlx::Result<Vec<ConsentRecord>> {
-    let sql = concat!("SELECT ", record_columns!(), " FROM consent_records WHERE notice_id = $1 AND notice_version < $2 ORDER BY ledger_seq");
+pub async fn records_before_version(
+    db: &Db,
+    notice_id: &str,
+    version: i64,
+) -> sqlx::Result<Vec<ConsentRecord>> {
+    let sql = concat!(
+        "SELECT ",
+        record_columns!(),
+        " FROM consent_records WHERE notice_id = $1 AND notice_version < $2 ORDER BY ledger_seq"
+    );
     with_db!(db, pool => sqlx::query_as(sql).bind(notice_id).bind(version).fetch_all(pool).await)
 }
 
 /// The record that renews `record_id`, if the participant has consented again.
 pub async fn renewal_of(db: &Db, record_id: &str) -> sqlx::Result<Option<ConsentRecord>> {
-    let sql = concat!("SELECT ", record_columns!(), " FROM consent_records WHERE renews_record_id = $1 ORDER BY ledger_seq DESC LIMIT 1");
+    let sql = concat!(
+        "SELECT ",
+        record_columns!(),
+        " FROM consent_records WHERE renews_record_id = $1 ORDER BY ledger_seq DESC LIMIT 1"
+    );
     with_db!(db, pool => sqlx::query_as(sql).bind(record_id).fetch_optional(pool).await)
 }
 
@@ -438,7 +461,11 @@ pub async fn erase_subject(db: &Db, clock: &Clock, record: &ConsentRecord) -> sq
 }
 
 pub async fn by_receipt_id(db: &Db, receipt_id: &str) -> sqlx::Result<Option<ConsentRecord>> {
-    let sql = concat!("SELECT ", record_columns!(), " FROM consent_records WHERE receipt_id = $1");
+    let sql = concat!(
+        "SELECT ",
+        record_columns!(),
+        " FROM consent_records WHERE receipt_id = $1"
+    );
     with_db!(db, pool => sqlx::query_as(sql).bind(receipt_id).fetch_optional(pool).await)
 }
 
@@ -455,20 +482,30 @@ pub fn current_states(history: &[ConsentEvent]) -> Vec<&ConsentEvent> {
 }
 
 pub async fn by_token(db: &Db, token: &str) -> sqlx::Result<Option<ConsentRecord>> {
-    let sql = concat!("SELECT ", record_columns!(), " FROM consent_records WHERE token_sha256 = $1");
+    let sql = concat!(
+        "SELECT ",
+        record_columns!(),
+        " FROM consent_records WHERE token_sha256 = $1"
+    );
     let token_sha256 = ReceiptToken::hash(token);
     with_db!(db, pool => sqlx::query_as(sql).bind(&token_sha256).fetch_optional(pool).await)
 }
 
 pub async fn events_of(db: &Db, record_id: &str) -> sqlx::Result<Vec<ConsentEvent>> {
     let sql = concat!(
-        "SELECT ", event_columns!(), " FROM consent_events WHERE record_id = $1 ORDER BY ledger_seq, id"
+        "SELECT ",
+        event_columns!(),
+        " FROM consent_events WHERE record_id = $1 ORDER BY ledger_seq, id"
     );
     with_db!(db, pool => sqlx::query_as(sql).bind(record_id).fetch_all(pool).await)
 }
 
 pub async fn subject(db: &Db, id: &str) -> sqlx::Result<Option<StoredSubject>> {
-    let sql = concat!("SELECT ", subject_columns!(), " FROM subjects WHERE id = $1");
+    let sql = concat!(
+        "SELECT ",
+        subject_columns!(),
+        " FROM subjects WHERE id = $1"
+    );
     with_db!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)
 }
 
@@ -509,7 +546,9 @@ pub async fn list(
         " ORDER BY r.recorded_at DESC, r.ledger_seq DESC LIMIT $6 OFFSET $7"
     );
     let events_sql = concat!(
-        "SELECT ", event_columns!(), " FROM consent_events WHERE record_id IN (SELECT r.id ",
+        "SELECT ",
+        event_columns!(),
+        " FROM consent_events WHERE record_id IN (SELECT r.id ",
         matching!(),
         " ORDER BY r.recorded_at DESC, r.ledger_seq DESC LIMIT $6 OFFSET $7) ORDER BY ledger_seq, id"
     );
@@ -534,14 +573,20 @@ pub async fn list(
 }
 
 pub async fn by_id(db: &Db, id: &str) -> sqlx::Result<Option<ConsentRecord>> {
-    let sql = concat!("SELECT ", record_columns!(), " FROM consent_records WHERE id = $1");
+    let sql = concat!(
+        "SELECT ",
+        record_columns!(),
+        " FROM consent_records WHERE id = $1"
+    );
     with_db!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)
 }
 
 /// The newest events of a kind across all records (the dashboard's "recent" lists).
 pub async fn recent_events(db: &Db, state: &str, limit: i64) -> sqlx::Result<Vec<ConsentEvent>> {
     let sql = concat!(
-        "SELECT ", event_columns!(), " FROM consent_events WHERE state = $1 ORDER BY ledger_seq DESC LIMIT $2"
+        "SELECT ",
+        event_columns!(),
+        " FROM consent_events WHERE state = $1 ORDER BY ledger_seq DESC LIMIT $2"
     );
     with_db!(db, pool => sqlx::query_as(sql).bind(state).bind(limit).fetch_all(pool).await)
 }

@@ -14,7 +14,8 @@ pub struct Consultant {
     pub last_authorised_on: NaiveDate,
 }
 
-const LIST: &str = "SELECT c.id, c.name, c.email, c.created_at, MAX(a.on_date) AS last_authorised_on
+const LIST: &str =
+    "SELECT c.id, c.name, c.email, c.created_at, MAX(a.on_date) AS last_authorised_on
      FROM consultants c JOIN consultant_authorisations a ON a.consultant_id = c.id
      GROUP BY c.id, c.name, c.email, c.created_at ORDER BY c.name";
 
@@ -29,7 +30,13 @@ pub async fn by_email(db: &Db, email: &str) -> sqlx::Result<Option<String>> {
 }
 
 /// Adds a consultant with the first authorisation; a taken e-mail is a unique violation.
-pub async fn add(db: &Db, name: &str, email: &str, authorised_on: NaiveDate, now: DateTime<Utc>) -> sqlx::Result<String> {
+pub async fn add(
+    db: &Db,
+    name: &str,
+    email: &str,
+    authorised_on: NaiveDate,
+    now: DateTime<Utc>,
+) -> sqlx::Result<String> {
     let id = uuid::Uuid::new_v4().to_string();
     with_db!(db, pool => {
         let mut tx = pool.begin().await?;
@@ -141,7 +148,15 @@ macro_rules! outbox_columns {
 }
 
 /// Queues a message once per `dedupe_key`; false when it exists already.
-pub async fn enqueue(db: &Db, dedupe_key: &str, consultant_id: &str, to: &str, subject: &str, body: &str, now: DateTime<Utc>) -> sqlx::Result<bool> {
+pub async fn enqueue(
+    db: &Db,
+    dedupe_key: &str,
+    consultant_id: &str,
+    to: &str,
+    subject: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
     with_db!(db, pool => {
         Ok(sqlx::query(
             "INSERT INTO outbox (id, dedupe_key, consultant_id, to_email, subject, body, state, attempts, next_attempt_at, created_at)
@@ -161,14 +176,27 @@ pub async fn enqueue(db: &Db, dedupe_key: &str, consultant_id: &str, to: &str, s
 }
 
 pub async fn outbox(db: &Db) -> sqlx::Result<Vec<OutboxMessage>> {
-    let sql = concat!("SELECT ", outbox_columns!(), " FROM outbox ORDER BY created_at, dedupe_key");
+    let sql = concat!(
+        "SELECT ",
+        outbox_columns!(),
+        " FROM outbox ORDER BY created_at, dedupe_key"
+    );
     with_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)
 }
 
 /// Claims messages due for delivery; each claim succeeds for exactly one instance.
-pub async fn claim_due(db: &Db, now: DateTime<Utc>, limit: i64) -> sqlx::Result<Vec<OutboxMessage>> {
-    let sql = concat!("SELECT ", outbox_columns!(), " FROM outbox WHERE state = 'queued' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2");
-    let due: Vec<OutboxMessage> = with_db!(db, pool => sqlx::query_as(sql).bind(now).bind(limit).fetch_all(pool).await?);
+pub async fn claim_due(
+    db: &Db,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<Vec<OutboxMessage>> {
+    let sql = concat!(
+        "SELECT ",
+        outbox_columns!(),
+        " FROM outbox WHERE state = 'queued' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2"
+    );
+    let due: Vec<OutboxMessage> =
+        with_db!(db, pool => sqlx::query_as(sql).bind(now).bind(limit).fetch_all(pool).await?);
     let mut claimed = Vec::new();
     for m in due {
         let won = with_db!(db, pool => {
@@ -193,7 +221,13 @@ pub async fn mark_sent(db: &Db, id: &str, now: DateTime<Utc>) -> sqlx::Result<()
 }
 
 /// A failed attempt: retried later (backoff), or given up after the last attempt.
-pub async fn mark_failed(db: &Db, id: &str, error: &str, retry_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> sqlx::Result<()> {
+pub async fn mark_failed(
+    db: &Db,
+    id: &str,
+    error: &str,
+    retry_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
     let (state, next, finished) = match retry_at {
         Some(at) => ("queued", at, None),
         None => ("failed", now, Some(now)),

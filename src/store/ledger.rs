@@ -100,11 +100,27 @@ pub struct Snapshot {
 
 pub async fn snapshot(db: &Db) -> sqlx::Result<Snapshot> {
     let is_postgres = matches!(db, Db::Postgres(_));
-    let records_sql = concat!("SELECT ", record_columns!(), " FROM consent_records ORDER BY ledger_seq");
-    let events_sql = concat!("SELECT ", event_columns!(), " FROM consent_events ORDER BY ledger_seq, id");
+    let records_sql = concat!(
+        "SELECT ",
+        record_columns!(),
+        " FROM consent_records ORDER BY ledger_seq"
+    );
+    let events_sql = concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM consent_events ORDER BY ledger_seq, id"
+    );
     let subjects_sql = concat!("SELECT ", subject_columns!(), " FROM subjects");
-    let deletions_sql = concat!("SELECT ", super::retention::deletion_columns!(), " FROM deletion_log ORDER BY ledger_seq");
-    let audit_sql = concat!("SELECT ", super::audit::audit_columns!(), " FROM audit_events ORDER BY ledger_seq");
+    let deletions_sql = concat!(
+        "SELECT ",
+        super::retention::deletion_columns!(),
+        " FROM deletion_log ORDER BY ledger_seq"
+    );
+    let audit_sql = concat!(
+        "SELECT ",
+        super::audit::audit_columns!(),
+        " FROM audit_events ORDER BY ledger_seq"
+    );
     with_db!(db, pool => {
         let mut tx = pool.begin().await?;
         if is_postgres {

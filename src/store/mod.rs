@@ -136,7 +136,8 @@ pub fn redact_url(url: &str) -> String {
 
 /// True when the error is a unique-constraint violation (e.g. a taken slug).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
-    err.as_database_error().is_some_and(|e| e.is_unique_violation())
+    err.as_database_error()
+        .is_some_and(|e| e.is_unique_violation())
 }
 
 #[cfg(test)]
@@ -147,6 +148,9 @@ mod tests {
             super::redact_url("postgres://app:s3cret@db:5432/consentd"),
             "postgres://app:***@db:5432/consentd"
         );
-        assert_eq!(super::redact_url("sqlite://data/consentd.db"), "sqlite://data/consentd.db");
+        assert_eq!(
+            super::redact_url("sqlite://data/consentd.db"),
+            "sqlite://data/consentd.db"
+        );
     }
 }

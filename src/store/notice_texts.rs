@@ -42,7 +42,11 @@ pub async fn sync(db: &Db, policies: &PolicySet, now: DateTime<Utc>) -> sqlx::Re
 }
 
 /// Records the texts of one version (each once, by hash); returns how many were new.
-pub async fn insert_texts(db: &Db, version: &NoticeVersion, now: DateTime<Utc>) -> sqlx::Result<u64> {
+pub async fn insert_texts(
+    db: &Db,
+    version: &NoticeVersion,
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
     let mut inserted = 0;
     {
         {

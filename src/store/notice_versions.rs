@@ -54,12 +54,20 @@ macro_rules! columns {
 }
 
 pub async fn all(db: &Db) -> sqlx::Result<Vec<VersionRow>> {
-    let sql = concat!("SELECT ", columns!(), " FROM notice_versions ORDER BY notice_id, version");
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM notice_versions ORDER BY notice_id, version"
+    );
     with_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)
 }
 
 pub async fn get(db: &Db, notice_id: &str, version: i64) -> sqlx::Result<Option<VersionRow>> {
-    let sql = concat!("SELECT ", columns!(), " FROM notice_versions WHERE notice_id = $1 AND version = $2");
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM notice_versions WHERE notice_id = $1 AND version = $2"
+    );
     with_db!(db, pool => sqlx::query_as(sql).bind(notice_id).bind(version).fetch_optional(pool).await)
 }
 
@@ -202,9 +210,16 @@ pub async fn transition(db: &Db, t: &Transition<'_>) -> sqlx::Result<bool> {
     })
 }
 
-
 /// A comment without a state change.
-pub async fn comment(db: &Db, notice_id: &str, version: i64, content_sha256: &str, actor: &str, text: &str, at: DateTime<Utc>) -> sqlx::Result<()> {
+pub async fn comment(
+    db: &Db,
+    notice_id: &str,
+    version: i64,
+    content_sha256: &str,
+    actor: &str,
+    text: &str,
+    at: DateTime<Utc>,
+) -> sqlx::Result<()> {
     with_db!(db, pool => {
         let mut tx = pool.begin().await?;
         insert_review!(tx, notice_id, version, at, actor, "comment", Some(text), content_sha256);
@@ -227,7 +242,12 @@ pub async fn reviews_of(db: &Db, notice_id: &str, version: i64) -> sqlx::Result<
 }
 
 /// Records that a version came into force; false if that was known already.
-pub async fn mark_in_force(db: &Db, notice_id: &str, version: i64, since: DateTime<Utc>) -> sqlx::Result<bool> {
+pub async fn mark_in_force(
+    db: &Db,
+    notice_id: &str,
+    version: i64,
+    since: DateTime<Utc>,
+) -> sqlx::Result<bool> {
     with_db!(db, pool => {
         Ok(sqlx::query("INSERT INTO notice_in_force (notice_id, version, since) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
             .bind(notice_id)

@@ -64,7 +64,16 @@ pub struct Candidate {
 
 impl Candidate {
     fn plain(key: String, start: NaiveDate) -> Self {
-        Candidate { key, start, record_id: None, email: None, subject_id: None, workshop_slug: None, introduced_on: None, name: None }
+        Candidate {
+            key,
+            start,
+            record_id: None,
+            email: None,
+            subject_id: None,
+            workshop_slug: None,
+            introduced_on: None,
+            name: None,
+        }
     }
 }
 
@@ -86,15 +95,28 @@ pub async fn attendance(db: &Db) -> sqlx::Result<Vec<Candidate>> {
     Ok(super::consultants::attendance(db)
         .await?
         .into_iter()
-        .map(|(id, ends, email, slug)| Candidate { email: Some(email), workshop_slug: Some(slug), ..Candidate::plain(id, ends) })
+        .map(|(id, ends, email, slug)| Candidate {
+            email: Some(email),
+            workshop_slug: Some(slug),
+            ..Candidate::plain(id, ends)
+        })
         .collect())
 }
 
 pub async fn finished_messages(db: &Db) -> sqlx::Result<Vec<Candidate>> {
-    Ok(super::consultants::finished_messages(db).await?.into_iter().map(|(id, at)| Candidate::plain(id, day(at))).collect())
+    Ok(super::consultants::finished_messages(db)
+        .await?
+        .into_iter()
+        .map(|(id, at)| Candidate::plain(id, day(at)))
+        .collect())
 }
 
-pub async fn delete_listing(db: &Db, clock: &Clock, d: &Deletion<'_>, consultant_id: &str) -> sqlx::Result<Option<DeletionLogEntry>> {
+pub async fn delete_listing(
+    db: &Db,
+    clock: &Clock,
+    d: &Deletion<'_>,
+    consultant_id: &str,
+) -> sqlx::Result<Option<DeletionLogEntry>> {
     execute(
         db,
         clock,
@@ -110,12 +132,40 @@ pub async fn delete_listing(db: &Db, clock: &Clock, d: &Deletion<'_>, consultant
     .await
 }
 
-pub async fn delete_attendance(db: &Db, clock: &Clock, d: &Deletion<'_>, key: &str) -> sqlx::Result<Option<DeletionLogEntry>> {
-    execute(db, clock, d, &[by_key("DELETE FROM workshop_attendance WHERE id = $1")], key, "workshop_attendance").await
+pub async fn delete_attendance(
+    db: &Db,
+    clock: &Clock,
+    d: &Deletion<'_>,
+    key: &str,
+) -> sqlx::Result<Option<DeletionLogEntry>> {
+    execute(
+        db,
+        clock,
+        d,
+        &[by_key("DELETE FROM workshop_attendance WHERE id = $1")],
+        key,
+        "workshop_attendance",
+    )
+    .await
 }
 
-pub async fn delete_message(db: &Db, clock: &Clock, d: &Deletion<'_>, key: &str) -> sqlx::Result<Option<DeletionLogEntry>> {
-    execute(db, clock, d, &[by_key("DELETE FROM outbox WHERE id = $1 AND finished_at IS NOT NULL")], key, "outbox").await
+pub async fn delete_message(
+    db: &Db,
+    clock: &Clock,
+    d: &Deletion<'_>,
+    key: &str,
+) -> sqlx::Result<Option<DeletionLogEntry>> {
+    execute(
+        db,
+        clock,
+        d,
+        &[by_key(
+            "DELETE FROM outbox WHERE id = $1 AND finished_at IS NOT NULL",
+        )],
+        key,
+        "outbox",
+    )
+    .await
 }
 
 fn day(t: DateTime<Utc>) -> NaiveDate {
@@ -123,15 +173,19 @@ fn day(t: DateTime<Utc>) -> NaiveDate {
 }
 
 pub async fn sessions(db: &Db) -> sqlx::Result<Vec<Candidate>> {
-    let rows: Vec<(String, DateTime<Utc>)> =
-        with_db!(db, pool => sqlx::query_as("SELECT id_sha256, last_seen_at FROM staff_sessions").fetch_all(pool).await?);
-    Ok(rows.into_iter().map(|(key, at)| Candidate::plain(key, day(at))).collect())
+    let rows: Vec<(String, DateTime<Utc>)> = with_db!(db, pool => sqlx::query_as("SELECT id_sha256, last_seen_at FROM staff_sessions").fetch_all(pool).await?);
+    Ok(rows
+        .into_iter()
+        .map(|(key, at)| Candidate::plain(key, day(at)))
+        .collect())
 }
 
 pub async fn login_failures(db: &Db) -> sqlx::Result<Vec<Candidate>> {
-    let rows: Vec<(String, DateTime<Utc>)> =
-        with_db!(db, pool => sqlx::query_as("SELECT id, at FROM login_failures").fetch_all(pool).await?);
-    Ok(rows.into_iter().map(|(key, at)| Candidate::plain(key, day(at))).collect())
+    let rows: Vec<(String, DateTime<Utc>)> = with_db!(db, pool => sqlx::query_as("SELECT id, at FROM login_failures").fetch_all(pool).await?);
+    Ok(rows
+        .into_iter()
+        .map(|(key, at)| Candidate::plain(key, day(at)))
+        .collect())
 }
 
 /// Revoked or expired tokens, from the earlier of the two.
@@ -144,7 +198,10 @@ pub async fn ended_tokens(db: &Db, now: DateTime<Utc>) -> sqlx::Result<Vec<Candi
     Ok(rows
         .into_iter()
         .filter_map(|(key, revoked, expires)| {
-            let ended = [revoked, expires.filter(|e| *e <= now)].into_iter().flatten().min()?;
+            let ended = [revoked, expires.filter(|e| *e <= now)]
+                .into_iter()
+                .flatten()
+                .min()?;
             Some(Candidate::plain(key, day(ended)))
         })
         .collect())
@@ -194,7 +251,10 @@ pub struct Statement {
 }
 
 const fn by_key(sql: &'static str) -> Statement {
-    Statement { sql, binds_now: false }
+    Statement {
+        sql,
+        binds_now: false,
+    }
 }
 
 /// Runs the statements and, if it changed anything, writes the log entry
@@ -264,7 +324,12 @@ pub struct BatchItem<'a> {
 /// changed anything gets its own log entry and ledger entry; items already gone are skipped
 /// (`None` at their position). The ledger lock is taken first, so batches of several
 /// instances never interleave.
-pub async fn execute_batch(db: &Db, clock: &Clock, items: &[BatchItem<'_>], statements: &[Statement]) -> sqlx::Result<Vec<Option<DeletionLogEntry>>> {
+pub async fn execute_batch(
+    db: &Db,
+    clock: &Clock,
+    items: &[BatchItem<'_>],
+    statements: &[Statement],
+) -> sqlx::Result<Vec<Option<DeletionLogEntry>>> {
     with_db!(db, pool => {
         let mut tx = pool.begin().await?;
         let (mut seq, mut prev) = lock_head!(tx);
@@ -343,22 +408,67 @@ pub const ANONYMISE_PARTICIPANT: &[Statement] = &[
     ),
 ];
 
-pub async fn delete_session(db: &Db, clock: &Clock, d: &Deletion<'_>, key: &str) -> sqlx::Result<Option<DeletionLogEntry>> {
-    execute(db, clock, d, &[by_key("DELETE FROM staff_sessions WHERE id_sha256 = $1")], key, "staff_sessions").await
+pub async fn delete_session(
+    db: &Db,
+    clock: &Clock,
+    d: &Deletion<'_>,
+    key: &str,
+) -> sqlx::Result<Option<DeletionLogEntry>> {
+    execute(
+        db,
+        clock,
+        d,
+        &[by_key("DELETE FROM staff_sessions WHERE id_sha256 = $1")],
+        key,
+        "staff_sessions",
+    )
+    .await
 }
 
-pub async fn delete_login_failure(db: &Db, clock: &Clock, d: &Deletion<'_>, key: &str) -> sqlx::Result<Option<DeletionLogEntry>> {
-    execute(db, clock, d, &[by_key("DELETE FROM login_failures WHERE id = $1")], key, "login_failures").await
+pub async fn delete_login_failure(
+    db: &Db,
+    clock: &Clock,
+    d: &Deletion<'_>,
+    key: &str,
+) -> sqlx::Result<Option<DeletionLogEntry>> {
+    execute(
+        db,
+        clock,
+        d,
+        &[by_key("DELETE FROM login_failures WHERE id = $1")],
+        key,
+        "login_failures",
+    )
+    .await
 }
 
-pub async fn delete_token(db: &Db, clock: &Clock, d: &Deletion<'_>, key: &str) -> sqlx::Result<Option<DeletionLogEntry>> {
-    execute(db, clock, d, &[by_key("DELETE FROM api_tokens WHERE id = $1")], key, "api_tokens").await
+pub async fn delete_token(
+    db: &Db,
+    clock: &Clock,
+    d: &Deletion<'_>,
+    key: &str,
+) -> sqlx::Result<Option<DeletionLogEntry>> {
+    execute(
+        db,
+        clock,
+        d,
+        &[by_key("DELETE FROM api_tokens WHERE id = $1")],
+        key,
+        "api_tokens",
+    )
+    .await
 }
 
 /// Anonymises a participant: name, e-mail, organisation and the salt go, as do the truncated
 /// address and user agent of their records. The digest stays, so the consent proof still
 /// verifies (pseudonymous).
-pub async fn anonymise_participant(db: &Db, clock: &Clock, d: &Deletion<'_>, subject_id: &str, record_id: &str) -> sqlx::Result<Option<DeletionLogEntry>> {
+pub async fn anonymise_participant(
+    db: &Db,
+    clock: &Clock,
+    d: &Deletion<'_>,
+    subject_id: &str,
+    record_id: &str,
+) -> sqlx::Result<Option<DeletionLogEntry>> {
     // Each statement only touches rows that still hold data, so a repeat changes nothing.
     execute(
         db,
@@ -381,8 +491,16 @@ pub async fn anonymise_participant(db: &Db, clock: &Clock, d: &Deletion<'_>, sub
     .await
 }
 
-pub async fn log_between(db: &Db, from: DateTime<Utc>, until: DateTime<Utc>) -> sqlx::Result<Vec<DeletionLogEntry>> {
-    let sql = concat!("SELECT ", columns!(), " FROM deletion_log WHERE executed_at >= $1 AND executed_at < $2 ORDER BY ledger_seq");
+pub async fn log_between(
+    db: &Db,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> sqlx::Result<Vec<DeletionLogEntry>> {
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM deletion_log WHERE executed_at >= $1 AND executed_at < $2 ORDER BY ledger_seq"
+    );
     with_db!(db, pool => sqlx::query_as(sql).bind(from).bind(until).fetch_all(pool).await)
 }
 
@@ -447,7 +565,11 @@ pub async fn add_hold(db: &Db, hold: &Hold) -> sqlx::Result<()> {
 }
 
 pub async fn holds(db: &Db) -> sqlx::Result<Vec<Hold>> {
-    let sql = concat!("SELECT ", hold_columns!(), " FROM retention_holds ORDER BY created_at DESC");
+    let sql = concat!(
+        "SELECT ",
+        hold_columns!(),
+        " FROM retention_holds ORDER BY created_at DESC"
+    );
     with_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)
 }
 

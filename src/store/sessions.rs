@@ -59,7 +59,11 @@ pub async fn delete(db: &Db, id_sha256: &str) -> sqlx::Result<()> {
 }
 
 /// Removes sessions idle since `idle_before` or created before `created_before`.
-pub async fn delete_expired(db: &Db, idle_before: DateTime<Utc>, created_before: DateTime<Utc>) -> sqlx::Result<u64> {
+pub async fn delete_expired(
+    db: &Db,
+    idle_before: DateTime<Utc>,
+    created_before: DateTime<Utc>,
+) -> sqlx::Result<u64> {
     with_db!(db, pool => {
         Ok(sqlx::query("DELETE FROM staff_sessions WHERE last_seen_at < $1 OR created_at < $2")
             .bind(idle_before)

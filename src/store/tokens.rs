@@ -43,12 +43,20 @@ pub async fn insert(db: &Db, token: &ApiToken) -> sqlx::Result<()> {
 }
 
 pub async fn by_sha256(db: &Db, token_sha256: &str) -> sqlx::Result<Option<ApiToken>> {
-    let sql = concat!("SELECT ", columns!(), " FROM api_tokens WHERE token_sha256 = $1");
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM api_tokens WHERE token_sha256 = $1"
+    );
     with_db!(db, pool => sqlx::query_as(sql).bind(token_sha256).fetch_optional(pool).await)
 }
 
 pub async fn list(db: &Db) -> sqlx::Result<Vec<ApiToken>> {
-    let sql = concat!("SELECT ", columns!(), " FROM api_tokens ORDER BY created_at DESC");
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM api_tokens ORDER BY created_at DESC"
+    );
     with_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)
 }
 

@@ -21,7 +21,13 @@ macro_rules! columns {
     };
 }
 
-pub async fn insert(db: &Db, email: &str, role: &str, password_hash: &str, now: DateTime<Utc>) -> sqlx::Result<StaffUser> {
+pub async fn insert(
+    db: &Db,
+    email: &str,
+    role: &str,
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<StaffUser> {
     let user = StaffUser {
         id: uuid::Uuid::new_v4().to_string(),
         email: email.to_owned(),
@@ -105,7 +111,12 @@ pub async fn record_login(db: &Db, id: &str, now: DateTime<Utc>) -> sqlx::Result
 
 /// Remembers a (possibly) failed login, per account (if known) and per truncated client
 /// address; returns its id so a successful attempt can take it back.
-pub async fn record_failure(db: &Db, account_key: &str, ip_truncated: Option<&str>, now: DateTime<Utc>) -> sqlx::Result<String> {
+pub async fn record_failure(
+    db: &Db,
+    account_key: &str,
+    ip_truncated: Option<&str>,
+    now: DateTime<Utc>,
+) -> sqlx::Result<String> {
     let id = uuid::Uuid::new_v4().to_string();
     with_db!(db, pool => {
         sqlx::query("INSERT INTO login_failures (id, at, account_key, ip_truncated) VALUES ($1, $2, $3, $4)")

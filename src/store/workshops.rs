@@ -74,13 +74,21 @@ pub async fn by_id(db: &Db, id: &str) -> sqlx::Result<Option<Workshop>> {
 
 /// All workshops, newest start first.
 pub async fn list(db: &Db) -> sqlx::Result<Vec<Workshop>> {
-    let sql = concat!("SELECT ", columns!(), " FROM workshops ORDER BY starts_on DESC, slug");
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM workshops ORDER BY starts_on DESC, slug"
+    );
     with_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)
 }
 
 /// Workshops that accept consents on `today`: not archived and not yet ended.
 pub async fn open_on(db: &Db, today: NaiveDate) -> sqlx::Result<Vec<Workshop>> {
-    let sql = concat!("SELECT ", columns!(), " FROM workshops WHERE archived_at IS NULL AND ends_on >= $1 ORDER BY starts_on, slug");
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM workshops WHERE archived_at IS NULL AND ends_on >= $1 ORDER BY starts_on, slug"
+    );
     with_db!(db, pool => sqlx::query_as(sql).bind(today).fetch_all(pool).await)
 }
 

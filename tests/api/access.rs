@@ -12,8 +12,15 @@ enum Caller {
     Anonymous,
     /// A participant's receipt token, sent as a bearer credential.
     Participant(String),
-    Session { role: &'static str, email: &'static str, session: Session },
-    Token { role: &'static str, token: String },
+    Session {
+        role: &'static str,
+        email: &'static str,
+        session: Session,
+    },
+    Token {
+        role: &'static str,
+        token: String,
+    },
 }
 
 impl Caller {
@@ -76,7 +83,8 @@ fn concrete_path(template: &str, f: &Fixture) -> String {
     if template.ends_with("/archive") || template == "/api/v1/workshops/{slug}" {
         return path.replace("{slug}", "matrix-archive");
     }
-    path.replace("{slug}", "koeln-2026").replace("{name}", "no-such-token")
+    path.replace("{slug}", "koeln-2026")
+        .replace("{name}", "no-such-token")
 }
 
 async fn call(app: &TestApp, method: &Method, path: &str, caller: &Caller) -> reqwest::Response {
@@ -114,28 +122,55 @@ async fn every_route_admits_exactly_its_audience(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.add_workshop("koeln-2026", OM_NOTICE);
     app.add_workshop("matrix-archive", OM_NOTICE);
-    for (email, role) in [("admin@example.org", "admin"), ("lawyer@example.org", "lawyer"), ("auditor@example.org", "auditor")] {
+    for (email, role) in [
+        ("admin@example.org", "admin"),
+        ("lawyer@example.org", "lawyer"),
+        ("auditor@example.org", "auditor"),
+    ] {
         app.add_user(email, role);
     }
     let body = app.consent_body("koeln-2026", "matrix@example.org").await;
-    let created: Value = app.post_json("/api/v1/consents", &body).await.json().await.unwrap();
+    let created: Value = app
+        .post_json("/api/v1/consents", &body)
+        .await
+        .json()
+        .await
+        .unwrap();
     let fixture = Fixture {
         receipt_token: created["token"].as_str().unwrap().to_owned(),
         record_id: created["record_id"].as_str().unwrap().to_owned(),
     };
 
-    let mut callers = vec![Caller::Anonymous, Caller::Participant(fixture.receipt_token.clone())];
-    for (email, role) in [("admin@example.org", "admin"), ("lawyer@example.org", "lawyer"), ("auditor@example.org", "auditor")] {
-        callers.push(Caller::Session { role, email, session: app.login(email).await });
+    let mut callers = vec![
+        Caller::Anonymous,
+        Caller::Participant(fixture.receipt_token.clone()),
+    ];
+    for (email, role) in [
+        ("admin@example.org", "admin"),
+        ("lawyer@example.org", "lawyer"),
+        ("auditor@example.org", "auditor"),
+    ] {
+        callers.push(Caller::Session {
+            role,
+            email,
+            session: app.login(email).await,
+        });
     }
     for role in ["admin", "lawyer", "auditor", "collector"] {
-        callers.push(Caller::Token { role, token: app.create_token(role, &format!("matrix-{role}")) });
+        callers.push(Caller::Token {
+            role,
+            token: app.create_token(role, &format!("matrix-{role}")),
+        });
     }
 
     let out = app.cli(&["routes", "--json"]);
     assert!(out.status.success());
     let routes: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(routes.len() >= 30, "the table lists every route ({} found)", routes.len());
+    assert!(
+        routes.len() >= 30,
+        "the table lists every route ({} found)",
+        routes.len()
+    );
 
     // The audiences the issue names, so a too-generous declaration fails too.
     let declared = |method: &str, path: &str| {
@@ -198,35 +233,62 @@ async fn every_route_admits_exactly_its_audience(backend: Backend) {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {checked} calls wrong:\n{}", failures.len(), failures.join("\n"));
-    assert!(!app.logs().contains("status=500"), "no call may end in a 500");
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} calls wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        !app.logs().contains("status=500"),
+        "no call may end in a 500"
+    );
 }
 
 /// Every JSON route is described in the OpenAPI document, and vice versa.
 async fn openapi_document_covers_the_api(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
-    let routes: Vec<Value> = serde_json::from_slice(&app.cli(&["routes", "--json"]).stdout).unwrap();
+    let routes: Vec<Value> =
+        serde_json::from_slice(&app.cli(&["routes", "--json"]).stdout).unwrap();
     let mut api_routes: Vec<(String, String)> = routes
         .iter()
         .filter_map(|r| {
             let path = r["path"].as_str()?;
-            (path.starts_with("/api/v1/") && !path.starts_with("/api/v1/docs") && path != "/api/v1/openapi.json")
-                .then(|| (r["method"].as_str().unwrap().to_lowercase(), path.to_owned()))
+            (path.starts_with("/api/v1/")
+                && !path.starts_with("/api/v1/docs")
+                && path != "/api/v1/openapi.json")
+                .then(|| {
+                    (
+                        r["method"].as_str().unwrap().to_lowercase(),
+                        path.to_owned(),
+                    )
+                })
         })
         .collect();
     let mut documented: Vec<(String, String)> = doc["paths"]
         .as_object()
         .unwrap()
         .iter()
-        .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |m| (m.clone(), path.clone())))
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| (m.clone(), path.clone()))
+        })
         .collect();
     api_routes.sort();
     documented.sort();
     assert_eq!(api_routes, documented);
     let page = app.get("/api/v1/docs/").await;
     assert_eq!(page.status(), StatusCode::OK);
-    assert!(page.text().await.unwrap().contains("swagger"), "the browsable page is served");
+    assert!(
+        page.text().await.unwrap().contains("swagger"),
+        "the browsable page is served"
+    );
 }
 
-on_both_backends!(every_route_admits_exactly_its_audience, openapi_document_covers_the_api);
+on_both_backends!(
+    every_route_admits_exactly_its_audience,
+    openapi_document_covers_the_api
+);

@@ -22,7 +22,11 @@ struct Browser {
 
 impl Browser {
     async fn start(scenario: &str) -> Browser {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -54,20 +58,34 @@ impl Browser {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("a Chromium session");
-        let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-artifacts/screenshots").join(scenario);
+        let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("test-artifacts/screenshots")
+            .join(scenario);
         let _ = std::fs::remove_dir_all(&shots);
         std::fs::create_dir_all(&shots).unwrap();
-        Browser { driver, client, shots, step: 0 }
+        Browser {
+            driver,
+            client,
+            shots,
+            step: 0,
+        }
     }
 
     async fn shot(&mut self, label: &str) {
         self.step += 1;
         let png = self.client.screenshot().await.unwrap();
-        std::fs::write(self.shots.join(format!("{:02}-{label}.png", self.step)), png).unwrap();
+        std::fs::write(
+            self.shots.join(format!("{:02}-{label}.png", self.step)),
+            png,
+        )
+        .unwrap();
     }
 
     async fn css(&self, selector: &str) -> fantoccini::elements::Element {
-        self.client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"))
+        self.client
+            .find(Locator::Css(selector))
+            .await
+            .unwrap_or_else(|e| panic!("{selector}: {e}"))
     }
 
     async fn type_into(&self, selector: &str, text: &str) {
@@ -94,16 +112,25 @@ impl Browser {
     }
 
     async fn login(&self, address: &str, email: &str) {
-        self.client.goto(&format!("{address}/staff/login")).await.unwrap();
+        self.client
+            .goto(&format!("{address}/staff/login"))
+            .await
+            .unwrap();
         self.type_into("#email", email).await;
         self.type_into("#password", PASSWORD).await;
-        self.css("form button[type=submit]").await.click().await.unwrap();
+        self.css("form button[type=submit]")
+            .await
+            .click()
+            .await
+            .unwrap();
         let overview = self.wait_for_text("Abmelden").await;
         assert!(overview.contains(email), "signed in as {email}: {overview}");
     }
 
     async fn close(self) {
-        let Browser { mut driver, client, .. } = self;
+        let Browser {
+            mut driver, client, ..
+        } = self;
         let _ = client.close().await;
         let _ = driver.kill();
         let _ = driver.wait();
@@ -116,26 +143,58 @@ async fn participant_consents_and_withdraws_in_a_browser(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.add_workshop("koeln-2026", OM_NOTICE);
     let mut b = Browser::start(&format!("{backend:?}-participant").to_lowercase()).await;
-    b.client.goto(&format!("{}/w/koeln-2026", app.address)).await.unwrap();
+    b.client
+        .goto(&format!("{}/w/koeln-2026", app.address))
+        .await
+        .unwrap();
     assert!(b.text().await.contains("Datenschutzhinweise"));
     b.shot("workshop-page").await;
     // Nothing is pre-ticked.
-    for checkbox in b.client.find_all(Locator::Css("input[type=checkbox]")).await.unwrap() {
-        assert_eq!(checkbox.prop("checked").await.unwrap().as_deref(), Some("false"));
+    for checkbox in b
+        .client
+        .find_all(Locator::Css("input[type=checkbox]"))
+        .await
+        .unwrap()
+    {
+        assert_eq!(
+            checkbox.prop("checked").await.unwrap().as_deref(),
+            Some("false")
+        );
     }
     b.type_into("#name", "Jörg Groß").await;
     b.type_into("#email", "joerg@example.org").await;
-    b.css("input[name='purpose.fotos']").await.click().await.unwrap();
-    b.css("input[name=acknowledged]").await.click().await.unwrap();
+    b.css("input[name='purpose.fotos']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.css("input[name=acknowledged]")
+        .await
+        .click()
+        .await
+        .unwrap();
     b.shot("form-filled").await;
-    b.css("form button[type=submit]").await.click().await.unwrap();
+    b.css("form button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
 
     let receipt = b.wait_for_text("Belegnummer").await;
-    assert!(receipt.contains("Ihre Empfangsbestätigung") && receipt.contains("Belegnummer"), "{receipt}");
+    assert!(
+        receipt.contains("Ihre Empfangsbestätigung") && receipt.contains("Belegnummer"),
+        "{receipt}"
+    );
     assert!(receipt.contains("Fotos vom Workshop"));
     b.shot("receipt").await;
     // The personal link, as the participant would follow it later.
-    let link = b.css(".success a").await.attr("href").await.unwrap().unwrap();
+    let link = b
+        .css(".success a")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
     b.client.goto(&link).await.unwrap();
     b.shot("personal-link").await;
     b.css("form.inline button").await.click().await.unwrap();
@@ -146,8 +205,19 @@ async fn participant_consents_and_withdraws_in_a_browser(backend: Backend) {
     b.close().await;
 
     let token = link.rsplit('/').next().unwrap();
-    let api: serde_json::Value = app.get(&format!("/api/v1/receipts/{token}")).await.json().await.unwrap();
-    let fotos = api["purposes"].as_array().unwrap().iter().find(|p| p["id"] == "fotos").unwrap().clone();
+    let api: serde_json::Value = app
+        .get(&format!("/api/v1/receipts/{token}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let fotos = api["purposes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "fotos")
+        .unwrap()
+        .clone();
     assert_eq!(fotos["state"], "withdrawn");
     assert_eq!(api["collection_method"], "web-form");
 }
@@ -159,41 +229,80 @@ async fn lawyer_approves_and_the_new_text_takes_effect(backend: Backend) {
     f.app.add_workshop("koeln-2026", OM_NOTICE);
     f.app.add_user("lawyer@example.org", "lawyer");
     f.app.add_user("admin@example.org", "admin");
-    let r = f.post(&f.admin, &format!("/api/v1/notices/{OM_NOTICE}/versions/3/submit"), json!({})).await;
+    let r = f
+        .post(
+            &f.admin,
+            &format!("/api/v1/notices/{OM_NOTICE}/versions/3/submit"),
+            json!({}),
+        )
+        .await;
     assert_eq!(r.status(), 200);
 
     let mut b = Browser::start(&format!("{backend:?}-lawyer").to_lowercase()).await;
     b.login(&f.app.address, "lawyer@example.org").await;
     b.shot("lawyer-overview").await;
-    b.client.goto(&format!("{}/staff/notices", f.app.address)).await.unwrap();
+    b.client
+        .goto(&format!("{}/staff/notices", f.app.address))
+        .await
+        .unwrap();
     assert!(b.text().await.contains("in Prüfung"));
     b.shot("notices").await;
-    b.client.goto(&format!("{}/staff/notices/{OM_NOTICE}/3", f.app.address)).await.unwrap();
+    b.client
+        .goto(&format!("{}/staff/notices/{OM_NOTICE}/3", f.app.address))
+        .await
+        .unwrap();
     let inserted = b.css("#diff ins").await.text().await.unwrap();
     assert!(!inserted.is_empty());
     assert!(b.text().await.contains("Filmaufnahmen"));
     b.shot("version-with-diff").await;
-    b.type_into("#actions textarea[name=comment]", "Geprüft; Filmaufnahmen nur mit gesonderter Einwilligung.").await;
-    b.css("#actions button[value=approve]").await.click().await.unwrap();
+    b.type_into(
+        "#actions textarea[name=comment]",
+        "Geprüft; Filmaufnahmen nur mit gesonderter Einwilligung.",
+    )
+    .await;
+    b.css("#actions button[value=approve]")
+        .await
+        .click()
+        .await
+        .unwrap();
     let decided = b.wait_for_text("freigegeben, noch nicht gültig").await;
-    assert!(decided.contains("freigegeben, noch nicht gültig"), "{decided}");
+    assert!(
+        decided.contains("freigegeben, noch nicht gültig"),
+        "{decided}"
+    );
     b.shot("approved").await;
-    b.css("form[action='/staff/logout'] button").await.click().await.unwrap();
+    b.css("form[action='/staff/logout'] button")
+        .await
+        .click()
+        .await
+        .unwrap();
     b.wait_for_text("Anmeldung für Mitarbeitende").await;
 
     b.login(&f.app.address, "admin@example.org").await;
-    b.client.goto(&format!("{}/staff/notices", f.app.address)).await.unwrap();
+    b.client
+        .goto(&format!("{}/staff/notices", f.app.address))
+        .await
+        .unwrap();
     assert!(b.text().await.contains("freigegeben, noch nicht gültig"));
     b.shot("admin-sees-scheduled").await;
 
     // The effective date: a server whose clock has reached it.
     f.app.options.now = Some("2027-01-01T08:00:00+01:00".into());
     f.app.address = f.app.start_server();
-    b.client.goto(&format!("{}/w/koeln-2026", f.app.address)).await.unwrap();
+    b.client
+        .goto(&format!("{}/w/koeln-2026", f.app.address))
+        .await
+        .unwrap();
     let page = b.text().await;
-    assert!(page.contains("Filmaufnahmen") && page.contains("Fassung 3"), "{page}");
+    assert!(
+        page.contains("Filmaufnahmen") && page.contains("Fassung 3"),
+        "{page}"
+    );
     b.shot("new-text-in-force").await;
     b.close().await;
 }
 
-on_both_backends!(participant_consents_and_withdraws_in_a_browser, lawyer_approves_and_the_new_text_takes_effect);
+on_both_backends!(
+    participant_consents_and_withdraws_in_a_browser,
+    lawyer_approves_and_the_new_text_takes_effect
+);

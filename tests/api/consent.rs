@@ -11,7 +11,12 @@ async fn consent_receipt_withdrawal_then_verify(backend: Backend) {
     app.add_workshop("koeln-2026", OM_NOTICE);
     let before = app.ledger_length();
 
-    let response = app.post_json("/api/v1/consents", &app.consent_body("koeln-2026", "erika@example.org").await).await;
+    let response = app
+        .post_json(
+            "/api/v1/consents",
+            &app.consent_body("koeln-2026", "erika@example.org").await,
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let created: Value = response.json().await.unwrap();
     let token = created["token"].as_str().unwrap().to_owned();
@@ -19,36 +24,70 @@ async fn consent_receipt_withdrawal_then_verify(backend: Backend) {
     assert_eq!(created["ledger_seq"], before + 1);
     assert_eq!(created["purposes"]["fotos"], "given");
     assert_eq!(created["purposes"]["newsletter"], "refused");
-    assert_eq!(created["purposes"]["feedback"], "refused", "absent optional purposes are refusals");
+    assert_eq!(
+        created["purposes"]["feedback"], "refused",
+        "absent optional purposes are refusals"
+    );
     assert_eq!(created["purposes"]["durchfuehrung"], "acknowledged");
 
-    let receipt: Value = app.get(&format!("/api/v1/receipts/{token}")).await.json().await.unwrap();
+    let receipt: Value = app
+        .get(&format!("/api/v1/receipts/{token}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(receipt["receipt_id"], created["receipt_id"]);
     assert_eq!(receipt["notice"]["sha256"], created["notice"]["sha256"]);
     assert_eq!(receipt["collection_method"], "api");
     assert_eq!(receipt["subject"]["email"], "erika@example.org");
     assert_eq!(receipt["controller"]["id"], "om");
-    let fotos = receipt["purposes"].as_array().unwrap().iter().find(|p| p["id"] == "fotos").unwrap();
+    let fotos = receipt["purposes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "fotos")
+        .unwrap();
     assert_eq!(fotos["state"], "given");
     assert_eq!(fotos["legal_basis"], "art6-1-a");
 
     let withdrawn: Value = app
-        .post_json(&format!("/api/v1/receipts/{token}/withdraw"), &json!({"purposes": ["fotos"]}))
+        .post_json(
+            &format!("/api/v1/receipts/{token}/withdraw"),
+            &json!({"purposes": ["fotos"]}),
+        )
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(withdrawn["withdrawn"], json!(["fotos"]));
-    let fotos = withdrawn["purposes"].as_array().unwrap().iter().find(|p| p["id"] == "fotos").unwrap();
+    let fotos = withdrawn["purposes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "fotos")
+        .unwrap();
     assert_eq!(fotos["state"], "withdrawn");
     // History is kept: the original `given` event is still there, followed by `withdrawn`.
-    let fotos_events: Vec<&Value> =
-        withdrawn["events"].as_array().unwrap().iter().filter(|e| e["purpose"] == "fotos").collect();
-    assert_eq!(fotos_events.iter().map(|e| e["state"].as_str().unwrap()).collect::<Vec<_>>(), ["given", "withdrawn"]);
+    let fotos_events: Vec<&Value> = withdrawn["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["purpose"] == "fotos")
+        .collect();
+    assert_eq!(
+        fotos_events
+            .iter()
+            .map(|e| e["state"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["given", "withdrawn"]
+    );
 
     // Withdrawing again changes nothing and writes nothing.
     let again: Value = app
-        .post_json(&format!("/api/v1/receipts/{token}/withdraw"), &json!({"all": true}))
+        .post_json(
+            &format!("/api/v1/receipts/{token}/withdraw"),
+            &json!({"all": true}),
+        )
         .await
         .json()
         .await
@@ -57,7 +96,10 @@ async fn consent_receipt_withdrawal_then_verify(backend: Backend) {
 
     let (ok, out) = app.verify();
     assert!(ok, "verify failed: {out}");
-    assert!(out.contains(&format!("ledger OK: {} entries", before + 2)), "{out}");
+    assert!(
+        out.contains(&format!("ledger OK: {} entries", before + 2)),
+        "{out}"
+    );
     assert!(out.contains("1 consent record(s), 5 event(s)"), "{out}");
 }
 
@@ -75,7 +117,10 @@ async fn stale_or_wrong_notice_is_a_conflict(backend: Backend) {
     assert_eq!(error["error"]["code"], "notice_not_in_force");
     let current = app.notice(OM_NOTICE, "de").await;
     assert!(
-        error["error"]["message"].as_str().unwrap().contains(current["sha256"].as_str().unwrap()),
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(current["sha256"].as_str().unwrap()),
         "the 409 names the version in force: {error}"
     );
 
@@ -91,9 +136,15 @@ async fn stale_or_wrong_notice_is_a_conflict(backend: Backend) {
         .to_owned();
     body["notice"]["version"] = json!(1);
     body["notice"]["sha256"] = json!(v1_sha);
-    assert_eq!(app.post_json("/api/v1/consents", &body).await.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        app.post_json("/api/v1/consents", &body).await.status(),
+        StatusCode::CONFLICT
+    );
     let (ok, out) = app.verify();
-    assert!(ok && out.contains(&format!("ledger OK: {before} entries")), "nothing may be recorded: {out}");
+    assert!(
+        ok && out.contains(&format!("ledger OK: {before} entries")),
+        "nothing may be recorded: {out}"
+    );
     assert!(out.contains("0 consent record(s)"), "{out}");
 }
 
@@ -121,29 +172,100 @@ async fn bad_bodies_get_4xx_naming_the_field(backend: Backend) {
         body
     };
     let cases: Vec<(&str, Value, u16, &str)> = vec![
-        ("unknown workshop", with(&["workshop"], json!("gibt-es-nicht")), 422, "workshop"),
+        (
+            "unknown workshop",
+            with(&["workshop"], json!("gibt-es-nicht")),
+            422,
+            "workshop",
+        ),
         ("missing workshop", without(&["workshop"]), 422, "workshop"),
         ("missing notice", without(&["notice"]), 422, "notice"),
-        ("notice of another workshop", with(&["notice", "id"], json!("stiftung-workshop-teilnehmende")), 422, "notice.id"),
-        ("unknown language", with(&["notice", "language"], json!("fr")), 422, "notice.language"),
-        ("version as string", with(&["notice", "version"], json!("zwei")), 422, "notice.version"),
-        ("missing email", without(&["subject", "email"]), 422, "subject.email"),
-        ("bad email", with(&["subject", "email"], json!("erika(at)example.org")), 422, "subject.email"),
-        ("empty name", with(&["subject", "name"], json!("  ")), 422, "subject.name"),
-        ("overlong organisation", with(&["subject", "organisation"], json!("x".repeat(201))), 422, "subject.organisation"),
-        ("typo in subject", with(&["subject", "organization"], json!("X")), 422, "subject.organization"),
-        ("unknown purpose", with(&["purposes", "marketing"], json!(true)), 422, "purposes.marketing"),
-        ("purpose not boolean", with(&["purposes", "fotos"], json!("yes")), 422, "purposes.fotos"),
-        ("required purpose refused", with(&["purposes", "durchfuehrung"], json!(false)), 422, "purposes.durchfuehrung"),
-        ("no acknowledgement", without(&["purposes", "durchfuehrung"]), 422, "acknowledged"),
+        (
+            "notice of another workshop",
+            with(&["notice", "id"], json!("stiftung-workshop-teilnehmende")),
+            422,
+            "notice.id",
+        ),
+        (
+            "unknown language",
+            with(&["notice", "language"], json!("fr")),
+            422,
+            "notice.language",
+        ),
+        (
+            "version as string",
+            with(&["notice", "version"], json!("zwei")),
+            422,
+            "notice.version",
+        ),
+        (
+            "missing email",
+            without(&["subject", "email"]),
+            422,
+            "subject.email",
+        ),
+        (
+            "bad email",
+            with(&["subject", "email"], json!("erika(at)example.org")),
+            422,
+            "subject.email",
+        ),
+        (
+            "empty name",
+            with(&["subject", "name"], json!("  ")),
+            422,
+            "subject.name",
+        ),
+        (
+            "overlong organisation",
+            with(&["subject", "organisation"], json!("x".repeat(201))),
+            422,
+            "subject.organisation",
+        ),
+        (
+            "typo in subject",
+            with(&["subject", "organization"], json!("X")),
+            422,
+            "subject.organization",
+        ),
+        (
+            "unknown purpose",
+            with(&["purposes", "marketing"], json!(true)),
+            422,
+            "purposes.marketing",
+        ),
+        (
+            "purpose not boolean",
+            with(&["purposes", "fotos"], json!("yes")),
+            422,
+            "purposes.fotos",
+        ),
+        (
+            "required purpose refused",
+            with(&["purposes", "durchfuehrung"], json!(false)),
+            422,
+            "purposes.durchfuehrung",
+        ),
+        (
+            "no acknowledgement",
+            without(&["purposes", "durchfuehrung"]),
+            422,
+            "acknowledged",
+        ),
         ("body is an array", json!([1, 2]), 422, "(body)"),
     ];
     for (what, body, status, field) in cases {
         let response = app.post_json("/api/v1/consents", &body).await;
         assert_eq!(response.status().as_u16(), status, "{what}");
-        let error: Value = response.json().await.unwrap_or_else(|e| panic!("{what}: no JSON: {e}"));
+        let error: Value = response
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{what}: no JSON: {e}"));
         assert_eq!(error["error"]["field"], field, "{what}: {error}");
-        assert!(error["error"]["code"].is_string() && error["error"]["message"].is_string(), "{what}");
+        assert!(
+            error["error"]["code"].is_string() && error["error"]["message"].is_string(),
+            "{what}"
+        );
     }
 
     let raw = |body: Vec<u8>, content_type: &'static str| {
@@ -154,9 +276,28 @@ async fn bad_bodies_get_4xx_naming_the_field(backend: Backend) {
             .send()
     };
     let cases: Vec<(&str, reqwest::Response, u16, &str)> = vec![
-        ("malformed JSON", raw(b"{\"workshop\": ".to_vec(), "application/json").await.unwrap(), 400, "malformed_body"),
-        ("trailing garbage", raw(b"{} x".to_vec(), "application/json").await.unwrap(), 400, "malformed_body"),
-        ("not JSON at all", raw(b"name=x".to_vec(), "application/x-www-form-urlencoded").await.unwrap(), 415, "unsupported_media_type"),
+        (
+            "malformed JSON",
+            raw(b"{\"workshop\": ".to_vec(), "application/json")
+                .await
+                .unwrap(),
+            400,
+            "malformed_body",
+        ),
+        (
+            "trailing garbage",
+            raw(b"{} x".to_vec(), "application/json").await.unwrap(),
+            400,
+            "malformed_body",
+        ),
+        (
+            "not JSON at all",
+            raw(b"name=x".to_vec(), "application/x-www-form-urlencoded")
+                .await
+                .unwrap(),
+            415,
+            "unsupported_media_type",
+        ),
         ("oversized", oversized(&app).await, 413, "payload_too_large"),
     ];
     for (what, response, status, code) in cases {
@@ -168,18 +309,48 @@ async fn bad_bodies_get_4xx_naming_the_field(backend: Backend) {
     // Withdrawal and receipts answer the same way.
     let response = app.get("/api/v1/receipts/not-a-token").await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    assert_eq!(response.json::<Value>().await.unwrap()["error"]["code"], "not_found");
-    let created: Value = app.post_json("/api/v1/consents", &good).await.json().await.unwrap();
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"]["code"],
+        "not_found"
+    );
+    let created: Value = app
+        .post_json("/api/v1/consents", &good)
+        .await
+        .json()
+        .await
+        .unwrap();
     let token = created["token"].as_str().unwrap();
-    let response = app.post_json(&format!("/api/v1/receipts/{token}/withdraw"), &json!({"purposes": ["unbekannt"]})).await;
+    let response = app
+        .post_json(
+            &format!("/api/v1/receipts/{token}/withdraw"),
+            &json!({"purposes": ["unbekannt"]}),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(response.json::<Value>().await.unwrap()["error"]["field"], "purposes");
-    let response = app.post_json(&format!("/api/v1/receipts/{token}/withdraw"), &json!({})).await;
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"]["field"],
+        "purposes"
+    );
+    let response = app
+        .post_json(&format!("/api/v1/receipts/{token}/withdraw"), &json!({}))
+        .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let response = app.client.delete(format!("{}/api/v1/consents", app.address)).send().await.unwrap();
+    let response = app
+        .client
+        .delete(format!("{}/api/v1/consents", app.address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(response.json::<Value>().await.unwrap()["error"]["code"], "method_not_allowed");
-    assert!(!app.logs().contains("status=500"), "no request may end in a 500:\n{}", app.logs());
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"]["code"],
+        "method_not_allowed"
+    );
+    assert!(
+        !app.logs().contains("status=500"),
+        "no request may end in a 500:\n{}",
+        app.logs()
+    );
 }
 
 async fn notices_api_lists_versions_in_force(backend: Backend) {
@@ -188,7 +359,12 @@ async fn notices_api_lists_versions_in_force(backend: Backend) {
     // om has German and English, the foundation German only.
     let keys: Vec<(String, String)> = all
         .iter()
-        .map(|n| (n["id"].as_str().unwrap().to_owned(), n["language"].as_str().unwrap().to_owned()))
+        .map(|n| {
+            (
+                n["id"].as_str().unwrap().to_owned(),
+                n["language"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert_eq!(
         keys,
@@ -204,7 +380,12 @@ async fn notices_api_lists_versions_in_force(backend: Backend) {
         let text = n["text"].as_str().unwrap();
         assert_eq!(n["sha256"].as_str().unwrap(), sha256_hex(text.as_bytes()));
         for p in n["purposes"].as_array().unwrap() {
-            assert!(p["id"].is_string() && p["title"].is_string() && p["legal_basis"].is_string() && p["required"].is_boolean());
+            assert!(
+                p["id"].is_string()
+                    && p["title"].is_string()
+                    && p["legal_basis"].is_string()
+                    && p["required"].is_boolean()
+            );
         }
     }
 }
@@ -214,15 +395,29 @@ async fn notices_api_lists_versions_in_force(backend: Backend) {
 async fn version_in_force_follows_the_clock(backend: Backend) {
     let app = TestApp::spawn_with(
         backend,
-        crate::helpers::Options { now: Some("2021-05-15T10:00:00+02:00".into()), ..Default::default() },
+        crate::helpers::Options {
+            now: Some("2021-05-15T10:00:00+02:00".into()),
+            ..Default::default()
+        },
     )
     .await;
     let n = app.notice(OM_NOTICE, "de").await;
     assert_eq!(n["version"], 1);
     app.add_workshop("frueher-workshop", OM_NOTICE);
     let body = app.consent_body("frueher-workshop", "a@example.org").await;
-    let created: Value = app.post_json("/api/v1/consents", &body).await.json().await.unwrap();
-    assert!(created["recorded_at"].as_str().unwrap().starts_with("2021-05-15T08:00"), "{created}");
+    let created: Value = app
+        .post_json("/api/v1/consents", &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        created["recorded_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2021-05-15T08:00"),
+        "{created}"
+    );
 }
 
 /// A 200 KiB body, on a connection of its own: the server answers 413 without reading the

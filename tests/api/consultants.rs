@@ -20,10 +20,22 @@ struct SmtpServer {
 
 impl SmtpServer {
     fn start() -> SmtpServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let maildir = tempfile::tempdir().unwrap();
         let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
             // Python's Maildir creates new/cur/tmp only when the folder does not exist yet.
             .arg(maildir.path().join("mail"))
             .stdout(Stdio::null())
@@ -32,17 +44,27 @@ impl SmtpServer {
             .expect("python3 with aiosmtpd (pip install aiosmtpd)");
         let deadline = Instant::now() + Duration::from_secs(15);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "aiosmtpd did not start (pip install aiosmtpd)");
+            assert!(
+                Instant::now() < deadline,
+                "aiosmtpd did not start (pip install aiosmtpd)"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
-        SmtpServer { child, url: format!("smtp://127.0.0.1:{port}"), maildir }
+        SmtpServer {
+            child,
+            url: format!("smtp://127.0.0.1:{port}"),
+            maildir,
+        }
     }
 
     /// The messages received so far, as text.
     fn received(&self) -> Vec<String> {
         let new: PathBuf = self.maildir.path().join("mail/new");
         let mut out: Vec<String> = std::fs::read_dir(new)
-            .map(|d| d.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()).collect())
+            .map(|d| {
+                d.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+                    .collect()
+            })
             .unwrap_or_default();
         out.sort();
         out
@@ -57,8 +79,18 @@ impl Drop for SmtpServer {
 }
 
 fn at(app: &TestApp, smtp: &SmtpServer, now: &str, args: &[&str]) -> std::process::Output {
-    let out = app.command().env("CONSENTD_NOW", now).env("CONSENTD_SMTP_URL", &smtp.url).args(args).output().unwrap();
-    assert!(out.status.success(), "{args:?} at {now}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = app
+        .command()
+        .env("CONSENTD_NOW", now)
+        .env("CONSENTD_SMTP_URL", &smtp.url)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} at {now}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
@@ -74,16 +106,67 @@ fn run(app: &TestApp, smtp: &SmtpServer, now: &str) -> Value {
 fn listed(app: &TestApp, smtp: &SmtpServer, now: &str) -> Vec<String> {
     let out = at(app, smtp, now, &["consultant", "list", "--format", "json"]);
     let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    list.iter().map(|c| c["email"].as_str().unwrap().to_owned()).collect()
+    list.iter()
+        .map(|c| c["email"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 async fn consultant_timeline_end_to_end(backend: Backend) {
     let smtp = SmtpServer::start();
-    let app = TestApp::spawn_with(backend, Options { now: Some("2025-01-20T10:00:00Z".into()), ..Default::default() }).await;
+    let app = TestApp::spawn_with(
+        backend,
+        Options {
+            now: Some("2025-01-20T10:00:00Z".into()),
+            ..Default::default()
+        },
+    )
+    .await;
     let start = "2025-01-20T10:00:00Z";
-    at(&app, &smtp, start, &["consultant", "add", "--name", "Berta Beraterin", "--email", "berta@example.org", "--authorised-on", "2025-01-15"]);
-    at(&app, &smtp, start, &["consultant", "add", "--name", "Erik Erneuert", "--email", "erik@example.org", "--authorised-on", "2025-01-15"]);
-    let dup = app.command().env("CONSENTD_NOW", start).args(["consultant", "add", "--name", "X", "--email", "berta@example.org", "--authorised-on", "2025-01-15"]).output().unwrap();
+    at(
+        &app,
+        &smtp,
+        start,
+        &[
+            "consultant",
+            "add",
+            "--name",
+            "Berta Beraterin",
+            "--email",
+            "berta@example.org",
+            "--authorised-on",
+            "2025-01-15",
+        ],
+    );
+    at(
+        &app,
+        &smtp,
+        start,
+        &[
+            "consultant",
+            "add",
+            "--name",
+            "Erik Erneuert",
+            "--email",
+            "erik@example.org",
+            "--authorised-on",
+            "2025-01-15",
+        ],
+    );
+    let dup = app
+        .command()
+        .env("CONSENTD_NOW", start)
+        .args([
+            "consultant",
+            "add",
+            "--name",
+            "X",
+            "--email",
+            "berta@example.org",
+            "--authorised-on",
+            "2025-01-15",
+        ])
+        .output()
+        .unwrap();
     assert!(!dup.status.success());
 
     // 23 months: nothing yet.
@@ -93,34 +176,113 @@ async fn consultant_timeline_end_to_end(backend: Backend) {
     // 24 months: the first letter to both.
     let r = run(&app, &smtp, "2027-01-16T10:00:00Z");
     assert_eq!(r["reminders_queued"], 2, "{r}");
-    let outbox = String::from_utf8(at(&app, &smtp, "2027-01-16T10:05:00Z", &["outbox", "list"]).stdout).unwrap();
+    let outbox =
+        String::from_utf8(at(&app, &smtp, "2027-01-16T10:05:00Z", &["outbox", "list"]).stdout)
+            .unwrap();
     assert_eq!(smtp.received().len(), 2, "{outbox}");
-    assert!(smtp.received().iter().all(|m| m.contains("Erinnerung 1 von 3")));
+    assert!(
+        smtp.received()
+            .iter()
+            .all(|m| m.contains("Erinnerung 1 von 3"))
+    );
 
     // Erik attends an Erfahrungsaustausch on 1 February 2027: his clock restarts.
-    at(&app, &smtp, "2027-01-20T10:00:00Z", &["workshop", "add", "--slug", "exaus-2027-02", "--title", "Erfahrungsaustausch", "--starts", "2027-02-01", "--ends", "2027-02-01", "--notice", "stiftung-workshop-teilnehmende", "--kind", "erfahrungsaustausch"]);
-    at(&app, &smtp, "2027-02-02T10:00:00Z", &["workshop", "attend", "exaus-2027-02", "--email", "erik@example.org"]);
+    at(
+        &app,
+        &smtp,
+        "2027-01-20T10:00:00Z",
+        &[
+            "workshop",
+            "add",
+            "--slug",
+            "exaus-2027-02",
+            "--title",
+            "Erfahrungsaustausch",
+            "--starts",
+            "2027-02-01",
+            "--ends",
+            "2027-02-01",
+            "--notice",
+            "stiftung-workshop-teilnehmende",
+            "--kind",
+            "erfahrungsaustausch",
+        ],
+    );
+    at(
+        &app,
+        &smtp,
+        "2027-02-02T10:00:00Z",
+        &[
+            "workshop",
+            "attend",
+            "exaus-2027-02",
+            "--email",
+            "erik@example.org",
+        ],
+    );
 
     // 25 and 26 months: Berta's second and third letters; running twice sends nothing twice.
     run(&app, &smtp, "2027-02-16T10:00:00Z");
     run(&app, &smtp, "2027-03-16T10:00:00Z");
     run(&app, &smtp, "2027-03-16T11:00:00Z");
-    let berta: Vec<String> = smtp.received().into_iter().filter(|m| m.contains("berta@example.org")).collect();
+    let berta: Vec<String> = smtp
+        .received()
+        .into_iter()
+        .filter(|m| m.contains("berta@example.org"))
+        .collect();
     assert_eq!(berta.len(), 3, "the third letter at 26 months, each once");
-    assert!(berta.iter().any(|m| m.contains("Erinnerung 3 von 3") && m.contains("15.06.2027")));
-    assert_eq!(smtp.received().iter().filter(|m| m.contains("erik@example.org")).count(), 1, "renewal cancels Erik's cycle");
+    assert!(
+        berta
+            .iter()
+            .any(|m| m.contains("Erinnerung 3 von 3") && m.contains("15.06.2027"))
+    );
+    assert_eq!(
+        smtp.received()
+            .iter()
+            .filter(|m| m.contains("erik@example.org"))
+            .count(),
+        1,
+        "renewal cancels Erik's cycle"
+    );
 
     // 28 months: still listed; 29 months: Berta's listing is deleted, Erik's stays.
     assert_eq!(listed(&app, &smtp, "2027-05-20T10:00:00Z").len(), 2);
     let r = run(&app, &smtp, "2027-06-16T10:00:00Z");
-    assert!(r["due"].as_array().unwrap().iter().any(|d| d["category"] == "berater-listung" && d["executed"] == true));
-    assert_eq!(listed(&app, &smtp, "2027-06-16T10:00:00Z"), ["erik@example.org"]);
+    assert!(
+        r["due"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["category"] == "berater-listung" && d["executed"] == true)
+    );
+    assert_eq!(
+        listed(&app, &smtp, "2027-06-16T10:00:00Z"),
+        ["erik@example.org"]
+    );
 
     // Added after the deadline had passed: one notice with three months, then deletion.
-    at(&app, &smtp, "2027-06-20T10:00:00Z", &["consultant", "add", "--name", "Lena Lange-Her", "--email", "lena@example.org", "--authorised-on", "2024-01-10"]);
+    at(
+        &app,
+        &smtp,
+        "2027-06-20T10:00:00Z",
+        &[
+            "consultant",
+            "add",
+            "--name",
+            "Lena Lange-Her",
+            "--email",
+            "lena@example.org",
+            "--authorised-on",
+            "2024-01-10",
+        ],
+    );
     run(&app, &smtp, "2027-06-20T10:00:00Z");
     run(&app, &smtp, "2027-07-20T10:00:00Z");
-    let lena: Vec<String> = smtp.received().into_iter().filter(|m| m.contains("lena@example.org")).collect();
+    let lena: Vec<String> = smtp
+        .received()
+        .into_iter()
+        .filter(|m| m.contains("lena@example.org"))
+        .collect();
     assert_eq!(lena.len(), 1, "exactly one notice");
     assert!(lena[0].contains("abgelaufen") && lena[0].contains("20.09.2027"));
     assert!(listed(&app, &smtp, "2027-09-19T10:00:00Z").contains(&"lena@example.org".to_owned()));
@@ -128,28 +290,67 @@ async fn consultant_timeline_end_to_end(backend: Backend) {
     assert!(!listed(&app, &smtp, "2027-09-20T10:00:00Z").contains(&"lena@example.org".to_owned()));
 
     // Every letter's state is visible; the log names no one; the ledger verifies.
-    let outbox: Vec<Value> = serde_json::from_slice(&at(&app, &smtp, "2027-09-20T10:00:00Z", &["outbox", "list", "--format", "json"]).stdout).unwrap();
+    let outbox: Vec<Value> = serde_json::from_slice(
+        &at(
+            &app,
+            &smtp,
+            "2027-09-20T10:00:00Z",
+            &["outbox", "list", "--format", "json"],
+        )
+        .stdout,
+    )
+    .unwrap();
     assert!(outbox.iter().any(|m| m["state"] == "sent"));
-    assert_eq!(app.db.scalar_i64("SELECT COUNT(*) FROM deletion_log WHERE category = 'berater-listung'").await, 2);
-    assert_eq!(app.db.scalar_i64("SELECT COUNT(*) FROM deletion_log WHERE target LIKE '%@%'").await, 0);
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(*) FROM deletion_log WHERE category = 'berater-listung'")
+            .await,
+        2
+    );
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(*) FROM deletion_log WHERE target LIKE '%@%'")
+            .await,
+        0
+    );
     let (ok, out) = app.verify();
     assert!(ok, "{out}");
 }
 
 /// The same through the API: CSV import (all or nothing), one by one, attendance.
 async fn consultants_through_the_api(backend: Backend) {
-    let app = TestApp::spawn_with(backend, Options { now: Some("2026-12-01T10:00:00Z".into()), ..Default::default() }).await;
+    let app = TestApp::spawn_with(
+        backend,
+        Options {
+            now: Some("2026-12-01T10:00:00Z".into()),
+            ..Default::default()
+        },
+    )
+    .await;
     let admin = app.create_token("admin", "admin");
     let auditor = app.create_token("auditor", "auditor");
-    let csv = |body: &str| app.client.post(format!("{}/api/v1/consultants/import", app.address)).bearer_auth(&admin)
-        .header("content-type", "text/csv").body(body.to_owned()).send();
+    let csv = |body: &str| {
+        app.client
+            .post(format!("{}/api/v1/consultants/import", app.address))
+            .bearer_auth(&admin)
+            .header("content-type", "text/csv")
+            .body(body.to_owned())
+            .send()
+    };
     let bad = csv("name;email;authorised_on\nAnna Alt;anna@example.org;2025-03-01\nKaputt;keine-adresse;2025-03-01\n").await.unwrap();
     assert_eq!(bad.status(), 422);
-    assert_eq!(bad.json::<Value>().await.unwrap()["error"]["field"], "line 3");
+    assert_eq!(
+        bad.json::<Value>().await.unwrap()["error"]["field"],
+        "line 3"
+    );
     let ok = csv("name;email;authorised_on\nAnna Alt;anna@example.org;2025-03-01\nBodo Bonn;bodo@example.org;15.01.2026\n").await.unwrap();
     assert_eq!(ok.json::<Value>().await.unwrap()["added"], 2);
     let again = csv("Anna Alt;anna@example.org;2025-03-01\n").await.unwrap();
-    assert_eq!(again.json::<Value>().await.unwrap()["added"], 0, "an import can be repeated");
+    assert_eq!(
+        again.json::<Value>().await.unwrap()["added"],
+        0,
+        "an import can be repeated"
+    );
     let one = app.client.post(format!("{}/api/v1/consultants", app.address)).bearer_auth(&admin)
         .json(&serde_json::json!({"name": "Cora Cöln", "email": "cora@example.org", "authorised_on": "2026-11-30"})).send().await.unwrap();
     assert_eq!(one.status(), 201);
@@ -161,15 +362,48 @@ async fn consultants_through_the_api(backend: Backend) {
         .json(&serde_json::json!({"slug": "exaus-2026-11", "title": "ERFA", "starts": "2026-11-20", "ends": "2026-11-20", "notice": "om-workshop-teilnehmende", "kind": "erfahrungsaustausch"}))
         .send().await.unwrap();
     assert_eq!(w.status(), 201);
-    let attend = |email: &str| app.client.post(format!("{}/api/v1/workshops/exaus-2026-11/attendance", app.address)).bearer_auth(&admin)
-        .json(&serde_json::json!({"email": email})).send();
+    let attend = |email: &str| {
+        app.client
+            .post(format!(
+                "{}/api/v1/workshops/exaus-2026-11/attendance",
+                app.address
+            ))
+            .bearer_auth(&admin)
+            .json(&serde_json::json!({"email": email}))
+            .send()
+    };
     assert_eq!(attend("anna@example.org").await.unwrap().status(), 201);
-    assert_eq!(attend("anna@example.org").await.unwrap().status(), 200, "recorded once");
-    let list: Vec<Value> = app.client.get(format!("{}/api/v1/consultants", app.address)).bearer_auth(&auditor).send().await.unwrap().json().await.unwrap();
-    let anna = list.iter().find(|c| c["email"] == "anna@example.org").unwrap();
-    assert_eq!(anna["last_authorised_on"], "2026-11-20", "the Erfahrungsaustausch re-authorised her");
+    assert_eq!(
+        attend("anna@example.org").await.unwrap().status(),
+        200,
+        "recorded once"
+    );
+    let list: Vec<Value> = app
+        .client
+        .get(format!("{}/api/v1/consultants", app.address))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let anna = list
+        .iter()
+        .find(|c| c["email"] == "anna@example.org")
+        .unwrap();
+    assert_eq!(
+        anna["last_authorised_on"], "2026-11-20",
+        "the Erfahrungsaustausch re-authorised her"
+    );
     assert_eq!(anna["listing_deleted_on"], "2029-04-20");
-    let outbox = app.client.get(format!("{}/api/v1/outbox", app.address)).bearer_auth(&auditor).send().await.unwrap();
+    let outbox = app
+        .client
+        .get(format!("{}/api/v1/outbox", app.address))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(outbox.status(), 200);
 }
 

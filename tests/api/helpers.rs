@@ -73,7 +73,10 @@ impl TestDb {
                     .busy_timeout(Duration::from_secs(10));
                 let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
                 for s in statements {
-                    sqlx::query(sqlx::AssertSqlSafe(*s)).execute(&pool).await.unwrap();
+                    sqlx::query(sqlx::AssertSqlSafe(*s))
+                        .execute(&pool)
+                        .await
+                        .unwrap();
                 }
                 pool.close().await;
             }
@@ -85,7 +88,10 @@ impl TestDb {
                     .await
                     .unwrap();
                 for s in statements {
-                    sqlx::query(sqlx::AssertSqlSafe(*s)).execute(&mut *tx).await.unwrap();
+                    sqlx::query(sqlx::AssertSqlSafe(*s))
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
                 }
                 tx.commit().await.unwrap();
                 pool.close().await;
@@ -98,13 +104,19 @@ impl TestDb {
         match self.backend {
             Backend::Sqlite => {
                 let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
-                let v = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&pool).await.unwrap();
+                let v = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
                 pool.close().await;
                 v
             }
             Backend::Postgres => {
                 let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
-                let v = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&pool).await.unwrap();
+                let v = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
                 pool.close().await;
                 v
             }
@@ -114,15 +126,24 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let Some(name) = self.pg_name.take() else { return };
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
         // Drop runs outside any runtime guarantees: use a thread with its own runtime.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
-                if let Ok(pool) = sqlx::PgPool::connect(&format!("{}/postgres", postgres_server())).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                        .execute(&pool)
-                        .await;
+                if let Ok(pool) =
+                    sqlx::PgPool::connect(&format!("{}/postgres", postgres_server())).await
+                {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&pool)
+                    .await;
                     pool.close().await;
                 }
             });
@@ -186,10 +207,19 @@ impl TestApp {
             .env("CONSENTD_DATABASE_URL", &self.db.url)
             .env(
                 "CONSENTD_POLICIES",
-                self.options.policies.clone().unwrap_or_else(shipped_policies),
+                self.options
+                    .policies
+                    .clone()
+                    .unwrap_or_else(shipped_policies),
             )
-            .env("RUST_LOG", self.options.rust_log.as_deref().unwrap_or("info"))
-            .env("CONSENTD_RATE_LIMIT", self.options.rate_limit.as_deref().unwrap_or("off"))
+            .env(
+                "RUST_LOG",
+                self.options.rust_log.as_deref().unwrap_or("info"),
+            )
+            .env(
+                "CONSENTD_RATE_LIMIT",
+                self.options.rate_limit.as_deref().unwrap_or("off"),
+            )
             // Retention runs are started explicitly by the tests that test them.
             .env("CONSENTD_RETENTION_INTERVAL", "off");
         if let Some(url) = &self.options.public_url {
@@ -232,7 +262,10 @@ impl TestApp {
                     std::fs::read_to_string(&err).unwrap_or_default()
                 );
             }
-            assert!(Instant::now() < deadline, "consentd did not start within 60 s");
+            assert!(
+                Instant::now() < deadline,
+                "consentd did not start within 60 s"
+            );
             std::thread::sleep(Duration::from_millis(25));
         }
     }
@@ -265,19 +298,45 @@ impl TestApp {
 
     pub fn add_workshop(&self, slug: &str, notice: &str) {
         let out = self.cli(&[
-            "workshop", "add", "--slug", slug, "--title", "Autorisierungsworkshop Köln",
-            "--starts", "2026-03-02", "--ends", "2026-03-03", "--notice", notice,
-            "--kind", "authorisation", "--location", "Köln",
+            "workshop",
+            "add",
+            "--slug",
+            slug,
+            "--title",
+            "Autorisierungsworkshop Köln",
+            "--starts",
+            "2026-03-02",
+            "--ends",
+            "2026-03-03",
+            "--notice",
+            notice,
+            "--kind",
+            "authorisation",
+            "--location",
+            "Köln",
         ]);
-        assert!(out.status.success(), "workshop add failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "workshop add failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.address)).send().await.unwrap()
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client.post(format!("{}{path}", self.address)).json(body).send().await.unwrap()
+        self.client
+            .post(format!("{}{path}", self.address))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// The version in force of `notice` in `language`, from `GET /api/v1/notices`.
@@ -349,15 +408,28 @@ impl TestApp {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{PASSWORD}\n").as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "user add: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "user add: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// `consentd token create`; returns the token.
     pub fn create_token(&self, role: &str, name: &str) -> String {
         let out = self.cli(&["token", "create", "--role", role, "--name", name]);
-        assert!(out.status.success(), "token create: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "token create: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
 
@@ -375,7 +447,10 @@ impl TestApp {
     pub async fn login(&self, email: &str) -> Session {
         let response = self.login_response(email, PASSWORD).await;
         assert_eq!(response.status().as_u16(), 303, "login of {email}");
-        let set_cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+        let set_cookie = response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         let cookie = set_cookie.split(';').next().unwrap().to_owned();
         let page = self
             .client

@@ -16,14 +16,29 @@ async fn app_with_history(backend: Backend) -> (TestApp, i64) {
     let base = app.ledger_length();
     let mut tokens = Vec::new();
     for i in 1..=3 {
-        let body = app.consent_body("koeln-2026", &format!("p{i}@example.org")).await;
-        let created: Value = app.post_json("/api/v1/consents", &body).await.json().await.unwrap();
+        let body = app
+            .consent_body("koeln-2026", &format!("p{i}@example.org"))
+            .await;
+        let created: Value = app
+            .post_json("/api/v1/consents", &body)
+            .await
+            .json()
+            .await
+            .unwrap();
         tokens.push(created["token"].as_str().unwrap().to_owned());
     }
-    let r = app.post_json(&format!("/api/v1/receipts/{}/withdraw", tokens[0]), &json!({"all": true})).await;
+    let r = app
+        .post_json(
+            &format!("/api/v1/receipts/{}/withdraw", tokens[0]),
+            &json!({"all": true}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let (ok, out) = app.verify();
-    assert!(ok && out.contains(&format!("ledger OK: {} entries", base + 4)), "{out}");
+    assert!(
+        ok && out.contains(&format!("ledger OK: {} entries", base + 4)),
+        "{out}"
+    );
     (app, base)
 }
 
@@ -31,7 +46,10 @@ fn assert_broken(app: &TestApp, seq: i64, kind: &str, what: &str) {
     let (ok, out) = app.verify();
     assert!(!ok, "{what}: verify must fail:\n{out}");
     let expected = format!("ledger BROKEN at seq {seq}: {kind}");
-    assert!(out.contains(&expected), "{what}: expected `{expected}` in:\n{out}");
+    assert!(
+        out.contains(&expected),
+        "{what}: expected `{expected}` in:\n{out}"
+    );
 }
 
 /// Each kind of tampering, done with SQL on the history above, and where verify must see it:
@@ -88,9 +106,15 @@ const TAMPERING: &[(&str, &[&str], i64, &str)] = &[
 async fn every_kind_of_tampering_is_detected(backend: Backend) {
     for (what, statements, n, kind) in TAMPERING {
         let (app, base) = app_with_history(backend).await;
-        let at = |sql: &str| (1..=4).fold(sql.to_owned(), |sql, i| sql.replace(&format!("{{{i}}}"), &(base + i).to_string()));
+        let at = |sql: &str| {
+            (1..=4).fold(sql.to_owned(), |sql, i| {
+                sql.replace(&format!("{{{i}}}"), &(base + i).to_string())
+            })
+        };
         let statements: Vec<String> = statements.iter().map(|s| at(s)).collect();
-        app.db.tamper(&statements.iter().map(String::as_str).collect::<Vec<_>>()).await;
+        app.db
+            .tamper(&statements.iter().map(String::as_str).collect::<Vec<_>>())
+            .await;
         assert_broken(&app, base + n, kind, what);
     }
 }
@@ -116,8 +140,17 @@ async fn hundred_concurrent_consents_form_one_chain(backend: Backend) {
     }
     assert_eq!(seqs, (base + 1..=base + 100).collect::<BTreeSet<_>>());
     let (ok, out) = app.verify();
-    assert!(ok && out.contains(&format!("ledger OK: {} entries", base + 100)), "{out}");
-    assert_eq!(app.db.scalar_i64("SELECT COUNT(DISTINCT prev_sha256) FROM ledger").await, base + 100, "a fork shares a predecessor");
+    assert!(
+        ok && out.contains(&format!("ledger OK: {} entries", base + 100)),
+        "{out}"
+    );
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(DISTINCT prev_sha256) FROM ledger")
+            .await,
+        base + 100,
+        "a fork shares a predecessor"
+    );
 }
 
 /// Two server processes on one database, writing at once, still form one chain.
@@ -139,8 +172,16 @@ async fn two_servers_writing_at_once_form_one_chain(backend: Backend) {
         assert_eq!(response.status(), StatusCode::CREATED);
     }
     let (ok, out) = app.verify();
-    assert!(ok && out.contains(&format!("ledger OK: {} entries", base + 80)), "{out}");
-    assert_eq!(app.db.scalar_i64("SELECT COUNT(DISTINCT prev_sha256) FROM ledger").await, base + 80);
+    assert!(
+        ok && out.contains(&format!("ledger OK: {} entries", base + 80)),
+        "{out}"
+    );
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(DISTINCT prev_sha256) FROM ledger")
+            .await,
+        base + 80
+    );
 }
 
 on_both_backends!(
@@ -154,22 +195,58 @@ on_both_backends!(
 /// data with SQL is tampering.
 async fn erasure_through_the_service_still_verifies(backend: Backend) {
     let (app, base) = app_with_history(backend).await;
-    let body = app.consent_body("koeln-2026", "zu.loeschen@example.org").await;
-    let created: Value = app.post_json("/api/v1/consents", &body).await.json().await.unwrap();
+    let body = app
+        .consent_body("koeln-2026", "zu.loeschen@example.org")
+        .await;
+    let created: Value = app
+        .post_json("/api/v1/consents", &body)
+        .await
+        .json()
+        .await
+        .unwrap();
     let token = created["token"].as_str().unwrap();
-    let out = app.cli(&["subject", "erase", "--receipt", created["receipt_id"].as_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = app.cli(&[
+        "subject",
+        "erase",
+        "--receipt",
+        created["receipt_id"].as_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
-    let receipt: Value = app.get(&format!("/api/v1/receipts/{token}")).await.json().await.unwrap();
+    let receipt: Value = app
+        .get(&format!("/api/v1/receipts/{token}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(receipt["subject"]["email"], Value::Null);
     assert_eq!(receipt["subject"]["erased"], true);
-    assert!(receipt["purposes"].as_array().unwrap().iter().all(|p| p["state"] == "erased"));
-    assert_eq!(app.db.scalar_i64("SELECT COUNT(*) FROM subjects WHERE email = 'zu.loeschen@example.org'").await, 0);
+    assert!(
+        receipt["purposes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["state"] == "erased")
+    );
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(*) FROM subjects WHERE email = 'zu.loeschen@example.org'")
+            .await,
+        0
+    );
 
     let (ok, out) = app.verify();
     assert!(ok, "{out}");
     // Consent, erasure, and the erasure's audit event.
-    assert!(out.contains(&format!("ledger OK: {} entries", base + 7)) && out.contains("1 subject(s) erased"), "{out}");
+    assert!(
+        out.contains(&format!("ledger OK: {} entries", base + 7))
+            && out.contains("1 subject(s) erased"),
+        "{out}"
+    );
 
     // The same removal done by hand is caught.
     app.db

@@ -32,7 +32,10 @@ fn serve_with_broken_policies(break_it: impl FnOnce(&Path)) -> String {
     break_it(&policies);
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("CONSENTD_DATABASE_URL", format!("sqlite://{}/db.sqlite", dir.path().display()))
+        .env(
+            "CONSENTD_DATABASE_URL",
+            format!("sqlite://{}/db.sqlite", dir.path().display()),
+        )
         .env("CONSENTD_POLICIES", &policies)
         .env_remove("CONSENTD_NOW")
         .stdout(std::process::Stdio::piped())
@@ -49,22 +52,35 @@ fn serve_with_broken_policies(break_it: impl FnOnce(&Path)) -> String {
     }
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success());
-    assert!(!dir.path().join("db.sqlite").exists(), "nothing may be written before the policies are valid");
+    assert!(
+        !dir.path().join("db.sqlite").exists(),
+        "nothing may be written before the policies are valid"
+    );
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn edit(path: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(path).unwrap();
-    assert!(text.contains(from), "{} does not contain {from:?}", path.display());
+    assert!(
+        text.contains(from),
+        "{} does not contain {from:?}",
+        path.display()
+    );
     std::fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
 fn assert_names(stderr: &str, file: &str, line: Option<usize>, field: &str) {
     assert!(stderr.contains(file), "file {file} not named in: {stderr}");
     if let Some(line) = line {
-        assert!(stderr.contains(&format!("{file}:{line}:")), "line {line} not named in: {stderr}");
+        assert!(
+            stderr.contains(&format!("{file}:{line}:")),
+            "line {line} not named in: {stderr}"
+        );
     }
-    assert!(stderr.contains(&format!("field `{field}`")), "field {field} not named in: {stderr}");
+    assert!(
+        stderr.contains(&format!("field `{field}`")),
+        "field {field} not named in: {stderr}"
+    );
 }
 
 /// The 1-based line of the first occurrence of `needle` in a shipped file.
@@ -76,14 +92,26 @@ fn line_of(file: &str, needle: &str) -> usize {
 #[test]
 fn toml_syntax_error() {
     let line = line_of(&format!("{OM}/v2.toml"), "legal_basis = \"art6-1-a\"");
-    let err = serve_with_broken_policies(|p| edit(&p.join(OM).join("v2.toml"), "legal_basis = \"art6-1-a\"", "legal_basis = \"art6-1-a"));
+    let err = serve_with_broken_policies(|p| {
+        edit(
+            &p.join(OM).join("v2.toml"),
+            "legal_basis = \"art6-1-a\"",
+            "legal_basis = \"art6-1-a",
+        )
+    });
     assert_names(&err, "v2.toml", Some(line), "legal_basis");
 }
 
 #[test]
 fn unknown_controller() {
     let line = line_of(&format!("{OM}/notice.toml"), "controller");
-    let err = serve_with_broken_policies(|p| edit(&p.join(OM).join("notice.toml"), "controller = \"om\"", "controller = \"omm\""));
+    let err = serve_with_broken_policies(|p| {
+        edit(
+            &p.join(OM).join("notice.toml"),
+            "controller = \"om\"",
+            "controller = \"omm\"",
+        )
+    });
     assert_names(&err, "notice.toml", Some(line), "controller");
     assert!(err.contains("unknown controller `omm`"), "{err}");
 }
@@ -99,7 +127,8 @@ fn duplicate_version() {
 
 #[test]
 fn missing_german_text() {
-    let err = serve_with_broken_policies(|p| std::fs::remove_file(p.join(OM).join("v2.de.md")).unwrap());
+    let err =
+        serve_with_broken_policies(|p| std::fs::remove_file(p.join(OM).join("v2.de.md")).unwrap());
     assert_names(&err, "v2.toml", None, "text.de");
     assert!(err.contains("German"), "{err}");
 }
@@ -107,27 +136,51 @@ fn missing_german_text() {
 #[test]
 fn purpose_without_legal_basis() {
     let line = line_of(&format!("{OM}/v2.toml"), "[[purpose]]");
-    let err = serve_with_broken_policies(|p| edit(&p.join(OM).join("v2.toml"), "legal_basis = \"art6-1-b\"\n", ""));
+    let err = serve_with_broken_policies(|p| {
+        edit(
+            &p.join(OM).join("v2.toml"),
+            "legal_basis = \"art6-1-b\"\n",
+            "",
+        )
+    });
     assert_names(&err, "v2.toml", Some(line), "legal_basis");
     assert!(err.contains("missing field"), "{err}");
 }
 
 #[test]
 fn optional_purpose_must_rest_on_consent() {
-    let err = serve_with_broken_policies(|p| edit(&p.join(OM).join("v1.toml"), "legal_basis = \"art6-1-a\"", "legal_basis = \"art6-1-f\""));
+    let err = serve_with_broken_policies(|p| {
+        edit(
+            &p.join(OM).join("v1.toml"),
+            "legal_basis = \"art6-1-a\"",
+            "legal_basis = \"art6-1-f\"",
+        )
+    });
     assert_names(&err, "v1.toml", None, "purpose.legal_basis");
 }
 
 #[test]
 fn misspelled_field() {
     let line = line_of(&format!("{OM}/v2.toml"), "required = true");
-    let err = serve_with_broken_policies(|p| edit(&p.join(OM).join("v2.toml"), "required = true", "requierd = true"));
+    let err = serve_with_broken_policies(|p| {
+        edit(
+            &p.join(OM).join("v2.toml"),
+            "required = true",
+            "requierd = true",
+        )
+    });
     assert_names(&err, "v2.toml", Some(line), "requierd");
 }
 
 #[test]
 fn unknown_category() {
-    let err = serve_with_broken_policies(|p| edit(&p.join(OM).join("v2.toml"), "categories = [\"fotoaufnahmen\"]", "categories = [\"bilder\"]"));
+    let err = serve_with_broken_policies(|p| {
+        edit(
+            &p.join(OM).join("v2.toml"),
+            "categories = [\"fotoaufnahmen\"]",
+            "categories = [\"bilder\"]",
+        )
+    });
     assert_names(&err, "v2.toml", None, "purpose.categories");
     assert!(err.contains("`bilder`"), "{err}");
 }
@@ -140,7 +193,14 @@ fn shipped_policies_are_valid() {
         .env_remove("CONSENTD_NOW")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let listing = String::from_utf8_lossy(&out.stdout);
-    assert!(listing.contains("om-workshop-teilnehmende v2 de effective 2021-06-01"), "{listing}");
+    assert!(
+        listing.contains("om-workshop-teilnehmende v2 de effective 2021-06-01"),
+        "{listing}"
+    );
 }

@@ -7,16 +7,34 @@ use crate::on_both_backends;
 
 async fn logs_contain_no_personal_data_or_tokens(backend: Backend) {
     // Debug level: even verbose logs must stay clean.
-    let app = TestApp::spawn_with(backend, Options { rust_log: Some("debug".into()), ..Default::default() }).await;
+    let app = TestApp::spawn_with(
+        backend,
+        Options {
+            rust_log: Some("debug".into()),
+            ..Default::default()
+        },
+    )
+    .await;
     app.add_workshop("koeln-2026", OM_NOTICE);
-    let mut body = app.consent_body("koeln-2026", "geheim.person@example.org").await;
+    let mut body = app
+        .consent_body("koeln-2026", "geheim.person@example.org")
+        .await;
     body["subject"]["name"] = json!("Xaver Unverwechselbar");
     body["subject"]["organisation"] = json!("Firma Einzigartig");
-    let created: Value = app.post_json("/api/v1/consents", &body).await.json().await.unwrap();
+    let created: Value = app
+        .post_json("/api/v1/consents", &body)
+        .await
+        .json()
+        .await
+        .unwrap();
     let token = created["token"].as_str().unwrap().to_owned();
     app.get(&format!("/r/{token}")).await;
     app.get(&format!("/api/v1/receipts/{token}")).await;
-    app.post_json(&format!("/api/v1/receipts/{token}/withdraw"), &json!({"all": true})).await;
+    app.post_json(
+        &format!("/api/v1/receipts/{token}/withdraw"),
+        &json!({"all": true}),
+    )
+    .await;
     app.client
         .post(format!("{}/r/{token}/withdraw", app.address))
         .form(&[("all", "yes")])
@@ -32,13 +50,26 @@ async fn logs_contain_no_personal_data_or_tokens(backend: Backend) {
 
     // The server's own and the database's address may be printed; a client's must not be.
     let server = app.address.trim_start_matches("http://");
-    let logs = format!("{}\n{verify_out}", app.logs())        .replace(server, "(server address)")
+    let logs = format!("{}\n{verify_out}", app.logs())
+        .replace(server, "(server address)")
         .replace("127.0.0.1:5432", "(database address)");
-    assert!(logs.contains("consent recorded"), "the test must see the real logs:\n{logs}");
+    assert!(
+        logs.contains("consent recorded"),
+        "the test must see the real logs:\n{logs}"
+    );
     for secret in [
-        "Xaver", "Unverwechselbar", "Einzigartig", "geheim.person", "kaputt.person", "127.0.0", token.as_str(),
+        "Xaver",
+        "Unverwechselbar",
+        "Einzigartig",
+        "geheim.person",
+        "kaputt.person",
+        "127.0.0",
+        token.as_str(),
     ] {
-        assert!(!logs.contains(secret), "`{secret}` appears in the logs:\n{logs}");
+        assert!(
+            !logs.contains(secret),
+            "`{secret}` appears in the logs:\n{logs}"
+        );
     }
 }
 

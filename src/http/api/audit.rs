@@ -32,5 +32,7 @@ pub async fn list(
         return Err(FieldError::new("per_page", "must be between 1 and 500").into());
     }
     let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
-    Ok(Json(audit::recent(&state.app.db, per_page, (page - 1) * per_page).await?))
+    Ok(Json(
+        audit::recent(&state.app.db, per_page, (page - 1) * per_page).await?,
+    ))
 }

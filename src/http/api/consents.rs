@@ -35,7 +35,8 @@ pub async fn create(
         Identity::Staff(staff) if staff.role == Role::Collector => Some(staff.label),
         _ => None,
     };
-    let recorded = record_consent(&state.app, input, CollectionMethod::Api, client, collector).await?;
+    let recorded =
+        record_consent(&state.app, input, CollectionMethod::Api, client, collector).await?;
     let record = &recorded.record;
     let token = recorded.token.as_str();
     let purposes: serde_json::Map<String, Value> = recorded
@@ -92,7 +93,10 @@ pub struct ConsentPage {
 }
 
 fn berlin_midnight(date: NaiveDate) -> Option<DateTime<Utc>> {
-    date.and_hms_opt(0, 0, 0)?.and_local_timezone(Berlin).earliest().map(|t| t.with_timezone(&Utc))
+    date.and_hms_opt(0, 0, 0)?
+        .and_local_timezone(Berlin)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// Consent records, newest first, with the current state of each purpose.
@@ -113,7 +117,11 @@ pub async fn list(
     }
     if let Some(s) = &query.state {
         if PurposeState::parse(s).is_none() {
-            return Err(FieldError::new("state", "must be acknowledged, given, refused, withdrawn, expired or erased").into());
+            return Err(FieldError::new(
+                "state",
+                "must be acknowledged, given, refused, withdrawn, expired or erased",
+            )
+            .into());
         }
     }
     let workshop_id = match &query.workshop {
@@ -133,31 +141,54 @@ pub async fn list(
         notice_version: query.notice_version,
         state: query.state.clone(),
         from: query.from.and_then(berlin_midnight),
-        until: query.to.and_then(|d| d.succ_opt()).and_then(berlin_midnight),
+        until: query
+            .to
+            .and_then(|d| d.succ_opt())
+            .and_then(berlin_midnight),
     };
-    let (records, events, total) = consents::list(&state.app.db, &filter, per_page, (page - 1) * per_page).await?;
+    let (records, events, total) =
+        consents::list(&state.app.db, &filter, per_page, (page - 1) * per_page).await?;
     let items = records
         .iter()
         .map(|r| {
-            let own: Vec<ConsentEvent> = events.iter().filter(|e| e.record_id == r.id).cloned().collect();
+            let own: Vec<ConsentEvent> = events
+                .iter()
+                .filter(|e| e.record_id == r.id)
+                .cloned()
+                .collect();
             record_json(r, &own, None, false)
         })
         .collect();
-    Ok(Json(ConsentPage { items, page, per_page, total }))
+    Ok(Json(ConsentPage {
+        items,
+        page,
+        per_page,
+        total,
+    }))
 }
 
 /// One consent record with its subject and full event history.
 #[utoipa::path(get, path = "/api/v1/consents/{id}", tag = "consents",
     responses((status = 200, body = Object), (status = 404)), security(("bearer" = [])))]
-pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, Error> {
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, Error> {
     uuid::Uuid::parse_str(&id).map_err(|_| Error::NotFound("consent record"))?;
-    let record = consents::by_id(&state.app.db, &id).await?.ok_or(Error::NotFound("consent record"))?;
+    let record = consents::by_id(&state.app.db, &id)
+        .await?
+        .ok_or(Error::NotFound("consent record"))?;
     let events = consents::events_of(&state.app.db, &record.id).await?;
     let subject = consents::subject(&state.app.db, &record.subject_id).await?;
     Ok(Json(record_json(&record, &events, subject.as_ref(), true)))
 }
 
-fn record_json(r: &ConsentRecord, events: &[ConsentEvent], subject: Option<&StoredSubject>, with_history: bool) -> Value {
+fn record_json(
+    r: &ConsentRecord,
+    events: &[ConsentEvent],
+    subject: Option<&StoredSubject>,
+    with_history: bool,
+) -> Value {
     let mut value = json!({
         "id": r.id,
         "receipt_id": r.receipt_id,

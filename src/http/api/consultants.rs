@@ -24,7 +24,12 @@ pub struct ConsultantView {
 }
 
 pub(crate) async fn views(state: &AppState) -> Result<Vec<ConsultantView>, Error> {
-    let rule = state.app.policies.retention.iter().find(|r| r.category == "berater-listung");
+    let rule = state
+        .app
+        .policies
+        .retention
+        .iter()
+        .find(|r| r.category == "berater-listung");
     Ok(consultants::list(&state.app.db)
         .await?
         .into_iter()
@@ -60,7 +65,15 @@ pub async fn add(
     client: ClientInfo,
     ApiJson(input): ApiJson<ConsultantInput>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), Error> {
-    let id = crate::consultants::add(&state.app, &input.name, &input.email, input.authorised_on, &staff.actor(), client.ip_truncated.as_deref()).await??;
+    let id = crate::consultants::add(
+        &state.app,
+        &input.name,
+        &input.email,
+        input.authorised_on,
+        &staff.actor(),
+        client.ip_truncated.as_deref(),
+    )
+    .await??;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": id }))))
 }
 
@@ -68,8 +81,19 @@ pub async fn add(
 /// is imported.
 #[utoipa::path(post, path = "/api/v1/consultants/import", tag = "consultants", request_body(content = String, content_type = "text/csv"),
     responses((status = 200), (status = 422)), security(("bearer" = [])))]
-pub async fn import(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo, body: String) -> Result<Json<serde_json::Value>, Error> {
-    let added = crate::consultants::import_csv(&state.app, &body, &staff.actor(), client.ip_truncated.as_deref()).await??;
+pub async fn import(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+    body: String,
+) -> Result<Json<serde_json::Value>, Error> {
+    let added = crate::consultants::import_csv(
+        &state.app,
+        &body,
+        &staff.actor(),
+        client.ip_truncated.as_deref(),
+    )
+    .await??;
     Ok(Json(serde_json::json!({ "added": added })))
 }
 
@@ -90,7 +114,15 @@ pub async fn attend(
     client: ClientInfo,
     ApiJson(input): ApiJson<AttendanceInput>,
 ) -> Result<StatusCode, Error> {
-    match crate::consultants::attend(&state.app, &slug, &input.email, &staff.actor(), client.ip_truncated.as_deref()).await? {
+    match crate::consultants::attend(
+        &state.app,
+        &slug,
+        &input.email,
+        &staff.actor(),
+        client.ip_truncated.as_deref(),
+    )
+    .await?
+    {
         None => Err(Error::NotFound("workshop")),
         Some(Err(e)) => Err(e.into()),
         Some(Ok(true)) => Ok(StatusCode::CREATED),

@@ -28,10 +28,16 @@ impl From<ReviewError> for Error {
     fn from(e: ReviewError) -> Self {
         match e {
             ReviewError::NotFound(what) => Error::NotFound(what),
-            ReviewError::Refused(Refusal::WrongState(..)) => Error::Conflict { code: "invalid_transition", message: e.to_string() },
+            ReviewError::Refused(Refusal::WrongState(..)) => Error::Conflict {
+                code: "invalid_transition",
+                message: e.to_string(),
+            },
             ReviewError::Refused(Refusal::NotAllowed(m)) => Error::NotPermitted(m),
             ReviewError::Invalid(f) => Error::Invalid(f),
-            ReviewError::Raced => Error::Conflict { code: "changed_meanwhile", message: e.to_string() },
+            ReviewError::Raced => Error::Conflict {
+                code: "changed_meanwhile",
+                message: e.to_string(),
+            },
             ReviewError::Other(e) => Error::Internal(e),
         }
     }
@@ -68,14 +74,23 @@ pub struct VersionDetail {
     pub reviews: Vec<ReviewEntry>,
 }
 
-pub(crate) fn summary(notice: &CatalogNotice, v: &CatalogVersion, today: NaiveDate) -> VersionSummary {
+pub(crate) fn summary(
+    notice: &CatalogNotice,
+    v: &CatalogVersion,
+    today: NaiveDate,
+) -> VersionSummary {
     VersionSummary {
         notice: notice.id.clone(),
         version: v.content.version,
         state: notice.display_state(v, today),
         effective: v.content.effective,
         content_sha256: v.row.content_sha256.clone(),
-        texts: v.content.texts.values().map(|t| (t.language.code().to_owned(), t.sha256.clone())).collect(),
+        texts: v
+            .content
+            .texts
+            .values()
+            .map(|t| (t.language.code().to_owned(), t.sha256.clone()))
+            .collect(),
         source: v.row.source.clone(),
         submitted_by: v.row.submitted_by.clone(),
         submitted_at: v.row.submitted_at,
@@ -92,34 +107,57 @@ async fn find(state: &AppState, id: &str) -> Result<CatalogNotice, Error> {
 }
 
 fn version_of(notice: &CatalogNotice, number: u32) -> Result<&CatalogVersion, Error> {
-    notice.version(number).ok_or(Error::NotFound("notice version"))
+    notice
+        .version(number)
+        .ok_or(Error::NotFound("notice version"))
 }
 
 /// All versions of a notice with their states.
 #[utoipa::path(get, path = "/api/v1/notices/{id}/versions", tag = "notices",
     responses((status = 200, body = [VersionSummary]), (status = 404)), security(("bearer" = [])))]
-pub async fn list(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Vec<VersionSummary>>, Error> {
+pub async fn list(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<VersionSummary>>, Error> {
     let notice = find(&state, &id).await?;
     let today = state.app.clock.today_berlin();
-    Ok(Json(notice.versions.iter().map(|v| summary(&notice, v, today)).collect()))
+    Ok(Json(
+        notice
+            .versions
+            .iter()
+            .map(|v| summary(&notice, v, today))
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/notices/{id}/versions/{version}", tag = "notices",
     responses((status = 200, body = VersionDetail), (status = 404)), security(("bearer" = [])))]
-pub async fn show(State(state): State<AppState>, Path((id, version)): Path<(String, u32)>) -> Result<Json<VersionDetail>, Error> {
+pub async fn show(
+    State(state): State<AppState>,
+    Path((id, version)): Path<(String, u32)>,
+) -> Result<Json<VersionDetail>, Error> {
     let notice = find(&state, &id).await?;
     let v = version_of(&notice, version)?;
     let reviews = notice_versions::reviews_of(&state.app.db, &id, i64::from(version)).await?;
     Ok(Json(VersionDetail {
         summary: summary(&notice, v, state.app.clock.today_berlin()),
         metadata: v.content.metadata(),
-        text: v.content.texts.values().map(|t| (t.language.code().to_owned(), t.markdown.clone())).collect(),
+        text: v
+            .content
+            .texts
+            .values()
+            .map(|t| (t.language.code().to_owned(), t.markdown.clone()))
+            .collect(),
         reviews,
     }))
 }
 
 fn actor<'a>(staff: &'a StaffIdentity, actor_id: &'a str, client: &'a ClientInfo) -> Actor<'a> {
-    Actor { id: actor_id, role: staff.role, ip: client.ip_truncated.as_deref() }
+    Actor {
+        id: actor_id,
+        role: staff.role,
+        ip: client.ip_truncated.as_deref(),
+    }
 }
 
 /// Submits a draft for legal review; its text and metadata are frozen from now on.
@@ -136,9 +174,17 @@ pub async fn submit(
     current_summary(&state, &id, version).await
 }
 
-async fn current_summary(state: &AppState, id: &str, version: u32) -> Result<Json<VersionSummary>, Error> {
+async fn current_summary(
+    state: &AppState,
+    id: &str,
+    version: u32,
+) -> Result<Json<VersionSummary>, Error> {
     let notice = find(state, id).await?;
-    Ok(Json(summary(&notice, version_of(&notice, version)?, state.app.clock.today_berlin())))
+    Ok(Json(summary(
+        &notice,
+        version_of(&notice, version)?,
+        state.app.clock.today_berlin(),
+    )))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -163,7 +209,16 @@ pub async fn decide(
     ApiJson(input): ApiJson<ReviewInput>,
 ) -> Result<Json<VersionSummary>, Error> {
     let actor_id = staff.actor();
-    review::decide(&state.app, &id, version, &actor(&staff, &actor_id, &client), input.decision, input.comment.as_deref(), input.material.unwrap_or(true)).await?;
+    review::decide(
+        &state.app,
+        &id,
+        version,
+        &actor(&staff, &actor_id, &client),
+        input.decision,
+        input.comment.as_deref(),
+        input.material.unwrap_or(true),
+    )
+    .await?;
     current_summary(&state, &id, version).await
 }
 
@@ -183,7 +238,14 @@ pub async fn comment(
     ApiJson(input): ApiJson<CommentInput>,
 ) -> Result<Json<VersionSummary>, Error> {
     let actor_id = staff.actor();
-    review::comment(&state.app, &id, version, &actor(&staff, &actor_id, &client), Some(&input.comment)).await?;
+    review::comment(
+        &state.app,
+        &id,
+        version,
+        &actor(&staff, &actor_id, &client),
+        Some(&input.comment),
+    )
+    .await?;
     current_summary(&state, &id, version).await
 }
 
@@ -204,7 +266,14 @@ pub async fn withdraw(
     ApiJson(input): ApiJson<WithdrawInput>,
 ) -> Result<Json<VersionSummary>, Error> {
     let actor_id = staff.actor();
-    review::withdraw(&state.app, &id, version, &actor(&staff, &actor_id, &client), Some(&input.reason)).await?;
+    review::withdraw(
+        &state.app,
+        &id,
+        version,
+        &actor(&staff, &actor_id, &client),
+        Some(&input.reason),
+    )
+    .await?;
     current_summary(&state, &id, version).await
 }
 
@@ -229,11 +298,19 @@ pub async fn upload(
 ) -> Result<(StatusCode, Json<VersionSummary>), Error> {
     let mut texts = BTreeMap::new();
     for (code, text) in input.texts {
-        let lang = Language::parse(&code).ok_or_else(|| FieldError::new(format!("texts.{code}"), "must be de or en"))?;
+        let lang = Language::parse(&code)
+            .ok_or_else(|| FieldError::new(format!("texts.{code}"), "must be de or en"))?;
         texts.insert(lang, text);
     }
     let actor_id = staff.actor();
-    let version = review::upload(&state.app, &id, &input.version_toml, &texts, &actor(&staff, &actor_id, &client)).await?;
+    let version = review::upload(
+        &state.app,
+        &id,
+        &input.version_toml,
+        &texts,
+        &actor(&staff, &actor_id, &client),
+    )
+    .await?;
     let Json(summary) = current_summary(&state, &id, version).await?;
     Ok((StatusCode::CREATED, Json(summary)))
 }
@@ -258,7 +335,12 @@ pub async fn diff(
     let new = version_of(&notice, version)?;
     let old = match query.against {
         Some(n) => version_of(&notice, n)?,
-        None => notice.previous(version).ok_or_else(|| FieldError::new("against", "this is the first version; name one to compare with"))?,
+        None => notice.previous(version).ok_or_else(|| {
+            FieldError::new(
+                "against",
+                "this is the first version; name one to compare with",
+            )
+        })?,
     };
     Ok(Json(diff::versions(&old.content, &new.content)))
 }
@@ -266,14 +348,21 @@ pub async fn diff(
 /// The version as a PDF for legal filing; the same version and trail give the same bytes.
 #[utoipa::path(get, path = "/api/v1/notices/{id}/versions/{version}/pdf", tag = "notices",
     responses((status = 200, content_type = "application/pdf"), (status = 404)), security(("bearer" = [])))]
-pub async fn pdf(State(state): State<AppState>, Path((id, version)): Path<(String, u32)>, client: ClientInfo) -> Result<Response, Error> {
+pub async fn pdf(
+    State(state): State<AppState>,
+    Path((id, version)): Path<(String, u32)>,
+    client: ClientInfo,
+) -> Result<Response, Error> {
     let notice = find(&state, &id).await?;
     let v = version_of(&notice, version)?;
     let bytes = crate::pdf::notice_version::render(&state.app, &notice, v, client.language).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{id}-v{version}.pdf\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{id}-v{version}.pdf\""),
+            ),
         ],
         Body::from(bytes),
     )

@@ -14,7 +14,9 @@ pub async fn list_in_force(State(state): State<AppState>) -> Result<Json<Vec<Val
     let catalog = state.app.catalog().await?;
     let mut out = Vec::new();
     for notice in catalog.notices.values() {
-        let Some(version) = notice.in_force(today).map(|v| &v.content) else { continue };
+        let Some(version) = notice.in_force(today).map(|v| &v.content) else {
+            continue;
+        };
         for (lang, text) in &version.texts {
             let lang = *lang;
             out.push(json!({

@@ -7,18 +7,21 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::clock::canonical_time;
+use crate::domain::consent::FieldError;
 use crate::domain::notice::Language;
 use crate::http::AppState;
 use crate::http::error::Error;
 use crate::http::extract::ApiJson;
 use crate::http::submission::{Receipt, load_receipt};
 use crate::store::consents::{self, Withdrawal};
-use crate::domain::consent::FieldError;
 
 /// A participant's receipt, for whoever holds the personal token.
 #[utoipa::path(get, path = "/api/v1/receipts/{token}", tag = "participants",
     responses((status = 200, body = Object), (status = 404)))]
-pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Result<Json<Value>, Error> {
+pub async fn show(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Json<Value>, Error> {
     let receipt = load_receipt(&state.app, &token).await?;
     Ok(Json(receipt_json(&state, &receipt, &token)))
 }
@@ -45,15 +48,28 @@ pub async fn withdraw(
     let which = if input.all {
         Withdrawal::All
     } else if input.purposes.is_empty() {
-        return Err(FieldError::new("purposes", "name the purposes to withdraw, or send \"all\": true").into());
+        return Err(FieldError::new(
+            "purposes",
+            "name the purposes to withdraw, or send \"all\": true",
+        )
+        .into());
     } else {
-        let known: Vec<&str> = receipt.events.iter().map(|e| e.purpose_id.as_str()).collect();
+        let known: Vec<&str> = receipt
+            .events
+            .iter()
+            .map(|e| e.purpose_id.as_str())
+            .collect();
         if let Some(unknown) = input.purposes.iter().find(|p| !known.contains(&p.as_str())) {
-            return Err(FieldError::new("purposes", format!("unknown purpose `{unknown}` for this receipt")).into());
+            return Err(FieldError::new(
+                "purposes",
+                format!("unknown purpose `{unknown}` for this receipt"),
+            )
+            .into());
         }
         Withdrawal::Purposes(&input.purposes)
     };
-    let withdrawn = consents::withdraw(&state.app.db, &state.app.clock, &receipt.record.id, which).await?;
+    let withdrawn =
+        consents::withdraw(&state.app.db, &state.app.clock, &receipt.record.id, which).await?;
     if !withdrawn.is_empty() {
         tracing::info!(record = %receipt.record.id, purposes = withdrawn.len(), "consent withdrawn");
     }
@@ -67,7 +83,10 @@ pub async fn withdraw(
 /// where they fit.
 fn receipt_json(state: &AppState, r: &Receipt, token: &str) -> Value {
     let lang = Language::parse(&r.record.notice_language).unwrap_or(Language::De);
-    let controller = r.notice.as_ref().and_then(|n| state.app.policies.controller(&n.controller));
+    let controller = r
+        .notice
+        .as_ref()
+        .and_then(|n| state.app.policies.controller(&n.controller));
     json!({
         "receipt_id": r.record.receipt_id,
         "record_id": r.record.id,

@@ -15,8 +15,8 @@ use crate::http::AppState;
 use crate::http::auth::StaffIdentity;
 use crate::http::error::Error;
 use crate::http::extract::{ApiJson, ClientInfo};
-use crate::retention::admin::{self, Forecast};
 use crate::retention::RunReport;
+use crate::retention::admin::{self, Forecast};
 use crate::store::retention::{self as store, Hold};
 
 /// What will be deleted when over the next twelve months, per category.
@@ -41,7 +41,10 @@ pub struct ReportQuery {
 /// deleted content.
 #[utoipa::path(get, path = "/api/v1/retention/report", tag = "retention", params(ReportQuery),
     responses((status = 200, content_type = "text/csv"), (status = 422)), security(("bearer" = [])))]
-pub async fn report(State(state): State<AppState>, query: Result<Query<ReportQuery>, QueryRejection>) -> Result<Response, Error> {
+pub async fn report(
+    State(state): State<AppState>,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Response, Error> {
     let Query(q) = query.map_err(|e| FieldError::new("(query)", e.body_text()))?;
     if q.to < q.from {
         return Err(FieldError::new("to", "must not be before `from`").into());
@@ -52,7 +55,10 @@ pub async fn report(State(state): State<AppState>, query: Result<Query<ReportQue
         "csv" => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\"")),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}.csv\""),
+                ),
             ],
             Body::from(admin::report_csv(&entries)?),
         )
@@ -87,8 +93,16 @@ pub async fn add_hold(
     client: ClientInfo,
     ApiJson(input): ApiJson<HoldInput>,
 ) -> Result<(StatusCode, Json<Hold>), Error> {
-    let hold = admin::add_hold(&state.app, &input.scope, &input.target, &input.reason, input.until, &staff.actor(), client.ip_truncated.as_deref())
-        .await??;
+    let hold = admin::add_hold(
+        &state.app,
+        &input.scope,
+        &input.target,
+        &input.reason,
+        input.until,
+        &staff.actor(),
+        client.ip_truncated.as_deref(),
+    )
+    .await??;
     Ok((StatusCode::CREATED, Json(hold)))
 }
 
@@ -100,7 +114,14 @@ pub async fn release_hold(
     staff: StaffIdentity,
     client: ClientInfo,
 ) -> Result<StatusCode, Error> {
-    if admin::release_hold(&state.app, &id, &staff.actor(), client.ip_truncated.as_deref()).await? {
+    if admin::release_hold(
+        &state.app,
+        &id,
+        &staff.actor(),
+        client.ip_truncated.as_deref(),
+    )
+    .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(Error::NotFound("active hold"))
@@ -122,18 +143,35 @@ pub async fn pause(
     client: ClientInfo,
     ApiJson(input): ApiJson<PauseInput>,
 ) -> Result<StatusCode, Error> {
-    match admin::pause(&state.app, &input.reason, &staff.actor(), client.ip_truncated.as_deref()).await?? {
+    match admin::pause(
+        &state.app,
+        &input.reason,
+        &staff.actor(),
+        client.ip_truncated.as_deref(),
+    )
+    .await??
+    {
         true => Ok(StatusCode::NO_CONTENT),
-        false => Err(Error::Conflict { code: "already_paused", message: "automated deletion is paused already".into() }),
+        false => Err(Error::Conflict {
+            code: "already_paused",
+            message: "automated deletion is paused already".into(),
+        }),
     }
 }
 
 #[utoipa::path(post, path = "/api/v1/retention/resume", tag = "retention",
     responses((status = 204), (status = 409)), security(("bearer" = [])))]
-pub async fn resume(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo) -> Result<StatusCode, Error> {
+pub async fn resume(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+) -> Result<StatusCode, Error> {
     match admin::resume(&state.app, &staff.actor(), client.ip_truncated.as_deref()).await? {
         true => Ok(StatusCode::NO_CONTENT),
-        false => Err(Error::Conflict { code: "not_paused", message: "automated deletion is not paused".into() }),
+        false => Err(Error::Conflict {
+            code: "not_paused",
+            message: "automated deletion is not paused".into(),
+        }),
     }
 }
 
@@ -147,6 +185,11 @@ pub struct RunInput {
 /// Runs the engine now (as the scheduler does).
 #[utoipa::path(post, path = "/api/v1/retention/run", tag = "retention", request_body = RunInput,
     responses((status = 200, body = RunReport)), security(("bearer" = [])))]
-pub async fn run(State(state): State<AppState>, ApiJson(input): ApiJson<RunInput>) -> Result<Json<RunReport>, Error> {
-    Ok(Json(crate::retention::run(&state.app, input.dry_run.unwrap_or(true), None).await?))
+pub async fn run(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<RunInput>,
+) -> Result<Json<RunReport>, Error> {
+    Ok(Json(
+        crate::retention::run(&state.app, input.dry_run.unwrap_or(true), None).await?,
+    ))
 }

@@ -87,19 +87,27 @@ fn view(state: &AppState, w: Workshop, consents: i64) -> WorkshopView {
 fn parse_kind(kind: Option<&str>) -> Result<Option<WorkshopKind>, FieldError> {
     kind.map(|k| {
         WorkshopKind::parse(k).ok_or_else(|| {
-            FieldError::new("kind", "must be authorisation, re-authorisation, erfahrungsaustausch, seminar or other")
+            FieldError::new(
+                "kind",
+                "must be authorisation, re-authorisation, erfahrungsaustausch, seminar or other",
+            )
         })
     })
     .transpose()
 }
 
 async fn counts(state: &AppState) -> Result<HashMap<String, i64>, Error> {
-    Ok(workshops::consent_counts(&state.app.db).await?.into_iter().collect())
+    Ok(workshops::consent_counts(&state.app.db)
+        .await?
+        .into_iter()
+        .collect())
 }
 
 async fn find(state: &AppState, slug: &str) -> Result<Workshop, Error> {
     Slug::parse(slug).map_err(|_| Error::NotFound("workshop"))?;
-    workshops::by_slug(&state.app.db, slug).await?.ok_or(Error::NotFound("workshop"))
+    workshops::by_slug(&state.app.db, slug)
+        .await?
+        .ok_or(Error::NotFound("workshop"))
 }
 
 /// All workshops, archived ones included.
@@ -108,12 +116,22 @@ async fn find(state: &AppState, slug: &str) -> Result<Workshop, Error> {
 pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<WorkshopView>>, Error> {
     let counts = counts(&state).await?;
     let list = workshops::list(&state.app.db).await?;
-    Ok(Json(list.into_iter().map(|w| { let n = counts.get(&w.id).copied().unwrap_or(0); view(&state, w, n) }).collect()))
+    Ok(Json(
+        list.into_iter()
+            .map(|w| {
+                let n = counts.get(&w.id).copied().unwrap_or(0);
+                view(&state, w, n)
+            })
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/workshops/{slug}", tag = "workshops",
     responses((status = 200, body = WorkshopView), (status = 404)), security(("bearer" = [])))]
-pub async fn show(State(state): State<AppState>, Path(slug): Path<String>) -> Result<Json<WorkshopView>, Error> {
+pub async fn show(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Json<WorkshopView>, Error> {
     let w = find(&state, &slug).await?;
     let n = counts(&state).await?.get(&w.id).copied().unwrap_or(0);
     Ok(Json(view(&state, w, n)))
@@ -131,14 +149,18 @@ pub async fn create(
     let title = NewWorkshop::parse_title(&input.title)?;
     NewWorkshop::check_dates(input.starts, input.ends)?;
     let kind = parse_kind(input.kind.as_deref())?.unwrap_or(WorkshopKind::Seminar);
-    let notice = state.app.policies.notice(&input.notice).ok_or_else(|| {
-        FieldError::new("notice", format!("unknown notice `{}`", input.notice))
-    })?;
+    let notice =
+        state.app.policies.notice(&input.notice).ok_or_else(|| {
+            FieldError::new("notice", format!("unknown notice `{}`", input.notice))
+        })?;
     let new = NewWorkshop {
         slug,
         title,
         kind,
-        location: input.location.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()),
+        location: input
+            .location
+            .map(|l| l.trim().to_owned())
+            .filter(|l| !l.is_empty()),
         starts_on: input.starts,
         ends_on: input.ends,
         notice_id: notice.id.clone(),
@@ -147,11 +169,22 @@ pub async fn create(
     let w = match workshops::insert(&state.app.db, &new, state.app.clock.now()).await {
         Ok(w) => w,
         Err(e) if is_unique_violation(&e) => {
-            return Err(Error::Conflict { code: "slug_taken", message: format!("a workshop `{}` exists already", new.slug.as_str()) });
+            return Err(Error::Conflict {
+                code: "slug_taken",
+                message: format!("a workshop `{}` exists already", new.slug.as_str()),
+            });
         }
         Err(e) => return Err(e.into()),
     };
-    audit::record(&state.app.db, &state.app.clock, &staff.actor(), "workshop.created", Some(&format!("workshop:{}", w.slug)), client.ip_truncated.as_deref()).await?;
+    audit::record(
+        &state.app.db,
+        &state.app.clock,
+        &staff.actor(),
+        "workshop.created",
+        Some(&format!("workshop:{}", w.slug)),
+        client.ip_truncated.as_deref(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(view(&state, w, 0))))
 }
 
@@ -165,18 +198,35 @@ pub async fn update(
     ApiJson(patch): ApiJson<WorkshopPatch>,
 ) -> Result<Json<WorkshopView>, Error> {
     let w = find(&state, &slug).await?;
-    let title = patch.title.as_deref().map(NewWorkshop::parse_title).transpose()?;
-    NewWorkshop::check_dates(patch.starts.unwrap_or(w.starts_on), patch.ends.unwrap_or(w.ends_on))?;
+    let title = patch
+        .title
+        .as_deref()
+        .map(NewWorkshop::parse_title)
+        .transpose()?;
+    NewWorkshop::check_dates(
+        patch.starts.unwrap_or(w.starts_on),
+        patch.ends.unwrap_or(w.ends_on),
+    )?;
     let kind = parse_kind(patch.kind.as_deref())?;
     let changes = WorkshopChanges {
         title,
         kind: kind.map(|k| k.as_str().to_owned()),
-        location: patch.location.map(|l| Some(l.trim().to_owned()).filter(|l| !l.is_empty())),
+        location: patch
+            .location
+            .map(|l| Some(l.trim().to_owned()).filter(|l| !l.is_empty())),
         starts_on: patch.starts,
         ends_on: patch.ends,
     };
     workshops::update(&state.app.db, &w.id, &changes).await?;
-    audit::record(&state.app.db, &state.app.clock, &staff.actor(), "workshop.updated", Some(&format!("workshop:{slug}")), client.ip_truncated.as_deref()).await?;
+    audit::record(
+        &state.app.db,
+        &state.app.clock,
+        &staff.actor(),
+        "workshop.updated",
+        Some(&format!("workshop:{slug}")),
+        client.ip_truncated.as_deref(),
+    )
+    .await?;
     show(State(state), Path(slug)).await
 }
 
@@ -191,8 +241,19 @@ pub async fn archive(
 ) -> Result<Json<WorkshopView>, Error> {
     let w = find(&state, &slug).await?;
     if !workshops::archive(&state.app.db, &w.id, state.app.clock.now()).await? {
-        return Err(Error::Conflict { code: "already_archived", message: "the workshop is archived already".into() });
+        return Err(Error::Conflict {
+            code: "already_archived",
+            message: "the workshop is archived already".into(),
+        });
     }
-    audit::record(&state.app.db, &state.app.clock, &staff.actor(), "workshop.archived", Some(&format!("workshop:{slug}")), client.ip_truncated.as_deref()).await?;
+    audit::record(
+        &state.app.db,
+        &state.app.clock,
+        &staff.actor(),
+        "workshop.archived",
+        Some(&format!("workshop:{slug}")),
+        client.ip_truncated.as_deref(),
+    )
+    .await?;
     show(State(state), Path(slug)).await
 }

@@ -14,13 +14,23 @@ use crate::http::i18n::format_time;
 use crate::http::participant::error_page;
 use crate::store::{audit, users};
 
-pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+) -> Response {
     let lang = client.language;
-    let (events, people) = match tokio::try_join!(audit::recent(&state.app.db, 200, 0), users::list(&state.app.db)) {
+    let (events, people) = match tokio::try_join!(
+        audit::recent(&state.app.db, 200, 0),
+        users::list(&state.app.db)
+    ) {
         Ok(v) => v,
         Err(e) => return error_page(e.into(), lang),
     };
-    let names: HashMap<String, String> = people.into_iter().map(|u| (format!("user:{}", u.id), u.email)).collect();
+    let names: HashMap<String, String> = people
+        .into_iter()
+        .map(|u| (format!("user:{}", u.id), u.email))
+        .collect();
     let body = html! {
         p.meta { (tr(lang, "Die letzten 200 Einträge; jeder ist im Ledger verkettet.", "The latest 200 entries; each is chained in the ledger.")) }
         table {
@@ -39,5 +49,13 @@ pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: C
             }
         }
     };
-    shell(&state, lang, &staff, "/staff/audit", tr(lang, "Protokoll", "Audit log"), body).into_response()
+    shell(
+        &state,
+        lang,
+        &staff,
+        "/staff/audit",
+        tr(lang, "Protokoll", "Audit log"),
+        body,
+    )
+    .into_response()
 }

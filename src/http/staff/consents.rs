@@ -29,14 +29,23 @@ pub struct Filter {
 }
 
 fn date(v: &Option<String>) -> Option<NaiveDate> {
-    v.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+    v.as_deref()
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
 }
 
 fn midnight(d: NaiveDate) -> Option<chrono::DateTime<Utc>> {
-    d.and_hms_opt(0, 0, 0)?.and_local_timezone(Berlin).earliest().map(|t| t.with_timezone(&Utc))
+    d.and_hms_opt(0, 0, 0)?
+        .and_local_timezone(Berlin)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
 }
 
-pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo, query: Result<Query<Filter>, axum::extract::rejection::QueryRejection>) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+    query: Result<Query<Filter>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     let lang = client.language;
     let filter = query.map(|Query(f)| f).unwrap_or_default();
     let all_workshops = match workshops::list(&state.app.db).await {
@@ -44,28 +53,62 @@ pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: C
         Err(e) => return error_page(e.into(), lang),
     };
     let selected = filter.workshop.as_deref().filter(|s| !s.is_empty());
-    let workshop_id = selected.and_then(|slug| all_workshops.iter().find(|w| w.slug == slug)).map(|w| w.id.clone());
-    let state_filter = filter.state.clone().filter(|s| PurposeState::parse(s).is_some());
+    let workshop_id = selected
+        .and_then(|slug| all_workshops.iter().find(|w| w.slug == slug))
+        .map(|w| w.id.clone());
+    let state_filter = filter
+        .state
+        .clone()
+        .filter(|s| PurposeState::parse(s).is_some());
     let page = filter.page.unwrap_or(1).clamp(1, 1_000_000);
     let record_filter = RecordFilter {
         workshop_id,
         notice_version: None,
         state: state_filter.clone(),
         from: date(&filter.from).and_then(midnight),
-        until: date(&filter.to).and_then(|d| d.succ_opt()).and_then(midnight),
+        until: date(&filter.to)
+            .and_then(|d| d.succ_opt())
+            .and_then(midnight),
     };
-    let (records, events, total) = match consents::list(&state.app.db, &record_filter, PER_PAGE, (page - 1) * PER_PAGE).await {
+    let (records, events, total) = match consents::list(
+        &state.app.db,
+        &record_filter,
+        PER_PAGE,
+        (page - 1) * PER_PAGE,
+    )
+    .await
+    {
         Ok(v) => v,
         Err(e) => return error_page(e.into(), lang),
     };
     let mut rows = Vec::new();
     for r in &records {
-        let subject = consents::subject(&state.app.db, &r.subject_id).await.ok().flatten();
-        let own: Vec<_> = events.iter().filter(|e| e.record_id == r.id).cloned().collect();
+        let subject = consents::subject(&state.app.db, &r.subject_id)
+            .await
+            .ok()
+            .flatten();
+        let own: Vec<_> = events
+            .iter()
+            .filter(|e| e.record_id == r.id)
+            .cloned()
+            .collect();
         rows.push((r, subject, own));
     }
-    let slug_of = |id: &str| all_workshops.iter().find(|w| w.id == id).map(|w| w.slug.clone()).unwrap_or_default();
-    let states = [PurposeState::Given, PurposeState::Refused, PurposeState::Withdrawn, PurposeState::ReconsentRequested, PurposeState::Expired, PurposeState::Erased];
+    let slug_of = |id: &str| {
+        all_workshops
+            .iter()
+            .find(|w| w.id == id)
+            .map(|w| w.slug.clone())
+            .unwrap_or_default()
+    };
+    let states = [
+        PurposeState::Given,
+        PurposeState::Refused,
+        PurposeState::Withdrawn,
+        PurposeState::ReconsentRequested,
+        PurposeState::Expired,
+        PurposeState::Erased,
+    ];
     let body = html! {
         form method="get" action="/staff/consents" {
             div.grid {
@@ -112,5 +155,13 @@ pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: C
             p { a href={ "/staff/consents?page=" (page + 1) "&workshop=" (selected.unwrap_or("")) "&state=" (state_filter.clone().unwrap_or_default()) "&from=" (filter.from.clone().unwrap_or_default()) "&to=" (filter.to.clone().unwrap_or_default()) } { (tr(lang, "Weitere", "More")) " →" } }
         }
     };
-    shell(&state, lang, &staff, "/staff/consents", tr(lang, "Einwilligungen", "Consents"), body).into_response()
+    shell(
+        &state,
+        lang,
+        &staff,
+        "/staff/consents",
+        tr(lang, "Einwilligungen", "Consents"),
+        body,
+    )
+    .into_response()
 }

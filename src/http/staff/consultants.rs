@@ -16,14 +16,20 @@ use crate::http::extract::ClientInfo;
 use crate::http::i18n::{format_date, format_time};
 use crate::http::participant::error_page;
 
-pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+) -> Response {
     let lang = client.language;
     let list = match crate::http::api::consultants::views(&state).await {
         Ok(l) => l,
         Err(e) => return error_page(e, lang),
     };
     let admin = state.permits(staff.role, Method::POST, "/staff/consultants");
-    let workshops = crate::store::workshops::list(&state.app.db).await.unwrap_or_default();
+    let workshops = crate::store::workshops::list(&state.app.db)
+        .await
+        .unwrap_or_default();
     let body = html! {
         table {
             thead { tr { th { "Name" } th { "E-Mail" } th { (tr(lang, "letzte (Re-)Autorisierung", "last (re-)authorisation")) } th { (tr(lang, "Eintrag gelöscht am", "listing deleted on")) } } }
@@ -66,7 +72,15 @@ pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: C
             }
         }
     };
-    shell(&state, lang, &staff, "/staff/consultants", tr(lang, "Beraterliste", "Consultants"), body).into_response()
+    shell(
+        &state,
+        lang,
+        &staff,
+        "/staff/consultants",
+        tr(lang, "Beraterliste", "Consultants"),
+        body,
+    )
+    .into_response()
 }
 
 #[derive(Deserialize)]
@@ -76,11 +90,31 @@ pub struct AddForm {
     authorised_on: String,
 }
 
-pub async fn add(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo, Form(f): Form<AddForm>) -> Response {
+pub async fn add(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+    Form(f): Form<AddForm>,
+) -> Response {
     let Ok(date) = NaiveDate::parse_from_str(&f.authorised_on, "%Y-%m-%d") else {
-        return error_page(Error::Invalid(crate::domain::consent::FieldError::new("authorised_on", "must be a date")), client.language);
+        return error_page(
+            Error::Invalid(crate::domain::consent::FieldError::new(
+                "authorised_on",
+                "must be a date",
+            )),
+            client.language,
+        );
     };
-    match crate::consultants::add(&state.app, &f.name, &f.email, date, &staff.actor(), client.ip_truncated.as_deref()).await {
+    match crate::consultants::add(
+        &state.app,
+        &f.name,
+        &f.email,
+        date,
+        &staff.actor(),
+        client.ip_truncated.as_deref(),
+    )
+    .await
+    {
         Ok(Ok(_)) => Redirect::to("/staff/consultants").into_response(),
         Ok(Err(e)) => error_page(Error::Invalid(e), client.language),
         Err(e) => error_page(Error::Internal(e), client.language),
@@ -92,8 +126,20 @@ pub struct ImportForm {
     csv: String,
 }
 
-pub async fn import(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo, Form(f): Form<ImportForm>) -> Response {
-    match crate::consultants::import_csv(&state.app, &f.csv, &staff.actor(), client.ip_truncated.as_deref()).await {
+pub async fn import(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+    Form(f): Form<ImportForm>,
+) -> Response {
+    match crate::consultants::import_csv(
+        &state.app,
+        &f.csv,
+        &staff.actor(),
+        client.ip_truncated.as_deref(),
+    )
+    .await
+    {
         Ok(Ok(_)) => Redirect::to("/staff/consultants").into_response(),
         Ok(Err(e)) => error_page(Error::Invalid(e), client.language),
         Err(e) => error_page(Error::Internal(e), client.language),
@@ -106,8 +152,21 @@ pub struct AttendForm {
     email: String,
 }
 
-pub async fn attend(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo, Form(f): Form<AttendForm>) -> Response {
-    match crate::consultants::attend(&state.app, f.slug.trim(), &f.email, &staff.actor(), client.ip_truncated.as_deref()).await {
+pub async fn attend(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+    Form(f): Form<AttendForm>,
+) -> Response {
+    match crate::consultants::attend(
+        &state.app,
+        f.slug.trim(),
+        &f.email,
+        &staff.actor(),
+        client.ip_truncated.as_deref(),
+    )
+    .await
+    {
         Ok(Some(Ok(_))) => Redirect::to("/staff/consultants").into_response(),
         Ok(Some(Err(e))) => error_page(Error::Invalid(e), client.language),
         Ok(None) => error_page(Error::NotFound("workshop"), client.language),
@@ -115,7 +174,11 @@ pub async fn attend(State(state): State<AppState>, staff: StaffIdentity, client:
     }
 }
 
-pub async fn outbox(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo) -> Response {
+pub async fn outbox(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+) -> Response {
     let lang = client.language;
     let messages = match crate::store::consultants::outbox(&state.app.db).await {
         Ok(m) => m,
@@ -132,5 +195,13 @@ pub async fn outbox(State(state): State<AppState>, staff: StaffIdentity, client:
             }
         }
     };
-    shell(&state, lang, &staff, "/staff/outbox", tr(lang, "Postausgang", "Outbox"), body).into_response()
+    shell(
+        &state,
+        lang,
+        &staff,
+        "/staff/outbox",
+        tr(lang, "Postausgang", "Outbox"),
+        body,
+    )
+    .into_response()
 }

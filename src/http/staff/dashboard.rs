@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::{shell, tr};
-use axum::http::Method;
 use crate::http::AppState;
 use crate::http::auth::StaffIdentity;
 use crate::http::error::Error;
@@ -16,22 +15,37 @@ use crate::http::extract::ClientInfo;
 use crate::http::i18n::{format_date, format_time};
 use crate::http::participant::error_page;
 use crate::store::{consents, ledger, workshops};
+use axum::http::Method;
 
-pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+) -> Response {
     match render(&state, &staff, &client).await {
         Ok(r) => r,
         Err(e) => error_page(e, client.language),
     }
 }
 
-async fn render(state: &AppState, staff: &StaffIdentity, client: &ClientInfo) -> Result<Response, Error> {
+async fn render(
+    state: &AppState,
+    staff: &StaffIdentity,
+    client: &ClientInfo,
+) -> Result<Response, Error> {
     let lang = client.language;
     let today = state.app.clock.today_berlin();
     let sees_records = state.permits(staff.role, Method::GET, "/staff/consents");
     let body = if sees_records {
         let list = workshops::list(&state.app.db).await?;
-        let counts: HashMap<String, i64> = workshops::consent_counts(&state.app.db).await?.into_iter().collect();
-        let slugs: HashMap<&str, &str> = list.iter().map(|w| (w.id.as_str(), w.slug.as_str())).collect();
+        let counts: HashMap<String, i64> = workshops::consent_counts(&state.app.db)
+            .await?
+            .into_iter()
+            .collect();
+        let slugs: HashMap<&str, &str> = list
+            .iter()
+            .map(|w| (w.id.as_str(), w.slug.as_str()))
+            .collect();
         let recent_given = consents::recent_events(&state.app.db, "given", 10).await?;
         let recent_withdrawn = consents::recent_events(&state.app.db, "withdrawn", 10).await?;
         let records: HashMap<String, String> = {
@@ -39,7 +53,14 @@ async fn render(state: &AppState, staff: &StaffIdentity, client: &ClientInfo) ->
             for e in recent_given.iter().chain(&recent_withdrawn) {
                 if !map.contains_key(&e.record_id) {
                     if let Some(r) = consents::by_id(&state.app.db, &e.record_id).await? {
-                        map.insert(e.record_id.clone(), slugs.get(r.workshop_id.as_str()).copied().unwrap_or("?").to_owned());
+                        map.insert(
+                            e.record_id.clone(),
+                            slugs
+                                .get(r.workshop_id.as_str())
+                                .copied()
+                                .unwrap_or("?")
+                                .to_owned(),
+                        );
                     }
                 }
             }
@@ -90,8 +111,22 @@ async fn render(state: &AppState, staff: &StaffIdentity, client: &ClientInfo) ->
         .flat_map(|n| n.versions.iter().map(move |v| (n, v)))
         .filter_map(|(n, v)| {
             let state = n.display_state(v, today);
-            matches!(state, crate::domain::review::DisplayState::InReview | crate::domain::review::DisplayState::Draft)
-                .then(|| (n.id.as_str(), v.content.version, if lang == crate::domain::notice::Language::De { state.label_de() } else { state.label_en() }))
+            matches!(
+                state,
+                crate::domain::review::DisplayState::InReview
+                    | crate::domain::review::DisplayState::Draft
+            )
+            .then(|| {
+                (
+                    n.id.as_str(),
+                    v.content.version,
+                    if lang == crate::domain::notice::Language::De {
+                        state.label_de()
+                    } else {
+                        state.label_en()
+                    },
+                )
+            })
         })
         .collect();
     let notices = html! {
@@ -119,11 +154,22 @@ async fn render(state: &AppState, staff: &StaffIdentity, client: &ClientInfo) ->
             }
         }
     };
-    let page = shell(state, lang, staff, "/staff", tr(lang, "Übersicht", "Overview"), html! { (body) (notices) });
+    let page = shell(
+        state,
+        lang,
+        staff,
+        "/staff",
+        tr(lang, "Übersicht", "Overview"),
+        html! { (body) (notices) },
+    );
     Ok(page.into_response())
 }
 
-fn event_list(events: &[consents::ConsentEvent], workshops_of: &HashMap<String, String>, lang: crate::domain::notice::Language) -> maud::Markup {
+fn event_list(
+    events: &[consents::ConsentEvent],
+    workshops_of: &HashMap<String, String>,
+    lang: crate::domain::notice::Language,
+) -> maud::Markup {
     html! {
         @if events.is_empty() {
             p.meta { "–" }

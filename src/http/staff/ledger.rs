@@ -10,7 +10,11 @@ use crate::http::auth::StaffIdentity;
 use crate::http::extract::ClientInfo;
 use crate::http::participant::error_page;
 
-pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+) -> Response {
     let lang = client.language;
     let snapshot = match crate::store::ledger::snapshot(&state.app.db).await {
         Ok(s) => s,

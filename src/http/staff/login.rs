@@ -31,7 +31,13 @@ pub struct LoginForm {
 /// Only our own staff pages are followed after login, never another site.
 fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with("/staff") && !n.contains("://") && !n.chars().any(|c| c.is_control() || c == '\\') => n,
+        Some(n)
+            if n.starts_with("/staff")
+                && !n.contains("://")
+                && !n.chars().any(|c| c.is_control() || c == '\\') =>
+        {
+            n
+        }
         _ => "/staff",
     }
 }
@@ -71,21 +77,55 @@ pub async fn page(Query(query): Query<LoginQuery>, client: ClientInfo) -> Markup
     login_page(client.language, safe_next(query.next.as_deref()), None)
 }
 
-pub async fn submit(State(state): State<AppState>, client: ClientInfo, form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>) -> Response {
+pub async fn submit(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
     let lang = client.language;
     let Ok(Form(form)) = form else {
-        return (StatusCode::BAD_REQUEST, login_page(lang, "/staff", Some(tr(lang, "Das Formular war unvollständig.", "The form was incomplete.")))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            login_page(
+                lang,
+                "/staff",
+                Some(tr(
+                    lang,
+                    "Das Formular war unvollständig.",
+                    "The form was incomplete.",
+                )),
+            ),
+        )
+            .into_response();
     };
     let next = safe_next(form.next.as_deref()).to_owned();
-    match accounts::login(&state.app, &form.email, &form.password, client.ip_truncated.as_deref()).await {
+    match accounts::login(
+        &state.app,
+        &form.email,
+        &form.password,
+        client.ip_truncated.as_deref(),
+    )
+    .await
+    {
         Ok(LoginOutcome::LoggedIn { session_secret, .. }) => {
             let mut response = Redirect::to(&next).into_response();
-            response.headers_mut().insert(SET_COOKIE, session_cookie(Some(&session_secret), state.config.tls));
+            response.headers_mut().insert(
+                SET_COOKIE,
+                session_cookie(Some(&session_secret), state.config.tls),
+            );
             response
         }
         Ok(LoginOutcome::Invalid) => (
             StatusCode::UNAUTHORIZED,
-            login_page(lang, &next, Some(tr(lang, "E-Mail-Adresse oder Passwort ist falsch.", "Wrong e-mail address or password."))),
+            login_page(
+                lang,
+                &next,
+                Some(tr(
+                    lang,
+                    "E-Mail-Adresse oder Passwort ist falsch.",
+                    "Wrong e-mail address or password.",
+                )),
+            ),
         )
             .into_response(),
         Ok(LoginOutcome::Locked(wait)) => {
@@ -94,18 +134,30 @@ pub async fn submit(State(state): State<AppState>, client: ClientInfo, form: Res
                 "Zu viele fehlgeschlagene Anmeldeversuche. Bitte versuchen Sie es in 15 Minuten erneut.",
                 "Too many failed sign-in attempts. Please try again in 15 minutes.",
             );
-            let mut response = (StatusCode::TOO_MANY_REQUESTS, login_page(lang, &next, Some(message))).into_response();
-            response.headers_mut().insert(RETRY_AFTER, wait.num_seconds().into());
+            let mut response = (
+                StatusCode::TOO_MANY_REQUESTS,
+                login_page(lang, &next, Some(message)),
+            )
+                .into_response();
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, wait.num_seconds().into());
             response
         }
         Err(e) => error_page(e.into(), lang),
     }
 }
 
-pub async fn logout(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo) -> Response {
+pub async fn logout(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+) -> Response {
     if let Via::Session { secret, .. } = &staff.via {
         if let Ok(Some(user)) = crate::store::users::by_id(&state.app.db, &staff.id).await {
-            if let Err(e) = accounts::logout(&state.app, secret, &user, client.ip_truncated.as_deref()).await {
+            if let Err(e) =
+                accounts::logout(&state.app, secret, &user, client.ip_truncated.as_deref()).await
+            {
                 return error_page(e.into(), client.language);
             }
         }

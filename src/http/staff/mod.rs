@@ -60,7 +60,14 @@ pub fn role_label(role: Role, lang: Language) -> &'static str {
 }
 
 /// A staff page: navigation for what this role may open, the user, and logout.
-pub fn shell(state: &AppState, lang: Language, staff: &StaffIdentity, active: &str, title: &str, body: Markup) -> Markup {
+pub fn shell(
+    state: &AppState,
+    lang: Language,
+    staff: &StaffIdentity,
+    active: &str,
+    title: &str,
+    body: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {

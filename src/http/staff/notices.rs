@@ -27,11 +27,19 @@ use crate::review::{self, Actor};
 use crate::store::notice_versions;
 
 fn state_badge(state: DisplayState, lang: Language) -> Markup {
-    let label = if lang == Language::De { state.label_de() } else { state.label_en() };
+    let label = if lang == Language::De {
+        state.label_de()
+    } else {
+        state.label_en()
+    };
     html! { span class={ "badge badge-" (state.as_str()) } { (label) } }
 }
 
-pub async fn list(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo) -> Response {
+pub async fn list(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+) -> Response {
     let lang = client.language;
     let catalog = match state.app.catalog().await {
         Ok(c) => c,
@@ -71,7 +79,15 @@ pub async fn list(State(state): State<AppState>, staff: StaffIdentity, client: C
             }
         }
     };
-    shell(&state, lang, &staff, "/staff/notices", tr(lang, "Datenschutzhinweise", "Privacy notices"), body).into_response()
+    shell(
+        &state,
+        lang,
+        &staff,
+        "/staff/notices",
+        tr(lang, "Datenschutzhinweise", "Privacy notices"),
+        body,
+    )
+    .into_response()
 }
 
 #[derive(Deserialize, Default)]
@@ -172,10 +188,17 @@ async fn render(
     let lang = client.language;
     let catalog = state.app.catalog().await?;
     let notice: &CatalogNotice = catalog.notice(id).ok_or(Error::NotFound("notice"))?;
-    let v = notice.version(version).ok_or(Error::NotFound("notice version"))?;
+    let v = notice
+        .version(version)
+        .ok_or(Error::NotFound("notice version"))?;
     let today = state.app.clock.today_berlin();
     let display = notice.display_state(v, today);
-    let text_lang = query.lang.as_deref().and_then(Language::parse).filter(|l| v.content.texts.contains_key(l)).unwrap_or(Language::De);
+    let text_lang = query
+        .lang
+        .as_deref()
+        .and_then(Language::parse)
+        .filter(|l| v.content.texts.contains_key(l))
+        .unwrap_or(Language::De);
     let text = v.content.text_for(text_lang);
     let against = match query.against {
         Some(n) => notice.version(n),
@@ -188,7 +211,12 @@ async fn render(
         .into_iter()
         .map(|u| (format!("user:{}", u.id), u.email))
         .collect();
-    let who = |actor: &str| names.get(actor).cloned().unwrap_or_else(|| actor.trim_start_matches("import:").to_owned());
+    let who = |actor: &str| {
+        names
+            .get(actor)
+            .cloned()
+            .unwrap_or_else(|| actor.trim_start_matches("import:").to_owned())
+    };
     let base = format!("/staff/notices/{id}/{version}");
     let may = |path: &str| state.permits(staff.role, Method::POST, path);
     let body = html! {
@@ -287,9 +315,22 @@ async fn render(
             }
         }
     };
-    let title = format!("{} – {} {}", notice.title.get(lang), tr(lang, "Fassung", "Version"), version);
-    let status = if problem.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    Ok((status, shell(state, lang, staff, "/staff/notices", &title, body)).into_response())
+    let title = format!(
+        "{} – {} {}",
+        notice.title.get(lang),
+        tr(lang, "Fassung", "Version"),
+        version
+    );
+    let status = if problem.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        shell(state, lang, staff, "/staff/notices", &title, body),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -301,19 +342,44 @@ pub struct StepForm {
 }
 
 /// One handler per step, so each route declares its own audience.
-async fn step(state: AppState, id: String, version: u32, staff: StaffIdentity, client: ClientInfo, form: StepForm, which: &str) -> Response {
+async fn step(
+    state: AppState,
+    id: String,
+    version: u32,
+    staff: StaffIdentity,
+    client: ClientInfo,
+    form: StepForm,
+    which: &str,
+) -> Response {
     let actor_id = staff.actor();
-    let actor = Actor { id: &actor_id, role: staff.role, ip: client.ip_truncated.as_deref() };
+    let actor = Actor {
+        id: &actor_id,
+        role: staff.role,
+        ip: client.ip_truncated.as_deref(),
+    };
     let result = match which {
         "submit" => review::submit(&state.app, &id, version, &actor).await,
-        "comment" => review::comment(&state.app, &id, version, &actor, form.comment.as_deref()).await,
-        "withdraw" => review::withdraw(&state.app, &id, version, &actor, form.reason.as_deref()).await,
+        "comment" => {
+            review::comment(&state.app, &id, version, &actor, form.comment.as_deref()).await
+        }
+        "withdraw" => {
+            review::withdraw(&state.app, &id, version, &actor, form.reason.as_deref()).await
+        }
         _ => {
             let decision = match form.decision.as_deref() {
                 Some("approve") => Decision::Approve,
                 _ => Decision::RequestChanges,
             };
-            review::decide(&state.app, &id, version, &actor, decision, form.comment.as_deref(), form.material.is_some()).await
+            review::decide(
+                &state.app,
+                &id,
+                version,
+                &actor,
+                decision,
+                form.comment.as_deref(),
+                form.material.is_some(),
+            )
+            .await
         }
     };
     match result {
@@ -324,7 +390,17 @@ async fn step(state: AppState, id: String, version: u32, staff: StaffIdentity, c
                 Error::Internal(_) | Error::NotFound(_) => error_page(e, client.language),
                 _ => {
                     let status = e.status();
-                    match render(&state, &id, version, VersionQuery::default(), &staff, &client, Some(e.public_message())).await {
+                    match render(
+                        &state,
+                        &id,
+                        version,
+                        VersionQuery::default(),
+                        &staff,
+                        &client,
+                        Some(e.public_message()),
+                    )
+                    .await
+                    {
                         Ok(mut r) => {
                             *r.status_mut() = status;
                             r
@@ -337,19 +413,43 @@ async fn step(state: AppState, id: String, version: u32, staff: StaffIdentity, c
     }
 }
 
-pub async fn submit(State(s): State<AppState>, Path((id, v)): Path<(String, u32)>, staff: StaffIdentity, client: ClientInfo, Form(f): Form<StepForm>) -> Response {
+pub async fn submit(
+    State(s): State<AppState>,
+    Path((id, v)): Path<(String, u32)>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+    Form(f): Form<StepForm>,
+) -> Response {
     step(s, id, v, staff, client, f, "submit").await
 }
 
-pub async fn decide(State(s): State<AppState>, Path((id, v)): Path<(String, u32)>, staff: StaffIdentity, client: ClientInfo, Form(f): Form<StepForm>) -> Response {
+pub async fn decide(
+    State(s): State<AppState>,
+    Path((id, v)): Path<(String, u32)>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+    Form(f): Form<StepForm>,
+) -> Response {
     step(s, id, v, staff, client, f, "review").await
 }
 
-pub async fn comment(State(s): State<AppState>, Path((id, v)): Path<(String, u32)>, staff: StaffIdentity, client: ClientInfo, Form(f): Form<StepForm>) -> Response {
+pub async fn comment(
+    State(s): State<AppState>,
+    Path((id, v)): Path<(String, u32)>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+    Form(f): Form<StepForm>,
+) -> Response {
     step(s, id, v, staff, client, f, "comment").await
 }
 
-pub async fn withdraw(State(s): State<AppState>, Path((id, v)): Path<(String, u32)>, staff: StaffIdentity, client: ClientInfo, Form(f): Form<StepForm>) -> Response {
+pub async fn withdraw(
+    State(s): State<AppState>,
+    Path((id, v)): Path<(String, u32)>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+    Form(f): Form<StepForm>,
+) -> Response {
     step(s, id, v, staff, client, f, "withdraw").await
 }
 
@@ -373,7 +473,11 @@ pub async fn upload(
         texts.insert(Language::En, en);
     }
     let actor_id = staff.actor();
-    let actor = Actor { id: &actor_id, role: staff.role, ip: client.ip_truncated.as_deref() };
+    let actor = Actor {
+        id: &actor_id,
+        role: staff.role,
+        ip: client.ip_truncated.as_deref(),
+    };
     match review::upload(&state.app, &id, &form.version_toml, &texts, &actor).await {
         Ok(version) => Redirect::to(&format!("/staff/notices/{id}/{version}")).into_response(),
         Err(e) => error_page(e.into(), client.language),

@@ -19,7 +19,11 @@ use crate::http::participant::error_page;
 use crate::retention::admin;
 use crate::store::retention as store;
 
-pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+) -> Response {
     let lang = client.language;
     let loaded = async {
         Ok::<_, anyhow::Error>((
@@ -42,7 +46,12 @@ pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: C
         .retention
         .iter()
         .map(|r| &r.category)
-        .filter(|c| forecast.months.iter().any(|m| m.per_category.contains_key(*c)))
+        .filter(|c| {
+            forecast
+                .months
+                .iter()
+                .any(|m| m.per_category.contains_key(*c))
+        })
         .collect();
     let body = html! {
         section {
@@ -128,7 +137,15 @@ pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: C
             }
         }
     };
-    shell(&state, lang, &staff, "/staff/retention", tr(lang, "Löschfristen", "Retention"), body).into_response()
+    shell(
+        &state,
+        lang,
+        &staff,
+        "/staff/retention",
+        tr(lang, "Löschfristen", "Retention"),
+        body,
+    )
+    .into_response()
 }
 
 #[derive(Deserialize)]
@@ -139,17 +156,48 @@ pub struct HoldForm {
     until: Option<String>,
 }
 
-pub async fn add_hold(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo, Form(form): Form<HoldForm>) -> Response {
-    let until = form.until.as_deref().filter(|u| !u.is_empty()).and_then(|u| NaiveDate::parse_from_str(u, "%Y-%m-%d").ok());
-    match admin::add_hold(&state.app, &form.scope, &form.target, &form.reason, until, &staff.actor(), client.ip_truncated.as_deref()).await {
+pub async fn add_hold(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+    Form(form): Form<HoldForm>,
+) -> Response {
+    let until = form
+        .until
+        .as_deref()
+        .filter(|u| !u.is_empty())
+        .and_then(|u| NaiveDate::parse_from_str(u, "%Y-%m-%d").ok());
+    match admin::add_hold(
+        &state.app,
+        &form.scope,
+        &form.target,
+        &form.reason,
+        until,
+        &staff.actor(),
+        client.ip_truncated.as_deref(),
+    )
+    .await
+    {
         Ok(Ok(_)) => Redirect::to("/staff/retention").into_response(),
         Ok(Err(field)) => error_page(Error::Invalid(field), client.language),
         Err(e) => error_page(Error::Internal(e), client.language),
     }
 }
 
-pub async fn release_hold(State(state): State<AppState>, Path(id): Path<String>, staff: StaffIdentity, client: ClientInfo) -> Response {
-    match admin::release_hold(&state.app, &id, &staff.actor(), client.ip_truncated.as_deref()).await {
+pub async fn release_hold(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+) -> Response {
+    match admin::release_hold(
+        &state.app,
+        &id,
+        &staff.actor(),
+        client.ip_truncated.as_deref(),
+    )
+    .await
+    {
         Ok(_) => Redirect::to("/staff/retention").into_response(),
         Err(e) => error_page(Error::Internal(e), client.language),
     }
@@ -160,15 +208,31 @@ pub struct PauseForm {
     reason: String,
 }
 
-pub async fn pause(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo, Form(form): Form<PauseForm>) -> Response {
-    match admin::pause(&state.app, &form.reason, &staff.actor(), client.ip_truncated.as_deref()).await {
+pub async fn pause(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+    Form(form): Form<PauseForm>,
+) -> Response {
+    match admin::pause(
+        &state.app,
+        &form.reason,
+        &staff.actor(),
+        client.ip_truncated.as_deref(),
+    )
+    .await
+    {
         Ok(Ok(_)) => Redirect::to("/staff/retention").into_response(),
         Ok(Err(field)) => error_page(Error::Invalid(field), client.language),
         Err(e) => error_page(Error::Internal(e), client.language),
     }
 }
 
-pub async fn resume(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo) -> Response {
+pub async fn resume(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+) -> Response {
     match admin::resume(&state.app, &staff.actor(), client.ip_truncated.as_deref()).await {
         Ok(_) => Redirect::to("/staff/retention").into_response(),
         Err(e) => error_page(Error::Internal(e), client.language),

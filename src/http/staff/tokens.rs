@@ -18,7 +18,11 @@ use crate::http::i18n::format_time;
 use crate::http::participant::error_page;
 use crate::store::tokens;
 
-pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+) -> Response {
     render(&state, &staff, &client, None, None, StatusCode::OK).await
 }
 
@@ -84,7 +88,18 @@ async fn render(
             p { button type="submit" { (tr(lang, "Erstellen", "Create")) } }
         }
     };
-    (status, shell(state, lang, staff, "/staff/tokens", tr(lang, "API-Tokens", "API tokens"), body)).into_response()
+    (
+        status,
+        shell(
+            state,
+            lang,
+            staff,
+            "/staff/tokens",
+            tr(lang, "API-Tokens", "API tokens"),
+            body,
+        ),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -101,30 +116,114 @@ pub async fn create(
     form: Result<Form<TokenForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return render(&state, &staff, &client, Some("Formular unvollständig / form incomplete".into()), None, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render(
+            &state,
+            &staff,
+            &client,
+            Some("Formular unvollständig / form incomplete".into()),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let Some(role) = Role::parse(&form.role) else {
-        return render(&state, &staff, &client, Some("role: unknown".into()), None, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render(
+            &state,
+            &staff,
+            &client,
+            Some("role: unknown".into()),
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
-    let expires = match form.expires.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+    let expires = match form
+        .expires
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
         None => None,
         Some(e) => match NaiveDate::parse_from_str(e, "%Y-%m-%d") {
             Ok(d) => Some(d),
-            Err(_) => return render(&state, &staff, &client, Some("expires: not a date".into()), None, StatusCode::UNPROCESSABLE_ENTITY).await,
+            Err(_) => {
+                return render(
+                    &state,
+                    &staff,
+                    &client,
+                    Some("expires: not a date".into()),
+                    None,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await;
+            }
         },
     };
-    match accounts::create_token(&state.app, &form.name, role, expires, &staff.actor(), client.ip_truncated.as_deref()).await {
-        Ok((token, secret)) => render(&state, &staff, &client, None, Some((token.name, secret)), StatusCode::CREATED).await,
+    match accounts::create_token(
+        &state.app,
+        &form.name,
+        role,
+        expires,
+        &staff.actor(),
+        client.ip_truncated.as_deref(),
+    )
+    .await
+    {
+        Ok((token, secret)) => {
+            render(
+                &state,
+                &staff,
+                &client,
+                None,
+                Some((token.name, secret)),
+                StatusCode::CREATED,
+            )
+            .await
+        }
         Err(AccountError::Store(e)) => error_page(e.into(), client.language),
-        Err(AccountError::Conflict(m)) => render(&state, &staff, &client, Some(m), None, StatusCode::CONFLICT).await,
-        Err(other) => render(&state, &staff, &client, Some(other.to_string()), None, StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(AccountError::Conflict(m)) => {
+            render(&state, &staff, &client, Some(m), None, StatusCode::CONFLICT).await
+        }
+        Err(other) => {
+            render(
+                &state,
+                &staff,
+                &client,
+                Some(other.to_string()),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
     }
 }
 
-pub async fn revoke(State(state): State<AppState>, Path(name): Path<String>, staff: StaffIdentity, client: ClientInfo) -> Response {
-    match accounts::revoke_token(&state.app, &name, &staff.actor(), client.ip_truncated.as_deref()).await {
+pub async fn revoke(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+) -> Response {
+    match accounts::revoke_token(
+        &state.app,
+        &name,
+        &staff.actor(),
+        client.ip_truncated.as_deref(),
+    )
+    .await
+    {
         Ok(()) | Err(AccountError::NotFound(_)) => Redirect::to("/staff/tokens").into_response(),
         Err(AccountError::Store(e)) => error_page(e.into(), client.language),
-        Err(other) => render(&state, &staff, &client, Some(other.to_string()), None, StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(other) => {
+            render(
+                &state,
+                &staff,
+                &client,
+                Some(other.to_string()),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
     }
 }

@@ -17,11 +17,21 @@ use crate::http::i18n::format_time;
 use crate::http::participant::error_page;
 use crate::store::users;
 
-pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+) -> Response {
     render(&state, &staff, &client, None, StatusCode::OK).await
 }
 
-async fn render(state: &AppState, staff: &StaffIdentity, client: &ClientInfo, problem: Option<String>, status: StatusCode) -> Response {
+async fn render(
+    state: &AppState,
+    staff: &StaffIdentity,
+    client: &ClientInfo,
+    problem: Option<String>,
+    status: StatusCode,
+) -> Response {
     let lang = client.language;
     let list = match users::list(&state.app.db).await {
         Ok(l) => l,
@@ -63,7 +73,18 @@ async fn render(state: &AppState, staff: &StaffIdentity, client: &ClientInfo, pr
             p { button type="submit" { (tr(lang, "Anlegen", "Add")) } }
         }
     };
-    (status, shell(state, lang, staff, "/staff/users", tr(lang, "Benutzer", "Users"), body)).into_response()
+    (
+        status,
+        shell(
+            state,
+            lang,
+            staff,
+            "/staff/users",
+            tr(lang, "Benutzer", "Users"),
+            body,
+        ),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -80,31 +101,88 @@ pub async fn create(
     form: Result<Form<UserForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return render(&state, &staff, &client, Some("Formular unvollständig / form incomplete".into()), StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render(
+            &state,
+            &staff,
+            &client,
+            Some("Formular unvollständig / form incomplete".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let Some(role) = Role::parse(&form.role) else {
-        return render(&state, &staff, &client, Some("role: unknown".into()), StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render(
+            &state,
+            &staff,
+            &client,
+            Some("role: unknown".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
-    match accounts::add_user(&state.app, &form.email, role, &form.password, &staff.actor(), client.ip_truncated.as_deref()).await {
+    match accounts::add_user(
+        &state.app,
+        &form.email,
+        role,
+        &form.password,
+        &staff.actor(),
+        client.ip_truncated.as_deref(),
+    )
+    .await
+    {
         Ok(_) => Redirect::to("/staff/users").into_response(),
         Err(AccountError::Store(e)) => error_page(e.into(), client.language),
-        Err(AccountError::Conflict(m)) => render(&state, &staff, &client, Some(m), StatusCode::CONFLICT).await,
-        Err(other) => render(&state, &staff, &client, Some(other.to_string()), StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(AccountError::Conflict(m)) => {
+            render(&state, &staff, &client, Some(m), StatusCode::CONFLICT).await
+        }
+        Err(other) => {
+            render(
+                &state,
+                &staff,
+                &client,
+                Some(other.to_string()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
     }
 }
 
-pub async fn disable(State(state): State<AppState>, Path(id): Path<String>, staff: StaffIdentity, client: ClientInfo) -> Response {
+pub async fn disable(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+) -> Response {
     if uuid::Uuid::parse_str(&id).is_err() {
         return error_page(crate::http::error::Error::NotFound("user"), client.language);
     }
     let user = match users::by_id(&state.app.db, &id).await {
         Ok(Some(u)) => u,
-        Ok(None) => return error_page(crate::http::error::Error::NotFound("user"), client.language),
+        Ok(None) => {
+            return error_page(crate::http::error::Error::NotFound("user"), client.language);
+        }
         Err(e) => return error_page(e.into(), client.language),
     };
-    match accounts::disable_user(&state.app, user, &staff.actor(), client.ip_truncated.as_deref()).await {
+    match accounts::disable_user(
+        &state.app,
+        user,
+        &staff.actor(),
+        client.ip_truncated.as_deref(),
+    )
+    .await
+    {
         Ok(_) | Err(AccountError::Conflict(_)) => Redirect::to("/staff/users").into_response(),
         Err(AccountError::Store(e)) => error_page(e.into(), client.language),
-        Err(other) => render(&state, &staff, &client, Some(other.to_string()), StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(other) => {
+            render(
+                &state,
+                &staff,
+                &client,
+                Some(other.to_string()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
     }
 }

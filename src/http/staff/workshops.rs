@@ -11,7 +11,6 @@ use maud::html;
 use serde::Deserialize;
 
 use super::{csrf_field, shell, tr};
-use axum::http::Method;
 use crate::domain::workshop::{NewWorkshop, Slug, WorkshopKind};
 use crate::http::AppState;
 use crate::http::auth::StaffIdentity;
@@ -20,6 +19,7 @@ use crate::http::extract::ClientInfo;
 use crate::http::i18n::format_date;
 use crate::http::participant::error_page;
 use crate::store::{audit, is_unique_violation, workshops};
+use axum::http::Method;
 
 const KINDS: [WorkshopKind; 5] = [
     WorkshopKind::Authorisation,
@@ -29,13 +29,26 @@ const KINDS: [WorkshopKind; 5] = [
     WorkshopKind::Other,
 ];
 
-pub async fn page(State(state): State<AppState>, staff: StaffIdentity, client: ClientInfo) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    staff: StaffIdentity,
+    client: ClientInfo,
+) -> Response {
     render(&state, &staff, &client, None, StatusCode::OK).await
 }
 
-async fn render(state: &AppState, staff: &StaffIdentity, client: &ClientInfo, problem: Option<String>, status: StatusCode) -> Response {
+async fn render(
+    state: &AppState,
+    staff: &StaffIdentity,
+    client: &ClientInfo,
+    problem: Option<String>,
+    status: StatusCode,
+) -> Response {
     let lang = client.language;
-    let (list, counts) = match tokio::try_join!(workshops::list(&state.app.db), workshops::consent_counts(&state.app.db)) {
+    let (list, counts) = match tokio::try_join!(
+        workshops::list(&state.app.db),
+        workshops::consent_counts(&state.app.db)
+    ) {
         Ok(v) => v,
         Err(e) => return error_page(e.into(), lang),
     };
@@ -82,7 +95,11 @@ async fn render(state: &AppState, staff: &StaffIdentity, client: &ClientInfo, pr
             }
         }
     };
-    (status, shell(state, lang, staff, "/staff/workshops", "Workshops", body)).into_response()
+    (
+        status,
+        shell(state, lang, staff, "/staff/workshops", "Workshops", body),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -103,18 +120,33 @@ pub async fn create(
     form: Result<Form<WorkshopForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return render(&state, &staff, &client, Some("Formular unvollständig / form incomplete".into()), StatusCode::UNPROCESSABLE_ENTITY).await;
+        return render(
+            &state,
+            &staff,
+            &client,
+            Some("Formular unvollständig / form incomplete".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let result = async {
         let date = |field: &'static str, v: &str| {
-            NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| crate::domain::consent::FieldError::new(field, "must be a date"))
+            NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map_err(|_| crate::domain::consent::FieldError::new(field, "must be a date"))
         };
-        let notice = state.app.policies.notice(&form.notice).ok_or_else(|| crate::domain::consent::FieldError::new("notice", "unknown notice"))?;
+        let notice =
+            state.app.policies.notice(&form.notice).ok_or_else(|| {
+                crate::domain::consent::FieldError::new("notice", "unknown notice")
+            })?;
         let new = NewWorkshop {
             slug: Slug::parse(&form.slug)?,
             title: NewWorkshop::parse_title(&form.title)?,
             kind: WorkshopKind::parse(&form.kind).unwrap_or(WorkshopKind::Seminar),
-            location: form.location.clone().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()),
+            location: form
+                .location
+                .clone()
+                .map(|l| l.trim().to_owned())
+                .filter(|l| !l.is_empty()),
             starts_on: date("starts", &form.starts)?,
             ends_on: date("ends", &form.ends)?,
             notice_id: notice.id.clone(),
@@ -123,10 +155,23 @@ pub async fn create(
         NewWorkshop::check_dates(new.starts_on, new.ends_on)?;
         let w = match workshops::insert(&state.app.db, &new, state.app.clock.now()).await {
             Ok(w) => w,
-            Err(e) if is_unique_violation(&e) => return Err(Error::Conflict { code: "slug_taken", message: format!("slug `{}` is taken", new.slug.as_str()) }),
+            Err(e) if is_unique_violation(&e) => {
+                return Err(Error::Conflict {
+                    code: "slug_taken",
+                    message: format!("slug `{}` is taken", new.slug.as_str()),
+                });
+            }
             Err(e) => return Err(e.into()),
         };
-        audit::record(&state.app.db, &state.app.clock, &staff.actor(), "workshop.created", Some(&format!("workshop:{}", w.slug)), client.ip_truncated.as_deref()).await?;
+        audit::record(
+            &state.app.db,
+            &state.app.clock,
+            &staff.actor(),
+            "workshop.created",
+            Some(&format!("workshop:{}", w.slug)),
+            client.ip_truncated.as_deref(),
+        )
+        .await?;
         Ok::<_, Error>(())
     }
     .await;
