@@ -257,8 +257,7 @@ const fn by_key(sql: &'static str) -> Statement {
     }
 }
 
-/// Runs the statements and, if it changed anything, writes the log entry
-/// and its ledger entry in the same transaction. `None` when there was nothing left to do.
+/// One deletion: [`execute_batch`] with a single item. `None` when there was nothing left.
 async fn execute(
     db: &Db,
     clock: &Clock,
@@ -267,50 +266,20 @@ async fn execute(
     key: &str,
     ledger_ref: &str,
 ) -> sqlx::Result<Option<DeletionLogEntry>> {
-    with_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let (seq, prev) = lock_head!(tx);
-        let now = clock.now();
-        let mut rows = 0i64;
-        for statement in statements {
-            let query = sqlx::query(statement.sql).bind(key);
-            let query = if statement.binds_now { query.bind(now) } else { query };
-            rows += query.execute(&mut *tx).await?.rows_affected() as i64;
-        }
-        if rows == 0 {
-            tx.rollback().await?;
-            return Ok(None);
-        }
-        let entry = DeletionLogEntry {
-            id: uuid::Uuid::new_v4().to_string(),
-            executed_at: now,
-            category: deletion.category.to_owned(),
-            rule_version: deletion.rule_version,
-            start_on: deletion.start_on,
-            due_on: deletion.due_on,
+    let item = BatchItem {
+        deletion: Deletion {
             subject_pseudonym: deletion.subject_pseudonym.clone(),
-            target: deletion.target.to_owned(),
-            rows_affected: rows,
-            ledger_seq: seq,
-        };
-        let ledger = LedgerEntry::next(seq, &prev, now, EntryKind::Deletion, ledger_ref, &payload_hash(&entry.payload()));
-        insert_entry!(tx, &ledger);
-        sqlx::query(concat!("INSERT INTO deletion_log (", columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
-            .bind(&entry.id)
-            .bind(entry.executed_at)
-            .bind(&entry.category)
-            .bind(entry.rule_version)
-            .bind(entry.start_on)
-            .bind(entry.due_on)
-            .bind(&entry.subject_pseudonym)
-            .bind(&entry.target)
-            .bind(entry.rows_affected)
-            .bind(entry.ledger_seq)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(Some(entry))
-    })
+            ..*deletion
+        },
+        key,
+        ledger_ref,
+    };
+    Ok(
+        execute_batch(db, clock, std::slice::from_ref(&item), statements)
+            .await?
+            .pop()
+            .flatten(),
+    )
 }
 
 /// One due item of a batch: its log fields, the key `$1`, and what its ledger entry refers to.
@@ -470,25 +439,7 @@ pub async fn anonymise_participant(
     record_id: &str,
 ) -> sqlx::Result<Option<DeletionLogEntry>> {
     // Each statement only touches rows that still hold data, so a repeat changes nothing.
-    execute(
-        db,
-        clock,
-        d,
-        &[
-            Statement {
-                sql: "UPDATE subjects SET name = NULL, email = NULL, organisation = NULL, salt = NULL, erased_at = $2
-                      WHERE id = $1 AND erased_at IS NULL",
-                binds_now: true,
-            },
-            by_key(
-                "UPDATE consent_records SET ip_truncated = NULL, user_agent = NULL
-                 WHERE subject_id = $1 AND (ip_truncated IS NOT NULL OR user_agent IS NOT NULL)",
-            ),
-        ],
-        subject_id,
-        record_id,
-    )
-    .await
+    execute(db, clock, d, ANONYMISE_PARTICIPANT, subject_id, record_id).await
 }
 
 pub async fn log_between(
