@@ -219,6 +219,12 @@ pub fn table() -> Vec<Route> {
         ),
         route(
             M::GET,
+            "/api/v1/retention/concept",
+            A::ADMIN_AUDITOR,
+            api::retention::concept,
+        ),
+        route(
+            M::GET,
             "/api/v1/retention/holds",
             A::ADMIN_AUDITOR,
             api::retention::holds,

@@ -2,3 +2,4 @@
 
 pub mod notice_pdf;
 pub mod notice_version;
+pub mod retention;

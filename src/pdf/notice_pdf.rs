@@ -1,4 +1,6 @@
-//! PDF rendering of a privacy notice version ("Datenschutzhinweise") for filing.
+//! PDF rendering of a privacy notice version ("Datenschutzhinweise") for filing, and of
+//! other documents for filing ([`FilingDocument`]: deletion report, deletion concept) with
+//! the same layout.
 //!
 //! Self-contained: only `printpdf` 0.12 (feature `text_layout`), `lopdf` 0.44 (the
 //! version printpdf itself uses; needed to set a deterministic trailer `/ID`),
@@ -72,6 +74,56 @@ pub struct NoticePdf {
     pub categories: Vec<PdfCategory>,
     pub recipients: Vec<String>,
     pub review_trail: Vec<PdfReviewEntry>,
+}
+
+/// A table of a [`FilingDocument`]. `widths` are relative column widths, one per header.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FilingTable {
+    pub headers: Vec<String>,
+    pub widths: Vec<f32>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// One block of a [`FilingDocument`]'s body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FilingBlock {
+    /// A section title with a rule above it (as "Metadaten" in the notice PDF).
+    Section(String),
+    /// A heading inside a section.
+    Heading(String),
+    /// Markdown: headings, paragraphs, lists, quotes, code (no tables).
+    Markdown(String),
+    /// An italic remark, e.g. "Keine Einträge".
+    Note(String),
+    /// Label/value rows.
+    Facts(Vec<(String, String)>),
+    /// A table whose header row is repeated on every page it spans.
+    Table(FilingTable),
+}
+
+/// A document for filing other than a notice, laid out like the notice PDF: a title block
+/// (title, intro lines, label/value rows), the body, and a running header and footer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilingDocument {
+    pub title: String,
+    /// Lines under the title.
+    pub intro: Vec<String>,
+    /// Label/value rows of the title block.
+    pub facts: Vec<(String, String)>,
+    pub body: Vec<FilingBlock>,
+    pub header_left: String,
+    pub header_right: String,
+    /// Left of the footer; "Seite x von y" is on the right.
+    pub footer_left: String,
+    /// Info dictionary.
+    pub author: String,
+    pub subject: String,
+    pub keywords: Vec<String>,
+    /// ASCII; non-graphic characters are dropped.
+    pub identifier: String,
+    /// The info dictionary's dates. Passed in, never the wall clock, so that equal input
+    /// gives equal bytes.
+    pub date: chrono::DateTime<chrono::Utc>,
 }
 
 // ---------------------------------------------------------------------------------
@@ -1095,6 +1147,72 @@ impl<'f> Layout<'f> {
         self.y -= 14.0;
     }
 
+    fn document_title_block(&mut self, d: &FilingDocument) {
+        self.lines(
+            &wrap(self.f, &plain_spans(Style::Bold, &d.title), CONTENT_W, 17.0),
+            LEFT,
+            17.0,
+            21.0,
+        );
+        self.y -= 6.0;
+        for line in &d.intro {
+            self.text(
+                &plain_spans(Style::Regular, line),
+                LEFT,
+                CONTENT_W,
+                BODY_SIZE,
+                BODY_LH,
+            );
+        }
+        if !d.intro.is_empty() {
+            self.y -= 8.0;
+        }
+        self.owned_key_values(&d.facts);
+        self.y -= 6.0;
+        self.ensure(4.0);
+        hline_ops(&mut self.ops, LEFT, RIGHT, self.y, 0.8, BLACK);
+        self.y -= 14.0;
+    }
+
+    fn owned_key_values(&mut self, rows: &[(String, String)]) {
+        let rows: Vec<(&str, String)> = rows.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        self.key_values(&rows);
+    }
+
+    fn filing_blocks(&mut self, blocks: &[FilingBlock]) {
+        for block in blocks {
+            match block {
+                FilingBlock::Section(title) => self.section_title(title),
+                FilingBlock::Heading(title) => self.sub_title(title),
+                FilingBlock::Markdown(md) => {
+                    self.blocks(&parse_markdown(md), LEFT, 0);
+                    self.flush_marker();
+                }
+                FilingBlock::Note(text) => self.note(text),
+                FilingBlock::Facts(rows) => {
+                    self.owned_key_values(rows);
+                    self.y -= 6.0;
+                }
+                FilingBlock::Table(t) => {
+                    // a width per header, whatever the caller passed
+                    let fracs: Vec<f32> = if t.widths.len() == t.headers.len()
+                        && t.widths.iter().all(|w| w.is_finite() && *w > 0.0)
+                    {
+                        t.widths.clone()
+                    } else {
+                        vec![1.0; t.headers.len()]
+                    };
+                    let headers: Vec<&str> = t.headers.iter().map(String::as_str).collect();
+                    self.table(&Table {
+                        headers: &headers,
+                        fracs: &fracs,
+                        rows: t.rows.clone(),
+                    });
+                }
+            }
+        }
+    }
+
     // ---- tables -------------------------------------------------------------
 
     fn table(&mut self, t: &Table) {
@@ -1329,16 +1447,9 @@ fn format_timestamp(s: &str) -> String {
     }
 }
 
-/// Header and footer of every page; needs the final page count.
+/// Header and footer of every notice page; needs the final page count.
 fn decorate(f: &Fonts, ops: &mut Vec<Op>, d: &NoticePdf, page: usize, pages: usize) {
     let st = Style::Regular;
-    let fassung = format!("Fassung {}", d.version);
-    let fassung_w = f.width(st, DECO_SIZE, &fassung);
-    let title = f.clean(st, d.notice_title.trim());
-    let title = fit(f, st, DECO_SIZE, title.trim(), CONTENT_W - fassung_w - 24.0);
-
-    let seite = format!("Seite {page} von {pages}");
-    let seite_w = f.width(st, DECO_SIZE, &seite);
     let hash: String = f
         .clean(st, d.content_sha256.trim())
         .chars()
@@ -1349,22 +1460,43 @@ fn decorate(f: &Fonts, ops: &mut Vec<Op>, d: &NoticePdf, page: usize, pages: usi
     } else {
         format!("SHA-256 (Fassung inkl. Metadaten): {hash}…")
     };
-    let hash_label = fit(f, st, DECO_SIZE, &hash_label, CONTENT_W - seite_w - 24.0);
+    let running = Running {
+        header_left: &d.notice_title,
+        header_right: &format!("Fassung {}", d.version),
+        footer_left: &hash_label,
+    };
+    decorate_running(f, ops, &running, page, pages);
+}
+
+/// The texts of the running header and footer.
+struct Running<'a> {
+    header_left: &'a str,
+    header_right: &'a str,
+    footer_left: &'a str,
+}
+
+/// Header (left and right text) and footer (left text, "Seite x von y") of a page; the left
+/// texts are shortened to what fits next to the right ones.
+fn decorate_running(f: &Fonts, ops: &mut Vec<Op>, r: &Running, page: usize, pages: usize) {
+    let st = Style::Regular;
+    let right = f.clean(st, r.header_right.trim());
+    let right = fit(f, st, DECO_SIZE, right.trim(), CONTENT_W / 2.0);
+    let right_w = f.width(st, DECO_SIZE, &right);
+    let title = f.clean(st, r.header_left.trim());
+    let title = fit(f, st, DECO_SIZE, title.trim(), CONTENT_W - right_w - 24.0);
+
+    let seite = format!("Seite {page} von {pages}");
+    let seite_w = f.width(st, DECO_SIZE, &seite);
+    let footer = f.clean(st, r.footer_left.trim());
+    let footer = fit(f, st, DECO_SIZE, footer.trim(), CONTENT_W - seite_w - 24.0);
 
     ops.push(Op::SaveGraphicsState);
     ops.push(Op::SetFillColor {
         col: grey(GREY_TEXT),
     });
     text_ops(ops, st, DECO_SIZE, LEFT, HEADER_BASELINE, &title);
-    text_ops(
-        ops,
-        st,
-        DECO_SIZE,
-        RIGHT - fassung_w,
-        HEADER_BASELINE,
-        &fassung,
-    );
-    text_ops(ops, st, DECO_SIZE, LEFT, FOOTER_BASELINE, &hash_label);
+    text_ops(ops, st, DECO_SIZE, RIGHT - right_w, HEADER_BASELINE, &right);
+    text_ops(ops, st, DECO_SIZE, LEFT, FOOTER_BASELINE, &footer);
     text_ops(ops, st, DECO_SIZE, RIGHT - seite_w, FOOTER_BASELINE, &seite);
     ops.push(Op::RestoreGraphicsState);
     hline_ops(ops, LEFT, RIGHT, HEADER_RULE, 0.4, GREY_RULE);
@@ -1429,6 +1561,56 @@ fn document_id(d: &NoticePdf) -> Vec<u8> {
     id
 }
 
+fn filing_document_id(d: &FilingDocument) -> Vec<u8> {
+    let date = d.date.timestamp().to_le_bytes();
+    let mut parts: Vec<&[u8]> = vec![
+        d.title.as_bytes(),
+        d.header_left.as_bytes(),
+        d.header_right.as_bytes(),
+        d.footer_left.as_bytes(),
+        d.author.as_bytes(),
+        d.subject.as_bytes(),
+        d.identifier.as_bytes(),
+        &date,
+    ];
+    parts.extend(d.intro.iter().map(|l| l.as_bytes()));
+    parts.extend(d.keywords.iter().map(|k| k.as_bytes()));
+    for (k, v) in &d.facts {
+        parts.push(k.as_bytes());
+        parts.push(v.as_bytes());
+    }
+    // a tag per block kind, so that equal text in different blocks still differs
+    let tags: [&[u8]; 6] = [b"S", b"H", b"M", b"N", b"F", b"T"];
+    for b in &d.body {
+        match b {
+            FilingBlock::Section(t) => parts.extend([tags[0], t.as_bytes()]),
+            FilingBlock::Heading(t) => parts.extend([tags[1], t.as_bytes()]),
+            FilingBlock::Markdown(t) => parts.extend([tags[2], t.as_bytes()]),
+            FilingBlock::Note(t) => parts.extend([tags[3], t.as_bytes()]),
+            FilingBlock::Facts(rows) => {
+                parts.push(tags[4]);
+                for (k, v) in rows {
+                    parts.push(k.as_bytes());
+                    parts.push(v.as_bytes());
+                }
+            }
+            FilingBlock::Table(t) => {
+                parts.push(tags[5]);
+                parts.extend(t.headers.iter().map(|h| h.as_bytes()));
+                for row in &t.rows {
+                    parts.push(b"R");
+                    parts.extend(row.iter().map(|c| c.as_bytes()));
+                }
+            }
+        }
+    }
+    let a = fnv1a(0xcbf2_9ce4_8422_2325, &parts);
+    let b = fnv1a(0x84222325_cbf29ce4, &parts);
+    let mut id = a.to_be_bytes().to_vec();
+    id.extend_from_slice(&b.to_be_bytes());
+    id
+}
+
 /// Info-dictionary date: the effective date (00:00 UTC) when it parses as
 /// `dd.mm.yyyy` or `yyyy-mm-dd`, else 1970-01-01. Never the wall clock.
 fn document_date(effective: &str) -> printpdf::OffsetDateTime {
@@ -1482,25 +1664,99 @@ pub fn render(doc: &NoticePdf) -> Vec<u8> {
     } else {
         doc.notice_title.trim()
     };
-    let mut pdf = PdfDocument::new(title);
-    let date = document_date(&doc.effective);
-    {
-        let info = &mut pdf.metadata.info;
-        info.author = doc.controller.clone();
-        info.subject = format!(
+    let info = Info {
+        title,
+        author: doc.controller.clone(),
+        subject: format!(
             "Datenschutzhinweise {} – Fassung {} ({})",
             doc.notice_id, doc.version, doc.language
-        );
-        info.keywords = vec![
+        ),
+        keywords: vec![
             format!("sha256-text:{}", doc.text_sha256),
             format!("sha256-content:{}", doc.content_sha256),
-        ];
-        info.creator = "consentd".to_string();
-        info.producer = "consentd notice_pdf (printpdf 0.12)".to_string();
-        info.identifier = ascii_identifier(doc);
-        info.creation_date = date.clone();
-        info.modification_date = date.clone();
-        info.metadata_date = date;
+        ],
+        producer: "consentd notice_pdf (printpdf 0.12)",
+        identifier: ascii_identifier(doc),
+        date: document_date(&doc.effective),
+    };
+    assemble(f, pages, info, document_id(doc))
+}
+
+/// Renders another document for filing (deletion report, deletion concept) as an A4 PDF
+/// with the notice PDF's layout. Deterministic: equal input gives byte-identical output.
+pub fn render_document(doc: &FilingDocument) -> Vec<u8> {
+    let f = fonts();
+
+    let mut layout = Layout::new(f);
+    layout.document_title_block(doc);
+    layout.filing_blocks(&doc.body);
+    let mut pages = layout.finish();
+
+    let total = pages.len();
+    let running = Running {
+        header_left: &doc.header_left,
+        header_right: &doc.header_right,
+        footer_left: &doc.footer_left,
+    };
+    for (i, ops) in pages.iter_mut().enumerate() {
+        decorate_running(f, ops, &running, i + 1, total);
+    }
+
+    let ts = doc.date.timestamp();
+    let date =
+        printpdf::OffsetDateTime::from_unix_timestamp(if (0..=253_402_300_799).contains(&ts) {
+            ts
+        } else {
+            0
+        })
+        .unwrap_or_else(|_| printpdf::PdfDocumentInfo::default().creation_date);
+    let info = Info {
+        title: if doc.title.trim().is_empty() {
+            "consentd"
+        } else {
+            doc.title.trim()
+        },
+        author: doc.author.clone(),
+        subject: doc.subject.clone(),
+        keywords: doc.keywords.clone(),
+        producer: "consentd (printpdf 0.12)",
+        identifier: doc
+            .identifier
+            .chars()
+            .filter(|c| c.is_ascii_graphic())
+            .take(200)
+            .collect(),
+        date,
+    };
+    assemble(f, pages, info, filing_document_id(doc))
+}
+
+/// The info dictionary of a document.
+struct Info<'a> {
+    title: &'a str,
+    author: String,
+    subject: String,
+    keywords: Vec<String>,
+    producer: &'a str,
+    identifier: String,
+    date: printpdf::OffsetDateTime,
+}
+
+/// Pages, fonts and info into PDF bytes, with the trailer `/ID` set to `id`. Empty if
+/// serialising fails.
+fn assemble(f: &Fonts, pages: Vec<Vec<Op>>, info: Info, id: Vec<u8>) -> Vec<u8> {
+    let mut pdf = PdfDocument::new(info.title);
+    {
+        let dict = &mut pdf.metadata.info;
+        dict.author = info.author;
+        dict.subject = info.subject;
+        dict.keywords = info.keywords;
+        dict.creator = "consentd".to_string();
+        dict.producer = info.producer.to_string();
+        dict.identifier = info.identifier;
+        dict.creation_date = info.date;
+        dict.modification_date = info.date;
+        dict.metadata_date = info.date;
     }
     pdf.metadata.xmp = None;
     for (i, face) in f.faces.iter().enumerate() {
@@ -1527,7 +1783,6 @@ pub fn render(doc: &NoticePdf) -> Vec<u8> {
     let mut lo = pdf.to_lopdf_document(&opts, &mut warnings);
 
     // printpdf writes a random trailer /ID; replace it by a hash of the input
-    let id = document_id(doc);
     lo.trailer.set(
         "ID",
         lopdf::Object::Array(vec![

@@ -551,3 +551,326 @@ on_both_backends!(
     deletes_on_schedule_never_early_and_only_once,
     holds_pauses_forecast_and_report
 );
+
+// ---------------------------------------------------------------------------------------
+// PDF documents for filing: the deletion report and the deletion concept.
+// ---------------------------------------------------------------------------------------
+
+mod pdf_documents {
+    use serde_json::Value;
+
+    use super::cli_at;
+    use crate::helpers::{Backend, TestApp, shipped_policies};
+    use crate::on_both_backends;
+
+    /// The text of a PDF as `pdftotext` reads it, whitespace collapsed.
+    fn pdf_text(bytes: &[u8]) -> String {
+        assert!(bytes.starts_with(b"%PDF"), "not a PDF");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("doc.pdf");
+        std::fs::write(&file, bytes).unwrap();
+        let out = std::process::Command::new("pdftotext")
+            .arg(&file)
+            .arg("-")
+            .output()
+            .expect("pdftotext (poppler-utils) is installed");
+        assert!(out.status.success(), "pdftotext could not read it");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn ok(out: &std::process::Output) {
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A run that deletes, then the report as a PDF: summary, holds that existed in the
+    /// range (not one that ended before), pauses, entries, the ledger head; the same bytes
+    /// when made again at the same time; the same through the API.
+    async fn deletion_report_as_pdf(backend: Backend) {
+        let app = TestApp::spawn_with(
+            backend,
+            crate::helpers::Options {
+                now: Some("2026-12-01T10:00:00Z".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+        // A session and a failed sign-in: due after one day and 30 days.
+        app.add_user("admin@example.org", "admin");
+        app.login("admin@example.org").await;
+        app.login_response("admin@example.org", "Falsches-Passwort-123")
+            .await;
+        ok(&app.cli(&[
+            "retention",
+            "hold",
+            "--category",
+            "teilnehmende-kontaktdaten",
+            "--reason",
+            "Rechtsstreit Az. 1 O 23/27",
+        ]));
+        ok(&app.cli(&[
+            "retention",
+            "hold",
+            "--category",
+            "feedbackbogen",
+            "--reason",
+            "Alte Sperre vor dem Zeitraum",
+            "--until",
+            "2026-12-15",
+        ]));
+        ok(&cli_at(
+            &app,
+            "2027-01-10T08:00:00Z",
+            &["retention", "pause", "--reason", "Migration der Datenbank"],
+        ));
+        ok(&cli_at(
+            &app,
+            "2027-01-10T09:00:00Z",
+            &["retention", "resume"],
+        ));
+        let run = cli_at(
+            &app,
+            "2027-01-15T10:00:00Z",
+            &["retention", "run", "--json"],
+        );
+        ok(&run);
+        let run: Value = serde_json::from_slice(&run.stdout).unwrap();
+        assert_eq!(run["executed"], 2, "{run}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let report = |name: &str| {
+            let file = dir.path().join(name);
+            let out = cli_at(
+                &app,
+                "2027-01-20T09:00:00Z",
+                &[
+                    "retention",
+                    "report",
+                    "--from",
+                    "2027-01-01",
+                    "--to",
+                    "2027-01-31",
+                    "--format",
+                    "pdf",
+                    "--output",
+                    file.to_str().unwrap(),
+                ],
+            );
+            ok(&out);
+            std::fs::read(file).unwrap()
+        };
+        let first = report("a.pdf");
+        let second = report("b.pdf");
+        assert!(first == second, "same input and time, byte-identical PDF");
+
+        let verify = app.cli(&["verify", "--json"]);
+        ok(&verify);
+        let head: Value = serde_json::from_slice(&verify.stdout).unwrap();
+        let (seq, sha) = (
+            head["length"].as_i64().unwrap(),
+            head["head_sha256"].as_str().unwrap().to_owned(),
+        );
+        let text = pdf_text(&first);
+        for needle in [
+            "Löschprotokoll / Deletion report",
+            "01.01.2027 – 31.01.2027",
+            "Zusammenfassung je Datenart und Regel",
+            "sitzungen",
+            "anmelde-",
+            "v1",
+            "Rechtsstreit Az. 1 O 23/27",
+            "Migration der Datenbank",
+            "20.01.2027 09:00 UTC",
+            &format!("Nr. {seq}"),
+            &sha,
+            &format!("SHA-256 {}…", &sha[..16]),
+            "Seite 1 von",
+        ] {
+            assert!(text.contains(needle), "`{needle}` missing in:\n{text}");
+        }
+        assert!(
+            !text.contains("Alte Sperre"),
+            "a hold that ended before the range is not listed"
+        );
+        assert!(!text.contains("@example.org"), "no e-mail addresses");
+        // Two entries, each with its ledger sequence number.
+        let entries: Vec<Value> = serde_json::from_slice(
+            &cli_at(
+                &app,
+                "2027-01-20T09:00:00Z",
+                &[
+                    "retention",
+                    "report",
+                    "--from",
+                    "2027-01-01",
+                    "--to",
+                    "2027-01-31",
+                    "--format",
+                    "json",
+                ],
+            )
+            .stdout,
+        )
+        .unwrap();
+        assert_eq!(entries.len(), 2);
+        for e in &entries {
+            let seq = e["ledger_seq"].as_i64().unwrap().to_string();
+            assert!(text.split(' ').any(|w| w == seq), "ledger seq {seq}");
+        }
+        let refused = cli_at(
+            &app,
+            "2027-01-20T09:00:00Z",
+            &[
+                "retention",
+                "report",
+                "--from",
+                "2027-01-31",
+                "--to",
+                "2027-01-01",
+                "--format",
+                "pdf",
+            ],
+        );
+        assert!(!refused.status.success());
+
+        // The same download through the API (an auditor may file it too).
+        let auditor = app.create_token("auditor", "dsb");
+        let get = |path: String| {
+            app.client
+                .get(format!("{}{path}", app.address))
+                .bearer_auth(&auditor)
+                .send()
+        };
+        let pdf = get("/api/v1/retention/report?from=2027-01-01&to=2027-01-31&format=pdf".into())
+            .await
+            .unwrap();
+        assert_eq!(pdf.status(), 200);
+        assert_eq!(pdf.headers()["content-type"], "application/pdf");
+        assert_eq!(
+            pdf.headers()["content-disposition"],
+            "attachment; filename=\"loeschbericht-2027-01-01-2027-01-31.pdf\""
+        );
+        let bytes = pdf.bytes().await.unwrap();
+        assert!(bytes.starts_with(b"%PDF"));
+        let text = pdf_text(&bytes);
+        assert!(
+            text.contains("sitzungen") && text.contains("Rechtsstreit Az. 1 O 23/27"),
+            "{text}"
+        );
+        for bad in [
+            "/api/v1/retention/report?from=2027-01-01&to=2027-01-31&format=docx",
+            "/api/v1/retention/report?from=2027-01-31&to=2027-01-01&format=pdf",
+            "/api/v1/retention/report?from=2027-13-01&to=2027-01-01&format=pdf",
+        ] {
+            assert_eq!(get(bad.into()).await.unwrap().status(), 422, "{bad}");
+        }
+
+        // The admin page offers the PDF and the concept.
+        let session = app.login("admin@example.org").await;
+        let page = app
+            .client
+            .get(format!("{}/staff/retention", app.address))
+            .header("cookie", &session.cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("option value=\"pdf\"")
+                && page.contains("/api/v1/retention/concept?format=pdf"),
+            "{page}"
+        );
+    }
+
+    /// The deletion concept as a PDF names every rule's category; same rules, same bytes;
+    /// also as a download.
+    async fn deletion_concept_as_pdf(backend: Backend) {
+        let app = TestApp::spawn_with(
+            backend,
+            crate::helpers::Options {
+                now: Some("2026-12-01T10:00:00Z".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+        let out = app.cli(&["retention", "concept", "--format", "pdf"]);
+        ok(&out);
+        let again = app.cli(&["retention", "concept", "--format", "pdf"]);
+        assert!(out.stdout == again.stdout, "byte-identical");
+        let text = pdf_text(&out.stdout);
+        let rules = std::fs::read_to_string(shipped_policies().join("retention.toml")).unwrap();
+        let categories: Vec<&str> = rules
+            .lines()
+            .filter_map(|l| l.strip_prefix("category = \""))
+            .map(|l| l.trim_end_matches('"'))
+            .collect();
+        assert!(categories.len() >= 10, "{categories:?}");
+        for c in &categories {
+            assert!(text.contains(c), "category `{c}` missing in:\n{text}");
+        }
+        for needle in [
+            "Löschkonzept / Deletion concept",
+            "Matrix der Löschklassen",
+            "Startzeitpunkt",
+            "Regellöschfrist",
+            "Rechtsgrundlage",
+            "Ende des Workshops",
+            "3 Jahre (P3Y), gezählt ab Ende des Kalenderjahres",
+            "anonymisieren",
+        ] {
+            assert!(text.contains(needle), "`{needle}` missing in:\n{text}");
+        }
+        let md = app.cli(&["retention", "concept", "--format", "md"]);
+        ok(&md);
+        assert!(String::from_utf8_lossy(&md.stdout).starts_with("# Löschkonzept"));
+        assert!(
+            !app.cli(&["retention", "concept", "--format", "docx"])
+                .status
+                .success()
+        );
+
+        let admin = app.create_token("admin", "admin");
+        let get = |path: &'static str| {
+            app.client
+                .get(format!("{}{path}", app.address))
+                .bearer_auth(&admin)
+                .send()
+        };
+        let pdf = get("/api/v1/retention/concept?format=pdf").await.unwrap();
+        assert_eq!(pdf.status(), 200);
+        assert_eq!(pdf.headers()["content-type"], "application/pdf");
+        assert_eq!(
+            pdf.headers()["content-disposition"],
+            "attachment; filename=\"loeschkonzept.pdf\""
+        );
+        let bytes = pdf.bytes().await.unwrap();
+        assert!(pdf_text(&bytes).contains("teilnehmende-kontaktdaten"));
+        let md = get("/api/v1/retention/concept").await.unwrap();
+        assert_eq!(md.status(), 200);
+        assert!(
+            md.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/markdown")
+        );
+        assert_eq!(
+            get("/api/v1/retention/concept?format=docx")
+                .await
+                .unwrap()
+                .status(),
+            422
+        );
+    }
+
+    on_both_backends!(deletion_report_as_pdf, deletion_concept_as_pdf);
+}

@@ -37,6 +37,7 @@ use super::{
         notice_versions::pdf,
         retention::forecast,
         retention::report,
+        retention::concept,
         retention::holds,
         retention::add_hold,
         retention::release_hold,

@@ -1,4 +1,5 @@
-//! `/api/v1/retention/…`: forecast, deletion reports, holds, pause and resume, runs.
+//! `/api/v1/retention/…`: forecast, deletion reports, the deletion concept, holds, pause and
+//! resume, runs.
 
 use axum::Json;
 use axum::body::Body;
@@ -33,14 +34,30 @@ pub struct ReportQuery {
     pub from: NaiveDate,
     /// Last day, YYYY-MM-DD.
     pub to: NaiveDate,
-    /// csv (default; UTF-8 with BOM, semicolons) or json.
+    /// csv (default; UTF-8 with BOM, semicolons), json or pdf (for filing).
     pub format: Option<String>,
+}
+
+/// A file download with its type and name.
+fn attachment(content_type: &str, filename: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        Body::from(bytes),
+    )
+        .into_response()
 }
 
 /// The deletion log for a date range: what was deleted when under which rule — never the
 /// deleted content.
 #[utoipa::path(get, path = "/api/v1/retention/report", tag = "retention", params(ReportQuery),
-    responses((status = 200, content_type = "text/csv"), (status = 422)), security(("bearer" = [])))]
+    responses((status = 200, content(("text/csv"), ("application/json"), ("application/pdf"))),
+        (status = 422)), security(("bearer" = [])))]
 pub async fn report(
     State(state): State<AppState>,
     query: Result<Query<ReportQuery>, QueryRejection>,
@@ -49,22 +66,55 @@ pub async fn report(
     if q.to < q.from {
         return Err(FieldError::new("to", "must not be before `from`").into());
     }
-    let entries = admin::report(&state.app, q.from, q.to).await?;
     let name = format!("loeschbericht-{}-{}", q.from, q.to);
     Ok(match q.format.as_deref().unwrap_or("csv") {
-        "csv" => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{name}.csv\""),
-                ),
-            ],
-            Body::from(admin::report_csv(&entries)?),
-        )
-            .into_response(),
-        "json" => Json(entries).into_response(),
-        _ => return Err(FieldError::new("format", "must be csv or json").into()),
+        "csv" => {
+            let entries = admin::report(&state.app, q.from, q.to).await?;
+            attachment(
+                "text/csv; charset=utf-8",
+                &format!("{name}.csv"),
+                admin::report_csv(&entries)?,
+            )
+        }
+        "json" => Json(admin::report(&state.app, q.from, q.to).await?).into_response(),
+        "pdf" => attachment(
+            "application/pdf",
+            &format!("{name}.pdf"),
+            crate::pdf::retention::deletion_report(&state.app, q.from, q.to).await?,
+        ),
+        _ => return Err(FieldError::new("format", "must be csv, json or pdf").into()),
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConceptQuery {
+    /// md (default) or pdf (for filing).
+    pub format: Option<String>,
+}
+
+/// The retention rules as the deletion concept (Löschkonzept, DIN 66398) for the
+/// data-protection officer.
+#[utoipa::path(get, path = "/api/v1/retention/concept", tag = "retention", params(ConceptQuery),
+    responses((status = 200, content(("text/markdown"), ("application/pdf"))), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn concept(
+    State(state): State<AppState>,
+    query: Result<Query<ConceptQuery>, QueryRejection>,
+) -> Result<Response, Error> {
+    let Query(q) = query.map_err(|e| FieldError::new("(query)", e.body_text()))?;
+    Ok(match q.format.as_deref().unwrap_or("md") {
+        "md" => attachment(
+            "text/markdown; charset=utf-8",
+            "loeschkonzept.md",
+            crate::retention::concept_markdown(&state.app).into_bytes(),
+        ),
+        "pdf" => attachment(
+            "application/pdf",
+            "loeschkonzept.pdf",
+            crate::pdf::retention::concept(&state.app).await?,
+        ),
+        _ => return Err(FieldError::new("format", "must be md or pdf").into()),
     })
 }
 

@@ -1,5 +1,5 @@
-//! Retention for admins: the forecast (table and chart), holds, pausing, and the deletion
-//! report download.
+//! Retention for admins: the forecast (table and chart), holds, pausing, and the downloads of
+//! the deletion report and the deletion concept.
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -131,9 +131,18 @@ pub async fn page(
                 div.grid {
                     label { (tr(lang, "von", "from")) input type="date" name="from" required; }
                     label { (tr(lang, "bis", "to")) input type="date" name="to" required; }
-                    label { (tr(lang, "Format", "Format")) select name="format" { option value="csv" { "CSV (Excel)" } option value="json" { "JSON" } } }
+                    label { (tr(lang, "Format", "Format")) select name="format" { option value="csv" { "CSV (Excel)" } option value="json" { "JSON" } option value="pdf" { (tr(lang, "PDF (zum Ablegen)", "PDF (for filing)")) } } }
                     button type="submit" { (tr(lang, "Herunterladen", "Download")) }
                 }
+            }
+        }
+        section {
+            h2 { (tr(lang, "Löschkonzept", "Deletion concept")) }
+            p {
+                (tr(lang, "Die Löschregeln als Löschkonzept (DIN 66398) für die Datenschutzbeauftragte: ", "The retention rules as the deletion concept (DIN 66398) for the data-protection officer: "))
+                a href="/api/v1/retention/concept?format=pdf" { "PDF" }
+                " · "
+                a href="/api/v1/retention/concept?format=md" { "Markdown" }
             }
         }
     };
