@@ -1,61 +1,117 @@
-//! Retention sweep: N participants whose contact data is due, anonymised by the engine (one
-//! transaction per deletion, with its deletion-log entry and ledger entry), side by side with
-//! a bare-SQL baseline on an identical database (one UPDATE + one INSERT … SELECT for the
-//! log, one transaction, no ledger).
+//! Retention sweep: N participants whose contact data is due, anonymised by the engine (set-
+//! based batches, each deletion with its deletion-log entry and its ledger entry), side by
+//! side with a bare-SQL baseline on an identical database (one UPDATE + one INSERT … SELECT
+//! for the log, one transaction, no ledger, no pseudonyms).
 //!
-//! Run: `cargo bench --features simulated-clock --bench retention_sweep -- 10000`
-//! (the argument is N; default 10 000). Results go to stdout; see BENCHMARKS.md.
+//! Run: `cargo bench --features simulated-clock --bench retention_sweep -- 1000000 [postgres]`
+//! (N defaults to 10 000; `postgres` uses `CONSENTD_TEST_POSTGRES`, default
+//! postgres://postgres@127.0.0.1:5432, with a fresh database per side). Results go to stdout;
+//! see BENCHMARKS.md.
 
-use std::str::FromStr;
 use std::time::Instant;
 
 use consentd::app::App;
 use consentd::config::Settings;
-use sqlx::sqlite::SqliteConnectOptions;
+use consentd::store::Db;
 
-async fn seed(url: &str, n: usize) {
-    let options = SqliteConnectOptions::from_str(url)
-        .unwrap()
-        .create_if_missing(true)
-        .foreign_keys(false);
-    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-    let mut tx = pool.begin().await.unwrap();
-    sqlx::query(
-        "INSERT INTO workshops (id, slug, title, kind, starts_on, ends_on, notice_id, controller_id, created_at)
-         VALUES ('w1', 'bench-2020', 'Bench', 'seminar', '2020-03-01', '2020-03-01', 'om-workshop-teilnehmende', 'om', '2020-03-01T00:00:00Z')",
-    )
-    .execute(&mut *tx)
-    .await
-    .unwrap();
-    let sha: String = sqlx::query_scalar("SELECT sha256 FROM notice_texts LIMIT 1")
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
-    for i in 0..n {
-        sqlx::query("INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at) VALUES ($1, $2, $3, NULL, 'salt', 'digest', '2020-03-01T00:00:00Z')")
-            .bind(format!("s{i}"))
-            .bind(format!("Person {i}"))
-            .bind(format!("p{i}@example.org"))
+/// Fills the database with N participants of one workshop that ended in March 2020, in SQL
+/// (random ids like the real ones, one sign-up per second), so seeding a million takes
+/// seconds.
+async fn seed(db: &Db, n: usize) {
+    let workshop = "INSERT INTO workshops (id, slug, title, kind, starts_on, ends_on, notice_id, controller_id, created_at)
+         VALUES ('w1', 'bench-2020', 'Bench', 'seminar', '2020-03-01', '2020-03-01', 'om-workshop-teilnehmende', 'om', '2020-03-01T00:00:00Z')";
+    match db {
+        Db::Sqlite(pool) => {
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query(workshop).execute(&mut *tx).await.unwrap();
+            sqlx::query(
+                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $1 - 1)
+                 INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at)
+                 SELECT lower(hex(randomblob(16))), 'Person ' || i, 'p' || i || '@example.org', NULL, 'salt', 'digest',
+                        strftime('%Y-%m-%dT%H:%M:%S+00:00', '2020-03-01', '+' || i || ' seconds') FROM n",
+            )
+            .bind(n as i64)
             .execute(&mut *tx)
             .await
             .unwrap();
-        sqlx::query(
-            "INSERT INTO consent_records (id, receipt_id, subject_id, workshop_id, controller_id, notice_id, notice_version,
-               notice_language, notice_sha256, notice_content_sha256, collection_method, ip_truncated, user_agent,
-               token_sha256, recorded_at, ledger_seq)
-             VALUES ($1, $1, $2, 'w1', 'om', 'om-workshop-teilnehmende', 2, 'de', $3, 'c', 'api', '192.0.2.0', 'bench', $1, '2020-03-01T00:00:00Z', 1)",
-        )
-        .bind(format!("r{i}"))
-        .bind(format!("s{i}"))
-        .bind(&sha)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+            sqlx::query(
+                "INSERT INTO consent_records (id, receipt_id, subject_id, workshop_id, controller_id, notice_id, notice_version,
+                   notice_language, notice_sha256, notice_content_sha256, collection_method, ip_truncated, user_agent,
+                   token_sha256, recorded_at, ledger_seq)
+                 SELECT 'r' || id, 'r' || id, id, 'w1', 'om', 'om-workshop-teilnehmende', 2, 'de',
+                   (SELECT sha256 FROM notice_texts LIMIT 1), 'c', 'api', '192.0.2.0', 'bench', 't' || id, '2020-03-01T00:00:00Z', 1
+                 FROM subjects",
+            )
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+            sqlx::query("ANALYZE").execute(pool).await.unwrap();
+        }
+        Db::Postgres(pool) => {
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query(workshop).execute(&mut *tx).await.unwrap();
+            sqlx::query(
+                "INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at)
+                 SELECT md5(random()::text || i), 'Person ' || i, 'p' || i || '@example.org', NULL, 'salt', 'digest',
+                        '2020-03-01T00:00:00Z'::timestamptz + i * interval '1 second'
+                 FROM generate_series(0, $1 - 1) AS i",
+            )
+            .bind(n as i64)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO consent_records (id, receipt_id, subject_id, workshop_id, controller_id, notice_id, notice_version,
+                   notice_language, notice_sha256, notice_content_sha256, collection_method, ip_truncated, user_agent,
+                   token_sha256, recorded_at, ledger_seq)
+                 SELECT 'r' || id, 'r' || id, id, 'w1', 'om', 'om-workshop-teilnehmende', 2, 'de',
+                   (SELECT sha256 FROM notice_texts LIMIT 1), 'c', 'api', '192.0.2.0', 'bench', 't' || id, '2020-03-01T00:00:00Z', 1
+                 FROM subjects",
+            )
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+            sqlx::query("ANALYZE").execute(pool).await.unwrap();
+        }
     }
-    tx.commit().await.unwrap();
-    pool.close().await;
 }
 
+/// The baseline: anonymise all subjects with one UPDATE and write one log row each with one
+/// INSERT … SELECT, in one transaction.
+async fn baseline(db: &Db) -> usize {
+    let log = "INSERT INTO deletion_log (id, executed_at, category, rule_version, start_on, due_on, subject_pseudonym, target, rows_affected, ledger_seq)
+         SELECT 'd' || id, '2026-11-27T12:00:00Z', 'teilnehmende-kontaktdaten', 1, '2020-03-01', '2023-12-31', digest, 'subjects', 1, 1
+         FROM subjects WHERE erased_at IS NULL";
+    let update = "UPDATE subjects SET name = NULL, email = NULL, organisation = NULL, salt = NULL, erased_at = '2026-11-27T12:00:00Z' WHERE erased_at IS NULL";
+    match db {
+        Db::Sqlite(pool) => {
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query(log).execute(&mut *tx).await.unwrap();
+            let rows = sqlx::query(update)
+                .execute(&mut *tx)
+                .await
+                .unwrap()
+                .rows_affected();
+            tx.commit().await.unwrap();
+            rows as usize
+        }
+        Db::Postgres(pool) => {
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query(log).execute(&mut *tx).await.unwrap();
+            let rows = sqlx::query(update)
+                .execute(&mut *tx)
+                .await
+                .unwrap()
+                .rows_affected();
+            tx.commit().await.unwrap();
+            rows as usize
+        }
+    }
+}
+
+/// Peak resident memory of this process so far (VmHWM), in MB.
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -72,63 +128,70 @@ fn peak_rss_mb() -> f64 {
         / 1024.0
 }
 
+/// A database URL per side: a file in `dir`, or a fresh PostgreSQL database.
+async fn database_url(postgres: bool, dir: &std::path::Path, side: &str) -> String {
+    if !postgres {
+        return format!("sqlite://{}/{side}.db", dir.display());
+    }
+    let server = std::env::var("CONSENTD_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
+    let admin = sqlx::PgPool::connect(&format!("{server}/postgres"))
+        .await
+        .expect("PostgreSQL reachable");
+    let name = format!("consentd_bench_{side}");
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+    admin.close().await;
+    format!("{server}/{name}")
+}
+
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(10_000);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(10_000);
+    let postgres = args.iter().any(|a| a == "postgres");
     let dir = tempfile::tempdir().unwrap();
     let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
     // SAFETY: set before any thread reads the environment.
     unsafe { std::env::set_var("CONSENTD_NOW", "2026-11-27T12:00:00Z") };
 
     let mut results = Vec::new();
-    for which in ["engine", "baseline"] {
-        let url = format!("sqlite://{}/{which}.db", dir.path().display());
+    for side in ["engine", "baseline"] {
         let settings = Settings {
-            database_url: url.clone(),
+            database_url: database_url(postgres, dir.path(), side).await,
             policies: policies.clone(),
             public_url: None,
             smtp_url: None,
             mail_from: "x@example.org".into(),
         };
         let app = App::open(&settings).await.unwrap();
-        seed(&url, n).await;
+        seed(&app.db, n).await;
+        let rss_before = peak_rss_mb();
         let started = Instant::now();
-        let done = if which == "engine" {
+        let done = if side == "engine" {
             consentd::retention::run(&app, false, None)
                 .await
                 .unwrap()
                 .executed
         } else {
-            let consentd::store::Db::Sqlite(pool) = &app.db else {
-                unreachable!()
-            };
-            let mut tx = pool.begin().await.unwrap();
-            sqlx::query(
-                "INSERT INTO deletion_log (id, executed_at, category, rule_version, start_on, due_on, subject_pseudonym, target, rows_affected, ledger_seq)
-                 SELECT 'd' || id, '2026-11-27T12:00:00Z', 'teilnehmende-kontaktdaten', 1, '2020-03-01', '2023-12-31', digest, 'subjects', 1, 1
-                 FROM subjects WHERE erased_at IS NULL",
-            )
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-            let rows = sqlx::query("UPDATE subjects SET name = NULL, email = NULL, organisation = NULL, salt = NULL, erased_at = '2026-11-27T12:00:00Z' WHERE erased_at IS NULL")
-                .execute(&mut *tx)
-                .await
-                .unwrap()
-                .rows_affected();
-            tx.commit().await.unwrap();
-            rows as usize
+            baseline(&app.db).await
         };
         let secs = started.elapsed().as_secs_f64();
-        assert_eq!(done, n, "{which} handled every due record");
-        results.push((which, secs));
+        assert_eq!(done, n, "{side} handled every due record");
+        results.push((side, secs));
         println!(
-            "{which:>8}: {n} due records in {secs:.3} s ({:.0} per second), peak RSS so far {:.0} MB",
+            "{side:>8} ({}): {n} due records in {secs:.3} s ({:.0} per second), peak RSS {:.0} MB (after seeding {:.0} MB)",
+            app.db.backend_name(),
             n as f64 / secs,
-            peak_rss_mb()
+            peak_rss_mb(),
+            rss_before
         );
         app.db.close().await;
     }

@@ -211,10 +211,13 @@ enum RetentionCommand {
     },
     /// Check that every database column holding personal data has a rule. Exit 1 if not.
     Coverage,
-    /// The rules as the deletion concept for the data-protection officer.
+    /// The rules as the deletion concept for the data-protection officer (md or pdf).
     Concept {
         #[arg(long, default_value = "md")]
         format: String,
+        /// Write here instead of stdout.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
     },
     /// Put data on legal hold (Art. 18 restriction, disputes): not deleted, not processed.
     Hold {
@@ -252,6 +255,7 @@ enum RetentionCommand {
         from: NaiveDate,
         #[arg(long)]
         to: NaiveDate,
+        /// csv, json or pdf.
         #[arg(long, default_value = "csv")]
         format: String,
         /// Write here instead of stdout.
@@ -808,18 +812,41 @@ async fn retention(settings: &Settings, command: RetentionCommand) -> anyhow::Re
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                let verb = if dry_run { "due" } else { "done" };
                 println!(
-                    "retention {} as of {}: {} item(s) due, {} executed",
+                    "retention {} as of {}: {} item(s) due, {} executed{}",
                     if dry_run { "dry run" } else { "run" },
                     report.as_of,
-                    report.due.len(),
-                    report.executed
+                    report.due_total,
+                    report.executed,
+                    if report.paused { " (paused)" } else { "" }
                 );
+                for t in &report.totals {
+                    println!(
+                        "  {}\tv{}\tdue {}\theld {}\texecuted {}",
+                        t.category, t.rule_version, t.due, t.held, t.executed
+                    );
+                }
                 for p in &report.due {
                     println!(
-                        "  {verb}\t{}\tv{}\tstart {}\tdue {}\t{}",
-                        p.category, p.rule_version, p.start_on, p.due_on, p.target
+                        "  {}\t{}\tv{}\tstart {}\tdue {}\t{}",
+                        if p.executed {
+                            "done"
+                        } else if p.held_by.is_some() {
+                            "held"
+                        } else {
+                            "due"
+                        },
+                        p.category,
+                        p.rule_version,
+                        p.start_on,
+                        p.due_on,
+                        p.target
+                    );
+                }
+                if report.due_total > report.due.len() {
+                    println!(
+                        "  … and {} more (see the totals)",
+                        report.due_total - report.due.len()
                     );
                 }
             }
@@ -835,9 +862,13 @@ async fn retention(settings: &Settings, command: RetentionCommand) -> anyhow::Re
                 return Ok(ExitCode::from(1));
             }
         }
-        RetentionCommand::Concept { format } => {
-            anyhow::ensure!(format == "md", "--format: only `md` is available so far");
-            print!("{}", consentd::retention::concept_markdown(&app));
+        RetentionCommand::Concept { format, output } => {
+            let bytes = match format.as_str() {
+                "md" => consentd::retention::concept_markdown(&app).into_bytes(),
+                "pdf" => consentd::pdf::retention::concept(&app).await?,
+                other => anyhow::bail!("--format: `{other}` is not available (md, pdf)"),
+            };
+            write_output(output.as_deref(), &bytes)?;
         }
         RetentionCommand::Hold {
             subject,
@@ -918,20 +949,31 @@ async fn retention(settings: &Settings, command: RetentionCommand) -> anyhow::Re
             format,
             output,
         } => {
-            let entries = admin::report(&app, from, to).await?;
+            anyhow::ensure!(to >= from, "--to must not be before --from");
             let bytes = match format.as_str() {
-                "csv" => admin::report_csv(&entries)?,
-                "json" => serde_json::to_vec_pretty(&entries)?,
-                other => anyhow::bail!("--format: `{other}` is not available (csv, json)"),
+                "csv" => admin::report_csv(&admin::report(&app, from, to).await?)?,
+                "json" => serde_json::to_vec_pretty(&admin::report(&app, from, to).await?)?,
+                "pdf" => consentd::pdf::retention::deletion_report(&app, from, to).await?,
+                other => anyhow::bail!("--format: `{other}` is not available (csv, json, pdf)"),
             };
-            match output {
-                Some(path) => std::fs::write(&path, bytes)
-                    .with_context(|| format!("cannot write {}", path.display()))?,
-                None => std::io::Write::write_all(&mut std::io::stdout(), &bytes)?,
-            }
+            write_output(output.as_deref(), &bytes)?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a document to `path`, or to stdout without one.
+fn write_output(path: Option<&std::path::Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    match path {
+        Some(path) => {
+            std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            std::io::Write::write_all(&mut out, bytes)?;
+            Ok(std::io::Write::flush(&mut out)?)
+        }
+    }
 }
 
 async fn consultant(settings: &Settings, command: ConsultantCommand) -> anyhow::Result<ExitCode> {

@@ -54,17 +54,36 @@ pub struct Planned {
     pub executed: bool,
 }
 
+/// Per category and rule version: what was due, held and done.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct CategoryTotals {
+    pub category: String,
+    pub rule_version: u32,
+    pub due: usize,
+    pub held: usize,
+    pub executed: usize,
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RunReport {
     pub as_of: NaiveDate,
     pub dry_run: bool,
     /// Automated deletion is paused: a real run deletes nothing.
     pub paused: bool,
+    /// The first [`LISTED`] due items (`due_total` counts all; `totals` sums them up).
     pub due: Vec<Planned>,
+    pub due_total: usize,
+    pub totals: Vec<CategoryTotals>,
     pub executed: usize,
     /// Reminder letters queued by this run.
     pub reminders_queued: usize,
 }
+
+/// Due items a run report lists one by one; a sweep of a million is summed up in `totals`.
+pub const LISTED: usize = 1000;
+
+/// Deletions per transaction, and candidates read per page.
+const BATCH: usize = 5000;
 
 /// The hold that keeps this candidate, if one does.
 fn hold_for<'a>(
@@ -84,34 +103,100 @@ fn hold_for<'a>(
         })
 }
 
-/// Everything due by `as_of` under the enforced rules, with holds applied (no changes).
-pub async fn plan(app: &App, as_of: NaiveDate) -> anyhow::Result<Vec<(Planned, Candidate)>> {
-    let holds = store::holds(&app.db).await?;
-    let mut out = Vec::new();
-    for rule in app
-        .policies
+fn enforced_rules(app: &App) -> impl Iterator<Item = &RetentionRule> {
+    app.policies
         .retention
         .iter()
         .filter(|r| ENFORCED.contains(&r.category.as_str()))
-    {
-        for c in candidates(app, rule)
-            .await?
-            .into_iter()
-            .filter(|c| effective_due(rule, c) <= as_of)
-        {
-            let planned = Planned {
-                category: rule.category.clone(),
-                rule_version: rule.version,
-                start_on: c.start,
-                due_on: effective_due(rule, &c),
-                target: target_of(&rule.category),
-                held_by: hold_for(&holds, &rule.category, &c, as_of).map(|h| h.id.clone()),
-                executed: false,
+}
+
+/// What is due by `as_of` under the enforced rules, holds applied, page by page (at most
+/// [`BATCH`] items each), so memory stays flat however much is due. Reading changes nothing.
+struct DuePages<'a> {
+    app: &'a App,
+    as_of: NaiveDate,
+    holds: Vec<store::Hold>,
+    rules: Vec<&'a RetentionRule>,
+    /// Participants: where the last page ended (keyset paging).
+    after: Option<store::ParticipantCursor>,
+    /// Other categories (small tables): read at once, handed out in pages.
+    pending: Vec<Candidate>,
+    loaded: bool,
+}
+
+impl<'a> DuePages<'a> {
+    async fn new(app: &'a App, as_of: NaiveDate) -> anyhow::Result<Self> {
+        let mut rules: Vec<&RetentionRule> = enforced_rules(app).collect();
+        rules.reverse();
+        Ok(DuePages {
+            app,
+            as_of,
+            holds: store::holds(&app.db).await?,
+            rules,
+            after: None,
+            pending: Vec::new(),
+            loaded: false,
+        })
+    }
+
+    async fn next(
+        &mut self,
+    ) -> anyhow::Result<Option<(&'a RetentionRule, Vec<(Planned, Candidate)>)>> {
+        while let Some(&rule) = self.rules.last() {
+            let page = if rule.category == "teilnehmende-kontaktdaten" {
+                // The volume category: selected by date in the database, read by keyset.
+                match rule.latest_start_due_by(self.as_of) {
+                    Some(ended_by) => {
+                        let (page, next) = store::participant_page(
+                            &self.app.db,
+                            ended_by,
+                            self.after.as_ref(),
+                            BATCH as i64,
+                        )
+                        .await?;
+                        self.after = next;
+                        page
+                    }
+                    None => Vec::new(),
+                }
+            } else {
+                if !self.loaded {
+                    self.pending = candidates(self.app, rule)
+                        .await?
+                        .into_iter()
+                        .filter(|c| effective_due(rule, c) <= self.as_of)
+                        .collect();
+                    self.loaded = true;
+                }
+                let rest = self.pending.split_off(self.pending.len().min(BATCH));
+                std::mem::replace(&mut self.pending, rest)
             };
-            out.push((planned, c));
+            if page.is_empty() {
+                self.rules.pop();
+                self.after = None;
+                self.loaded = false;
+                continue;
+            }
+            let planned = page
+                .into_iter()
+                .map(|c| (self.planned(rule, &c), c))
+                .collect();
+            return Ok(Some((rule, planned)));
+        }
+        Ok(None)
+    }
+
+    fn planned(&self, rule: &RetentionRule, c: &Candidate) -> Planned {
+        Planned {
+            category: rule.category.clone(),
+            rule_version: rule.version,
+            start_on: c.start,
+            due_on: effective_due(rule, c),
+            target: target_of(&rule.category),
+            held_by: hold_for(&self.holds, &rule.category, c, self.as_of).map(|h| h.id.clone()),
+            executed: false,
         }
     }
-    Ok(out)
 }
 
 async fn candidates(app: &App, rule: &RetentionRule) -> anyhow::Result<Vec<Candidate>> {
@@ -119,7 +204,6 @@ async fn candidates(app: &App, rule: &RetentionRule) -> anyhow::Result<Vec<Candi
         "sitzungen" => store::sessions(&app.db).await?,
         "anmelde-fehlversuche" => store::login_failures(&app.db).await?,
         "api-tokens" => store::ended_tokens(&app.db, app.clock.now()).await?,
-        "teilnehmende-kontaktdaten" => store::participant_contacts(&app.db).await?,
         "berater-listung" => store::consultant_listings(&app.db).await?,
         "workshop-teilnahme" => store::attendance(&app.db).await?,
         "erinnerungen-outbox" => store::finished_messages(&app.db).await?,
@@ -152,39 +236,59 @@ pub async fn run(app: &App, dry_run: bool, as_of: Option<NaiveDate>) -> anyhow::
         dry_run,
         paused,
         due: Vec::new(),
+        due_total: 0,
+        totals: Vec::new(),
         executed: 0,
         reminders_queued: 0,
     };
-    let planned_items = plan(app, as_of).await?;
-    // Participants go in batches: one commit for many deletions (each still with its own log
-    // and ledger entry); the other categories are few and go one by one.
-    let mut batch: Vec<(usize, Candidate, RetentionRule)> = Vec::new();
-    for (i, (planned, c)) in planned_items.iter().enumerate() {
-        report.due.push(planned.clone());
-        if dry_run || paused || planned.held_by.is_some() {
-            continue;
-        }
-        let rule = app
-            .policies
-            .retention
-            .iter()
-            .find(|r| r.category == planned.category)
-            .expect("planned from a rule")
-            .clone();
-        if rule.category == "teilnehmende-kontaktdaten" {
-            batch.push((i, c.clone(), rule));
-            if batch.len() >= BATCH {
-                report.executed += execute_participants(app, &mut report.due, &batch, &key).await?;
-                batch.clear();
+    let execute = !dry_run && !paused;
+    let mut pages = DuePages::new(app, as_of).await?;
+    while let Some((rule, page)) = pages.next().await? {
+        let mut batch: Vec<(Option<usize>, Candidate)> = Vec::new();
+        let mut held = 0;
+        let due = page.len();
+        for (planned, c) in page {
+            held += usize::from(planned.held_by.is_some());
+            let listed = (report.due.len() < LISTED).then_some(report.due.len());
+            if execute && planned.held_by.is_none() {
+                batch.push((listed, c));
             }
-        } else {
-            let executed = execute(app, &rule, c, &key).await?;
-            report.due[i].executed = executed;
-            report.executed += usize::from(executed);
+            if listed.is_some() {
+                report.due.push(planned);
+            }
+            report.due_total += 1;
         }
-    }
-    if !batch.is_empty() {
-        report.executed += execute_participants(app, &mut report.due, &batch, &key).await?;
+        let executed = execute_batch(app, rule, &batch, &key).await?;
+        for (listed, _) in batch
+            .iter()
+            .zip(&executed)
+            .filter(|(_, done)| **done)
+            .map(|(b, _)| b)
+        {
+            if let Some(i) = listed {
+                report.due[*i].executed = true;
+            }
+        }
+        let executed = executed.iter().filter(|done| **done).count();
+        report.executed += executed;
+        let totals = match report
+            .totals
+            .iter_mut()
+            .find(|t| t.category == rule.category && t.rule_version == rule.version)
+        {
+            Some(t) => t,
+            None => {
+                report.totals.push(CategoryTotals {
+                    category: rule.category.clone(),
+                    rule_version: rule.version,
+                    ..CategoryTotals::default()
+                });
+                report.totals.last_mut().expect("just pushed")
+            }
+        };
+        totals.due += due;
+        totals.held += held;
+        totals.executed += executed;
     }
     if !dry_run {
         report.reminders_queued = queue_reminders(app, as_of).await?;
@@ -199,18 +303,17 @@ pub async fn run(app: &App, dry_run: bool, as_of: Option<NaiveDate>) -> anyhow::
     Ok(report)
 }
 
-/// Deletions per transaction for participants.
-const BATCH: usize = 500;
-
-async fn execute_participants(
+/// Deletes one page of a rule's due items (set-based, one transaction); true per item that
+/// was deleted by this call.
+async fn execute_batch(
     app: &App,
-    due: &mut [Planned],
-    batch: &[(usize, Candidate, RetentionRule)],
+    rule: &RetentionRule,
+    batch: &[(Option<usize>, Candidate)],
     key: &[u8],
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<Vec<bool>> {
     let items: Vec<store::BatchItem<'_>> = batch
         .iter()
-        .map(|(_, c, rule)| store::BatchItem {
+        .map(|(_, c)| store::BatchItem {
             deletion: Deletion {
                 category: &rule.category,
                 rule_version: i64::from(rule.version),
@@ -220,19 +323,11 @@ async fn execute_participants(
                 target: target_of(&rule.category),
             },
             key: &c.key,
-            ledger_ref: c.record_id.as_deref().unwrap_or_default(),
         })
         .collect();
-    let results =
-        store::execute_batch(&app.db, &app.clock, &items, store::ANONYMISE_PARTICIPANT).await?;
-    let mut executed = 0;
-    for ((i, _, _), result) in batch.iter().zip(results) {
-        if result.is_some() {
-            due[*i].executed = true;
-            executed += 1;
-        }
-    }
-    Ok(executed)
+    let statements = store::statements_for(&rule.category);
+    let results = store::execute_batch(&app.db, &app.clock, &items, statements).await?;
+    Ok(results.iter().map(Option::is_some).collect())
 }
 
 /// Reminders before a listing's deadline (the rule's `reminders`), each queued exactly once
@@ -338,42 +433,6 @@ fn target_of(category: &str) -> &'static str {
     }
 }
 
-async fn execute(
-    app: &App,
-    rule: &RetentionRule,
-    c: &Candidate,
-    key: &[u8],
-) -> anyhow::Result<bool> {
-    let deletion = Deletion {
-        category: &rule.category,
-        rule_version: i64::from(rule.version),
-        start_on: c.start,
-        due_on: effective_due(rule, c),
-        subject_pseudonym: pseudonym(key, c.email.as_deref()),
-        target: target_of(&rule.category),
-    };
-    let done = match rule.category.as_str() {
-        "sitzungen" => store::delete_session(&app.db, &app.clock, &deletion, &c.key).await?,
-        "anmelde-fehlversuche" => {
-            store::delete_login_failure(&app.db, &app.clock, &deletion, &c.key).await?
-        }
-        "api-tokens" => store::delete_token(&app.db, &app.clock, &deletion, &c.key).await?,
-        "teilnehmende-kontaktdaten" => {
-            let record = c.record_id.as_deref().unwrap_or_default();
-            store::anonymise_participant(&app.db, &app.clock, &deletion, &c.key, record).await?
-        }
-        "berater-listung" => store::delete_listing(&app.db, &app.clock, &deletion, &c.key).await?,
-        "workshop-teilnahme" => {
-            store::delete_attendance(&app.db, &app.clock, &deletion, &c.key).await?
-        }
-        "erinnerungen-outbox" => {
-            store::delete_message(&app.db, &app.clock, &deletion, &c.key).await?
-        }
-        _ => None,
-    };
-    Ok(done.is_some())
-}
-
 /// Columns the coverage list does not classify, or whose category has no rule.
 pub async fn coverage(app: &App) -> anyhow::Result<Vec<String>> {
     let schema = personal_data::schema_columns(&app.db).await?;
@@ -450,7 +509,7 @@ pub mod admin {
     use chrono::{Datelike, Months, NaiveDate, TimeDelta};
     use serde::Serialize;
 
-    use super::{ENFORCED, plan};
+    use super::{DuePages, ENFORCED};
     use crate::app::App;
     use crate::domain::consent::FieldError;
     use crate::store::audit;
@@ -634,12 +693,15 @@ pub mod admin {
                 total: 0,
             });
         }
-        for (planned, _) in plan(app, until).await? {
-            let key = label(planned.due_on);
-            if let Some(m) = months.iter_mut().find(|m| m.month == key) {
-                *m.per_category.entry(planned.category.clone()).or_default() += 1;
-                m.total += 1;
-                m.held += usize::from(planned.held_by.is_some());
+        let mut pages = DuePages::new(app, until).await?;
+        while let Some((_, page)) = pages.next().await? {
+            for (planned, _) in page {
+                let key = label(planned.due_on);
+                if let Some(m) = months.iter_mut().find(|m| m.month == key) {
+                    *m.per_category.entry(planned.category.clone()).or_default() += 1;
+                    m.total += 1;
+                    m.held += usize::from(planned.held_by.is_some());
+                }
             }
         }
         let not_enforced = app

@@ -134,6 +134,14 @@ pub fn check(snapshot: &Snapshot) -> Report {
         })
         .map(|e| e.ref_id.as_str())
         .collect();
+    // Deletion entries refer to their deletion-log entry, which names the subject it
+    // anonymised (older entries referred to the consent record itself).
+    let erased_subjects: std::collections::HashSet<&str> = snapshot
+        .deletions
+        .iter()
+        .filter(|d| d.category == "teilnehmende-kontaktdaten")
+        .filter_map(|d| d.row_key.as_deref())
+        .collect();
     let audit: HashMap<&str, _> = snapshot
         .audit_events
         .iter()
@@ -198,7 +206,9 @@ pub fn check(snapshot: &Snapshot) -> Report {
                         );
                         continue;
                     }
-                    if !erased_records.contains(record.id.as_str()) {
+                    if !erased_records.contains(record.id.as_str())
+                        && !erased_subjects.contains(record.subject_id.as_str())
+                    {
                         problem(
                             "changed",
                             format!(

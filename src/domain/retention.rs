@@ -2,7 +2,7 @@
 //! (Löschregel) = one start event (Startzeitpunkt) + one period (Regellöschfrist), optionally
 //! counted from the end of the calendar year, and an action. Pure date arithmetic, no IO.
 
-use chrono::{Datelike, Months, NaiveDate, TimeDelta};
+use chrono::{Datelike, Days, Months, NaiveDate, TimeDelta};
 use serde::{Deserialize, Serialize};
 
 use super::notice::Localized;
@@ -181,6 +181,26 @@ impl RetentionRule {
         self.period.after(from)
     }
 
+    /// The latest start day whose data is due by `as_of` (`None` if none can be), so that a
+    /// store can select due rows with `start <= cutoff` instead of reading every row.
+    pub fn latest_start_due_by(&self, as_of: NaiveDate) -> Option<NaiveDate> {
+        // `due` never decreases as `start` grows, and is never before `start`: search days.
+        let (mut low, mut high) = (as_of.checked_sub_days(Days::new(200 * 366))?, as_of);
+        if self.due(low) > as_of {
+            return None;
+        }
+        while low < high {
+            let days = (high - low).num_days();
+            let mid = low + TimeDelta::days((days + 1) / 2);
+            if self.due(mid) <= as_of {
+                low = mid;
+            } else {
+                high = mid - TimeDelta::days(1);
+            }
+        }
+        Some(low)
+    }
+
     /// Whether data that started on `start` must be gone on `today`.
     pub fn is_due(&self, start: NaiveDate, today: NaiveDate) -> bool {
         self.due(start) <= today
@@ -215,6 +235,35 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn cutoff_is_the_latest_due_start() {
+        // Against the definition, day by day, for periods with month ends and year ends.
+        for (period, year_end) in [
+            ("P3Y", true),
+            ("P29M", false),
+            ("P1D", false),
+            ("P1M", false),
+            ("P0D", false),
+        ] {
+            let r = rule(period, year_end);
+            for as_of in [
+                "2027-02-28",
+                "2027-03-31",
+                "2028-02-29",
+                "2030-12-31",
+                "2031-01-01",
+            ] {
+                let as_of = d(as_of);
+                let cutoff = r.latest_start_due_by(as_of).unwrap();
+                assert!(r.due(cutoff) <= as_of, "{period} {as_of}");
+                assert!(
+                    r.due(cutoff + TimeDelta::days(1)) > as_of,
+                    "{period} {as_of}"
+                );
+            }
+        }
     }
 
     fn rule(period: &str, from_year_end: bool) -> RetentionRule {

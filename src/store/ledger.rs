@@ -51,6 +51,68 @@ macro_rules! insert_entry {
 }
 pub(crate) use insert_entry;
 
+/// Locks the head in transaction `$tx` without reserving a number, for appending a batch
+/// with [`insert_entries!`]; evaluates to `(seq, sha256)` of the current head.
+macro_rules! lock_head_for_batch {
+    ($tx:expr) => {{
+        let row: (i64, String) = sqlx::query_as(
+            "UPDATE ledger_head SET seq = seq WHERE id = 1 RETURNING seq, entry_sha256",
+        )
+        .fetch_one(&mut *$tx)
+        .await?;
+        row
+    }};
+}
+pub(crate) use lock_head_for_batch;
+
+/// The entries of a batch as one JSON array (see [`insert_entries!`]).
+pub(crate) fn entries_json(entries: &[LedgerEntry]) -> String {
+    let rows: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.seq,
+                super::bind_time(e.recorded_at),
+                &e.kind,
+                &e.ref_id,
+                &e.payload_sha256,
+                &e.prev_sha256,
+                &e.entry_sha256,
+            )
+        })
+        .collect();
+    serde_json::to_string(&rows).expect("plain data")
+}
+
+pub(crate) const INSERT_ENTRIES: super::DialectSql = super::DialectSql {
+    sqlite: "INSERT INTO ledger (seq, recorded_at, kind, ref_id, payload_sha256, prev_sha256, entry_sha256)
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6
+             FROM json_each($1)",
+    postgres: "INSERT INTO ledger (seq, recorded_at, kind, ref_id, payload_sha256, prev_sha256, entry_sha256)
+               SELECT (r ->> 0)::bigint, (r ->> 1)::timestamptz, r ->> 2, r ->> 3, r ->> 4, r ->> 5, r ->> 6
+               FROM jsonb_array_elements($1::text::jsonb) AS r",
+};
+
+/// Inserts consecutive `$entries` (following the head [`lock_head_for_batch!`] returned) in
+/// one statement and moves the head to the last of them.
+macro_rules! insert_entries {
+    ($tx:expr, $pool:expr, $entries:expr) => {{
+        let entries: &[$crate::domain::ledger::LedgerEntry] = $entries;
+        if let Some(last) = entries.last() {
+            sqlx::query($crate::store::ledger::INSERT_ENTRIES.for_pool($pool))
+                .bind($crate::store::ledger::entries_json(entries))
+                .execute(&mut *$tx)
+                .await?;
+            sqlx::query("UPDATE ledger_head SET seq = $1, entry_sha256 = $2 WHERE id = 1")
+                .bind(last.seq)
+                .bind(&last.entry_sha256)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    }};
+}
+pub(crate) use insert_entries;
+
 #[derive(sqlx::FromRow)]
 struct EntryRow {
     seq: i64,

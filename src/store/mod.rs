@@ -34,6 +34,54 @@ macro_rules! with_db {
 }
 pub(crate) use with_db;
 
+/// The few statements that must differ per backend (set-based batches pass their rows as one
+/// JSON array, which SQLite reads with `json_each` and PostgreSQL with `jsonb_array_elements`).
+pub(crate) trait Dialect: sqlx::Database {
+    const IS_SQLITE: bool;
+}
+
+impl Dialect for sqlx::Sqlite {
+    const IS_SQLITE: bool = true;
+}
+
+impl Dialect for sqlx::Postgres {
+    const IS_SQLITE: bool = false;
+}
+
+/// One statement in its two spellings.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DialectSql {
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+impl DialectSql {
+    /// The spelling for the pool's backend (use inside [`with_db!`]).
+    pub fn for_pool<DB: Dialect>(&self, _pool: &sqlx::Pool<DB>) -> &'static str {
+        if DB::IS_SQLITE {
+            self.sqlite
+        } else {
+            self.postgres
+        }
+    }
+}
+
+/// A statement over a set of keys: `$1` is a JSON array of strings. The key set is spliced
+/// between the two halves: `keyed!("DELETE FROM t WHERE id IN ", " RETURNING id")`.
+macro_rules! keyed {
+    ($before:literal, $after:literal) => {
+        $crate::store::DialectSql {
+            sqlite: concat!($before, "(SELECT value FROM json_each($1))", $after),
+            postgres: concat!(
+                $before,
+                "(SELECT jsonb_array_elements_text($1::text::jsonb))",
+                $after
+            ),
+        }
+    };
+}
+pub(crate) use keyed;
+
 #[derive(Clone, Debug)]
 pub enum Db {
     Sqlite(SqlitePool),
@@ -51,7 +99,11 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(30));
+                .busy_timeout(Duration::from_secs(30))
+                // Large batches touch many index pages: a bigger page cache (grown only as
+                // used) and fewer, larger checkpoints write each page back once, not often.
+                .pragma("cache_size", "-16384")
+                .pragma("wal_autocheckpoint", "8192");
             if let Some(parent) = options.get_filename().parent() {
                 if !parent.as_os_str().is_empty() {
                     std::fs::create_dir_all(parent).with_context(|| {
@@ -114,6 +166,13 @@ impl Db {
     pub async fn close(&self) {
         with_db!(self, pool => pool.close().await)
     }
+}
+
+/// A time as the SQLite driver binds it (RFC 3339, as many fraction digits as needed), so
+/// that rows written from JSON compare and decode like rows written with binds. PostgreSQL
+/// parses the same text as `timestamptz`.
+pub(crate) fn bind_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
 }
 
 /// The URL without its password, for messages.

@@ -127,6 +127,9 @@ pub const COLUMNS: &[(&str, &[(&str, Holds)])] = &[
             ("target", TECH),
             ("rows_affected", TECH),
             ("ledger_seq", TECH),
+            // Links the entry to a pseudonymous (already anonymised) row, like the pseudonym.
+            ("row_key", P("loeschprotokoll")),
+            ("replay_of", ID),
         ],
     ),
     (

@@ -2,12 +2,14 @@
 //! deletion-log entry and its ledger entry: either all three happen or none, so a crash
 //! leaves nothing half done and a repeated run finds nothing left to do.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::ledger::{insert_entry, lock_head};
-use super::{Db, with_db};
+use super::ledger::{insert_entries, lock_head_for_batch};
+use super::{Db, DialectSql, keyed, with_db};
 use crate::clock::{Clock, canonical_time};
-use crate::domain::ledger::{DeletionPayload, EntryKind, LedgerEntry, payload_hash};
+use crate::domain::ledger::{DeletionPayload, EntryKind, LedgerEntry};
 
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct DeletionLogEntry {
@@ -21,27 +23,38 @@ pub struct DeletionLogEntry {
     pub target: String,
     pub rows_affected: i64,
     pub ledger_seq: i64,
+    /// The key of the row deleted or anonymised (a random id, never content): what
+    /// `retention replay` deletes again after a restored backup.
+    pub row_key: Option<String>,
+    /// For entries written by `retention replay`: the entry re-applied.
+    pub replay_of: Option<String>,
 }
 
 impl DeletionLogEntry {
     pub fn payload(&self) -> DeletionPayload<'_> {
+        self.payload_with_time(&canonical_time(self.executed_at))
+    }
+
+    fn payload_with_time(&self, executed_at: &str) -> DeletionPayload<'_> {
         DeletionPayload {
-            id: &self.id,
-            executed_at: canonical_time(self.executed_at),
             category: &self.category,
+            due_on: self.due_on.to_string(),
+            executed_at: executed_at.to_owned(),
+            id: &self.id,
+            replay_of: self.replay_of.as_deref(),
+            row_key: self.row_key.as_deref(),
+            rows_affected: self.rows_affected,
             rule_version: self.rule_version,
             start_on: self.start_on.to_string(),
-            due_on: self.due_on.to_string(),
             subject_pseudonym: self.subject_pseudonym.as_deref(),
             target: &self.target,
-            rows_affected: self.rows_affected,
         }
     }
 }
 
 macro_rules! columns {
     () => {
-        "id, executed_at, category, rule_version, start_on, due_on, subject_pseudonym, target, rows_affected, ledger_seq"
+        "id, executed_at, category, rule_version, start_on, due_on, subject_pseudonym, target, rows_affected, ledger_seq, row_key, replay_of"
     };
 }
 pub(crate) use columns as deletion_columns;
@@ -111,63 +124,6 @@ pub async fn finished_messages(db: &Db) -> sqlx::Result<Vec<Candidate>> {
         .collect())
 }
 
-pub async fn delete_listing(
-    db: &Db,
-    clock: &Clock,
-    d: &Deletion<'_>,
-    consultant_id: &str,
-) -> sqlx::Result<Option<DeletionLogEntry>> {
-    execute(
-        db,
-        clock,
-        d,
-        &[
-            by_key("UPDATE outbox SET state = 'cancelled' WHERE consultant_id = $1 AND state = 'queued'"),
-            by_key("DELETE FROM consultant_authorisations WHERE consultant_id = $1"),
-            by_key("DELETE FROM consultants WHERE id = $1"),
-        ],
-        consultant_id,
-        "consultants",
-    )
-    .await
-}
-
-pub async fn delete_attendance(
-    db: &Db,
-    clock: &Clock,
-    d: &Deletion<'_>,
-    key: &str,
-) -> sqlx::Result<Option<DeletionLogEntry>> {
-    execute(
-        db,
-        clock,
-        d,
-        &[by_key("DELETE FROM workshop_attendance WHERE id = $1")],
-        key,
-        "workshop_attendance",
-    )
-    .await
-}
-
-pub async fn delete_message(
-    db: &Db,
-    clock: &Clock,
-    d: &Deletion<'_>,
-    key: &str,
-) -> sqlx::Result<Option<DeletionLogEntry>> {
-    execute(
-        db,
-        clock,
-        d,
-        &[by_key(
-            "DELETE FROM outbox WHERE id = $1 AND finished_at IS NOT NULL",
-        )],
-        key,
-        "outbox",
-    )
-    .await
-}
-
 fn day(t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&chrono_tz::Europe::Berlin).date_naive()
 }
@@ -207,21 +163,50 @@ pub async fn ended_tokens(db: &Db, now: DateTime<Utc>) -> sqlx::Result<Vec<Candi
         .collect())
 }
 
-/// Participants not yet erased, with the end of their workshop.
-pub async fn participant_contacts(db: &Db) -> sqlx::Result<Vec<Candidate>> {
-    let rows: Vec<(String, String, NaiveDate, Option<String>, String)> = with_db!(db, pool => {
+/// Where a page of participants ended: subjects are read in the order they were created,
+/// which is also the order they lie on disk, so a sweep writes pages one after another
+/// instead of all over the table.
+pub type ParticipantCursor = (DateTime<Utc>, String);
+
+/// Participants not yet erased whose workshop ended on or before `ended_by`, in pages after
+/// `after` (keyset: deletions while paging do not shift the pages), with the cursor for the
+/// next page. Every consent has its own subject, so a subject is one row here.
+pub async fn participant_page(
+    db: &Db,
+    ended_by: NaiveDate,
+    after: Option<&ParticipantCursor>,
+    limit: i64,
+) -> sqlx::Result<(Vec<Candidate>, Option<ParticipantCursor>)> {
+    let origin = (DateTime::UNIX_EPOCH, String::new());
+    let (after_time, after_id) = after.unwrap_or(&origin);
+    let rows: Vec<(
+        String,
+        DateTime<Utc>,
+        String,
+        NaiveDate,
+        Option<String>,
+        String,
+    )> = with_db!(db, pool => {
         sqlx::query_as(
-            "SELECT s.id, r.id, w.ends_on, s.email, w.slug FROM subjects s
-             JOIN consent_records r ON r.subject_id = s.id
-             JOIN workshops w ON w.id = r.workshop_id
-             WHERE s.erased_at IS NULL",
+            // CROSS JOIN makes SQLite walk the subjects in index order (no sort of all rows
+            // per page); PostgreSQL plans it like a JOIN.
+            "SELECT s.id, s.created_at, r.id, w.ends_on, s.email, w.slug
+             FROM subjects s CROSS JOIN consent_records r CROSS JOIN workshops w
+             WHERE r.subject_id = s.id AND w.id = r.workshop_id
+               AND s.erased_at IS NULL AND (s.created_at, s.id) > ($1, $2) AND w.ends_on <= $3
+             ORDER BY s.created_at, s.id LIMIT $4",
         )
+        .bind(after_time)
+        .bind(after_id)
+        .bind(ended_by)
+        .bind(limit)
         .fetch_all(pool)
         .await?
     });
-    Ok(rows
+    let cursor = rows.last().map(|r| (r.1, r.0.clone()));
+    let page = rows
         .into_iter()
-        .map(|(key, record, ends, email, slug)| Candidate {
+        .map(|(key, _, record, ends, email, slug)| Candidate {
             subject_id: Some(key.clone()),
             key,
             start: ends,
@@ -231,7 +216,8 @@ pub async fn participant_contacts(db: &Db) -> sqlx::Result<Vec<Candidate>> {
             introduced_on: None,
             name: None,
         })
-        .collect())
+        .collect();
+    Ok((page, cursor))
 }
 
 /// What is deleted, for the log: category, rule, dates, pseudonym, target (names only).
@@ -244,88 +230,160 @@ pub struct Deletion<'a> {
     pub target: &'a str,
 }
 
-/// One statement of a deletion: `$1` is the row's key, `$2` (if used) the time.
+/// One statement of a deletion over a set of keys (`$1`, see [`keyed!`]; `$2` the time if
+/// `binds_now`). It returns the key of every row it changed, so each key's log entry counts
+/// its own rows; a key whose statements change nothing was already done.
 pub struct Statement {
-    sql: &'static str,
+    sql: DialectSql,
     binds_now: bool,
 }
 
-const fn by_key(sql: &'static str) -> Statement {
+const fn by_keys(sql: DialectSql) -> Statement {
     Statement {
         sql,
         binds_now: false,
     }
 }
 
-/// One deletion: [`execute_batch`] with a single item. `None` when there was nothing left.
-async fn execute(
-    db: &Db,
-    clock: &Clock,
-    deletion: &Deletion<'_>,
-    statements: &[Statement],
-    key: &str,
-    ledger_ref: &str,
-) -> sqlx::Result<Option<DeletionLogEntry>> {
-    let item = BatchItem {
-        deletion: Deletion {
-            subject_pseudonym: deletion.subject_pseudonym.clone(),
-            ..*deletion
-        },
-        key,
-        ledger_ref,
-    };
-    Ok(
-        execute_batch(db, clock, std::slice::from_ref(&item), statements)
-            .await?
-            .pop()
-            .flatten(),
-    )
+/// How each enforced category is deleted.
+pub fn statements_for(category: &str) -> &'static [Statement] {
+    match category {
+        "sitzungen" => SESSIONS,
+        "anmelde-fehlversuche" => LOGIN_FAILURES,
+        "api-tokens" => API_TOKENS,
+        "teilnehmende-kontaktdaten" => ANONYMISE_PARTICIPANTS,
+        "berater-listung" => CONSULTANT_LISTINGS,
+        "workshop-teilnahme" => ATTENDANCE,
+        "erinnerungen-outbox" => FINISHED_MESSAGES,
+        _ => &[],
+    }
 }
 
-/// One due item of a batch: its log fields, the key `$1`, and what its ledger entry refers to.
+const SESSIONS: &[Statement] = &[by_keys(keyed!(
+    "DELETE FROM staff_sessions WHERE id_sha256 IN ",
+    " RETURNING id_sha256"
+))];
+const LOGIN_FAILURES: &[Statement] = &[by_keys(keyed!(
+    "DELETE FROM login_failures WHERE id IN ",
+    " RETURNING id"
+))];
+const API_TOKENS: &[Statement] = &[by_keys(keyed!(
+    "DELETE FROM api_tokens WHERE id IN ",
+    " RETURNING id"
+))];
+/// Name, e-mail, organisation and salt go, as do the truncated address and user agent of
+/// the records. The digest stays, so the consent proof still verifies (pseudonymous). Each
+/// statement only touches rows that still hold data, so a repeat changes nothing.
+const ANONYMISE_PARTICIPANTS: &[Statement] = &[
+    Statement {
+        sql: keyed!(
+            "UPDATE subjects SET name = NULL, email = NULL, organisation = NULL, salt = NULL, erased_at = $2
+             WHERE erased_at IS NULL AND id IN ",
+            " RETURNING id"
+        ),
+        binds_now: true,
+    },
+    by_keys(keyed!(
+        "UPDATE consent_records SET ip_truncated = NULL, user_agent = NULL
+         WHERE (ip_truncated IS NOT NULL OR user_agent IS NOT NULL) AND subject_id IN ",
+        " RETURNING subject_id"
+    )),
+];
+const CONSULTANT_LISTINGS: &[Statement] = &[
+    by_keys(keyed!(
+        "UPDATE outbox SET state = 'cancelled' WHERE state = 'queued' AND consultant_id IN ",
+        " RETURNING consultant_id"
+    )),
+    by_keys(keyed!(
+        "DELETE FROM consultant_authorisations WHERE consultant_id IN ",
+        " RETURNING consultant_id"
+    )),
+    by_keys(keyed!(
+        "DELETE FROM consultants WHERE id IN ",
+        " RETURNING id"
+    )),
+];
+const ATTENDANCE: &[Statement] = &[by_keys(keyed!(
+    "DELETE FROM workshop_attendance WHERE id IN ",
+    " RETURNING id"
+))];
+const FINISHED_MESSAGES: &[Statement] = &[by_keys(keyed!(
+    "DELETE FROM outbox WHERE finished_at IS NOT NULL AND id IN ",
+    " RETURNING id"
+))];
+
+/// One due item of a batch: its log fields and its row key.
 pub struct BatchItem<'a> {
     pub deletion: Deletion<'a>,
     pub key: &'a str,
-    pub ledger_ref: &'a str,
 }
 
-/// Like [`execute`] for many items in one transaction (one commit, one fsync): each item that
-/// changed anything gets its own log entry and ledger entry; items already gone are skipped
-/// (`None` at their position). The ledger lock is taken first, so batches of several
-/// instances never interleave.
+/// Deletes a batch set-based in one transaction (one commit, one fsync): each statement runs
+/// once over all keys; each item that changed anything gets its own deletion-log entry and
+/// ledger entry, inserted as one statement each. Items already gone are skipped (`None` at
+/// their position). The ledger lock is taken first, so batches of several instances never
+/// interleave and never delete the same row twice.
 pub async fn execute_batch(
     db: &Db,
     clock: &Clock,
     items: &[BatchItem<'_>],
     statements: &[Statement],
 ) -> sqlx::Result<Vec<Option<DeletionLogEntry>>> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = clock.now();
+    let keys = serde_json::to_string(&items.iter().map(|i| i.key).collect::<Vec<_>>())
+        .expect("plain strings");
     with_db!(db, pool => {
         let mut tx = pool.begin().await?;
-        let (mut seq, mut prev) = lock_head!(tx);
-        let mut results: Vec<Option<DeletionLogEntry>> = Vec::with_capacity(items.len());
-        let mut any = false;
-        for item in items {
-            let now = clock.now();
-            let mut rows = 0i64;
-            for statement in statements {
-                let query = sqlx::query(statement.sql).bind(item.key);
-                let query = if statement.binds_now { query.bind(now) } else { query };
-                rows += query.execute(&mut *tx).await?.rows_affected() as i64;
+        let (seq, prev) = lock_head_for_batch!(tx);
+        let mut rows: HashMap<String, i64> = HashMap::with_capacity(items.len());
+        for statement in statements {
+            let query = sqlx::query_scalar::<_, String>(statement.sql.for_pool(pool)).bind(&keys);
+            let query = if statement.binds_now { query.bind(now) } else { query };
+            for key in query.fetch_all(&mut *tx).await? {
+                *rows.entry(key).or_default() += 1;
             }
-            if rows == 0 {
-                results.push(None);
-                continue;
-            }
-            if any {
-                // The first executed item uses the number reserved by the lock.
-                let (next, _): (i64, String) = sqlx::query_as("UPDATE ledger_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, entry_sha256")
-                    .fetch_one(&mut *tx)
-                    .await?;
-                seq = next;
-            }
+        }
+        let (results, ledger) = log_entries(items, &mut rows, now, seq, prev);
+        if ledger.is_empty() {
+            tx.rollback().await?;
+            return Ok(results);
+        }
+        // Ledger first: log rows reference their entries.
+        insert_entries!(tx, pool, &ledger);
+        let logged: Vec<&DeletionLogEntry> = results.iter().flatten().collect();
+        sqlx::query(INSERT_LOG.for_pool(pool))
+            .bind(log_json(&logged))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(results)
+    })
+}
+
+/// The log entries and chained ledger entries of the items that changed rows, in item order.
+fn log_entries(
+    items: &[BatchItem<'_>],
+    rows: &mut HashMap<String, i64>,
+    now: DateTime<Utc>,
+    mut seq: i64,
+    mut prev: String,
+) -> (Vec<Option<DeletionLogEntry>>, Vec<LedgerEntry>) {
+    let executed_at = canonical_time(now);
+    let mut ledger = Vec::new();
+    let results = items
+        .iter()
+        .map(|item| {
+            // `remove`: a key listed twice is deleted (and logged) once.
+            let count = rows.remove(item.key).filter(|n| *n > 0)?;
+            seq += 1;
             let d = &item.deletion;
+            // Time-ordered ids: log rows and their ledger references (the ledger entry refers
+            // to the log entry) are appended in index order.
             let entry = DeletionLogEntry {
-                id: uuid::Uuid::new_v4().to_string(),
+                id: uuid::Uuid::now_v7().to_string(),
                 executed_at: now,
                 category: d.category.to_owned(),
                 rule_version: d.rule_version,
@@ -333,113 +391,61 @@ pub async fn execute_batch(
                 due_on: d.due_on,
                 subject_pseudonym: d.subject_pseudonym.clone(),
                 target: d.target.to_owned(),
-                rows_affected: rows,
+                rows_affected: count,
                 ledger_seq: seq,
+                row_key: Some(item.key.to_owned()),
+                replay_of: None,
             };
-            let ledger = LedgerEntry::next(seq, &prev, now, EntryKind::Deletion, item.ledger_ref, &payload_hash(&entry.payload()));
-            insert_entry!(tx, &ledger);
-            sqlx::query(concat!("INSERT INTO deletion_log (", columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
-                .bind(&entry.id)
-                .bind(entry.executed_at)
-                .bind(&entry.category)
-                .bind(entry.rule_version)
-                .bind(entry.start_on)
-                .bind(entry.due_on)
-                .bind(&entry.subject_pseudonym)
-                .bind(&entry.target)
-                .bind(entry.rows_affected)
-                .bind(entry.ledger_seq)
-                .execute(&mut *tx)
-                .await?;
-            prev = ledger.entry_sha256;
-            any = true;
-            results.push(Some(entry));
-        }
-        if any {
-            tx.commit().await?;
-        } else {
-            tx.rollback().await?;
-        }
-        Ok(results)
-    })
+            let hash = entry.payload_with_time(&executed_at).hash();
+            let next = LedgerEntry::next(seq, &prev, now, EntryKind::Deletion, &entry.id, &hash);
+            prev.clone_from(&next.entry_sha256);
+            ledger.push(next);
+            Some(entry)
+        })
+        .collect();
+    (results, ledger)
 }
 
-/// The statements that anonymise one participant (`$1` subject id, `$2` time).
-pub const ANONYMISE_PARTICIPANT: &[Statement] = &[
-    Statement {
-        sql: "UPDATE subjects SET name = NULL, email = NULL, organisation = NULL, salt = NULL, erased_at = $2
-              WHERE id = $1 AND erased_at IS NULL",
-        binds_now: true,
-    },
-    by_key(
-        "UPDATE consent_records SET ip_truncated = NULL, user_agent = NULL
-         WHERE subject_id = $1 AND (ip_truncated IS NOT NULL OR user_agent IS NOT NULL)",
+const INSERT_LOG: DialectSql = DialectSql {
+    sqlite: concat!(
+        "INSERT INTO deletion_log (",
+        columns!(),
+        ") SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+                  value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11
+           FROM json_each($1)"
     ),
-];
+    postgres: concat!(
+        "INSERT INTO deletion_log (",
+        columns!(),
+        ") SELECT r ->> 0, (r ->> 1)::timestamptz, r ->> 2, (r ->> 3)::bigint, (r ->> 4)::date,
+                  (r ->> 5)::date, r ->> 6, r ->> 7, (r ->> 8)::bigint, (r ->> 9)::bigint,
+                  r ->> 10, r ->> 11
+           FROM jsonb_array_elements($1::text::jsonb) AS r"
+    ),
+};
 
-pub async fn delete_session(
-    db: &Db,
-    clock: &Clock,
-    d: &Deletion<'_>,
-    key: &str,
-) -> sqlx::Result<Option<DeletionLogEntry>> {
-    execute(
-        db,
-        clock,
-        d,
-        &[by_key("DELETE FROM staff_sessions WHERE id_sha256 = $1")],
-        key,
-        "staff_sessions",
-    )
-    .await
-}
-
-pub async fn delete_login_failure(
-    db: &Db,
-    clock: &Clock,
-    d: &Deletion<'_>,
-    key: &str,
-) -> sqlx::Result<Option<DeletionLogEntry>> {
-    execute(
-        db,
-        clock,
-        d,
-        &[by_key("DELETE FROM login_failures WHERE id = $1")],
-        key,
-        "login_failures",
-    )
-    .await
-}
-
-pub async fn delete_token(
-    db: &Db,
-    clock: &Clock,
-    d: &Deletion<'_>,
-    key: &str,
-) -> sqlx::Result<Option<DeletionLogEntry>> {
-    execute(
-        db,
-        clock,
-        d,
-        &[by_key("DELETE FROM api_tokens WHERE id = $1")],
-        key,
-        "api_tokens",
-    )
-    .await
-}
-
-/// Anonymises a participant: name, e-mail, organisation and the salt go, as do the truncated
-/// address and user agent of their records. The digest stays, so the consent proof still
-/// verifies (pseudonymous).
-pub async fn anonymise_participant(
-    db: &Db,
-    clock: &Clock,
-    d: &Deletion<'_>,
-    subject_id: &str,
-    record_id: &str,
-) -> sqlx::Result<Option<DeletionLogEntry>> {
-    // Each statement only touches rows that still hold data, so a repeat changes nothing.
-    execute(db, clock, d, ANONYMISE_PARTICIPANT, subject_id, record_id).await
+/// Log rows as one JSON array, in the column order of [`INSERT_LOG`].
+fn log_json(entries: &[&DeletionLogEntry]) -> String {
+    let rows: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            (
+                &e.id,
+                super::bind_time(e.executed_at),
+                &e.category,
+                e.rule_version,
+                e.start_on,
+                e.due_on,
+                &e.subject_pseudonym,
+                &e.target,
+                e.rows_affected,
+                e.ledger_seq,
+                &e.row_key,
+                &e.replay_of,
+            )
+        })
+        .collect();
+    serde_json::to_string(&rows).expect("plain data")
 }
 
 pub async fn log_between(
