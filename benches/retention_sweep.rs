@@ -170,6 +170,7 @@ async fn main() {
             public_url: None,
             smtp_url: None,
             mail_from: "x@example.org".into(),
+            deletion_journal: dir.path().join(format!("{side}-journal.jsonl")),
         };
         let app = App::open(&settings).await.unwrap();
         seed(&app.db, n).await;

@@ -7,6 +7,7 @@ use anyhow::Context;
 use crate::catalog::{Catalog, CatalogCache};
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::deletion_journal::DeletionJournal;
 use crate::domain::notice::PolicySet;
 use crate::store::{self, Db};
 
@@ -17,6 +18,7 @@ pub struct App {
     /// What `policies/` held at start: controllers, notices, and the file versions.
     pub policies: Arc<PolicySet>,
     pub clock: Clock,
+    pub journal: DeletionJournal,
     catalog: Arc<CatalogCache>,
 }
 
@@ -71,6 +73,7 @@ impl App {
                 db,
                 policies: Arc::new(policies),
                 clock,
+                journal: DeletionJournal::new(settings.deletion_journal.clone()),
                 catalog: Arc::default(),
             },
             report,

@@ -39,6 +39,16 @@ pub struct Settings {
         global = true
     )]
     pub mail_from: String,
+
+    /// The deletion journal: every deletion, also outside the database, for
+    /// `retention replay` after a backup is restored. Keep it apart from the backups.
+    #[arg(
+        long,
+        env = "CONSENTD_DELETION_JOURNAL",
+        default_value = "data/deletion-journal.jsonl",
+        global = true
+    )]
+    pub deletion_journal: PathBuf,
 }
 
 #[derive(clap::Args, Debug, Clone)]

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod consultants;
+pub mod deletion_journal;
 pub mod domain;
 pub mod http;
 pub mod jobs;

@@ -249,6 +249,16 @@ enum RetentionCommand {
         #[arg(long)]
         json: bool,
     },
+    /// After restoring a database backup: delete again what the deletion journal says was
+    /// deleted after the backup was taken (idempotent; run it before starting the service).
+    Replay {
+        /// Journal files (default: the configured deletion journal). Give every instance's
+        /// journal when several instances share one PostgreSQL.
+        #[arg(long = "journal")]
+        journals: Vec<std::path::PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Deletion report for a date range (from the deletion log; never the deleted content).
     Report {
         #[arg(long)]
@@ -941,6 +951,32 @@ async fn retention(settings: &Settings, command: RetentionCommand) -> anyhow::Re
                         m.month, m.total, m.held, m.per_category
                     );
                 }
+            }
+        }
+        RetentionCommand::Replay { journals, json } => {
+            let journals = if journals.is_empty() {
+                vec![settings.deletion_journal.clone()]
+            } else {
+                journals
+            };
+            let report = consentd::retention::replay(&app, &journals, "cli").await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "replay: {} journal entries read; {} deleted again, {} already in the deletion log, \
+                     {} with nothing left to delete, {} without row key (not replayable){}",
+                    report.read,
+                    report.replayed,
+                    report.present,
+                    report.absent,
+                    report.without_row_key,
+                    if report.torn_tails > 0 {
+                        "; a torn last line was ignored"
+                    } else {
+                        ""
+                    }
+                );
             }
         }
         RetentionCommand::Report {

@@ -323,10 +323,12 @@ async fn execute_batch(
                 target: target_of(&rule.category),
             },
             key: &c.key,
+            replay_of: None,
         })
         .collect();
     let statements = store::statements_for(&rule.category);
-    let results = store::execute_batch(&app.db, &app.clock, &items, statements).await?;
+    let journal = |entries: &[&store::DeletionLogEntry]| app.journal.append(entries);
+    let results = store::execute_batch(&app.db, &app.clock, &items, statements, &journal).await?;
     Ok(results.iter().map(Option::is_some).collect())
 }
 
@@ -431,6 +433,106 @@ fn target_of(category: &str) -> &'static str {
         "erinnerungen-outbox" => "outbox: row",
         _ => "",
     }
+}
+
+/// What `retention replay` found and did.
+#[derive(Debug, Default, Serialize)]
+pub struct ReplayReport {
+    /// Journal entries read.
+    pub read: usize,
+    /// Already in this database's deletion log (the backup had them, or a replay did).
+    pub present: usize,
+    /// Deleted again: the restored backup had brought their rows back.
+    pub replayed: usize,
+    /// Nothing to delete: the rows were not in the restored database either.
+    pub absent: usize,
+    /// Entries written before row keys were logged: cannot be re-applied.
+    pub without_row_key: usize,
+    /// Journals whose last line was cut short by a crash (ignored).
+    pub torn_tails: usize,
+}
+
+/// Re-applies deletions from the deletion journals to a restored database: every journal
+/// entry this database's log lacks is deleted again (by its row key, with the rule's own
+/// statements) and logged as a replay of the original entry, in the ledger like any
+/// deletion. Idempotent; holds and pauses do not apply (the deletions already happened).
+pub async fn replay(
+    app: &App,
+    journals: &[std::path::PathBuf],
+    actor: &str,
+) -> anyhow::Result<ReplayReport> {
+    let mut report = ReplayReport::default();
+    let write_journal = |entries: &[&store::DeletionLogEntry]| app.journal.append(entries);
+    for path in journals {
+        let mut reader = crate::deletion_journal::JournalReader::open(path)?;
+        loop {
+            let chunk = reader.next_chunk(BATCH)?;
+            if chunk.is_empty() {
+                break;
+            }
+            report.read += chunk.len();
+            let ids: Vec<&str> = chunk
+                .iter()
+                .flat_map(|e| [Some(e.id.as_str()), e.replay_of.as_deref()])
+                .flatten()
+                .collect();
+            let known = store::logged_among(&app.db, &ids).await?;
+            let mut pending: Vec<&store::DeletionLogEntry> = Vec::new();
+            for entry in &chunk {
+                // A replay entry stands for its original.
+                let original = entry.replay_of.as_deref().unwrap_or(&entry.id);
+                if known.contains(&entry.id) || known.contains(original) {
+                    report.present += 1;
+                } else if entry.row_key.is_none() {
+                    report.without_row_key += 1;
+                } else {
+                    pending.push(entry);
+                }
+            }
+            // Category by category, each in journal order.
+            pending.sort_by(|a, b| a.category.cmp(&b.category));
+            for group in pending.chunk_by(|a, b| a.category == b.category) {
+                let items: Vec<store::BatchItem<'_>> = group
+                    .iter()
+                    .map(|e| store::BatchItem {
+                        deletion: Deletion {
+                            category: &e.category,
+                            rule_version: e.rule_version,
+                            start_on: e.start_on,
+                            due_on: e.due_on,
+                            subject_pseudonym: e.subject_pseudonym.clone(),
+                            target: &e.target,
+                        },
+                        key: e.row_key.as_deref().unwrap_or_default(),
+                        replay_of: Some(e.replay_of.as_deref().unwrap_or(&e.id)),
+                    })
+                    .collect();
+                let statements = store::statements_for(&group[0].category);
+                let done =
+                    store::execute_batch(&app.db, &app.clock, &items, statements, &write_journal)
+                        .await?
+                        .iter()
+                        .flatten()
+                        .count();
+                report.replayed += done;
+                report.absent += group.len() - done;
+            }
+        }
+        report.torn_tails += usize::from(reader.torn_tail);
+    }
+    crate::store::audit::record(
+        &app.db,
+        &app.clock,
+        actor,
+        "retention.replayed",
+        Some(&format!(
+            "read:{} replayed:{} present:{} absent:{}",
+            report.read, report.replayed, report.present, report.absent
+        )),
+        None,
+    )
+    .await?;
+    Ok(report)
 }
 
 /// Columns the coverage list does not classify, or whose category has no rule.

@@ -11,7 +11,7 @@ use super::{Db, DialectSql, keyed, with_db};
 use crate::clock::{Clock, canonical_time};
 use crate::domain::ledger::{DeletionPayload, EntryKind, LedgerEntry};
 
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct DeletionLogEntry {
     pub id: String,
     pub executed_at: DateTime<Utc>,
@@ -316,7 +316,13 @@ const FINISHED_MESSAGES: &[Statement] = &[by_keys(keyed!(
 pub struct BatchItem<'a> {
     pub deletion: Deletion<'a>,
     pub key: &'a str,
+    /// For `retention replay`: the log entry this deletion repeats.
+    pub replay_of: Option<&'a str>,
 }
+
+/// Called with a batch's log entries after its statements ran and before it commits (the
+/// deletion journal); an error rolls the batch back.
+pub type BeforeCommit<'a> = &'a (dyn Fn(&[&DeletionLogEntry]) -> std::io::Result<()> + Sync);
 
 /// Deletes a batch set-based in one transaction (one commit, one fsync): each statement runs
 /// once over all keys; each item that changed anything gets its own deletion-log entry and
@@ -328,6 +334,7 @@ pub async fn execute_batch(
     clock: &Clock,
     items: &[BatchItem<'_>],
     statements: &[Statement],
+    before_commit: BeforeCommit<'_>,
 ) -> sqlx::Result<Vec<Option<DeletionLogEntry>>> {
     if items.is_empty() {
         return Ok(Vec::new());
@@ -358,6 +365,7 @@ pub async fn execute_batch(
             .bind(log_json(&logged))
             .execute(&mut *tx)
             .await?;
+        before_commit(&logged)?;
         tx.commit().await?;
         Ok(results)
     })
@@ -394,7 +402,7 @@ fn log_entries(
                 rows_affected: count,
                 ledger_seq: seq,
                 row_key: Some(item.key.to_owned()),
-                replay_of: None,
+                replay_of: item.replay_of.map(str::to_owned),
             };
             let hash = entry.payload_with_time(&executed_at).hash();
             let next = LedgerEntry::next(seq, &prev, now, EntryKind::Deletion, &entry.id, &hash);
@@ -446,6 +454,25 @@ fn log_json(entries: &[&DeletionLogEntry]) -> String {
         })
         .collect();
     serde_json::to_string(&rows).expect("plain data")
+}
+
+/// Which of these deletion-log ids this database has, as entries or as replays of them.
+pub async fn logged_among(
+    db: &Db,
+    ids: &[&str],
+) -> sqlx::Result<std::collections::HashSet<String>> {
+    const AS_ENTRIES: DialectSql = keyed!("SELECT id FROM deletion_log WHERE id IN ", "");
+    const AS_REPLAYS: DialectSql =
+        keyed!("SELECT replay_of FROM deletion_log WHERE replay_of IN ", "");
+    let ids = serde_json::to_string(ids).expect("plain strings");
+    let mut found = std::collections::HashSet::new();
+    for statement in [AS_ENTRIES, AS_REPLAYS] {
+        let rows: Vec<String> = with_db!(db, pool => {
+            sqlx::query_scalar(statement.for_pool(pool)).bind(&ids).fetch_all(pool).await?
+        });
+        found.extend(rows);
+    }
+    Ok(found)
 }
 
 pub async fn log_between(

@@ -202,7 +202,9 @@ impl TestApp {
     /// The environment every process of this test runs with.
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(BIN);
-        cmd.env_clear()
+        // Relative defaults (the deletion journal under data/) land in this test's folder.
+        cmd.current_dir(self.dir.path())
+            .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("CONSENTD_DATABASE_URL", &self.db.url)
             .env(
@@ -267,6 +269,85 @@ impl TestApp {
                 "consentd did not start within 60 s"
             );
             std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// A real backup of the database: `VACUUM INTO` for SQLite, `pg_dump` for PostgreSQL.
+    pub async fn backup(&self) -> PathBuf {
+        let file = self
+            .dir
+            .path()
+            .join(format!("backup-{}", self.backups_taken()));
+        match self.db.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.db.url).await.unwrap();
+                sqlx::query("VACUUM INTO $1")
+                    .bind(file.display().to_string())
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                pool.close().await;
+            }
+            Backend::Postgres => {
+                let out = Command::new("pg_dump")
+                    .args(["--format=custom", "--file"])
+                    .arg(&file)
+                    .arg(&self.db.url)
+                    .output()
+                    .expect("pg_dump (Debian package postgresql-client)");
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+        file
+    }
+
+    fn backups_taken(&self) -> usize {
+        std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("backup-"))
+            })
+            .count()
+    }
+
+    /// Stops the servers and puts `backup` back in place of the database.
+    pub fn restore(&mut self, backup: &Path) {
+        for child in &mut self.servers {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        match self.db.backend {
+            Backend::Sqlite => {
+                let db = self.dir.path().join("consentd.db");
+                for suffix in ["-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+                }
+                std::fs::copy(backup, &db).unwrap();
+            }
+            Backend::Postgres => {
+                let out = Command::new("pg_restore")
+                    .args([
+                        "--clean",
+                        "--if-exists",
+                        "--single-transaction",
+                        "--no-owner",
+                        "--dbname",
+                    ])
+                    .arg(&self.db.url)
+                    .arg(backup)
+                    .output()
+                    .expect("pg_restore (Debian package postgresql-client)");
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
         }
     }
 

@@ -546,10 +546,114 @@ async fn holds_pauses_forecast_and_report(backend: Backend) {
     );
 }
 
+/// A restored backup brings anonymised contact data back; `retention replay` deletes it
+/// again from the deletion journal, logs each as a replay in the ledger, and is idempotent.
+async fn restored_backup_is_replayed(backend: Backend) {
+    let mut app = TestApp::spawn_with(
+        backend,
+        Options {
+            now: Some("2026-12-01T10:00:00Z".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    for email in ["anna@example.org", "bert@example.org"] {
+        let response = app
+            .post_json(
+                "/api/v1/consents",
+                &app.consent_body("koeln-2026", email).await,
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+    }
+    let with_contact = "SELECT COUNT(*) FROM subjects WHERE email IS NOT NULL";
+    let backup = app.backup().await;
+
+    let run: Value = serde_json::from_slice(
+        &cli_at(
+            &app,
+            "2030-01-02T10:00:00Z",
+            &["retention", "run", "--json"],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(run["executed"], 2, "{run}");
+    assert_eq!(app.db.scalar_i64(with_contact).await, 0);
+    let journal = app.dir.path().join("data/deletion-journal.jsonl");
+    let lines = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(lines.lines().count(), 2, "one journal line per deletion");
+    assert!(!lines.contains("anna@example.org") && !lines.contains("Anna"));
+
+    // Disaster: the backup from before the run is restored; the data is back.
+    app.restore(&backup);
+    assert_eq!(app.db.scalar_i64(with_contact).await, 2);
+    assert_eq!(
+        app.db.scalar_i64("SELECT COUNT(*) FROM deletion_log").await,
+        0
+    );
+
+    let replay = cli_at(
+        &app,
+        "2030-01-03T10:00:00Z",
+        &["retention", "replay", "--json"],
+    );
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    let report: Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert_eq!(
+        (report["read"].as_u64(), report["replayed"].as_u64()),
+        (Some(2), Some(2)),
+        "{report}"
+    );
+    assert_eq!(app.db.scalar_i64(with_contact).await, 0, "deleted again");
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(*) FROM deletion_log WHERE replay_of IS NOT NULL AND row_key IS NOT NULL")
+            .await,
+        2
+    );
+    let (ok, output) = app.verify();
+    assert!(ok, "{output}");
+
+    // Again: nothing left to do. The journal now also holds the replays; they count as present.
+    let again: Value = serde_json::from_slice(
+        &cli_at(
+            &app,
+            "2030-01-04T10:00:00Z",
+            &["retention", "replay", "--json"],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(again["replayed"], 0, "{again}");
+    assert_eq!(again["present"], again["read"]);
+    assert_eq!(again["read"], 4);
+
+    // A damaged journal line stops the replay with file and line; a torn last line does not.
+    std::fs::write(&journal, format!("{lines}{{\"broken\n{lines}")).unwrap();
+    let damaged = cli_at(&app, "2030-01-05T10:00:00Z", &["retention", "replay"]);
+    assert!(!damaged.status.success());
+    assert!(String::from_utf8_lossy(&damaged.stderr).contains("deletion-journal.jsonl:3"));
+    std::fs::write(&journal, format!("{lines}{{\"torn")).unwrap();
+    let torn = cli_at(&app, "2030-01-05T10:00:00Z", &["retention", "replay"]);
+    assert!(
+        torn.status.success(),
+        "{}",
+        String::from_utf8_lossy(&torn.stderr)
+    );
+    assert!(String::from_utf8_lossy(&torn.stdout).contains("torn last line"));
+}
+
 on_both_backends!(
     every_personal_column_has_a_rule,
     deletes_on_schedule_never_early_and_only_once,
-    holds_pauses_forecast_and_report
+    holds_pauses_forecast_and_report,
+    restored_backup_is_replayed
 );
 
 // ---------------------------------------------------------------------------------------
