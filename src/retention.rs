@@ -22,7 +22,13 @@ pub const ENFORCED: &[&str] = &[
     "berater-listung",
     "workshop-teilnahme",
     "erinnerungen-outbox",
+    "mitarbeitende-konten",
 ];
+
+/// Categories whose data consentd does not hold: their rules govern the organisers' other
+/// systems (feedback forms, photos and newsletter lists under an optional consent), which
+/// learn of withdrawals from consentd. Coverage fails if a column of these ever appears.
+pub const HELD_ELSEWHERE: &[&str] = &["feedbackbogen", "einwilligungen-freiwillig"];
 
 /// The grace a rule gives data that was already past its deadline when consentd first held
 /// it (the minutes: lapsed consultants get one notice with a three-month deadline).
@@ -207,6 +213,7 @@ async fn candidates(app: &App, rule: &RetentionRule) -> anyhow::Result<Vec<Candi
         "berater-listung" => store::consultant_listings(&app.db).await?,
         "workshop-teilnahme" => store::attendance(&app.db).await?,
         "erinnerungen-outbox" => store::finished_messages(&app.db).await?,
+        "mitarbeitende-konten" => store::disabled_accounts(&app.db).await?,
         _ => Vec::new(),
     })
 }
@@ -431,6 +438,7 @@ fn target_of(category: &str) -> &'static str {
         }
         "workshop-teilnahme" => "workshop_attendance: row",
         "erinnerungen-outbox" => "outbox: row",
+        "mitarbeitende-konten" => "staff_users: email, password_hash, last_login_at (anonymised)",
         _ => "",
     }
 }
@@ -544,7 +552,30 @@ pub async fn coverage(app: &App) -> anyhow::Result<Vec<String>> {
         .iter()
         .map(|r| r.category.as_str())
         .collect();
-    Ok(personal_data::coverage_problems(&schema, &categories))
+    let mut problems = personal_data::coverage_problems(&schema, &categories);
+    for (table, columns) in personal_data::COLUMNS {
+        for (column, holds) in *columns {
+            if let personal_data::Holds::Personal(category) = holds
+                && HELD_ELSEWHERE.contains(category)
+            {
+                problems.push(format!(
+                    "{table}.{column} holds `{category}`, which consentd is declared not to hold: enforce its rule"
+                ));
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// How consentd enforces a category's rule, in the concept's words.
+pub fn enforcement_de(category: &str) -> &'static str {
+    if ENFORCED.contains(&category) {
+        "ja"
+    } else if HELD_ELSEWHERE.contains(&category) {
+        "keine Daten in consentd (gilt für die Systeme der Veranstalter)"
+    } else {
+        "noch nicht"
+    }
 }
 
 /// The rules as the deletion concept for the data-protection officer (Markdown).
@@ -564,11 +595,7 @@ pub fn concept_markdown(app: &App) -> String {
             if r.from_year_end { "ja" } else { "nein" },
             r.action,
             r.legal_basis,
-            if ENFORCED.contains(&r.category.as_str()) {
-                "ja"
-            } else {
-                "noch nicht"
-            }
+            enforcement_de(&r.category)
         ));
     }
     out.push_str("\n## Löschklassen\n\n");
@@ -810,7 +837,10 @@ pub mod admin {
             .policies
             .retention
             .iter()
-            .filter(|r| !ENFORCED.contains(&r.category.as_str()))
+            .filter(|r| {
+                !ENFORCED.contains(&r.category.as_str())
+                    && !super::HELD_ELSEWHERE.contains(&r.category.as_str())
+            })
             .map(|r| r.category.clone())
             .collect();
         Ok(Forecast {

@@ -506,6 +506,8 @@ pub fn render_concept(rules: &[RetentionRule], enforced: &[&str], as_of: NaiveDa
             .unwrap_or_default()
     };
     let is_enforced = |r: &RetentionRule| enforced.contains(&r.category.as_str());
+    let held_elsewhere =
+        |r: &RetentionRule| crate::retention::HELD_ELSEWHERE.contains(&r.category.as_str());
 
     let mut body = vec![
         FilingBlock::Section("Grundsätze".into()),
@@ -531,7 +533,14 @@ pub fn render_concept(rules: &[RetentionRule], enforced: &[&str], as_of: NaiveDa
                         r.title.de.clone(),
                         class_of(r),
                         action_de(&file_name_of(&r.action)),
-                        if is_enforced(r) { "ja" } else { "noch nicht" }.to_owned(),
+                        if is_enforced(r) {
+                            "ja"
+                        } else if held_elsewhere(r) {
+                            "keine Daten in consentd"
+                        } else {
+                            "noch nicht"
+                        }
+                        .to_owned(),
                     ]
                 })
                 .collect(),
@@ -594,6 +603,10 @@ pub fn render_concept(rules: &[RetentionRule], enforced: &[&str], as_of: NaiveDa
             "Durchsetzung",
             if is_enforced(r) {
                 "automatisch durch consentd".to_owned()
+            } else if held_elsewhere(r) {
+                "consentd hält keine solchen Daten; die Regel gilt für die Systeme der Veranstalter, \
+                 die Widerrufe aus consentd erfahren"
+                    .to_owned()
             } else {
                 "noch nicht automatisch (Regel festgelegt; durchgesetzt, sobald die Daten in consentd liegen)"
                     .to_owned()

@@ -69,7 +69,7 @@ impl DialectSql {
 /// A statement over a set of keys: `$1` is a JSON array of strings. The key set is spliced
 /// between the two halves: `keyed!("DELETE FROM t WHERE id IN ", " RETURNING id")`.
 macro_rules! keyed {
-    ($before:literal, $after:literal) => {
+    ($before:expr, $after:expr) => {
         $crate::store::DialectSql {
             sqlite: concat!($before, "(SELECT value FROM json_each($1))", $after),
             postgres: concat!(
@@ -99,11 +99,7 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(30))
-                // Large batches touch many index pages: a bigger page cache (grown only as
-                // used) and fewer, larger checkpoints write each page back once, not often.
-                .pragma("cache_size", "-16384")
-                .pragma("wal_autocheckpoint", "8192");
+                .busy_timeout(Duration::from_secs(30));
             if let Some(parent) = options.get_filename().parent() {
                 if !parent.as_os_str().is_empty() {
                     std::fs::create_dir_all(parent).with_context(|| {

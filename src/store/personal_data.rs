@@ -60,14 +60,16 @@ pub const COLUMNS: &[(&str, &[(&str, Holds)])] = &[
     ),
     (
         "consent_events",
+        // Each decision and withdrawal is the proof itself (Art. 7(1)); the data processed
+        // under an optional consent (photos, newsletter lists) lives in other systems.
         &[
             ("id", ID),
             ("record_id", ID),
-            ("purpose_id", P("einwilligungen-freiwillig")),
-            ("legal_basis", P("einwilligungen-freiwillig")),
-            ("state", P("einwilligungen-freiwillig")),
-            ("actor", P("einwilligungen-freiwillig")),
-            ("occurred_at", P("einwilligungen-freiwillig")),
+            ("purpose_id", P("einwilligungsnachweise")),
+            ("legal_basis", P("einwilligungsnachweise")),
+            ("state", P("einwilligungsnachweise")),
+            ("actor", P("einwilligungsnachweise")),
+            ("occurred_at", P("einwilligungsnachweise")),
             ("ledger_seq", TECH),
         ],
     ),

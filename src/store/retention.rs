@@ -11,6 +11,14 @@ use super::{Db, DialectSql, keyed, with_db};
 use crate::clock::{Clock, canonical_time};
 use crate::domain::ledger::{DeletionPayload, EntryKind, LedgerEntry};
 
+/// The e-mail address an anonymised staff account keeps (unique, so the column's constraint
+/// holds; the id stays, so audit entries still group by account without naming anyone).
+macro_rules! anonymised_account_prefix {
+    () => {
+        "anonymisiert-"
+    };
+}
+
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct DeletionLogEntry {
     pub id: String,
@@ -136,6 +144,23 @@ pub async fn sessions(db: &Db) -> sqlx::Result<Vec<Candidate>> {
         .collect())
 }
 
+/// Disabled staff accounts, from the day they were disabled (not yet anonymised).
+pub async fn disabled_accounts(db: &Db) -> sqlx::Result<Vec<Candidate>> {
+    let rows: Vec<(String, DateTime<Utc>)> = with_db!(db, pool => {
+        sqlx::query_as(concat!(
+            "SELECT id, disabled_at FROM staff_users WHERE disabled_at IS NOT NULL AND email NOT LIKE '",
+            anonymised_account_prefix!(),
+            "%'"
+        ))
+        .fetch_all(pool)
+        .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(key, at)| Candidate::plain(key, day(at)))
+        .collect())
+}
+
 pub async fn login_failures(db: &Db) -> sqlx::Result<Vec<Candidate>> {
     let rows: Vec<(String, DateTime<Utc>)> = with_db!(db, pool => sqlx::query_as("SELECT id, at FROM login_failures").fetch_all(pool).await?);
     Ok(rows
@@ -255,6 +280,7 @@ pub fn statements_for(category: &str) -> &'static [Statement] {
         "berater-listung" => CONSULTANT_LISTINGS,
         "workshop-teilnahme" => ATTENDANCE,
         "erinnerungen-outbox" => FINISHED_MESSAGES,
+        "mitarbeitende-konten" => ANONYMISE_ACCOUNTS,
         _ => &[],
     }
 }
@@ -303,6 +329,18 @@ const CONSULTANT_LISTINGS: &[Statement] = &[
         " RETURNING id"
     )),
 ];
+/// The address and password hash go; a disabled account cannot sign in anyway.
+const ANONYMISE_ACCOUNTS: &[Statement] = &[by_keys(keyed!(
+    concat!(
+        "UPDATE staff_users SET email = '",
+        anonymised_account_prefix!(),
+        "' || id || '@konto.invalid', password_hash = '!', last_login_at = NULL
+         WHERE disabled_at IS NOT NULL AND email NOT LIKE '",
+        anonymised_account_prefix!(),
+        "%' AND id IN "
+    ),
+    " RETURNING id"
+))];
 const ATTENDANCE: &[Statement] = &[by_keys(keyed!(
     "DELETE FROM workshop_attendance WHERE id IN ",
     " RETURNING id"
