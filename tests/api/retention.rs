@@ -480,7 +480,10 @@ async fn holds_pauses_forecast_and_report(backend: Backend) {
     // Rules whose data consentd holds but does not yet delete are named; feedback forms are
     // not consentd's data (held elsewhere), so they are not among them.
     let not_enforced = forecast["not_enforced"].as_array().unwrap();
-    assert!(not_enforced.iter().any(|c| c == "loeschprotokoll"), "{not_enforced:?}");
+    assert!(
+        not_enforced.iter().any(|c| c == "loeschprotokoll"),
+        "{not_enforced:?}"
+    );
     assert!(!not_enforced.iter().any(|c| c == "feedbackbogen"));
     assert!(!not_enforced.iter().any(|c| c == "mitarbeitende-konten"));
 
