@@ -14,6 +14,14 @@ use consentd::app::App;
 use consentd::config::Settings;
 use consentd::store::Db;
 
+/// One consent record per subject (same SQL on both backends).
+const RECORDS: &str = "INSERT INTO consent_records (id, receipt_id, subject_id, workshop_id, controller_id, notice_id, notice_version,
+       notice_language, notice_sha256, notice_content_sha256, collection_method, ip_truncated, user_agent,
+       token_sha256, recorded_at, ledger_seq)
+     SELECT 'r' || id, 'r' || id, id, 'w1', 'om', 'om-workshop-teilnehmende', 2, 'de',
+       (SELECT sha256 FROM notice_texts LIMIT 1), 'c', 'api', '192.0.2.0', 'bench', 't' || id, '2020-03-01T00:00:00Z', 1
+     FROM subjects";
+
 /// Fills the database with N participants of one workshop that ended in March 2020, in SQL
 /// (random ids like the real ones, one sign-up per second), so seeding a million takes
 /// seconds.
@@ -34,17 +42,7 @@ async fn seed(db: &Db, n: usize) {
             .execute(&mut *tx)
             .await
             .unwrap();
-            sqlx::query(
-                "INSERT INTO consent_records (id, receipt_id, subject_id, workshop_id, controller_id, notice_id, notice_version,
-                   notice_language, notice_sha256, notice_content_sha256, collection_method, ip_truncated, user_agent,
-                   token_sha256, recorded_at, ledger_seq)
-                 SELECT 'r' || id, 'r' || id, id, 'w1', 'om', 'om-workshop-teilnehmende', 2, 'de',
-                   (SELECT sha256 FROM notice_texts LIMIT 1), 'c', 'api', '192.0.2.0', 'bench', 't' || id, '2020-03-01T00:00:00Z', 1
-                 FROM subjects",
-            )
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+            sqlx::query(RECORDS).execute(&mut *tx).await.unwrap();
             tx.commit().await.unwrap();
             sqlx::query("ANALYZE").execute(pool).await.unwrap();
         }
@@ -61,17 +59,7 @@ async fn seed(db: &Db, n: usize) {
             .execute(&mut *tx)
             .await
             .unwrap();
-            sqlx::query(
-                "INSERT INTO consent_records (id, receipt_id, subject_id, workshop_id, controller_id, notice_id, notice_version,
-                   notice_language, notice_sha256, notice_content_sha256, collection_method, ip_truncated, user_agent,
-                   token_sha256, recorded_at, ledger_seq)
-                 SELECT 'r' || id, 'r' || id, id, 'w1', 'om', 'om-workshop-teilnehmende', 2, 'de',
-                   (SELECT sha256 FROM notice_texts LIMIT 1), 'c', 'api', '192.0.2.0', 'bench', 't' || id, '2020-03-01T00:00:00Z', 1
-                 FROM subjects",
-            )
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+            sqlx::query(RECORDS).execute(&mut *tx).await.unwrap();
             tx.commit().await.unwrap();
             sqlx::query("ANALYZE").execute(pool).await.unwrap();
         }

@@ -16,36 +16,6 @@ use crate::app::App;
 use crate::domain::retention::{Period, RetentionRule};
 use crate::store::retention::{self as store, DeletionLogEntry, Hold, Pause};
 
-/// One deletion-log entry as the report shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportEntry {
-    pub executed_at: DateTime<Utc>,
-    pub category: String,
-    pub rule_version: i64,
-    pub start_on: NaiveDate,
-    pub due_on: NaiveDate,
-    pub subject_pseudonym: Option<String>,
-    pub target: String,
-    pub rows_affected: i64,
-    pub ledger_seq: i64,
-}
-
-impl From<&DeletionLogEntry> for ReportEntry {
-    fn from(e: &DeletionLogEntry) -> Self {
-        ReportEntry {
-            executed_at: e.executed_at,
-            category: e.category.clone(),
-            rule_version: e.rule_version,
-            start_on: e.start_on,
-            due_on: e.due_on,
-            subject_pseudonym: e.subject_pseudonym.clone(),
-            target: e.target.clone(),
-            rows_affected: e.rows_affected,
-            ledger_seq: e.ledger_seq,
-        }
-    }
-}
-
 /// Everything that goes into a deletion report.
 #[derive(Debug, Clone)]
 pub struct DeletionReport {
@@ -56,7 +26,7 @@ pub struct DeletionReport {
     /// Ledger head (sequence number, SHA-256) when the report was made.
     pub ledger_head: (i64, String),
     /// In ledger order.
-    pub entries: Vec<ReportEntry>,
+    pub entries: Vec<DeletionLogEntry>,
     /// Holds that existed on at least one day of the range ([`hold_overlaps`]).
     pub holds: Vec<Hold>,
     /// Pauses of automated deletion overlapping the range ([`pause_overlaps`]).
@@ -121,7 +91,7 @@ pub async fn deletion_report(app: &App, from: NaiveDate, to: NaiveDate) -> anyho
     let entries = entries
         .iter()
         .filter(|e| e.ledger_seq <= ledger_head.0)
-        .map(ReportEntry::from)
+        .cloned()
         .collect();
     let report = DeletionReport {
         from,
@@ -772,7 +742,10 @@ mod tests {
         let entries = (0..n)
             .map(|i| {
                 let (category, target) = categories[i % categories.len()];
-                ReportEntry {
+                DeletionLogEntry {
+                    id: format!("d{i}"),
+                    row_key: None,
+                    replay_of: None,
                     executed_at: t("2030-01-02T10:00:00Z") + chrono::TimeDelta::seconds(i as i64),
                     category: category.into(),
                     rule_version: 1,
