@@ -85,6 +85,25 @@ pub struct RunReport {
     pub reminders_queued: usize,
 }
 
+impl RunReport {
+    /// The totals row of a rule's category and version, added on first use.
+    fn totals_for(&mut self, rule: &RetentionRule) -> &mut CategoryTotals {
+        let found = self
+            .totals
+            .iter()
+            .position(|t| t.category == rule.category && t.rule_version == rule.version);
+        let i = found.unwrap_or_else(|| {
+            self.totals.push(CategoryTotals {
+                category: rule.category.clone(),
+                rule_version: rule.version,
+                ..CategoryTotals::default()
+            });
+            self.totals.len() - 1
+        });
+        &mut self.totals[i]
+    }
+}
+
 /// Due items a run report lists one by one; a sweep of a million is summed up in `totals`.
 pub const LISTED: usize = 1000;
 
@@ -266,33 +285,14 @@ pub async fn run(app: &App, dry_run: bool, as_of: Option<NaiveDate>) -> anyhow::
             report.due_total += 1;
         }
         let executed = execute_batch(app, rule, &batch, &key).await?;
-        for (listed, _) in batch
-            .iter()
-            .zip(&executed)
-            .filter(|(_, done)| **done)
-            .map(|(b, _)| b)
-        {
+        for ((listed, _), _) in batch.iter().zip(&executed).filter(|(_, done)| **done) {
             if let Some(i) = listed {
                 report.due[*i].executed = true;
             }
         }
         let executed = executed.iter().filter(|done| **done).count();
         report.executed += executed;
-        let totals = match report
-            .totals
-            .iter_mut()
-            .find(|t| t.category == rule.category && t.rule_version == rule.version)
-        {
-            Some(t) => t,
-            None => {
-                report.totals.push(CategoryTotals {
-                    category: rule.category.clone(),
-                    rule_version: rule.version,
-                    ..CategoryTotals::default()
-                });
-                report.totals.last_mut().expect("just pushed")
-            }
-        };
+        let totals = report.totals_for(rule);
         totals.due += due;
         totals.held += held;
         totals.executed += executed;

@@ -499,18 +499,18 @@ pub async fn logged_among(
     db: &Db,
     ids: &[&str],
 ) -> sqlx::Result<std::collections::HashSet<String>> {
-    const AS_ENTRIES: DialectSql = keyed!("SELECT id FROM deletion_log WHERE id IN ", "");
-    const AS_REPLAYS: DialectSql =
-        keyed!("SELECT replay_of FROM deletion_log WHERE replay_of IN ", "");
+    const LOGGED: DialectSql = DialectSql {
+        sqlite: "SELECT id FROM deletion_log WHERE id IN (SELECT value FROM json_each($1))
+                 UNION SELECT replay_of FROM deletion_log WHERE replay_of IN (SELECT value FROM json_each($1))",
+        postgres: "SELECT id FROM deletion_log WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb))
+                   UNION SELECT replay_of FROM deletion_log
+                   WHERE replay_of IN (SELECT jsonb_array_elements_text($1::text::jsonb))",
+    };
     let ids = serde_json::to_string(ids).expect("plain strings");
-    let mut found = std::collections::HashSet::new();
-    for statement in [AS_ENTRIES, AS_REPLAYS] {
-        let rows: Vec<String> = with_db!(db, pool => {
-            sqlx::query_scalar(statement.for_pool(pool)).bind(&ids).fetch_all(pool).await?
-        });
-        found.extend(rows);
-    }
-    Ok(found)
+    let found: Vec<String> = with_db!(db, pool => {
+        sqlx::query_scalar(LOGGED.for_pool(pool)).bind(&ids).fetch_all(pool).await?
+    });
+    Ok(found.into_iter().collect())
 }
 
 pub async fn log_between(
