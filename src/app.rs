@@ -1,5 +1,6 @@
 //! Opening the application: policies, database, migrations, and the notice texts recorded.
 
+use crate::signing::ReceiptSigner;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -19,6 +20,7 @@ pub struct App {
     pub policies: Arc<PolicySet>,
     pub clock: Clock,
     pub journal: DeletionJournal,
+    pub signer: Arc<ReceiptSigner>,
     catalog: Arc<CatalogCache>,
 }
 
@@ -65,6 +67,7 @@ impl App {
                 }
             }
         }
+        let signer = ReceiptSigner::open(&settings.signing_key, &db, &clock).await?;
         for line in &report {
             tracing::info!("policies: {line}");
         }
@@ -74,6 +77,7 @@ impl App {
                 policies: Arc::new(policies),
                 clock,
                 journal: DeletionJournal::new(settings.deletion_journal.clone()),
+                signer: Arc::new(signer),
                 catalog: Arc::default(),
             },
             report,

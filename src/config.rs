@@ -49,6 +49,16 @@ pub struct Settings {
         global = true
     )]
     pub deletion_journal: PathBuf,
+
+    /// The Ed25519 key receipts are signed with (PKCS#8 PEM, created with mode 0600 on first
+    /// start). Several instances may share one file or each have their own.
+    #[arg(
+        long,
+        env = "CONSENTD_SIGNING_KEY",
+        default_value = "data/signing-key.pem",
+        global = true
+    )]
+    pub signing_key: PathBuf,
 }
 
 #[derive(clap::Args, Debug, Clone)]

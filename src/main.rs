@@ -45,6 +45,21 @@ enum Command {
         #[arg(long = "expect")]
         anchors: Vec<consentd::verify::Anchor>,
     },
+    /// Check a signed consent receipt offline. Exit 0 if the signature is valid, 1 if not.
+    VerifyReceipt {
+        /// The receipt: a compact JWS, or the JSON of `GET /api/v1/receipts/{token}`.
+        file: std::path::PathBuf,
+        /// Public key(s): the JWK set of `/api/v1/keys`, one JWK, or a PEM public key.
+        /// Without it, the keys this installation published are used.
+        #[arg(long)]
+        key: Option<std::path::PathBuf>,
+        /// Print the verified claims as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The receipt signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Manage workshops.
     #[command(subcommand)]
     Workshop(WorkshopCommand),
@@ -78,6 +93,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// List the published signing keys (retired ones stay for old receipts).
+    List {
+        #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+        format: String,
+    },
+    /// Replace the signing key with a new one; the old key id is retired, its public key
+    /// stays published. Restart running instances to sign with the new key.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -369,6 +396,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Consultant(command) => consultant(&settings, command).await,
         Command::Outbox(command) => outbox(&settings, command).await,
         Command::Token(command) => token(&settings, command).await,
+        Command::VerifyReceipt { file, key, json } => {
+            verify_receipt(&settings, &file, key.as_deref(), json).await
+        }
+        Command::Keys(command) => keys(&settings, command).await,
         Command::Routes { json } => {
             let routes = http::routes::describe();
             if json {
@@ -517,6 +548,134 @@ async fn shutdown_signal() {
         }
     };
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}
+
+async fn verify_receipt(
+    settings: &Settings,
+    file: &std::path::Path,
+    key: Option<&std::path::Path>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use consentd::domain::receipt;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let Some(jws) = receipt::jws_in(&text) else {
+        eprintln!(
+            "{}: no receipt found (expected a compact JWS or JSON with a `jws` member)",
+            file.display()
+        );
+        return Ok(ExitCode::FAILURE);
+    };
+    let keys = match key {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            receipt::parse_public_keys(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => {
+            let db = Db::connect(&settings.database_url).await.context(
+                "no --key given and the database is unreachable; pass the keys from /api/v1/keys with --key",
+            )?;
+            store::signing_keys::all(&db)
+                .await
+                .context("cannot read the published keys; pass them with --key")?
+                .iter()
+                .filter_map(|k| receipt::PublicKey::from_x(&k.public_key).ok())
+                .collect()
+        }
+    };
+    match receipt::verify(&jws, &keys) {
+        Ok(verified) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&verified.claims)?);
+            } else {
+                let c = &verified.claims;
+                println!(
+                    "receipt {} is valid: signed with key {} (EdDSA)",
+                    c.consent_receipt_id, verified.key_id
+                );
+                println!(
+                    "consent record {}, notice {} version {} ({}), sha256 {}",
+                    c.consentd.record_id,
+                    c.consentd.notice.id,
+                    c.consentd.notice.version,
+                    c.consentd.notice.language,
+                    c.consentd.notice.sha256
+                );
+                for p in &c.consentd.purposes {
+                    println!("  {}: {} since {}", p.id, p.state, p.since);
+                }
+                println!(
+                    "ledger: recorded at seq {} ({}), latest seq {} ({})",
+                    c.consentd.recorded_seq,
+                    c.consentd.recorded_entry_sha256,
+                    c.consentd.latest_seq,
+                    c.consentd.latest_entry_sha256
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("receipt INVALID: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<ExitCode> {
+    let app = App::open(settings).await?;
+    match command {
+        KeysCommand::List { format } => {
+            let keys = store::signing_keys::all(&app.db).await?;
+            if format == "json" {
+                let keys: Vec<_> = keys
+                    .iter()
+                    .map(|k| {
+                        serde_json::json!({
+                            "kid": k.key_id, "x": k.public_key,
+                            "created_at": consentd::clock::canonical_time(k.created_at),
+                            "retired_at": k.retired_at.map(consentd::clock::canonical_time),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&keys)?);
+            } else {
+                for k in keys {
+                    let state = match k.retired_at {
+                        Some(at) => format!("retired {}", at.format("%Y-%m-%d")),
+                        None if k.key_id == app.signer.key_id() => "signing".to_owned(),
+                        None => "active elsewhere".to_owned(),
+                    };
+                    println!(
+                        "{}  {}  created {}",
+                        k.key_id,
+                        state,
+                        k.created_at.format("%Y-%m-%d")
+                    );
+                }
+            }
+        }
+        KeysCommand::Rotate => {
+            let (old, new) =
+                consentd::signing::rotate(&settings.signing_key, &app.db, &app.clock).await?;
+            store::audit::record(
+                &app.db,
+                &app.clock,
+                "cli",
+                "signing_key.rotated",
+                Some(&format!("key:{new}")),
+                None,
+            )
+            .await?;
+            match old {
+                Some(old) => println!("signing key {old} retired; new key {new}"),
+                None => println!("new signing key {new}"),
+            }
+            println!("restart running instances so that they sign with the new key");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn verify(

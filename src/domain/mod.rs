@@ -4,6 +4,7 @@ pub mod consent;
 pub mod diff;
 pub mod ledger;
 pub mod notice;
+pub mod receipt;
 pub mod retention;
 pub mod review;
 pub mod staff;

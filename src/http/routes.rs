@@ -75,6 +75,7 @@ pub fn table() -> Vec<Route> {
             participant::reconsent_form_submit,
         ),
         // JSON API for the registration site (anonymous or the collector token).
+        route(M::GET, "/api/v1/keys", A::Public, api::keys::list),
         route(
             M::GET,
             "/api/v1/notices",

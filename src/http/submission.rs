@@ -306,6 +306,11 @@ pub async fn load_receipt(app: &App, token: &str) -> Result<Receipt, Error> {
     let record = consents::by_token(&app.db, token)
         .await?
         .ok_or(Error::NotFound("receipt"))?;
+    Ok(load_record(app, record).await?)
+}
+
+/// Everything shown about a consent record: its events, workshop, subject and notice.
+pub async fn load_record(app: &App, record: ConsentRecord) -> anyhow::Result<Receipt> {
     let events = consents::events_of(&app.db, &record.id).await?;
     let workshop = workshops::by_id(&app.db, &record.workshop_id)
         .await?

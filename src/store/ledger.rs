@@ -147,6 +147,24 @@ pub async fn head(db: &Db) -> sqlx::Result<(i64, String)> {
     })
 }
 
+/// The entries about one record, subject or event (their `ref_id`), oldest first.
+pub async fn entries_about(db: &Db, ref_id: &str) -> sqlx::Result<Vec<LedgerEntry>> {
+    let sql = "SELECT seq, recorded_at, kind, ref_id, payload_sha256, prev_sha256, entry_sha256
+               FROM ledger WHERE ref_id = $1 ORDER BY seq";
+    let rows: Vec<EntryRow> =
+        with_db!(db, pool => sqlx::query_as(sql).bind(ref_id).fetch_all(pool).await)?;
+    Ok(rows.into_iter().map(LedgerEntry::from).collect())
+}
+
+/// The entry with this sequence number.
+pub async fn entry(db: &Db, seq: i64) -> sqlx::Result<Option<LedgerEntry>> {
+    let sql = "SELECT seq, recorded_at, kind, ref_id, payload_sha256, prev_sha256, entry_sha256
+               FROM ledger WHERE seq = $1";
+    let row: Option<EntryRow> =
+        with_db!(db, pool => sqlx::query_as(sql).bind(seq).fetch_optional(pool).await)?;
+    Ok(row.map(LedgerEntry::from))
+}
+
 /// Everything `verify` compares, read at one consistent moment.
 pub struct Snapshot {
     pub entries: Vec<LedgerEntry>,

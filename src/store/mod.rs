@@ -11,6 +11,7 @@ pub mod notice_versions;
 pub mod personal_data;
 pub mod retention;
 pub mod sessions;
+pub mod signing_keys;
 pub mod tokens;
 pub mod users;
 pub mod workshops;

@@ -288,6 +288,31 @@ pub const COLUMNS: &[(&str, &[(&str, Holds)])] = &[
         ],
     ),
     (
+        "signing_keys",
+        &[
+            ("key_id", TECH),
+            (
+                "public_key",
+                No("the public half of the service's own signing key"),
+            ),
+            ("created_at", TECH),
+            ("retired_at", TECH),
+        ],
+    ),
+    (
+        "subject_rectifications",
+        // Which fields changed and the digests, never the values: part of the proof history.
+        &[
+            ("id", ID),
+            ("subject_id", ID),
+            ("fields", P("einwilligungsnachweise")),
+            ("previous_digest", HASH),
+            ("digest", HASH),
+            ("rectified_at", P("einwilligungsnachweise")),
+            ("ledger_seq", TECH),
+        ],
+    ),
+    (
         "subjects",
         &[
             ("id", ID),
@@ -296,6 +321,9 @@ pub const COLUMNS: &[(&str, &[(&str, Holds)])] = &[
             ("organisation", P("teilnehmende-kontaktdaten")),
             ("salt", P("teilnehmende-kontaktdaten")),
             ("digest", HASH),
+            ("current_digest", HASH),
+            // Kept with the proof after erasure (keyed HMAC of the address, Art. 17(3)(e)).
+            ("email_pseudonym", P("einwilligungsnachweise")),
             ("created_at", P("teilnehmende-kontaktdaten")),
             ("erased_at", TECH),
         ],

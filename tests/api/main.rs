@@ -10,6 +10,7 @@ mod ledger;
 mod pages;
 mod policies;
 mod privacy;
+mod receipts;
 mod retention;
 mod retention_random;
 mod review;

@@ -192,6 +192,7 @@ fn record_json(
     let mut value = json!({
         "id": r.id,
         "receipt_id": r.receipt_id,
+        "subject_id": r.subject_id,
         "workshop_id": r.workshop_id,
         "controller": r.controller_id,
         "notice": { "id": r.notice_id, "version": r.notice_version, "language": r.notice_language, "sha256": r.notice_sha256 },

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod consents;
 pub mod consultants;
+pub mod keys;
 pub mod ledger;
 pub mod notice_versions;
 pub mod notices;

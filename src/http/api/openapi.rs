@@ -4,7 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    audit, consents, consultants, ledger, notice_versions, notices, receipts, retention, workshops,
+    audit, consents, consultants, keys, ledger, notice_versions, notices, receipts, retention,
+    workshops,
 };
 
 #[derive(OpenApi)]
@@ -17,6 +18,7 @@ use super::{
         consents::create,
         receipts::show,
         receipts::withdraw,
+        keys::list,
         workshops::list,
         workshops::create,
         workshops::show,

@@ -12,7 +12,8 @@ use crate::domain::notice::Language;
 use crate::http::AppState;
 use crate::http::error::Error;
 use crate::http::extract::ApiJson;
-use crate::http::submission::{Receipt, load_receipt};
+use crate::http::submission::load_receipt;
+use crate::proof::RecordProof;
 use crate::store::consents::{self, Withdrawal};
 
 /// A participant's receipt, for whoever holds the personal token.
@@ -23,7 +24,8 @@ pub async fn show(
     Path(token): Path<String>,
 ) -> Result<Json<Value>, Error> {
     let receipt = load_receipt(&state.app, &token).await?;
-    Ok(Json(receipt_json(&state, &receipt, &token)))
+    let proof = RecordProof::of(&state.app, receipt).await?;
+    Ok(Json(receipt_json(&state, &proof, &token)))
 }
 
 /// `{"purposes": ["fotos", …]}` or `{"all": true}`.
@@ -74,14 +76,16 @@ pub async fn withdraw(
         tracing::info!(record = %receipt.record.id, purposes = withdrawn.len(), "consent withdrawn");
     }
     let receipt = load_receipt(&state.app, &token).await?;
-    let mut body = receipt_json(&state, &receipt, &token);
+    let proof = RecordProof::of(&state.app, receipt).await?;
+    let mut body = receipt_json(&state, &proof, &token);
     body["withdrawn"] = json!(withdrawn.iter().map(|e| &e.purpose_id).collect::<Vec<_>>());
     Ok(Json(body))
 }
 
 /// The receipt as JSON, following Kantara Consent Receipt 1.1 and ISO/IEC TS 27560 names
 /// where they fit.
-fn receipt_json(state: &AppState, r: &Receipt, token: &str) -> Value {
+fn receipt_json(state: &AppState, proof: &RecordProof, token: &str) -> Value {
+    let r = &proof.receipt;
     let lang = Language::parse(&r.record.notice_language).unwrap_or(Language::De);
     let controller = r
         .notice
@@ -140,5 +144,10 @@ fn receipt_json(state: &AppState, r: &Receipt, token: &str) -> Value {
         })).collect::<Vec<_>>(),
         "ledger_seq": r.record.ledger_seq,
         "receipt_url": format!("{}/r/{token}", state.base_url),
+        "pdf_url": format!("{}/r/{token}/pdf", state.base_url),
+        // The receipt as a compact JWS (EdDSA); check it with `consentd verify-receipt`
+        // and the keys at /api/v1/keys.
+        "jws": proof.signed_receipt(&state.app, &state.base_url),
+        "key_id": state.app.signer.key_id(),
     })
 }

@@ -1,0 +1,189 @@
+//! Signed receipts: the JWS in the receipt, the published keys, offline verification with
+//! `consentd verify-receipt`, tampering, and key rotation.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{Backend, OM_NOTICE, TestApp};
+use crate::on_both_backends;
+
+/// Posts a consent and returns (token, receipt JSON).
+async fn consent(app: &TestApp, email: &str) -> (String, Value) {
+    let response = app
+        .post_json(
+            "/api/v1/consents",
+            &app.consent_body("koeln-2026", email).await,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.unwrap();
+    let token = created["token"].as_str().unwrap().to_owned();
+    let receipt = receipt_of(app, &token).await;
+    (token, receipt)
+}
+
+fn write(app: &TestApp, name: &str, text: &str) -> String {
+    let path = app.dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+fn run(app: &TestApp, args: &[&str]) -> (bool, String) {
+    let out = app.cli(args);
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+async fn receipt_is_signed_and_verifies_offline(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let (token, receipt) = consent(&app, "erika@example.org").await;
+    let jws = receipt["jws"].as_str().expect("the receipt carries `jws`");
+    assert_eq!(jws.split('.').count(), 3, "compact JWS");
+
+    // The key is created on first start, private to the service's user.
+    let key_file = app.dir.path().join("data/signing-key.pem");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "signing key must be 0600");
+    }
+    assert!(
+        !app.logs().contains("PRIVATE KEY"),
+        "the private key must never be logged"
+    );
+
+    let keys: Value = app.get("/api/v1/keys").await.json().await.unwrap();
+    let kid = receipt["key_id"].as_str().unwrap();
+    assert_eq!(keys["current"], kid);
+    let published = keys["keys"].as_array().unwrap();
+    assert!(
+        published
+            .iter()
+            .any(|k| k["kid"] == kid && k["kty"] == "OKP" && k["crv"] == "Ed25519"),
+        "{keys}"
+    );
+
+    // Offline, with the published keys.
+    let keys_file = write(&app, "keys.json", &keys.to_string());
+    let receipt_file = write(&app, "receipt.json", &receipt.to_string());
+    let (ok, out) = run(
+        &app,
+        &["verify-receipt", &receipt_file, "--key", &keys_file],
+    );
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(receipt["receipt_id"].as_str().unwrap()),
+        "{out}"
+    );
+    assert!(
+        out.contains(receipt["notice"]["sha256"].as_str().unwrap()),
+        "{out}"
+    );
+    // The bare JWS, with the claims as JSON: no personal data in the signed receipt.
+    let jws_file = write(&app, "receipt.jws", jws);
+    let (ok, out) = run(
+        &app,
+        &["verify-receipt", &jws_file, "--key", &keys_file, "--json"],
+    );
+    assert!(ok, "{out}");
+    let claims: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(claims["version"], "KI-CR-v1.1.0");
+    assert_eq!(claims["consentReceiptID"], receipt["receipt_id"]);
+    assert_eq!(claims["piiPrincipalId"], receipt["subject"]["id"]);
+    assert_eq!(
+        claims["consentd"]["notice"]["sha256"],
+        receipt["notice"]["sha256"]
+    );
+    assert_eq!(claims["consentd"]["recorded_seq"], receipt["ledger_seq"]);
+    assert!(
+        !out.contains("erika@example.org") && !out.contains("Erika Beispiel"),
+        "{out}"
+    );
+    // Without --key: the keys this installation published.
+    let (ok, out) = run(&app, &["verify-receipt", &jws_file]);
+    assert!(ok, "{out}");
+
+    // Any one-byte change fails, with a clear message (header, payload, signature).
+    let len = jws.len();
+    for i in [0, 5, len / 3, len / 2, len - 40, len - 1] {
+        let mut bytes = jws.as_bytes().to_vec();
+        bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+        let file = write(&app, "tampered.jws", std::str::from_utf8(&bytes).unwrap());
+        let (ok, out) = run(&app, &["verify-receipt", &file, "--key", &keys_file]);
+        assert!(!ok, "change at byte {i} went undetected: {out}");
+        assert!(out.contains("receipt INVALID"), "{out}");
+    }
+
+    // The same state gives the same receipt; a withdrawal gives a new one that says so.
+    let again = receipt_of(&app, &token).await;
+    assert_eq!(again["jws"], receipt["jws"]);
+    app.post_json(
+        &format!("/api/v1/receipts/{token}/withdraw"),
+        &serde_json::json!({"purposes": ["fotos"]}),
+    )
+    .await;
+    let after = receipt_of(&app, &token).await;
+    assert_ne!(after["jws"], receipt["jws"]);
+    let file = write(&app, "withdrawn.json", &after.to_string());
+    let (ok, out) = run(&app, &["verify-receipt", &file, "--key", &keys_file]);
+    assert!(ok, "{out}");
+    assert!(out.contains("fotos: withdrawn"), "{out}");
+}
+
+async fn receipt_of(app: &TestApp, token: &str) -> Value {
+    app.get(&format!("/api/v1/receipts/{token}"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn rotated_keys_keep_old_receipts_verifiable(backend: Backend) {
+    let mut app = TestApp::spawn(backend).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let (_, old) = consent(&app, "erika@example.org").await;
+
+    let (ok, out) = run(&app, &["keys", "rotate"]);
+    assert!(ok, "{out}");
+    // A restarted instance signs with the new key.
+    app.address = app.start_server();
+    let (_, new) = consent(&app, "max@example.org").await;
+    assert_ne!(old["key_id"], new["key_id"]);
+
+    let keys: Value = app.get("/api/v1/keys").await.json().await.unwrap();
+    let listed = keys["keys"].as_array().unwrap();
+    let old_key = listed.iter().find(|k| k["kid"] == old["key_id"]).unwrap();
+    assert!(old_key["retired_at"].is_string(), "{keys}");
+    assert_eq!(keys["current"], new["key_id"]);
+    let keys_file = write(&app, "keys.json", &keys.to_string());
+    for receipt in [&old, &new] {
+        let file = write(&app, "r.json", &receipt.to_string());
+        let (ok, out) = run(&app, &["verify-receipt", &file, "--key", &keys_file]);
+        assert!(ok, "{out}");
+    }
+    // With only the new key, the old receipt is refused, naming the missing key.
+    let only_new =
+        serde_json::json!({"keys": [listed.iter().find(|k| k["kid"] == new["key_id"]).unwrap()]});
+    let only_new = write(&app, "new.json", &only_new.to_string());
+    let file = write(&app, "old.json", &old.to_string());
+    let (ok, out) = run(&app, &["verify-receipt", &file, "--key", &only_new]);
+    assert!(!ok);
+    assert!(out.contains(old["key_id"].as_str().unwrap()), "{out}");
+    let out = app.cli(&["keys", "list", "--format", "json"]);
+    assert!(out.status.success());
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+}
+
+on_both_backends!(
+    receipt_is_signed_and_verifies_offline,
+    rotated_keys_keep_old_receipts_verifiable
+);
