@@ -19,4 +19,5 @@ pub mod retention;
 pub mod review;
 pub mod signing;
 pub mod store;
+pub mod subject_rights;
 pub mod verify;

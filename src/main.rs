@@ -237,7 +237,11 @@ enum RetentionCommand {
         json: bool,
     },
     /// Check that every database column holding personal data has a rule. Exit 1 if not.
-    Coverage,
+    Coverage {
+        /// As JSON: problems, and the tables holding personal data.
+        #[arg(long)]
+        json: bool,
+    },
     /// The rules as the deletion concept for the data-protection officer (md or pdf).
     Concept {
         #[arg(long, default_value = "md")]
@@ -368,25 +372,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             else {
                 anyhow::bail!("--receipt: no consent record with this receipt id");
             };
-            if store::consents::erase_subject(&app.db, &app.clock, &record).await? {
-                store::audit::record(
-                    &app.db,
-                    &app.clock,
-                    "cli",
-                    "subject.erased",
-                    Some(&format!("record:{}", record.id)),
-                    None,
-                )
-                .await?;
-                println!(
-                    "erased the personal data of consent record {} (the record and its ledger entries stay)",
-                    record.id
-                );
-            } else {
-                println!(
-                    "consent record {}: personal data was erased already",
-                    record.id
-                );
+            match consentd::subject_rights::erase(&app, &record.subject_id, "cli").await {
+                Ok(report) => {
+                    store::audit::record(
+                        &app.db,
+                        &app.clock,
+                        "cli",
+                        "subject.erased",
+                        Some(&format!("subject:{}", record.subject_id)),
+                        None,
+                    )
+                    .await?;
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                }
+                Err(consentd::subject_rights::RightsError::Erased) => {
+                    println!(
+                        "consent record {}: personal data was erased already",
+                        record.id
+                    );
+                }
+                Err(e) => anyhow::bail!("{e}"),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -1020,8 +1025,27 @@ async fn retention(settings: &Settings, command: RetentionCommand) -> anyhow::Re
                 }
             }
         }
-        RetentionCommand::Coverage => {
+        RetentionCommand::Coverage { json } => {
             let problems = consentd::retention::coverage(&app).await?;
+            if json {
+                let tables: Vec<&str> = store::personal_data::COLUMNS
+                    .iter()
+                    .filter(|(_, cols)| {
+                        cols.iter()
+                            .any(|(_, h)| matches!(h, store::personal_data::Holds::Personal(_)))
+                    })
+                    .map(|(t, _)| *t)
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::json!({"ok": problems.is_empty(), "problems": problems, "personal_tables": tables})
+                );
+                return Ok(if problems.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                });
+            }
             if problems.is_empty() {
                 println!("every column holding personal data has a deletion rule");
             } else {

@@ -237,7 +237,7 @@ async fn candidates(app: &App, rule: &RetentionRule) -> anyhow::Result<Vec<Candi
     })
 }
 
-fn pseudonym(key: &[u8], email: Option<&str>) -> Option<String> {
+pub(crate) fn pseudonym(key: &[u8], email: Option<&str>) -> Option<String> {
     let email = email?;
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).ok()?;
     mac.update(email.trim().to_lowercase().as_bytes());

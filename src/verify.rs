@@ -157,6 +157,11 @@ pub fn check(snapshot: &Snapshot) -> Report {
         .map(String::as_str)
         .zip(snapshot.deletions.iter())
         .collect();
+    let rectifications: HashMap<&str, _> = snapshot
+        .rectifications
+        .iter()
+        .map(|r| (r.id.as_str(), r))
+        .collect();
     let mut covered_records = 0;
     let mut subjects_erased = 0;
 
@@ -220,7 +225,7 @@ pub fn check(snapshot: &Snapshot) -> Report {
                     }
                     subjects_erased += 1;
                 } else if subject_digest(subject, record).as_deref()
-                    != Some(subject.digest.as_str())
+                    != Some(subject.current_digest.as_deref().unwrap_or(&subject.digest))
                 {
                     problem(
                         "changed",
@@ -296,7 +301,9 @@ pub fn check(snapshot: &Snapshot) -> Report {
                     );
                 }
             }
-            Some(EntryKind::Audit | EntryKind::Deletion) if !events.is_empty() => {
+            Some(EntryKind::Audit | EntryKind::Deletion | EntryKind::SubjectRectified)
+                if !events.is_empty() =>
+            {
                 problem(
                     "inserted",
                     format!(
@@ -306,6 +313,20 @@ pub fn check(snapshot: &Snapshot) -> Report {
                     ),
                 );
             }
+            Some(EntryKind::SubjectRectified) => match rectifications
+                .get(entry.ref_id.as_str())
+                .filter(|r| r.ledger_seq == entry.seq)
+            {
+                None => problem(
+                    "missing",
+                    format!("rectification {} is missing from the table", entry.ref_id),
+                ),
+                Some(r) if payload_hash(&r.payload()) != entry.payload_sha256 => problem(
+                    "changed",
+                    format!("rectification {} no longer matches the ledger", r.id),
+                ),
+                Some(_) => {}
+            },
             Some(EntryKind::Audit) => match audit
                 .get(entry.ref_id.as_str())
                 .filter(|a| a.ledger_seq == entry.seq)
@@ -396,6 +417,7 @@ pub fn check(snapshot: &Snapshot) -> Report {
             });
         }
     }
+    problems.extend(rectification_chain_problems(snapshot));
     // Subjects no record points to were added behind the service's back.
     let referenced: std::collections::HashSet<&str> = snapshot
         .records
@@ -449,6 +471,52 @@ pub fn check(snapshot: &Snapshot) -> Report {
         subjects_erased,
         problems,
     }
+}
+
+/// Each subject's rectifications must lead from the digest recorded with the consent to the
+/// one its data has now, each with its ledger entry; a digest changed without one is a
+/// rewrite behind the service's back.
+fn rectification_chain_problems(snapshot: &Snapshot) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let entries: std::collections::HashSet<(i64, &str)> = snapshot
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::SubjectRectified.as_str())
+        .map(|e| (e.seq, e.ref_id.as_str()))
+        .collect();
+    for r in &snapshot.rectifications {
+        if !entries.contains(&(r.ledger_seq, r.id.as_str())) {
+            problems.push(Problem {
+                seq: r.ledger_seq,
+                kind: "inserted".into(),
+                detail: format!("rectification {} has no ledger entry", r.id),
+            });
+        }
+    }
+    for subject in &snapshot.subjects {
+        let chain: Vec<_> = snapshot
+            .rectifications
+            .iter()
+            .filter(|r| r.subject_id == subject.id)
+            .collect();
+        let mut digest = subject.digest.as_str();
+        let mut broken = false;
+        for r in &chain {
+            broken |= r.previous_digest != digest;
+            digest = &r.digest;
+        }
+        if broken || subject.current_digest.as_deref().unwrap_or(&subject.digest) != digest {
+            problems.push(Problem {
+                seq: chain.last().map(|r| r.ledger_seq).unwrap_or(0),
+                kind: "changed".into(),
+                detail: format!(
+                    "the rectifications of subject {} do not lead to its current data",
+                    subject.id
+                ),
+            });
+        }
+    }
+    problems
 }
 
 /// Recomputes a live subject's digest from its personal data.

@@ -23,6 +23,8 @@ pub enum EntryKind {
     /// The subject's personal data was erased through the service; the record's purposes
     /// get `erased` events. Verification then accepts the missing personal data.
     SubjectErased,
+    /// An Art. 16 rectification of a subject's data: the fields and digests, never values.
+    SubjectRectified,
     /// A staff action or security event (login, user added, token revoked, …).
     Audit,
     /// A deletion under a retention rule (the deletion log entry, never the content).
@@ -35,6 +37,7 @@ impl EntryKind {
             EntryKind::ConsentRecorded => "consent.recorded",
             EntryKind::ConsentEvents => "consent.events",
             EntryKind::SubjectErased => "subject.erased",
+            EntryKind::SubjectRectified => "subject.rectified",
             EntryKind::Audit => "audit",
             EntryKind::Deletion => "retention.deleted",
         }
@@ -45,6 +48,7 @@ impl EntryKind {
             "consent.recorded" => Some(EntryKind::ConsentRecorded),
             "consent.events" => Some(EntryKind::ConsentEvents),
             "subject.erased" => Some(EntryKind::SubjectErased),
+            "subject.rectified" => Some(EntryKind::SubjectRectified),
             "audit" => Some(EntryKind::Audit),
             "retention.deleted" => Some(EntryKind::Deletion),
             _ => None,
@@ -164,6 +168,18 @@ pub struct ErasurePayload<'a> {
     pub subject_id: &'a str,
     pub subject_digest: &'a str,
     pub events: Vec<EventPayload<'a>>,
+}
+
+/// Payload of a `subject.rectified` entry: which fields changed and the digest before and
+/// after (the salt stays, so the old data can still be matched if the person presents it).
+#[derive(Clone, Debug, Serialize)]
+pub struct RectificationPayload<'a> {
+    pub digest: &'a str,
+    pub fields: &'a str,
+    pub id: &'a str,
+    pub previous_digest: &'a str,
+    pub rectified_at: String,
+    pub subject_id: &'a str,
 }
 
 /// Payload of an `audit` entry: the audit row as stored.

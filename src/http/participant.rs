@@ -25,6 +25,7 @@ use crate::domain::notice::{Language, NoticeVersion};
 use crate::domain::workshop::WorkshopKind;
 use crate::store::consents::{self, Withdrawal};
 use crate::store::workshops;
+use crate::subject_rights::{self, ExportScope};
 
 /// A submitted form as name/value pairs (checkbox names repeat); an unreadable body is
 /// answered with a readable page, not axum's plain text.
@@ -334,6 +335,44 @@ fn field_message(t: &Texts, field: &str, message: &str) -> String {
 pub struct ReceiptQuery {
     saved: Option<String>,
     withdrawn: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OwnExportQuery {
+    pub format: Option<String>,
+}
+
+/// The participant's own data (Art. 15/20) from the personal link, as JSON or PDF: this
+/// sign-up only (see [`ExportScope::OwnRecord`]).
+pub async fn own_export(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(query): Query<OwnExportQuery>,
+    client: ClientInfo,
+) -> Response {
+    let pdf = query.format.as_deref() == Some("pdf");
+    let receipt = match load_receipt(&state.app, &token).await {
+        Ok(r) => r,
+        Err(e) => return error_page(e, client.language),
+    };
+    match subject_rights::export(
+        &state.app,
+        &receipt.record.subject_id,
+        ExportScope::OwnRecord,
+    )
+    .await
+    {
+        Ok(export) => {
+            let mut response =
+                super::api::subjects::export_response(&export, pdf, &receipt.record.receipt_id);
+            response.headers_mut().insert(
+                CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+            response
+        }
+        Err(e) => error_page(e.into(), client.language),
+    }
 }
 
 pub async fn receipt_page(

@@ -58,6 +58,12 @@ pub fn table() -> Vec<Route> {
         route(M::GET, "/r/{token}", A::Public, participant::receipt_page),
         route(
             M::GET,
+            "/r/{token}/export",
+            A::Public,
+            participant::own_export,
+        ),
+        route(
+            M::GET,
             "/r/{token}/notice",
             A::Public,
             participant::agreed_notice_page,
@@ -142,6 +148,26 @@ pub fn table() -> Vec<Route> {
             "/api/v1/consents/{id}",
             A::ADMIN_AUDITOR,
             api::consents::show,
+        ),
+        // Data-subject rights (Art. 15–17): staff find and export, admins rectify and erase.
+        route(M::GET, "/api/v1/subjects", A::STAFF, api::subjects::find),
+        route(
+            M::GET,
+            "/api/v1/subjects/{id}/export",
+            A::STAFF,
+            api::subjects::export,
+        ),
+        route(
+            M::PATCH,
+            "/api/v1/subjects/{id}",
+            A::ADMIN,
+            api::subjects::rectify,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/subjects/{id}",
+            A::ADMIN,
+            api::subjects::erase,
         ),
         route(
             M::GET,

@@ -10,8 +10,7 @@ use crate::domain::consent::{
     CollectionMethod, PersonalData, PurposeDecision, PurposeState, ReceiptToken, Subject, new_salt,
 };
 use crate::domain::ledger::{
-    EntryKind, ErasurePayload, EventPayload, EventsPayload, LedgerEntry, RecordPayload,
-    payload_hash,
+    EntryKind, EventPayload, EventsPayload, LedgerEntry, RecordPayload, payload_hash,
 };
 
 /// What the service knows when a participant consents.
@@ -86,6 +85,10 @@ pub struct StoredSubject {
     pub digest: String,
     pub created_at: DateTime<Utc>,
     pub erased_at: Option<DateTime<Utc>>,
+    /// The digest after Art. 16 rectifications (`digest` stays the one recorded with the consent).
+    pub current_digest: Option<String>,
+    /// Kept at erasure: keyed HMAC of the e-mail address.
+    pub email_pseudonym: Option<String>,
 }
 
 // Column lists as macros so queries stay `&'static str` (sqlx refuses runtime-built SQL).
@@ -103,7 +106,7 @@ macro_rules! event_columns {
 }
 macro_rules! subject_columns {
     () => {
-        "id, name, email, organisation, salt, digest, created_at, erased_at"
+        "id, name, email, organisation, salt, digest, created_at, erased_at, current_digest, email_pseudonym"
     };
 }
 pub(crate) use {event_columns, record_columns, subject_columns};
@@ -395,69 +398,6 @@ pub async fn renewal_of(db: &Db, record_id: &str) -> sqlx::Result<Option<Consent
         " FROM consent_records WHERE renews_record_id = $1 ORDER BY ledger_seq DESC LIMIT 1"
     );
     with_db!(db, pool => sqlx::query_as(sql).bind(record_id).fetch_optional(pool).await)
-}
-
-/// Erases the personal data of a record's subject (name, e-mail, organisation and the salt
-/// that linked them to the digest), records an `erased` event for every purpose, and
-/// appends a `subject.erased` entry. Returns false when it was erased already.
-pub async fn erase_subject(db: &Db, clock: &Clock, record: &ConsentRecord) -> sqlx::Result<bool> {
-    with_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let (seq, prev) = lock_head!(tx);
-        let subject: StoredSubject = sqlx::query_as(concat!("SELECT ", subject_columns!(), " FROM subjects WHERE id = $1"))
-            .bind(&record.subject_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        if subject.erased_at.is_some() {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        let history: Vec<ConsentEvent> = sqlx::query_as(concat!(
-            "SELECT ", event_columns!(), " FROM consent_events WHERE record_id = $1 ORDER BY ledger_seq, id"
-        ))
-        .bind(&record.id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let now = clock.now();
-        let events: Vec<ConsentEvent> = current_states(&history)
-            .into_iter()
-            .map(|e| ConsentEvent {
-                id: uuid::Uuid::new_v4().to_string(),
-                record_id: record.id.clone(),
-                purpose_id: e.purpose_id.clone(),
-                legal_basis: e.legal_basis.clone(),
-                state: PurposeState::Erased.as_str().to_owned(),
-                actor: "staff".to_owned(),
-                occurred_at: now,
-                ledger_seq: seq,
-            })
-            .collect();
-        let payload = ErasurePayload {
-            record_id: &record.id,
-            subject_id: &subject.id,
-            subject_digest: &subject.digest,
-            events: event_payloads(&events),
-        };
-        let entry = LedgerEntry::next(seq, &prev, now, EntryKind::SubjectErased, &record.id, &payload_hash(&payload));
-        insert_entry!(tx, &entry);
-        for event in &events {
-            insert_event!(tx, event);
-        }
-        sqlx::query(
-            "UPDATE subjects SET name = NULL, email = NULL, organisation = NULL, salt = NULL, erased_at = $1
-             WHERE id = $2",
-        )
-        .bind(now)
-        .bind(&subject.id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE consent_records SET ip_truncated = NULL, user_agent = NULL WHERE subject_id = $1")
-            .bind(&subject.id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(true)
-    })
 }
 
 pub async fn by_receipt_id(db: &Db, receipt_id: &str) -> sqlx::Result<Option<ConsentRecord>> {

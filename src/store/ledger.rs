@@ -176,6 +176,7 @@ pub struct Snapshot {
     /// (sha256, markdown) of every stored notice text.
     pub notice_texts: Vec<(String, String)>,
     pub deletions: Vec<super::retention::DeletionLogEntry>,
+    pub rectifications: Vec<super::subjects::Rectification>,
 }
 
 pub async fn snapshot(db: &Db) -> sqlx::Result<Snapshot> {
@@ -224,6 +225,7 @@ pub async fn snapshot(db: &Db) -> sqlx::Result<Snapshot> {
         let audit_events = sqlx::query_as(audit_sql).fetch_all(&mut *tx).await?;
         let notice_texts = sqlx::query_as("SELECT sha256, markdown FROM notice_texts").fetch_all(&mut *tx).await?;
         let deletions = sqlx::query_as(deletions_sql).fetch_all(&mut *tx).await?;
+        let rectifications = sqlx::query_as(super::subjects::ALL_RECTIFICATIONS).fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok(Snapshot {
             entries: rows.into_iter().map(LedgerEntry::from).collect(),
@@ -231,6 +233,7 @@ pub async fn snapshot(db: &Db) -> sqlx::Result<Snapshot> {
             records,
             events,
             subjects,
+            rectifications,
             audit_events,
             notice_texts,
             deletions,

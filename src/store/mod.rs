@@ -12,6 +12,7 @@ pub mod personal_data;
 pub mod retention;
 pub mod sessions;
 pub mod signing_keys;
+pub mod subjects;
 pub mod tokens;
 pub mod users;
 pub mod workshops;

@@ -305,6 +305,30 @@ impl TestApp {
         file
     }
 
+    /// Every value in the database as text: SQLite's file after `VACUUM INTO` (free pages
+    /// gone), PostgreSQL's plain `pg_dump`. For asserting that some data is gone everywhere.
+    pub async fn dump_text(&self) -> String {
+        match self.db.backend {
+            Backend::Sqlite => {
+                let file = self.backup().await;
+                String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned()
+            }
+            Backend::Postgres => {
+                let out = Command::new("pg_dump")
+                    .args(["--format=plain", "--data-only"])
+                    .arg(&self.db.url)
+                    .output()
+                    .expect("pg_dump (Debian package postgresql-client)");
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                String::from_utf8_lossy(&out.stdout).into_owned()
+            }
+        }
+    }
+
     fn backups_taken(&self) -> usize {
         std::fs::read_dir(self.dir.path())
             .unwrap()
@@ -570,4 +594,23 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+/// The text of a PDF as `pdftotext` reads it, whitespace collapsed.
+pub fn pdf_text(bytes: &[u8]) -> String {
+    assert!(bytes.starts_with(b"%PDF"), "not a PDF");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("doc.pdf");
+    std::fs::write(&file, bytes).unwrap();
+    let out = Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed");
+    assert!(out.status.success(), "pdftotext could not read it");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -15,3 +15,4 @@ mod retention;
 mod retention_random;
 mod review;
 mod staff;
+mod subjects;

@@ -752,27 +752,8 @@ mod pdf_documents {
     use serde_json::Value;
 
     use super::cli_at;
-    use crate::helpers::{Backend, TestApp, shipped_policies};
+    use crate::helpers::{Backend, TestApp, pdf_text, shipped_policies};
     use crate::on_both_backends;
-
-    /// The text of a PDF as `pdftotext` reads it, whitespace collapsed.
-    fn pdf_text(bytes: &[u8]) -> String {
-        assert!(bytes.starts_with(b"%PDF"), "not a PDF");
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("doc.pdf");
-        std::fs::write(&file, bytes).unwrap();
-        let out = std::process::Command::new("pdftotext")
-            .arg(&file)
-            .arg("-")
-            .output()
-            .expect("pdftotext (poppler-utils) is installed");
-        assert!(out.status.success(), "pdftotext could not read it");
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
 
     fn ok(out: &std::process::Output) {
         assert!(

@@ -11,4 +11,5 @@ pub mod notices;
 pub mod openapi;
 pub mod receipts;
 pub mod retention;
+pub mod subjects;
 pub mod workshops;

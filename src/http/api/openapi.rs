@@ -5,7 +5,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     audit, consents, consultants, keys, ledger, notice_versions, notices, receipts, retention,
-    workshops,
+    subjects, workshops,
 };
 
 #[derive(OpenApi)]
@@ -26,6 +26,10 @@ use super::{
         workshops::archive,
         consents::list,
         consents::show,
+        subjects::find,
+        subjects::export,
+        subjects::rectify,
+        subjects::erase,
         ledger::verify,
         audit::list,
         notice_versions::list,

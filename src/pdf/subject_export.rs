@@ -1,0 +1,331 @@
+//! The Art. 15 access report as a PDF: the same content as the JSON export, for the person
+//! and for the file.
+
+use super::notice_pdf::{FilingBlock, FilingDocument, FilingTable, render_document};
+use crate::subject_rights::SubjectExport;
+
+fn table(headers: &[&str], widths: &[f32], rows: Vec<Vec<String>>) -> FilingBlock {
+    FilingBlock::Table(FilingTable {
+        headers: headers.iter().map(|h| (*h).to_owned()).collect(),
+        widths: widths.to_vec(),
+        rows,
+    })
+}
+
+fn or_dash(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "–".to_owned())
+}
+
+fn section(body: &mut Vec<FilingBlock>, title: &str, empty: bool, note: &str) -> bool {
+    body.push(FilingBlock::Section(title.to_owned()));
+    if empty {
+        body.push(FilingBlock::Note(note.to_owned()));
+    }
+    !empty
+}
+
+pub fn render(e: &SubjectExport) -> Vec<u8> {
+    let mut body = Vec::new();
+
+    if section(
+        &mut body,
+        "Verantwortliche Stelle",
+        e.controller.is_empty(),
+        "Keine Angaben",
+    ) {
+        for c in &e.controller {
+            body.push(FilingBlock::Facts(vec![
+                ("Name".to_owned(), c.name.clone()),
+                ("Anschrift".to_owned(), c.address.clone()),
+                ("E-Mail".to_owned(), c.email.clone()),
+                ("Datenschutzbeauftragte(r)".to_owned(), c.dpo.clone()),
+            ]));
+        }
+    }
+
+    if section(
+        &mut body,
+        "Gespeicherte Angaben zur Person",
+        e.identity.is_empty(),
+        "Keine",
+    ) {
+        body.push(table(
+            &[
+                "Kennung",
+                "Name",
+                "E-Mail",
+                "Organisation",
+                "Erfasst",
+                "Gelöscht",
+            ],
+            &[2.2, 1.6, 2.0, 1.4, 1.5, 1.5],
+            e.identity
+                .iter()
+                .map(|i| {
+                    vec![
+                        i.subject_id.clone(),
+                        or_dash(&i.name),
+                        or_dash(&i.email),
+                        or_dash(&i.organisation),
+                        i.created_at.clone(),
+                        or_dash(&i.erased_at),
+                    ]
+                })
+                .collect(),
+        ));
+    }
+
+    if section(
+        &mut body,
+        "Einwilligungen und ihr Verlauf",
+        e.consents.is_empty(),
+        "Keine",
+    ) {
+        for c in &e.consents {
+            body.push(FilingBlock::Heading(format!(
+                "{} ({} – {})",
+                c.workshop.title, c.workshop.starts_on, c.workshop.ends_on
+            )));
+            body.push(FilingBlock::Facts(vec![
+                ("Beleg-Nr.".to_owned(), c.receipt_id.clone()),
+                ("Erfasst".to_owned(), c.recorded_at.clone()),
+                ("Erfassungsweg".to_owned(), c.collection_method.clone()),
+                (
+                    "Datenschutzhinweise".to_owned(),
+                    format!(
+                        "{} Fassung {} ({})",
+                        c.notice.id, c.notice.version, c.notice.language
+                    ),
+                ),
+                ("SHA-256 des Textes".to_owned(), c.notice.sha256.clone()),
+                ("IP-Adresse (gekürzt)".to_owned(), or_dash(&c.ip_truncated)),
+                ("Browser".to_owned(), or_dash(&c.user_agent)),
+            ]));
+            body.push(table(
+                &["Zweck", "Rechtsgrundlage", "Stand", "Seit"],
+                &[2.0, 1.6, 1.4, 2.0],
+                c.purposes
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            p.id.clone(),
+                            p.legal_basis.clone(),
+                            p.state.clone(),
+                            p.since.clone(),
+                        ]
+                    })
+                    .collect(),
+            ));
+            body.push(table(
+                &["Zeitpunkt (UTC)", "Zweck", "Ereignis", "Durch", "Ledger"],
+                &[2.0, 1.6, 1.4, 1.2, 0.8],
+                c.events
+                    .iter()
+                    .map(|ev| {
+                        vec![
+                            ev.at.clone(),
+                            ev.purpose.clone(),
+                            ev.state.clone(),
+                            ev.actor.clone(),
+                            ev.ledger_seq.to_string(),
+                        ]
+                    })
+                    .collect(),
+            ));
+        }
+    }
+
+    if section(
+        &mut body,
+        "Berichtigungen",
+        e.rectifications.is_empty(),
+        "Keine",
+    ) {
+        body.push(table(
+            &["Zeitpunkt (UTC)", "Felder", "Ledger"],
+            &[2.0, 3.0, 1.0],
+            e.rectifications
+                .iter()
+                .map(|r| vec![r.at.clone(), r.fields.clone(), r.ledger_seq.to_string()])
+                .collect(),
+        ));
+    }
+
+    if section(
+        &mut body,
+        "Teilnahme an Veranstaltungen",
+        e.attendance.is_empty(),
+        "Keine",
+    ) {
+        body.push(table(
+            &["Veranstaltung", "Titel", "Erfasst"],
+            &[2.0, 3.0, 2.0],
+            e.attendance
+                .iter()
+                .map(|a| vec![a.workshop.clone(), a.title.clone(), a.recorded_at.clone()])
+                .collect(),
+        ));
+    }
+
+    if section(
+        &mut body,
+        "Nachrichten an die Person",
+        e.reminders.is_empty(),
+        "Keine",
+    ) {
+        body.push(table(
+            &["Betreff", "Stand", "Erstellt", "Abgeschlossen"],
+            &[3.0, 1.2, 2.0, 2.0],
+            e.reminders
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.subject.clone(),
+                        m.state.clone(),
+                        m.created_at.clone(),
+                        or_dash(&m.finished_at),
+                    ]
+                })
+                .collect(),
+        ));
+    }
+
+    if section(
+        &mut body,
+        "Liste autorisierter Berater",
+        e.consultant.is_none(),
+        "Nicht gelistet",
+    ) {
+        if let Some(c) = &e.consultant {
+            body.push(FilingBlock::Facts(vec![
+                ("Name".to_owned(), c.name.clone()),
+                ("Gelistet seit".to_owned(), c.listed_since.clone()),
+                (
+                    "(Re-)Autorisierungen".to_owned(),
+                    c.authorisations.join(", "),
+                ),
+            ]));
+        }
+    }
+
+    if section(
+        &mut body,
+        "Sperrungen (Art. 18 DSGVO, Rechtsstreit)",
+        e.holds.is_empty(),
+        "Keine",
+    ) {
+        body.push(table(
+            &["Bereich", "Ziel", "Grund", "Seit", "Bis", "Aufgehoben"],
+            &[1.0, 1.6, 2.4, 1.5, 1.0, 1.5],
+            e.holds
+                .iter()
+                .map(|h| {
+                    vec![
+                        h.scope.clone(),
+                        h.target.clone(),
+                        h.reason.clone(),
+                        h.since.clone(),
+                        or_dash(&h.ends_on),
+                        or_dash(&h.released_at),
+                    ]
+                })
+                .collect(),
+        ));
+    }
+
+    if section(&mut body, "Löschungen", e.deletions.is_empty(), "Keine") {
+        body.push(table(
+            &["Datenart", "Regel", "Ausgeführt", "Was", "Zeilen"],
+            &[1.8, 0.7, 1.8, 3.0, 0.7],
+            e.deletions
+                .iter()
+                .map(|d| {
+                    vec![
+                        d.category.clone(),
+                        format!("v{}", d.rule_version),
+                        d.executed_at.clone(),
+                        d.target.clone(),
+                        d.rows_affected.to_string(),
+                    ]
+                })
+                .collect(),
+        ));
+    }
+
+    if section(
+        &mut body,
+        "Protokollierte Vorgänge",
+        e.audit.is_empty(),
+        "Keine",
+    ) {
+        body.push(table(
+            &["Zeitpunkt (UTC)", "Vorgang", "Bezug"],
+            &[2.0, 2.0, 3.0],
+            e.audit
+                .iter()
+                .map(|a| vec![a.at.clone(), a.action.clone(), or_dash(&a.target)])
+                .collect(),
+        ));
+    }
+
+    body.push(FilingBlock::Section(
+        "Nicht in consentd gespeichert".to_owned(),
+    ));
+    body.push(FilingBlock::Markdown(
+        e.held_elsewhere
+            .iter()
+            .map(|h| format!("- {h}\n"))
+            .collect::<String>(),
+    ));
+    body.push(FilingBlock::Section(
+        "Herkunft der Angaben (Tabellen)".to_owned(),
+    ));
+    body.push(table(
+        &["Tabelle", "Abschnitt"],
+        &[2.0, 4.0],
+        e.tables
+            .iter()
+            .map(|(t, w)| vec![t.clone(), w.clone()])
+            .collect(),
+    ));
+
+    let date = chrono::DateTime::parse_from_rfc3339(&e.generated_at)
+        .map(|d| d.with_timezone(&chrono::Utc))
+        .unwrap_or_default();
+    let first_id = e
+        .identity
+        .first()
+        .map(|i| i.subject_id.clone())
+        .unwrap_or_default();
+    render_document(&FilingDocument {
+        title: "Auskunft nach Art. 15 DSGVO".to_owned(),
+        intro: vec![
+            "Alle Daten, die consentd zu der Person speichert (Art. 15 und 20 DSGVO).".to_owned(),
+            "Maschinenlesbar als JSON: dieselbe Auskunft mit format=json.".to_owned(),
+        ],
+        facts: vec![
+            ("Erstellt".to_owned(), e.generated_at.clone()),
+            (
+                "Kennungen".to_owned(),
+                e.identity
+                    .iter()
+                    .map(|i| i.subject_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+        ],
+        body,
+        header_left: "Auskunft nach Art. 15 DSGVO".to_owned(),
+        header_right: e.generated_at.chars().take(10).collect(),
+        footer_left: format!("Kennung {first_id}"),
+        author: e
+            .controller
+            .first()
+            .map(|c| c.name.clone())
+            .unwrap_or_default(),
+        subject: "Auskunft".to_owned(),
+        keywords: vec!["Art. 15 DSGVO".to_owned()],
+        identifier: first_id,
+        date,
+    })
+}

@@ -1,0 +1,432 @@
+//! Data-subject rights: find by e-mail, export (Art. 15/20), rectification (Art. 16) and
+//! erasure (Art. 17) with its report, on both backends.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, OM_NOTICE, Options, TestApp, pdf_text};
+use crate::on_both_backends;
+
+const EMAIL: &str = "Hanna.Hansen@example.org";
+const NAME: &str = "Hanna Hansen";
+
+struct Staff<'a> {
+    app: &'a TestApp,
+    token: String,
+}
+
+impl Staff<'_> {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .app
+            .client
+            .request(method, format!("{}{path}", self.app.address))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+}
+
+/// A participant signed up twice (two subjects under one address, in different case), a
+/// consultant listing and a reminder under the same address, and workshop attendance.
+async fn person_with_history(backend: Backend) -> (TestApp, String, String) {
+    let app = TestApp::spawn_with(
+        backend,
+        Options {
+            now: Some("2026-11-27T10:00:00Z".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    app.add_workshop("bonn-2026", OM_NOTICE);
+    let mut tokens = Vec::new();
+    for (workshop, email) in [("koeln-2026", EMAIL), ("bonn-2026", &EMAIL.to_lowercase())] {
+        let mut body = app.consent_body(workshop, email).await;
+        body["subject"]["name"] = json!(NAME);
+        let created: Value = app
+            .post_json("/api/v1/consents", &body)
+            .await
+            .json()
+            .await
+            .unwrap();
+        tokens.push(created["token"].as_str().unwrap().to_owned());
+    }
+    // Someone else, who must not be touched.
+    app.post_json(
+        "/api/v1/consents",
+        &app.consent_body("koeln-2026", "other@example.org").await,
+    )
+    .await;
+    let out = app.cli(&["workshop", "attend", "koeln-2026", "--email", EMAIL]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Listed as a consultant whose authorisation lapsed: the run queues one notice.
+    let out = app.cli(&[
+        "consultant",
+        "add",
+        "--name",
+        NAME,
+        "--email",
+        EMAIL,
+        "--authorised-on",
+        "2023-01-10",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = app.cli(&["retention", "run"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let receipt: Value = app
+        .get(&format!("/api/v1/receipts/{}", tokens[0]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let subject_id = receipt["subject"]["id"].as_str().unwrap().to_owned();
+    (app, subject_id, tokens.remove(0))
+}
+
+async fn find_and_export_cover_everything_held(backend: Backend) {
+    let (app, subject_id, token) = person_with_history(backend).await;
+    let staff = Staff {
+        token: app.create_token("lawyer", "dsgvo"),
+        app: &app,
+    };
+
+    let (status, found) = staff
+        .get("/api/v1/subjects?email=hanna.hansen%40EXAMPLE.org")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let subjects = found["subjects"].as_array().unwrap();
+    assert_eq!(
+        subjects.len(),
+        2,
+        "both sign-ups, whatever the case: {found}"
+    );
+    assert!(subjects.iter().any(|s| s["id"] == subject_id.as_str()));
+    let (status, bad) = staff.get("/api/v1/subjects?email=kein-at").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    // Consent records carry their subject.
+    let record_id = subjects[0]["records"][0]["id"].as_str().unwrap();
+    let admin = app.create_token("admin", "admin");
+    let record: Value = app
+        .client
+        .get(format!("{}/api/v1/consents/{record_id}", app.address))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(record["subject_id"], subjects[0]["id"]);
+
+    let (status, export) = staff
+        .get(&format!("/api/v1/subjects/{subject_id}/export"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{export}");
+    assert_eq!(export["scope"], "person");
+    assert_eq!(export["identity"].as_array().unwrap().len(), 2);
+    assert_eq!(export["identity"][0]["name"], NAME);
+    assert_eq!(export["consents"].as_array().unwrap().len(), 2);
+    let first = &export["consents"][0];
+    assert!(first["events"].as_array().unwrap().len() >= 3, "{first}");
+    assert_eq!(first["notice"]["id"], OM_NOTICE);
+    assert_eq!(export["attendance"][0]["workshop"], "koeln-2026");
+    assert_eq!(export["consultant"]["name"], NAME);
+    assert!(
+        !export["reminders"].as_array().unwrap().is_empty(),
+        "the consultant notice is a message to the person: {export}"
+    );
+    assert!(!export.to_string().contains("other@example.org"));
+    // Every table the coverage list marks as personal is accounted for.
+    let coverage = app.cli(&["retention", "coverage", "--json"]);
+    let tables: Vec<String> = match serde_json::from_slice::<Value>(&coverage.stdout) {
+        Ok(v) => v["personal_tables"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    assert!(
+        !tables.is_empty(),
+        "retention coverage --json lists the personal tables"
+    );
+    for table in &tables {
+        assert!(
+            export["tables"].get(table).is_some(),
+            "export does not account for table {table}"
+        );
+    }
+
+    // The PDF version has the same content.
+    let pdf = app
+        .client
+        .get(format!(
+            "{}/api/v1/subjects/{subject_id}/export?format=pdf",
+            app.address
+        ))
+        .bearer_auth(&staff.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    let text = pdf_text(&pdf.bytes().await.unwrap());
+    assert!(text.contains("Auskunft nach Art. 15 DSGVO"), "{text}");
+    assert!(text.contains(NAME) && text.contains("koeln-2026"), "{text}");
+
+    // The participant's own link exports that sign-up only.
+    let own: Value = app
+        .get(&format!("/r/{token}/export"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(own["scope"], "own_record");
+    assert_eq!(own["identity"].as_array().unwrap().len(), 1);
+    assert_eq!(own["consents"].as_array().unwrap().len(), 1);
+    assert_eq!(own["attendance"].as_array().unwrap().len(), 0);
+
+    // Searching and exporting are audited, without the address.
+    let (_, audit) = Staff {
+        token: admin.clone(),
+        app: &app,
+    }
+    .get("/api/v1/audit")
+    .await;
+    let audit = audit.to_string();
+    assert!(
+        audit.contains("subject.searched") && audit.contains("subject.exported"),
+        "{audit}"
+    );
+    assert!(!audit.to_lowercase().contains("hanna.hansen"), "{audit}");
+    // Lawyers may look, not erase.
+    let (status, _) = staff
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/subjects/{subject_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+async fn rectification_is_recorded_and_verifies(backend: Backend) {
+    let (app, subject_id, token) = person_with_history(backend).await;
+    let admin = Staff {
+        token: app.create_token("admin", "admin"),
+        app: &app,
+    };
+    let (status, report) = admin
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/subjects/{subject_id}"),
+            Some(json!({"name": "Hanna Hansen-Berg", "organisation": "Berg KG"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["subject_ids"].as_array().unwrap().len(), 2);
+    assert_eq!(report["fields"], json!(["name", "organisation"]));
+    let receipt: Value = app
+        .get(&format!("/api/v1/receipts/{token}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(receipt["subject"]["name"], "Hanna Hansen-Berg");
+    let (ok, out) = app.verify();
+    assert!(ok, "a rectification through the service verifies: {out}");
+    // The old name is not kept with the subjects or their rectifications.
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(*) FROM subjects WHERE name = 'Hanna Hansen'")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(*) FROM subject_rectifications WHERE fields LIKE '%Hanna%' OR digest LIKE '%Hanna%'")
+            .await,
+        0
+    );
+
+    let (status, bad) = admin
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/subjects/{subject_id}"),
+            Some(json!({"email": "keine-adresse"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    assert_eq!(bad["error"]["field"], "email");
+
+    // The same change made with SQL is caught.
+    app.db
+        .tamper(&["UPDATE subjects SET name = 'Hanna Fälschung' WHERE name = 'Hanna Hansen-Berg'"])
+        .await;
+    let (ok, out) = app.verify();
+    assert!(!ok && out.contains("was changed"), "{out}");
+}
+
+async fn erasure_removes_the_person_everywhere_and_reports(backend: Backend) {
+    let (app, subject_id, token) = person_with_history(backend).await;
+    let admin = Staff {
+        token: app.create_token("admin", "admin"),
+        app: &app,
+    };
+    // A legal hold on the workshop stops the erasure.
+    let (status, hold) = admin
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/retention/holds",
+            Some(json!({"scope": "workshop", "target": "bonn-2026", "reason": "Rechtsstreit"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{hold}");
+    let (status, refused) = admin
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/subjects/{subject_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(refused["error"]["code"], "subject_on_hold");
+    admin
+        .send(
+            reqwest::Method::POST,
+            &format!(
+                "/api/v1/retention/holds/{}/release",
+                hold["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+
+    let (status, report) = admin
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/subjects/{subject_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["subject_ids"].as_array().unwrap().len(), 2);
+    let erased = |table: &str| {
+        report["erased"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["table"] == table)
+            .map(|e| e["rows"].as_i64().unwrap())
+            .unwrap_or(-1)
+    };
+    assert_eq!(erased("subjects"), 2, "{report}");
+    assert_eq!(erased("consent_records"), 2, "{report}");
+    assert_eq!(erased("workshop_attendance"), 1, "{report}");
+    assert_eq!(erased("consultants"), 1, "{report}");
+    assert!(erased("outbox") >= 1, "{report}");
+    let kept = report["kept"].to_string();
+    assert!(
+        kept.contains("Art. 17(3)(e)") && kept.contains("einwilligungsnachweise"),
+        "{kept}"
+    );
+    let by_hand = report["by_hand"].to_string();
+    assert!(
+        by_hand.contains("feedbackbogen") && by_hand.contains("backups"),
+        "{by_hand}"
+    );
+    assert_eq!(report["ledger_seqs"].as_array().unwrap().len(), 2);
+
+    // Nothing anywhere holds the name or the address; the other participant is untouched.
+    let dump = app.dump_text().await;
+    for needle in [NAME, EMAIL, &EMAIL.to_lowercase()] {
+        assert!(
+            !dump.contains(needle),
+            "`{needle}` is still in the database"
+        );
+    }
+    assert!(dump.contains("other@example.org"));
+    for log in [app.logs()] {
+        assert!(
+            !log.to_lowercase().contains("hanna"),
+            "logs name the person"
+        );
+    }
+    let (ok, out) = app.verify();
+    assert!(ok, "{out}");
+    assert!(out.contains("2 subject(s) erased"), "{out}");
+
+    // The participant's link shows the erased record; the proof can be re-linked only with
+    // the address.
+    let receipt: Value = app
+        .get(&format!("/api/v1/receipts/{token}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(receipt["subject"]["erased"], true);
+    assert!(receipt["jws"].is_string());
+    let (_, found) = admin
+        .get("/api/v1/subjects?email=hanna.hansen%40example.org")
+        .await;
+    let found = found["subjects"].as_array().unwrap();
+    assert_eq!(found.len(), 2, "re-linked through the kept pseudonym");
+    assert!(
+        found
+            .iter()
+            .all(|s| s["erased_at"].is_string() && s["email"].is_null())
+    );
+
+    // A second erasure says so.
+    let (status, again) = admin
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/subjects/{subject_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    assert_eq!(again["error"]["code"], "subject_erased");
+    let (status, _) = admin
+        .send(reqwest::Method::DELETE, "/api/v1/subjects/not-a-uuid", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+on_both_backends!(
+    find_and_export_cover_everything_held,
+    rectification_is_recorded_and_verifies,
+    erasure_removes_the_person_everywhere_and_reports,
+);
