@@ -1,5 +1,8 @@
 //! Documents for filing.
 
+pub mod consent_record;
+mod fonts;
 pub mod notice_pdf;
 pub mod notice_version;
 pub mod retention;
+mod writer;
