@@ -15,6 +15,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use flate2::{Compression, write::ZlibEncoder};
 use printpdf::ParsedFont;
 
+use super::unhint::unhint;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Style {
     Regular,
@@ -114,8 +116,13 @@ impl Subset {
     }
 }
 
+/// Fast compression, for what is written anew for every document.
 pub(super) fn compress(data: &[u8]) -> Vec<u8> {
-    let mut enc = ZlibEncoder::new(Vec::with_capacity(data.len() / 3 + 64), Compression::fast());
+    compress_with(data, Compression::fast())
+}
+
+fn compress_with(data: &[u8], level: Compression) -> Vec<u8> {
+    let mut enc = ZlibEncoder::new(Vec::with_capacity(data.len() / 3 + 64), level);
     // writing into a Vec cannot fail
     let _ = enc.write_all(data);
     enc.finish().unwrap_or_default()
@@ -126,8 +133,8 @@ impl Face {
         let mut warnings = Vec::new();
         // The font bytes are compiled in; failing to parse them is a build defect, not an
         // input error.
-        let font =
-            ParsedFont::from_bytes(bytes, 0, &mut warnings).expect("embedded DejaVu font must parse");
+        let font = ParsedFont::from_bytes(bytes, 0, &mut warnings)
+            .expect("embedded DejaVu font must parse");
         let upm = match font.pdf_font_metrics.units_per_em {
             0 => 1000.0,
             u => u as f32,
@@ -250,8 +257,10 @@ impl Face {
         let italic_angle = if m.caret_slope_rise == 0 {
             0
         } else {
-            (-(m.caret_slope_run as f32).atan2(m.caret_slope_rise as f32).to_degrees()).round()
-                as i64
+            (-(m.caret_slope_run as f32)
+                .atan2(m.caret_slope_rise as f32)
+                .to_degrees())
+            .round() as i64
         };
         let metrics = Metrics {
             ascent: s16(m.ascender),
@@ -267,12 +276,14 @@ impl Face {
                 50 + ((m.us_weight_class as f32 / 65.0).powi(2)).round() as i64
             },
         };
+        let program = unhint(&sub.bytes).unwrap_or(sub.bytes);
         Some(Subset {
             gids,
-            program: compress(&sub.bytes),
-            program_len: sub.bytes.len(),
+            // built once and reused, so worth the best compression
+            program: compress_with(&program, Compression::best()),
+            program_len: program.len(),
             widths,
-            to_unicode: compress(cmap.as_bytes()),
+            to_unicode: compress_with(cmap.as_bytes(), Compression::best()),
             metrics,
         })
     }

@@ -5,4 +5,5 @@ mod fonts;
 pub mod notice_pdf;
 pub mod notice_version;
 pub mod retention;
+mod unhint;
 mod writer;

@@ -656,7 +656,13 @@ fn fill_rect_ops(ops: &mut Vec<PageOp>, x: f32, y: f32, w: f32, h: f32, g: f32) 
     if w <= 0.0 || h <= 0.0 {
         return;
     }
-    ops.push(PageOp::Fill { x, y, w, h, grey: g });
+    ops.push(PageOp::Fill {
+        x,
+        y,
+        w,
+        h,
+        grey: g,
+    });
 }
 
 /// Shortens `text` (already cleaned) to `max_w`, appending "…" when cut.
@@ -1074,8 +1080,18 @@ impl<'f> Layout<'f> {
             |cells: &[Vec<RLine>]| cells.iter().map(|c| c.len()).max().unwrap_or(0).max(1);
         let header_h = n_lines(&header) as f32 * TABLE_LH + 2.0 * CELL_PAD_Y;
 
-        // header plus at least one line of the first row
-        self.ensure(header_h + TABLE_LH + 2.0 * CELL_PAD_Y);
+        // The header with the whole first row when that fits on a page, else with one line
+        // of it: a first row that is moved to the next page would leave the header alone.
+        let first_h = rows.first().map_or(1, |r| n_lines(r)) as f32 * TABLE_LH + 2.0 * CELL_PAD_Y;
+        let page_cap = TOP - BOTTOM - header_h - 1.0;
+        self.ensure(
+            header_h
+                + if first_h <= page_cap {
+                    first_h
+                } else {
+                    TABLE_LH + 2.0 * CELL_PAD_Y
+                },
+        );
         hline_ops(&mut self.ops, LEFT, RIGHT, self.y, 0.8, BLACK);
         self.draw_table_header(&header, &xs, header_h);
 
@@ -1323,9 +1339,25 @@ fn decorate_running(f: &Fonts, ops: &mut Vec<PageOp>, r: &Running, page: usize, 
 
     let g = GREY_TEXT;
     grey_text_ops(ops, st, DECO_SIZE, LEFT, HEADER_BASELINE, g, &title);
-    grey_text_ops(ops, st, DECO_SIZE, RIGHT - right_w, HEADER_BASELINE, g, &right);
+    grey_text_ops(
+        ops,
+        st,
+        DECO_SIZE,
+        RIGHT - right_w,
+        HEADER_BASELINE,
+        g,
+        &right,
+    );
     grey_text_ops(ops, st, DECO_SIZE, LEFT, FOOTER_BASELINE, g, &footer);
-    grey_text_ops(ops, st, DECO_SIZE, RIGHT - seite_w, FOOTER_BASELINE, g, &seite);
+    grey_text_ops(
+        ops,
+        st,
+        DECO_SIZE,
+        RIGHT - seite_w,
+        FOOTER_BASELINE,
+        g,
+        &seite,
+    );
     hline_ops(ops, LEFT, RIGHT, HEADER_RULE, 0.4, GREY_RULE);
     hline_ops(ops, LEFT, RIGHT, FOOTER_RULE, 0.4, GREY_RULE);
 }

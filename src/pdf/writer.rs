@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use super::fonts::{FONT_IDS, Fonts, Subset, Style, compress, display_char};
+use super::fonts::{FONT_IDS, Fonts, Style, Subset, compress, display_char};
 
 /// A drawing operation of a page (PDF points, origin bottom left).
 #[derive(Debug, Clone, PartialEq)]
@@ -213,7 +213,11 @@ impl File {
     /// A stream; `extra` are further dictionary entries.
     fn stream(&mut self, id: usize, extra: &str, data: &[u8], compressed: bool) {
         self.begin(id);
-        let filter = if compressed { "/Filter /FlateDecode " } else { "" };
+        let filter = if compressed {
+            "/Filter /FlateDecode "
+        } else {
+            ""
+        };
         self.out.extend_from_slice(
             format!("<< {filter}{extra}/Length {} >>\nstream\n", data.len()).as_bytes(),
         );
@@ -258,7 +262,10 @@ pub(super) fn write(f: &Fonts, pages: &[Vec<PageOp>], info: &Info, id: &[u8]) ->
     for p in &page_ids {
         let _ = write!(kids, "{p} 0 R ");
     }
-    let mut page_tree = format!("<< /Type /Pages /Count {} /Kids [{kids}] /MediaBox [0 0 ", pages.len());
+    let mut page_tree = format!(
+        "<< /Type /Pages /Count {} /Kids [{kids}] /MediaBox [0 0 ",
+        pages.len()
+    );
     num(&mut page_tree, PAGE_W);
     page_tree.push(' ');
     num(&mut page_tree, PAGE_H);
