@@ -2,30 +2,20 @@
 //! other documents for filing ([`FilingDocument`]: deletion report, deletion concept) with
 //! the same layout.
 //!
-//! Self-contained: only `printpdf` 0.12 (feature `text_layout`), `lopdf` 0.44 (the
-//! version printpdf itself uses; needed to set a deterministic trailer `/ID`),
-//! `dejavu`, `pulldown-cmark` 0.13 and `chrono` 0.4.
+//! Layout is done by hand: words are measured with the fonts' horizontal advance widths
+//! (the same values written into the fonts' `/W` arrays), lines are broken greedily,
+//! pages are filled top to bottom, and only once every page exists are the header
+//! ("<title> · Fassung N") and footer ("Seite x von y", shortened hash) drawn. The fonts
+//! are in [`super::fonts`], the PDF file syntax in [`super::writer`].
 //!
-//! Layout is done by hand (printpdf 0.12 does not wrap text written with
-//! `Op::ShowText`): words are measured with the fonts' horizontal advance widths
-//! (the same values printpdf writes into the font's `/W` array), lines are broken
-//! greedily, pages are filled top to bottom, and only once every page exists are the
-//! header ("<title> · Fassung N") and footer ("Seite x von y", shortened hash) drawn.
-//!
-//! Determinism: printpdf normally creates random ids (`FontId::new()`, trailer
-//! `/ID`). Here the fonts are registered under fixed ids (which also fixes the
-//! `XXXXXX+` subset tag, taken from the id's first six characters), the info
-//! dictionary dates are derived from the input, no XMP stream is written (the
-//! default conformance does not require one) and the trailer `/ID` is replaced
-//! with a hash of the input before the document is serialized with lopdf.
+//! Determinism: fonts have fixed resource names (which also fix the `XXXXXX+` subset
+//! tag), the info dictionary dates are derived from the input, and the trailer `/ID`
+//! is a hash of the input.
 
-use std::sync::OnceLock;
-
-use printpdf::{
-    Color, FontId, Greyscale, Line, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFont,
-    PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, Rect, TextItem,
-};
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+
+use super::fonts::{Fonts, Style, display_char, fonts};
+use super::writer::{self, Info, PageOp};
 
 // ---------------------------------------------------------------------------------
 // Public input types
@@ -124,6 +114,16 @@ pub struct FilingDocument {
     /// The info dictionary's dates. Passed in, never the wall clock, so that equal input
     /// gives equal bytes.
     pub date: chrono::DateTime<chrono::Utc>,
+    /// "Seite x von y" or "Page x of y" in the footer.
+    pub page_numbering: PageNumbering,
+}
+
+/// The language of the page numbers in the footer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PageNumbering {
+    #[default]
+    German,
+    English,
 }
 
 // ---------------------------------------------------------------------------------
@@ -163,149 +163,6 @@ const BLACK: f32 = 0.0;
 const GREY_TEXT: f32 = 0.35;
 const GREY_RULE: f32 = 0.55;
 const GREY_FILL: f32 = 0.90;
-
-// ---------------------------------------------------------------------------------
-// Fonts
-// ---------------------------------------------------------------------------------
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Style {
-    Regular,
-    Bold,
-    Italic,
-    BoldItalic,
-}
-
-impl Style {
-    fn from_flags(bold: bool, italic: bool) -> Style {
-        match (bold, italic) {
-            (false, false) => Style::Regular,
-            (true, false) => Style::Bold,
-            (false, true) => Style::Italic,
-            (true, true) => Style::BoldItalic,
-        }
-    }
-    fn bolded(self) -> Style {
-        match self {
-            Style::Regular | Style::Bold => Style::Bold,
-            Style::Italic | Style::BoldItalic => Style::BoldItalic,
-        }
-    }
-    fn index(self) -> usize {
-        match self {
-            Style::Regular => 0,
-            Style::Bold => 1,
-            Style::Italic => 2,
-            Style::BoldItalic => 3,
-        }
-    }
-}
-
-/// Fixed resource ids. The first six characters become the subset tag
-/// (`DJVREG+DejaVuSans`), so they must be six upper-case letters and unique.
-const FONT_IDS: [&str; 4] = ["DJVREG", "DJVBLD", "DJVOBL", "DJVBOB"];
-
-struct Face {
-    font: ParsedFont,
-    upm: f32,
-}
-
-impl Face {
-    fn gid(&self, c: char) -> Option<u16> {
-        match self.font.lookup_glyph_index(c as u32) {
-            Some(0) | None => None,
-            Some(g) => Some(g),
-        }
-    }
-    fn advance(&self, c: char) -> f32 {
-        let gid = self.gid(c).unwrap_or(0);
-        self.font.get_horizontal_advance(gid) as f32 / self.upm
-    }
-}
-
-struct Fonts {
-    faces: [Face; 4],
-}
-
-impl Fonts {
-    fn face(&self, st: Style) -> &Face {
-        &self.faces[st.index()]
-    }
-    /// Width in pt of `text` in style `st` at `size` (no kerning: matches what the
-    /// viewer does with the embedded `/W` widths).
-    fn width(&self, st: Style, size: f32, text: &str) -> f32 {
-        let face = self.face(st);
-        text.chars()
-            .map(|c| face.advance(display_char(c)))
-            .sum::<f32>()
-            * size
-    }
-    fn char_width(&self, st: Style, size: f32, c: char) -> f32 {
-        self.face(st).advance(display_char(c)) * size
-    }
-    /// Normalises text for style `st`: whitespace to plain spaces (no-break spaces
-    /// are kept so they do not break), invisible and control characters removed,
-    /// characters the font has no glyph for replaced by `?`.
-    fn clean(&self, st: Style, text: &str) -> String {
-        let face = self.face(st);
-        let mut out = String::with_capacity(text.len());
-        for c in text.chars() {
-            match c {
-                '\u{00AD}' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' => {}
-                '\u{00A0}' => out.push('\u{00A0}'),
-                '\u{202F}' | '\u{2007}' => {
-                    if face.gid(c).is_some() {
-                        out.push(c)
-                    } else {
-                        out.push('\u{00A0}')
-                    }
-                }
-                c if c.is_whitespace() => out.push(' '),
-                c if c.is_control() => {}
-                c => {
-                    if face.gid(c).is_some() {
-                        out.push(c)
-                    } else {
-                        out.push('?')
-                    }
-                }
-            }
-        }
-        out
-    }
-}
-
-/// What is actually written for a character: the no-break space is drawn as a
-/// normal space (same advance) so that text extraction yields ordinary spaces.
-fn display_char(c: char) -> char {
-    if c == '\u{00A0}' { ' ' } else { c }
-}
-
-fn fonts() -> &'static Fonts {
-    static FONTS: OnceLock<Fonts> = OnceLock::new();
-    FONTS.get_or_init(|| {
-        let load = |bytes: &'static [u8]| {
-            let mut warnings = Vec::new();
-            // The font bytes are compiled in; failing to parse them is a build
-            // defect, not an input error.
-            let font = ParsedFont::from_bytes(bytes, 0, &mut warnings)
-                .expect("embedded DejaVu font must parse");
-            let upm = match font.pdf_font_metrics.units_per_em {
-                0 => 1000.0,
-                u => u as f32,
-            };
-            Face { font, upm }
-        };
-        Fonts {
-            faces: [
-                load(dejavu::sans::regular()),
-                load(dejavu::sans::bold()),
-                load(dejavu::sans::oblique()),
-                load(dejavu::sans::bold_oblique()),
-            ],
-        }
-    })
-}
 
 // ---------------------------------------------------------------------------------
 // Inline text model and word wrapping
@@ -753,20 +610,12 @@ fn parse_markdown(md: &str) -> Vec<Block> {
 
 struct Layout<'f> {
     f: &'f Fonts,
-    pages: Vec<Vec<Op>>,
-    ops: Vec<Op>,
+    pages: Vec<Vec<PageOp>>,
+    ops: Vec<PageOp>,
     /// Top of the next line box.
     y: f32,
     /// List marker waiting to be drawn on the baseline of the item's first line.
     marker: Option<(String, f32)>,
-}
-
-fn grey(g: f32) -> Color {
-    Color::Greyscale(Greyscale::new(g, None))
-}
-
-fn pt(x: f32, y: f32) -> Point {
-    Point { x: Pt(x), y: Pt(y) }
 }
 
 /// Baseline of line `k` of a block whose top is `top`, vertically centred in the
@@ -775,62 +624,45 @@ fn baseline(top: f32, k: usize, lh: f32, size: f32) -> f32 {
     top - k as f32 * lh - lh / 2.0 - 0.33 * size
 }
 
-fn text_ops(ops: &mut Vec<Op>, st: Style, size: f32, x: f32, y: f32, text: &str) {
+fn text_ops(ops: &mut Vec<PageOp>, st: Style, size: f32, x: f32, y: f32, text: &str) {
+    grey_text_ops(ops, st, size, x, y, BLACK, text);
+}
+
+fn grey_text_ops(ops: &mut Vec<PageOp>, st: Style, size: f32, x: f32, y: f32, g: f32, text: &str) {
     if text.trim().is_empty() {
         return;
     }
-    let text: String = text.chars().map(display_char).collect();
-    ops.push(Op::StartTextSection);
-    ops.push(Op::SetFont {
-        font: PdfFontHandle::External(FontId(FONT_IDS[st.index()].to_string())),
-        size: Pt(size),
+    ops.push(PageOp::Text {
+        style: st,
+        size,
+        x,
+        y,
+        grey: g,
+        text: text.chars().map(display_char).collect(),
     });
-    ops.push(Op::SetTextCursor { pos: pt(x, y) });
-    ops.push(Op::ShowText {
-        items: vec![TextItem::Text(text)],
-    });
-    ops.push(Op::EndTextSection);
 }
 
-fn hline_ops(ops: &mut Vec<Op>, x1: f32, x2: f32, y: f32, thickness: f32, g: f32) {
-    ops.push(Op::SaveGraphicsState);
-    ops.push(Op::SetOutlineColor { col: grey(g) });
-    ops.push(Op::SetOutlineThickness { pt: Pt(thickness) });
-    ops.push(Op::DrawLine {
-        line: Line {
-            points: vec![
-                LinePoint {
-                    p: pt(x1, y),
-                    bezier: false,
-                },
-                LinePoint {
-                    p: pt(x2, y),
-                    bezier: false,
-                },
-            ],
-            is_closed: false,
-        },
+fn hline_ops(ops: &mut Vec<PageOp>, x1: f32, x2: f32, y: f32, thickness: f32, g: f32) {
+    ops.push(PageOp::HLine {
+        x1,
+        x2,
+        y,
+        thickness,
+        grey: g,
     });
-    ops.push(Op::RestoreGraphicsState);
 }
 
-fn fill_rect_ops(ops: &mut Vec<Op>, x: f32, y: f32, w: f32, h: f32, g: f32) {
+fn fill_rect_ops(ops: &mut Vec<PageOp>, x: f32, y: f32, w: f32, h: f32, g: f32) {
     if w <= 0.0 || h <= 0.0 {
         return;
     }
-    ops.push(Op::SaveGraphicsState);
-    ops.push(Op::SetFillColor { col: grey(g) });
-    ops.push(Op::DrawRectangle {
-        rectangle: Rect {
-            x: Pt(x),
-            y: Pt(y),
-            width: Pt(w),
-            height: Pt(h),
-            mode: Some(PaintMode::Fill),
-            winding_order: None,
-        },
+    ops.push(PageOp::Fill {
+        x,
+        y,
+        w,
+        h,
+        grey: g,
     });
-    ops.push(Op::RestoreGraphicsState);
 }
 
 /// Shortens `text` (already cleaned) to `max_w`, appending "…" when cut.
@@ -1248,8 +1080,18 @@ impl<'f> Layout<'f> {
             |cells: &[Vec<RLine>]| cells.iter().map(|c| c.len()).max().unwrap_or(0).max(1);
         let header_h = n_lines(&header) as f32 * TABLE_LH + 2.0 * CELL_PAD_Y;
 
-        // header plus at least one line of the first row
-        self.ensure(header_h + TABLE_LH + 2.0 * CELL_PAD_Y);
+        // The header with the whole first row when that fits on a page, else with one line
+        // of it: a first row that is moved to the next page would leave the header alone.
+        let first_h = rows.first().map_or(1, |r| n_lines(r)) as f32 * TABLE_LH + 2.0 * CELL_PAD_Y;
+        let page_cap = TOP - BOTTOM - header_h - 1.0;
+        self.ensure(
+            header_h
+                + if first_h <= page_cap {
+                    first_h
+                } else {
+                    TABLE_LH + 2.0 * CELL_PAD_Y
+                },
+        );
         hline_ops(&mut self.ops, LEFT, RIGHT, self.y, 0.8, BLACK);
         self.draw_table_header(&header, &xs, header_h);
 
@@ -1424,7 +1266,7 @@ impl<'f> Layout<'f> {
         });
     }
 
-    fn finish(mut self) -> Vec<Vec<Op>> {
+    fn finish(mut self) -> Vec<Vec<PageOp>> {
         self.flush_marker();
         self.pages.push(std::mem::take(&mut self.ops));
         self.pages
@@ -1448,7 +1290,7 @@ fn format_timestamp(s: &str) -> String {
 }
 
 /// Header and footer of every notice page; needs the final page count.
-fn decorate(f: &Fonts, ops: &mut Vec<Op>, d: &NoticePdf, page: usize, pages: usize) {
+fn decorate(f: &Fonts, ops: &mut Vec<PageOp>, d: &NoticePdf, page: usize, pages: usize) {
     let st = Style::Regular;
     let hash: String = f
         .clean(st, d.content_sha256.trim())
@@ -1464,6 +1306,7 @@ fn decorate(f: &Fonts, ops: &mut Vec<Op>, d: &NoticePdf, page: usize, pages: usi
         header_left: &d.notice_title,
         header_right: &format!("Fassung {}", d.version),
         footer_left: &hash_label,
+        numbering: PageNumbering::German,
     };
     decorate_running(f, ops, &running, page, pages);
 }
@@ -1473,11 +1316,12 @@ struct Running<'a> {
     header_left: &'a str,
     header_right: &'a str,
     footer_left: &'a str,
+    numbering: PageNumbering,
 }
 
 /// Header (left and right text) and footer (left text, "Seite x von y") of a page; the left
 /// texts are shortened to what fits next to the right ones.
-fn decorate_running(f: &Fonts, ops: &mut Vec<Op>, r: &Running, page: usize, pages: usize) {
+fn decorate_running(f: &Fonts, ops: &mut Vec<PageOp>, r: &Running, page: usize, pages: usize) {
     let st = Style::Regular;
     let right = f.clean(st, r.header_right.trim());
     let right = fit(f, st, DECO_SIZE, right.trim(), CONTENT_W / 2.0);
@@ -1485,20 +1329,35 @@ fn decorate_running(f: &Fonts, ops: &mut Vec<Op>, r: &Running, page: usize, page
     let title = f.clean(st, r.header_left.trim());
     let title = fit(f, st, DECO_SIZE, title.trim(), CONTENT_W - right_w - 24.0);
 
-    let seite = format!("Seite {page} von {pages}");
+    let seite = match r.numbering {
+        PageNumbering::German => format!("Seite {page} von {pages}"),
+        PageNumbering::English => format!("Page {page} of {pages}"),
+    };
     let seite_w = f.width(st, DECO_SIZE, &seite);
     let footer = f.clean(st, r.footer_left.trim());
     let footer = fit(f, st, DECO_SIZE, footer.trim(), CONTENT_W - seite_w - 24.0);
 
-    ops.push(Op::SaveGraphicsState);
-    ops.push(Op::SetFillColor {
-        col: grey(GREY_TEXT),
-    });
-    text_ops(ops, st, DECO_SIZE, LEFT, HEADER_BASELINE, &title);
-    text_ops(ops, st, DECO_SIZE, RIGHT - right_w, HEADER_BASELINE, &right);
-    text_ops(ops, st, DECO_SIZE, LEFT, FOOTER_BASELINE, &footer);
-    text_ops(ops, st, DECO_SIZE, RIGHT - seite_w, FOOTER_BASELINE, &seite);
-    ops.push(Op::RestoreGraphicsState);
+    let g = GREY_TEXT;
+    grey_text_ops(ops, st, DECO_SIZE, LEFT, HEADER_BASELINE, g, &title);
+    grey_text_ops(
+        ops,
+        st,
+        DECO_SIZE,
+        RIGHT - right_w,
+        HEADER_BASELINE,
+        g,
+        &right,
+    );
+    grey_text_ops(ops, st, DECO_SIZE, LEFT, FOOTER_BASELINE, g, &footer);
+    grey_text_ops(
+        ops,
+        st,
+        DECO_SIZE,
+        RIGHT - seite_w,
+        FOOTER_BASELINE,
+        g,
+        &seite,
+    );
     hline_ops(ops, LEFT, RIGHT, HEADER_RULE, 0.4, GREY_RULE);
     hline_ops(ops, LEFT, RIGHT, FOOTER_RULE, 0.4, GREY_RULE);
 }
@@ -1613,7 +1472,7 @@ fn filing_document_id(d: &FilingDocument) -> Vec<u8> {
 
 /// Info-dictionary date: the effective date (00:00 UTC) when it parses as
 /// `dd.mm.yyyy` or `yyyy-mm-dd`, else 1970-01-01. Never the wall clock.
-fn document_date(effective: &str) -> printpdf::OffsetDateTime {
+fn document_date(effective: &str) -> i64 {
     let s = effective.trim();
     let parsed = chrono::NaiveDate::parse_from_str(s, "%d.%m.%Y")
         .or_else(|_| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d"))
@@ -1621,9 +1480,7 @@ fn document_date(effective: &str) -> printpdf::OffsetDateTime {
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|dt| dt.and_utc().timestamp())
         .filter(|ts| (0..=253_402_300_799).contains(ts)); // up to 9999-12-31
-    let ts = parsed.unwrap_or(0);
-    printpdf::OffsetDateTime::from_unix_timestamp(ts)
-        .unwrap_or_else(|_| printpdf::PdfDocumentInfo::default().creation_date)
+    parsed.unwrap_or(0)
 }
 
 fn ascii_identifier(d: &NoticePdf) -> String {
@@ -1675,11 +1532,11 @@ pub fn render(doc: &NoticePdf) -> Vec<u8> {
             format!("sha256-text:{}", doc.text_sha256),
             format!("sha256-content:{}", doc.content_sha256),
         ],
-        producer: "consentd notice_pdf (printpdf 0.12)",
+        producer: "consentd notice_pdf",
         identifier: ascii_identifier(doc),
         date: document_date(&doc.effective),
     };
-    assemble(f, pages, info, document_id(doc))
+    writer::write(f, &pages, &info, &document_id(doc))
 }
 
 /// Renders another document for filing (deletion report, deletion concept) as an A4 PDF
@@ -1697,19 +1554,19 @@ pub fn render_document(doc: &FilingDocument) -> Vec<u8> {
         header_left: &doc.header_left,
         header_right: &doc.header_right,
         footer_left: &doc.footer_left,
+        numbering: doc.page_numbering,
     };
     for (i, ops) in pages.iter_mut().enumerate() {
         decorate_running(f, ops, &running, i + 1, total);
     }
 
     let ts = doc.date.timestamp();
-    let date =
-        printpdf::OffsetDateTime::from_unix_timestamp(if (0..=253_402_300_799).contains(&ts) {
-            ts
-        } else {
-            0
-        })
-        .unwrap_or_else(|_| printpdf::PdfDocumentInfo::default().creation_date);
+    // up to 9999-12-31, the last date the info dictionary can hold
+    let date = if (0..=253_402_300_799).contains(&ts) {
+        ts
+    } else {
+        0
+    };
     let info = Info {
         title: if doc.title.trim().is_empty() {
             "consentd"
@@ -1719,7 +1576,7 @@ pub fn render_document(doc: &FilingDocument) -> Vec<u8> {
         author: doc.author.clone(),
         subject: doc.subject.clone(),
         keywords: doc.keywords.clone(),
-        producer: "consentd (printpdf 0.12)",
+        producer: "consentd",
         identifier: doc
             .identifier
             .chars()
@@ -1728,74 +1585,7 @@ pub fn render_document(doc: &FilingDocument) -> Vec<u8> {
             .collect(),
         date,
     };
-    assemble(f, pages, info, filing_document_id(doc))
-}
-
-/// The info dictionary of a document.
-struct Info<'a> {
-    title: &'a str,
-    author: String,
-    subject: String,
-    keywords: Vec<String>,
-    producer: &'a str,
-    identifier: String,
-    date: printpdf::OffsetDateTime,
-}
-
-/// Pages, fonts and info into PDF bytes, with the trailer `/ID` set to `id`. Empty if
-/// serialising fails.
-fn assemble(f: &Fonts, pages: Vec<Vec<Op>>, info: Info, id: Vec<u8>) -> Vec<u8> {
-    let mut pdf = PdfDocument::new(info.title);
-    {
-        let dict = &mut pdf.metadata.info;
-        dict.author = info.author;
-        dict.subject = info.subject;
-        dict.keywords = info.keywords;
-        dict.creator = "consentd".to_string();
-        dict.producer = info.producer.to_string();
-        dict.identifier = info.identifier;
-        dict.creation_date = info.date;
-        dict.modification_date = info.date;
-        dict.metadata_date = info.date;
-    }
-    pdf.metadata.xmp = None;
-    for (i, face) in f.faces.iter().enumerate() {
-        // fixed ids instead of `add_font` (which draws a random id); fonts that end
-        // up unused are not written at all
-        pdf.resources.fonts.map.insert(
-            FontId(FONT_IDS[i].to_string()),
-            PdfFont::new(face.font.clone()),
-        );
-    }
-    let pages: Vec<PdfPage> = pages
-        .into_iter()
-        .map(|ops| PdfPage::new(Mm(210.0), Mm(297.0), ops))
-        .collect();
-    pdf.with_pages(pages);
-
-    let opts = PdfSaveOptions {
-        optimize: true,
-        subset_fonts: true,
-        secure: true,
-        image_optimization: None,
-    };
-    let mut warnings = Vec::new();
-    let mut lo = pdf.to_lopdf_document(&opts, &mut warnings);
-
-    // printpdf writes a random trailer /ID; replace it by a hash of the input
-    lo.trailer.set(
-        "ID",
-        lopdf::Object::Array(vec![
-            lopdf::Object::String(id.clone(), lopdf::StringFormat::Hexadecimal),
-            lopdf::Object::String(id, lopdf::StringFormat::Hexadecimal),
-        ]),
-    );
-    lo.compress();
-    let mut out = Vec::new();
-    if lo.save_to(&mut out).is_err() {
-        out.clear();
-    }
-    out
+    writer::write(f, &pages, &info, &filing_document_id(doc))
 }
 
 #[cfg(test)]

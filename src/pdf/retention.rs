@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::notice_pdf::{FilingBlock, FilingDocument, FilingTable, render_document};
+use super::notice_pdf::{FilingBlock, FilingDocument, FilingTable, PageNumbering, render_document};
 use crate::app::App;
 use crate::domain::retention::{Period, RetentionRule};
 use crate::store::retention::{self as store, DeletionLogEntry, Hold, Pause};
@@ -368,6 +368,7 @@ pub fn render_deletion_report(r: &DeletionReport) -> Vec<u8> {
         ],
         identifier: format!("loeschprotokoll/{}/{}", r.from, r.to),
         date: r.generated_at,
+        page_numbering: PageNumbering::German,
     };
     render_document(&doc)
 }
@@ -614,6 +615,7 @@ pub fn render_concept(rules: &[RetentionRule], enforced: &[&str], as_of: NaiveDa
             .collect(),
         identifier: format!("loeschkonzept/{as_of}"),
         date,
+        page_numbering: PageNumbering::German,
     };
     render_document(&doc)
 }
