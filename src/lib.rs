@@ -15,6 +15,7 @@ pub mod mail;
 pub mod pdf;
 pub mod policies;
 pub mod proof;
+pub mod records_zip;
 pub mod retention;
 pub mod review;
 pub mod signing;

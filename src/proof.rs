@@ -14,6 +14,10 @@ use crate::domain::receipt::{
     ReceiptPurposeState, Service, ServicePurpose,
 };
 use crate::http::submission::{Receipt, load_record};
+use crate::pdf::consent_record::{
+    ConsentRecordPdf, PdfController, PdfLanguage, PdfLedgerEntry, PdfNotice, PdfParticipant,
+    PdfPurposeState, PdfSignature, PdfTimelineEvent, PdfWorkshop,
+};
 use crate::store::consents::ConsentRecord;
 use crate::store::{ledger, notice_versions, users};
 
@@ -162,6 +166,137 @@ impl RecordProof {
     /// The receipt signed with this instance's key, as a compact JWS.
     pub fn signed_receipt(&self, app: &App, base_url: &str) -> String {
         app.signer.sign(&self.claims(app, base_url))
+    }
+}
+
+impl RecordProof {
+    /// The input of the consent-record PDF, with the signed receipt `jws`.
+    pub fn pdf_input(&self, app: &App, base_url: &str, jws: &str) -> ConsentRecordPdf {
+        let r = &self.receipt;
+        let lang = self.language();
+        let controller = app.policies.controller(&r.record.controller_id);
+        let ledger_entry = |e: &LedgerEntry| PdfLedgerEntry {
+            seq: e.seq,
+            kind: e.kind.clone(),
+            recorded_at: e.recorded_at,
+            entry_sha256: e.entry_sha256.clone(),
+        };
+        let mut timeline: Vec<PdfTimelineEvent> = r
+            .events
+            .iter()
+            .map(|e| PdfTimelineEvent {
+                at: e.occurred_at,
+                purpose: r.purpose_title(&e.purpose_id, lang),
+                state: e.state.clone(),
+                actor: e.actor.clone(),
+                // Later events are not stored with a method; what is known is who acted:
+                // the participant through the personal link, or the service itself.
+                method: if e.ledger_seq == r.record.ledger_seq {
+                    r.record.collection_method.clone()
+                } else if e.actor == "subject" {
+                    "receipt-link".to_owned()
+                } else {
+                    "service".to_owned()
+                },
+                ledger_seq: e.ledger_seq,
+            })
+            .collect();
+        if let Some(renewal) = &r.renewed_by {
+            timeline.push(PdfTimelineEvent {
+                at: renewal.recorded_at,
+                purpose: format!("{} {}", r.record.notice_id, renewal.notice_version),
+                state: "re-consent".to_owned(),
+                actor: "subject".to_owned(),
+                method: renewal.collection_method.clone(),
+                ledger_seq: renewal.ledger_seq,
+            });
+        }
+        timeline.sort_by_key(|e| (e.ledger_seq, e.at));
+        ConsentRecordPdf {
+            language: match lang {
+                Language::En => PdfLanguage::En,
+                _ => PdfLanguage::De,
+            },
+            controller: controller
+                .map(|c| PdfController {
+                    name: c.name.clone(),
+                    address: c.address.clone(),
+                    email: c.email.clone(),
+                    phone: c.phone.clone(),
+                    dpo: Some(format!("{} <{}>", c.dpo.name, c.dpo.email)),
+                })
+                .unwrap_or_default(),
+            participant: PdfParticipant {
+                subject_id: r.record.subject_id.clone(),
+                name: r.subject.as_ref().and_then(|s| s.name.clone()),
+                email: r.subject.as_ref().and_then(|s| s.email.clone()),
+                organisation: r.subject.as_ref().and_then(|s| s.organisation.clone()),
+                erased: r.subject.as_ref().is_none_or(|s| s.erased_at.is_some()),
+            },
+            workshop: PdfWorkshop {
+                slug: r.workshop.slug.clone(),
+                title: r.workshop.title.clone(),
+                location: r.workshop.location.clone(),
+                starts_on: r.workshop.starts_on.format("%d.%m.%Y").to_string(),
+                ends_on: r.workshop.ends_on.format("%d.%m.%Y").to_string(),
+            },
+            record_id: r.record.id.clone(),
+            receipt_id: r.record.receipt_id.clone(),
+            recorded_at: r.record.recorded_at,
+            collection_method: r.record.collection_method.clone(),
+            collector: r.record.collector.clone(),
+            notice: PdfNotice {
+                id: r.record.notice_id.clone(),
+                version: r.record.notice_version,
+                language: r.record.notice_language.clone(),
+                title: r
+                    .notice_text
+                    .as_ref()
+                    .map(|t| t.title.clone())
+                    .unwrap_or_default(),
+                effective_on: r
+                    .notice_text
+                    .as_ref()
+                    .map(|t| t.effective_on.format("%d.%m.%Y").to_string())
+                    .unwrap_or_default(),
+                approved_by: self.approval.as_ref().map(|(who, _)| who.clone()),
+                approved_at: self.approval.as_ref().map(|(_, at)| *at),
+                sha256: r.record.notice_sha256.clone(),
+                content_sha256: r.record.notice_content_sha256.clone(),
+                markdown: r
+                    .notice_text
+                    .as_ref()
+                    .map(|t| t.markdown.clone())
+                    .unwrap_or_default(),
+            },
+            purposes: r
+                .current()
+                .iter()
+                .map(|(event, state)| {
+                    let purpose = r
+                        .version
+                        .as_ref()
+                        .and_then(|v| v.purpose(&event.purpose_id));
+                    PdfPurposeState {
+                        id: event.purpose_id.clone(),
+                        title: r.purpose_title(&event.purpose_id, lang),
+                        legal_basis: event.legal_basis.clone(),
+                        required: purpose.is_some_and(|p| p.required),
+                        state: state.as_str().to_owned(),
+                    }
+                })
+                .collect(),
+            timeline,
+            ledger: self.entries.iter().map(ledger_entry).collect(),
+            ledger_head: ledger_entry(&self.head),
+            signature: PdfSignature {
+                key_id: app.signer.key_id().to_owned(),
+                algorithm: "EdDSA".to_owned(),
+                public_key: app.signer.public_key().x(),
+                jws: jws.to_owned(),
+            },
+            verify_url: format!("{base_url}/api/v1/keys"),
+        }
     }
 }
 

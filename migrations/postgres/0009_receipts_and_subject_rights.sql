@@ -26,3 +26,6 @@ CREATE TABLE subject_rectifications (
     ledger_seq      BIGINT NOT NULL REFERENCES ledger (seq)
 );
 CREATE INDEX subject_rectifications_by_subject ON subject_rectifications (subject_id, ledger_seq);
+
+-- Bulk exports page through a workshop's records in ledger order.
+CREATE INDEX consent_records_by_workshop_seq ON consent_records (workshop_id, ledger_seq);

@@ -337,6 +337,32 @@ pub struct ReceiptQuery {
     withdrawn: Option<String>,
 }
 
+/// The participant's own consent-record PDF.
+pub async fn own_pdf(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    client: ClientInfo,
+) -> Response {
+    let receipt = match load_receipt(&state.app, &token).await {
+        Ok(r) => r,
+        Err(e) => return error_page(e, client.language),
+    };
+    let proof = match crate::proof::RecordProof::of(&state.app, receipt).await {
+        Ok(p) => p,
+        Err(e) => return error_page(e.into(), client.language),
+    };
+    match super::api::records::pdf_response(&state, &proof).await {
+        Ok(mut response) => {
+            response.headers_mut().insert(
+                CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+            response
+        }
+        Err(e) => error_page(e.into(), client.language),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct OwnExportQuery {
     pub format: Option<String>,
@@ -493,6 +519,15 @@ fn receipt_body(
                     (format_time(e.occurred_at, lang)) ": " (r.purpose_title(&e.purpose_id, lang)) " – "
                     (e.state().map(|s| state_label(s, lang)).unwrap_or(&e.state))
                 }
+            }
+        }
+        h2 { (t.your_documents) }
+        ul {
+            li { a href={ "/r/" (token) "/pdf" } { (t.download_record_pdf) } }
+            li {
+                (t.download_own_data) ": "
+                a href={ "/r/" (token) "/export?format=pdf" } { "PDF" } ", "
+                a href={ "/r/" (token) "/export?format=json" } { "JSON" }
             }
         }
         p.meta { (t.personal_link) ": " span.hash { (link) } }

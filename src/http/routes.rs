@@ -56,6 +56,7 @@ pub fn table() -> Vec<Route> {
         route(M::GET, "/w/{slug}", A::Public, participant::workshop_page),
         route(M::POST, "/w/{slug}", A::Public, participant::submit_form),
         route(M::GET, "/r/{token}", A::Public, participant::receipt_page),
+        route(M::GET, "/r/{token}/pdf", A::Public, participant::own_pdf),
         route(
             M::GET,
             "/r/{token}/export",
@@ -148,6 +149,18 @@ pub fn table() -> Vec<Route> {
             "/api/v1/consents/{id}",
             A::ADMIN_AUDITOR,
             api::consents::show,
+        ),
+        route(
+            M::GET,
+            "/api/v1/consents/{id}/pdf",
+            A::STAFF,
+            api::records::consent_pdf,
+        ),
+        route(
+            M::GET,
+            "/api/v1/workshops/{slug}/records.zip",
+            A::ADMIN_AUDITOR,
+            api::records::workshop_zip,
         ),
         // Data-subject rights (Art. 15–17): staff find and export, admins rectify and erase.
         route(M::GET, "/api/v1/subjects", A::STAFF, api::subjects::find),

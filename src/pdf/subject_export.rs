@@ -1,7 +1,7 @@
 //! The Art. 15 access report as a PDF: the same content as the JSON export, for the person
 //! and for the file.
 
-use super::notice_pdf::{FilingBlock, FilingDocument, FilingTable, render_document};
+use super::notice_pdf::{FilingBlock, FilingDocument, FilingTable, PageNumbering, render_document};
 use crate::subject_rights::SubjectExport;
 
 fn table(headers: &[&str], widths: &[f32], rows: Vec<Vec<String>>) -> FilingBlock {
@@ -327,5 +327,6 @@ pub fn render(e: &SubjectExport) -> Vec<u8> {
         keywords: vec!["Art. 15 DSGVO".to_owned()],
         identifier: first_id,
         date,
+        page_numbering: PageNumbering::German,
     })
 }

@@ -530,3 +530,19 @@ pub async fn recent_events(db: &Db, state: &str, limit: i64) -> sqlx::Result<Vec
     );
     with_db!(db, pool => sqlx::query_as(sql).bind(state).bind(limit).fetch_all(pool).await)
 }
+
+/// A workshop's records in the order they were recorded, `limit` at a time after the record
+/// with ledger sequence number `after` (keyset paging: bulk exports read in bounded pages).
+pub async fn workshop_page(
+    db: &Db,
+    workshop_id: &str,
+    after: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<ConsentRecord>> {
+    let sql = concat!(
+        "SELECT ",
+        record_columns!(),
+        " FROM consent_records WHERE workshop_id = $1 AND ledger_seq > $2 ORDER BY ledger_seq LIMIT $3"
+    );
+    with_db!(db, pool => sqlx::query_as(sql).bind(workshop_id).bind(after).bind(limit).fetch_all(pool).await)
+}

@@ -99,6 +99,30 @@ impl TestDb {
         }
     }
 
+    /// A single text value from the database.
+    pub async fn scalar_string(&self, sql: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
+                let v = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                pool.close().await;
+                v
+            }
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
+                let v = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                pool.close().await;
+                v
+            }
+        }
+    }
+
     /// A single value from the database.
     pub async fn scalar_i64(&self, sql: &str) -> i64 {
         match self.backend {

@@ -183,7 +183,237 @@ async fn rotated_keys_keep_old_receipts_verifiable(backend: Backend) {
     assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
 }
 
+/// Words of the notice as a reader sees them: markdown syntax stripped, whitespace collapsed.
+fn plain_words(markdown: &str) -> String {
+    markdown
+        .lines()
+        .map(|l| {
+            l.trim_start_matches(['#', '>', '-', '*', ' '])
+                .trim_end_matches('\\')
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace("**", "")
+        .replace('*', "")
+        .replace('`', "")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+async fn staff_get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
+    app.client
+        .get(format!("{}{path}", app.address))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn consent_record_pdf_holds_text_hash_and_timeline(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let (token, receipt) = consent(&app, "erika@example.org").await;
+    app.post_json(
+        &format!("/api/v1/receipts/{token}/withdraw"),
+        &serde_json::json!({"purposes": ["fotos"]}),
+    )
+    .await;
+    let lawyer = app.create_token("lawyer", "kanzlei");
+    let record_id = receipt["record_id"].as_str().unwrap();
+
+    let response = staff_get(&app, &lawyer, &format!("/api/v1/consents/{record_id}/pdf")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    let pdf = response.bytes().await.unwrap();
+    assert!(pdf.len() <= 100 * 1024, "{} bytes", pdf.len());
+    let text = crate::helpers::pdf_text(&pdf);
+    let sha = receipt["notice"]["sha256"].as_str().unwrap();
+    let markdown = app
+        .db
+        .scalar_string(&format!(
+            "SELECT markdown FROM notice_texts WHERE sha256 = '{sha}'"
+        ))
+        .await;
+    // The full text as shown: every paragraph's words, in order.
+    let squeezed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut probed = 0;
+    for line in markdown.lines().map(plain_words).filter(|l| l.len() > 20) {
+        let probe: String = line.chars().take(60).collect();
+        assert!(
+            squeezed.contains(&probe),
+            "notice line missing from the PDF: {probe}"
+        );
+        probed += 1;
+    }
+    assert!(probed > 10, "the notice has more than ten lines of text");
+    let no_space: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    assert!(no_space.contains(sha), "notice SHA-256 missing");
+    assert!(text.contains("Einwilligungsnachweis"), "{text}");
+    assert!(text.contains("Erika Beispiel"), "{text}");
+    assert!(
+        text.contains("widerrufen") && text.contains("erteilt"),
+        "timeline states: {text}"
+    );
+    assert!(text.contains("UTC"), "{text}");
+    assert!(text.contains("Seite 1 von"), "{text}");
+    assert!(
+        text.contains(receipt["key_id"].as_str().unwrap()),
+        "key id missing"
+    );
+    assert!(text.contains("verify-receipt"), "how to verify: {text}");
+
+    // Same state, same bytes; the participant's own copy is the same document.
+    let again = staff_get(&app, &lawyer, &format!("/api/v1/consents/{record_id}/pdf"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        again == pdf,
+        "the PDF is not byte-identical for the same state"
+    );
+    let own = app.get(&format!("/r/{token}/pdf")).await;
+    assert_eq!(own.headers()["cache-control"], "no-store");
+    assert!(own.bytes().await.unwrap() == pdf);
+    // Staff only: collectors and anonymous callers are refused.
+    let collector = app.create_token("collector", "website");
+    assert_eq!(
+        staff_get(
+            &app,
+            &collector,
+            &format!("/api/v1/consents/{record_id}/pdf")
+        )
+        .await
+        .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/consents/{record_id}/pdf"))
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // A consent given in English gives an English record.
+    let n = app.notice(OM_NOTICE, "en").await;
+    let body = serde_json::json!({
+        "workshop": "koeln-2026",
+        "notice": { "id": n["id"], "version": n["version"], "language": "en", "sha256": n["sha256"] },
+        "subject": { "name": "Jane Example", "email": "jane@example.org" },
+        "purposes": { "durchfuehrung": true }
+    });
+    let created: Value = app
+        .post_json("/api/v1/consents", &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let en = app
+        .get(&format!("/r/{}/pdf", created["token"].as_str().unwrap()))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let en_text = crate::helpers::pdf_text(&en);
+    assert!(
+        en_text.contains("Consent record") && en_text.contains("Page 1 of"),
+        "{en_text}"
+    );
+}
+
+async fn workshop_records_zip_has_pdfs_signed_receipts_and_manifest(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let mut receipt_ids = Vec::new();
+    for i in 0..3 {
+        let (_, r) = consent(&app, &format!("p{i}@example.org")).await;
+        receipt_ids.push(r["receipt_id"].as_str().unwrap().to_owned());
+    }
+    let auditor = app.create_token("auditor", "pruefung");
+    let response = staff_get(&app, &auditor, "/api/v1/workshops/koeln-2026/records.zip").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    let bytes = response.bytes().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut files = std::collections::BTreeMap::new();
+    for i in 0..archive.len() {
+        use std::io::Read;
+        let mut file = archive.by_index(i).unwrap();
+        let mut content = Vec::new();
+        file.read_to_end(&mut content).unwrap();
+        files.insert(file.name().to_owned(), content);
+    }
+    assert_eq!(
+        files.len(),
+        3 * 2 + 2,
+        "{:?}",
+        files.keys().collect::<Vec<_>>()
+    );
+    for id in &receipt_ids {
+        assert!(
+            files.keys().any(|n| n.ends_with(&format!("{id}.pdf"))),
+            "{id}"
+        );
+        assert!(
+            files
+                .keys()
+                .any(|n| n.ends_with(&format!("{id}.receipt.json"))),
+            "{id}"
+        );
+    }
+    // SHA256SUMS covers every record file and matches.
+    let sums = String::from_utf8(files["SHA256SUMS"].clone()).unwrap();
+    assert_eq!(sums.lines().count(), 6);
+    for line in sums.lines() {
+        let (hash, name) = line.split_once("  ").unwrap();
+        use sha2::Digest;
+        assert_eq!(
+            hex::encode(sha2::Sha256::digest(&files[name])),
+            hash,
+            "{name}"
+        );
+    }
+    let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    assert_eq!(manifest["records"], 3);
+    assert_eq!(manifest["workshop"], "koeln-2026");
+    // Each receipt verifies offline against the published keys.
+    let keys: Value = app.get("/api/v1/keys").await.json().await.unwrap();
+    let keys_file = write(&app, "keys.json", &keys.to_string());
+    for (name, content) in files.iter().filter(|(n, _)| n.ends_with(".receipt.json")) {
+        let file = write(&app, "r.json", std::str::from_utf8(content).unwrap());
+        let (ok, out) = run(&app, &["verify-receipt", &file, "--key", &keys_file]);
+        assert!(ok, "{name}: {out}");
+    }
+    for (name, content) in files.iter().filter(|(n, _)| n.ends_with(".pdf")) {
+        assert!(
+            crate::helpers::pdf_text(content).contains("Einwilligungsnachweis"),
+            "{name}"
+        );
+    }
+    // Admin and auditor only.
+    let lawyer = app.create_token("lawyer", "kanzlei");
+    assert_eq!(
+        staff_get(&app, &lawyer, "/api/v1/workshops/koeln-2026/records.zip")
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        staff_get(
+            &app,
+            &auditor,
+            "/api/v1/workshops/gibt-es-nicht/records.zip"
+        )
+        .await
+        .status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
 on_both_backends!(
     receipt_is_signed_and_verifies_offline,
-    rotated_keys_keep_old_receipts_verifiable
+    rotated_keys_keep_old_receipts_verifiable,
+    consent_record_pdf_holds_text_hash_and_timeline,
+    workshop_records_zip_has_pdfs_signed_receipts_and_manifest
 );

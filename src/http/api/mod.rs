@@ -10,6 +10,7 @@ pub mod notice_versions;
 pub mod notices;
 pub mod openapi;
 pub mod receipts;
+pub mod records;
 pub mod retention;
 pub mod subjects;
 pub mod workshops;

@@ -4,8 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    audit, consents, consultants, keys, ledger, notice_versions, notices, receipts, retention,
-    subjects, workshops,
+    audit, consents, consultants, keys, ledger, notice_versions, notices, receipts, records,
+    retention, subjects, workshops,
 };
 
 #[derive(OpenApi)]
@@ -26,6 +26,8 @@ use super::{
         workshops::archive,
         consents::list,
         consents::show,
+        records::consent_pdf,
+        records::workshop_zip,
         subjects::find,
         subjects::export,
         subjects::rectify,
