@@ -159,6 +159,7 @@ async fn main() {
             smtp_url: None,
             mail_from: "x@example.org".into(),
             deletion_journal: dir.path().join(format!("{side}-journal.jsonl")),
+            signing_key: dir.path().join(format!("{side}-signing-key.pem")),
         };
         let app = App::open(&settings).await.unwrap();
         seed(&app.db, n).await;

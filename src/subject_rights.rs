@@ -692,6 +692,11 @@ pub async fn rectify(
 // Art. 17: erasure
 // ---------------------------------------------------------------------------------
 
+/// The deletion-log target of an erasure on request.
+const ERASURE_TARGET: &str = "Art. 17 request: subjects: name, email, organisation, salt; \
+    consent_records: ip_truncated, user_agent (anonymised); workshop_attendance, consultants: rows; \
+    outbox: address and text";
+
 /// What an erasure did, what it kept and why, and what is left to do by hand.
 #[derive(Debug, Serialize)]
 pub struct ErasureReport {
@@ -757,6 +762,16 @@ pub async fn erase(app: &App, subject_id: &str, actor: &str) -> Result<ErasureRe
         Some(e) => crate::store::users::by_email(&app.db, e).await?,
         None => None,
     };
+    let rule_version = |category: &str| {
+        app.policies
+            .retention
+            .iter()
+            .find(|r| r.category == category)
+            .map(|r| i64::from(r.version))
+            .unwrap_or(0)
+    };
+    let write_journal =
+        |entries: &[&crate::store::retention::DeletionLogEntry]| app.journal.append(entries);
     let counts = subjects::erase(
         &app.db,
         &app.clock,
@@ -764,6 +779,16 @@ pub async fn erase(app: &App, subject_id: &str, actor: &str) -> Result<ErasureRe
         &ids,
         email.as_deref(),
         pseudonym.as_deref(),
+        subjects::ErasureLog {
+            rule_versions: (
+                rule_version("teilnehmende-kontaktdaten"),
+                rule_version("workshop-teilnahme"),
+                rule_version("berater-listung"),
+            ),
+            on: today,
+            target: ERASURE_TARGET,
+            before_commit: &write_journal,
+        },
     )
     .await?;
     if counts.subjects == 0 && rows.iter().all(|s| s.erased_at.is_some()) {
@@ -805,8 +830,10 @@ pub async fn erase(app: &App, subject_id: &str, actor: &str) -> Result<ErasureRe
         );
     }
     by_hand.push(
-        "backups taken before now still hold the data; after restoring one, erase the person \
-         again (`DELETE /api/v1/subjects/{id}` with a subject id from the restored data)"
+        "backups taken before now still hold the data: after restoring one, run \
+         `consentd retention replay` (the erasure is in the deletion journal): it erases the \
+         subjects, their records, attendance and consultant listing again; messages to the \
+         address in such a backup are deleted by the outbox rule once finished"
             .to_owned(),
     );
     Ok(ErasureReport {

@@ -410,7 +410,7 @@ pub async fn execute_batch(
 }
 
 /// The log entries and chained ledger entries of the items that changed rows, in item order.
-fn log_entries(
+pub(crate) fn log_entries(
     items: &[BatchItem<'_>],
     rows: &mut HashMap<String, i64>,
     now: DateTime<Utc>,
@@ -452,7 +452,7 @@ fn log_entries(
     (results, ledger)
 }
 
-const INSERT_LOG: DialectSql = DialectSql {
+pub(crate) const INSERT_LOG: DialectSql = DialectSql {
     sqlite: concat!(
         "INSERT INTO deletion_log (",
         columns!(),
@@ -471,7 +471,7 @@ const INSERT_LOG: DialectSql = DialectSql {
 };
 
 /// Log rows as one JSON array, in the column order of [`INSERT_LOG`].
-fn log_json(entries: &[&DeletionLogEntry]) -> String {
+pub(crate) fn log_json(entries: &[&DeletionLogEntry]) -> String {
     let rows: Vec<_> = entries
         .iter()
         .map(|e| {

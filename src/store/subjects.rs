@@ -254,6 +254,18 @@ pub struct ErasureCounts {
 /// ledger entry per record, their workshop attendance, a consultant listing under their
 /// address (with its authorisations), and the address and text of messages to them (unsent
 /// ones are cancelled). Subjects erased already are skipped.
+/// The deletion-log side of an erasure on request: each erased subject, attendance row and
+/// consultant listing gets a log entry (and its ledger entry) under its category's rule, so
+/// the erasure is in deletion reports and in the deletion journal, and `retention replay`
+/// repeats it after a backup from before it is restored.
+pub struct ErasureLog<'a> {
+    /// Versions of the rules for participant data, attendance and consultant listings.
+    pub rule_versions: (i64, i64, i64),
+    pub on: chrono::NaiveDate,
+    pub target: &'a str,
+    pub before_commit: super::retention::BeforeCommit<'a>,
+}
+
 pub async fn erase(
     db: &Db,
     clock: &Clock,
@@ -261,6 +273,7 @@ pub async fn erase(
     subject_ids: &[String],
     email: Option<&str>,
     email_pseudonym: Option<&str>,
+    log: ErasureLog<'_>,
 ) -> sqlx::Result<ErasureCounts> {
     const OPEN: super::DialectSql = keyed!(
         concat!(
@@ -355,6 +368,7 @@ pub async fn erase(
             counts.events += events.len() as u64;
             counts.records += 1;
             counts.ledger_seqs.push(seq);
+            prev = entry.entry_sha256.clone();
         }
         counts.subjects = sqlx::query(SUBJECTS.for_pool(pool))
             .bind(&open_keys)
@@ -364,17 +378,51 @@ pub async fn erase(
             .await?
             .rows_affected();
         sqlx::query(RECORD_DATA.for_pool(pool)).bind(&open_keys).execute(&mut *tx).await?;
+        // Rows found by address: deleted here, logged below under their own categories.
+        let (attendance, consultants): (Vec<String>, Vec<String>) = match email {
+            Some(email) => (
+                sqlx::query_scalar("DELETE FROM workshop_attendance WHERE lower(email) = lower($1) RETURNING id")
+                    .bind(email)
+                    .fetch_all(&mut *tx)
+                    .await?,
+                sqlx::query_scalar("DELETE FROM consultants WHERE lower(email) = lower($1) RETURNING id")
+                    .bind(email)
+                    .fetch_all(&mut *tx)
+                    .await?,
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        counts.attendance = attendance.len() as u64;
+        counts.consultants = consultants.len() as u64;
+        let logged_rows = open
+            .iter()
+            .map(|s| ("teilnehmende-kontaktdaten", log.rule_versions.0, s.id.as_str()))
+            .chain(attendance.iter().map(|id| ("workshop-teilnahme", log.rule_versions.1, id.as_str())))
+            .chain(consultants.iter().map(|id| ("berater-listung", log.rule_versions.2, id.as_str())));
+        let items: Vec<super::retention::BatchItem<'_>> = logged_rows
+            .map(|(category, rule_version, key)| super::retention::BatchItem {
+                deletion: super::retention::Deletion {
+                    category,
+                    rule_version,
+                    start_on: log.on,
+                    due_on: log.on,
+                    subject_pseudonym: email_pseudonym.map(str::to_owned),
+                    target: log.target,
+                },
+                key,
+                replay_of: None,
+            })
+            .collect();
+        let mut rows: std::collections::HashMap<String, i64> = items.iter().map(|i| (i.key.to_owned(), 1)).collect();
+        // The head holds the last `subject.erased` entry; the log entries follow it.
+        let (logged, ledger) = super::retention::log_entries(&items, &mut rows, now, seq, prev.clone());
+        super::ledger::insert_entries!(tx, pool, &ledger);
+        let logged: Vec<&super::retention::DeletionLogEntry> = logged.iter().flatten().collect();
+        sqlx::query(super::retention::INSERT_LOG.for_pool(pool))
+            .bind(super::retention::log_json(&logged))
+            .execute(&mut *tx)
+            .await?;
         if let Some(email) = email {
-            counts.attendance = sqlx::query("DELETE FROM workshop_attendance WHERE lower(email) = lower($1)")
-                .bind(email)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            counts.consultants = sqlx::query("DELETE FROM consultants WHERE lower(email) = lower($1)")
-                .bind(email)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
             counts.outbox = sqlx::query(
                 "UPDATE outbox SET to_email = NULL, body = NULL, consultant_id = NULL,
                         state = CASE WHEN state IN ('queued', 'sending', 'failed') THEN 'cancelled' ELSE state END,
@@ -387,6 +435,8 @@ pub async fn erase(
             .await?
             .rows_affected();
         }
+        // Write-ahead: the journal holds the erasure before the database does.
+        (log.before_commit)(&logged)?;
         tx.commit().await?;
         Ok(counts)
     })

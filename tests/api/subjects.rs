@@ -300,7 +300,8 @@ async fn rectification_is_recorded_and_verifies(backend: Backend) {
 }
 
 async fn erasure_removes_the_person_everywhere_and_reports(backend: Backend) {
-    let (app, subject_id, token) = person_with_history(backend).await;
+    let (mut app, subject_id, token) = person_with_history(backend).await;
+    let backup = app.backup().await;
     let admin = Staff {
         token: app.create_token("admin", "admin"),
         app: &app,
@@ -423,6 +424,44 @@ async fn erasure_removes_the_person_everywhere_and_reports(backend: Backend) {
         .send(reqwest::Method::DELETE, "/api/v1/subjects/not-a-uuid", None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The erasure is in the deletion log (one entry per subject, attendance row and listing)
+    // and in the journal: a backup from before it comes back erased after a replay.
+    let logged = app
+        .db
+        .scalar_i64("SELECT COUNT(*) FROM deletion_log WHERE target LIKE 'Art. 17%'")
+        .await;
+    assert_eq!(logged, 4);
+    drop(admin);
+    app.restore(&backup);
+    assert_eq!(
+        app.db
+            .scalar_i64(
+                "SELECT COUNT(*) FROM subjects WHERE lower(email) = 'hanna.hansen@example.org'"
+            )
+            .await,
+        2,
+        "the backup brought the person back"
+    );
+    let out = app.cli(&["retention", "replay"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for table in ["subjects", "workshop_attendance", "consultants"] {
+        assert_eq!(
+            app.db
+                .scalar_i64(&format!(
+                    "SELECT COUNT(*) FROM {table} WHERE lower(email) = 'hanna.hansen@example.org'"
+                ))
+                .await,
+            0,
+            "{table} after replay"
+        );
+    }
+    let (ok, out) = app.verify();
+    assert!(ok, "{out}");
 }
 
 on_both_backends!(

@@ -1,0 +1,158 @@
+//! Bulk export of a workshop's consent records (`GET /api/v1/workshops/{slug}/records.zip`):
+//! N records recorded through the service, then the ZIP of their PDFs and signed receipts
+//! produced by `consentd::records_zip::stream` and drained. Reports time, records per second,
+//! archive size and the process's peak RSS during the export; and, in the same run, the same
+//! records rendered one at a time without the ZIP (the rendering on one core) as a baseline.
+//!
+//! ```sh
+//! cargo bench --bench records_export -- 10000            # SQLite
+//! cargo bench --bench records_export -- 10000 postgres   # PostgreSQL
+//! ```
+
+use std::time::Instant;
+
+use consentd::app::App;
+use consentd::config::Settings;
+use consentd::domain::consent::CollectionMethod;
+use consentd::domain::notice::Language;
+use consentd::http::extract::ClientInfo;
+use consentd::http::submission::{ConsentInput, record_consent};
+use consentd::proof::RecordProof;
+use consentd::store::{consents, workshops};
+
+const WORKSHOP: &str = "demo-autorisierung-koeln";
+
+fn status_kb(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+}
+
+/// Resets the peak RSS to the current RSS (Linux: `clear_refs` 5), so the peak measured
+/// afterwards belongs to the export, not to the seeding.
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+async fn database_url(postgres: bool, dir: &std::path::Path) -> String {
+    if !postgres {
+        return format!("sqlite://{}/export.db", dir.display());
+    }
+    let server = std::env::var("CONSENTD_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
+    let admin = sqlx::PgPool::connect(&format!("{server}/postgres"))
+        .await
+        .expect("PostgreSQL reachable");
+    for sql in [
+        "DROP DATABASE IF EXISTS consentd_bench_export",
+        "CREATE DATABASE consentd_bench_export",
+    ] {
+        sqlx::query(sql).execute(&admin).await.unwrap();
+    }
+    admin.close().await;
+    format!("{server}/consentd_bench_export")
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(10_000);
+    let postgres = args.iter().any(|a| a == "postgres");
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        database_url: database_url(postgres, dir.path()).await,
+        policies: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies"),
+        public_url: Some("https://consentd.example.org".into()),
+        smtp_url: None,
+        mail_from: "x@example.org".into(),
+        deletion_journal: dir.path().join("journal.jsonl"),
+        signing_key: dir.path().join("signing-key.pem"),
+    };
+    let app = App::open(&settings).await.unwrap();
+    let catalog = app.catalog().await.unwrap();
+    let notice = catalog.notice("om-workshop-teilnehmende").unwrap();
+    let version = notice.in_force(app.clock.today_berlin()).unwrap();
+    let text = version.content.text_for(Language::De);
+
+    let seeding = Instant::now();
+    for i in 0..n {
+        let input: ConsentInput = serde_json::from_value(serde_json::json!({
+            "workshop": WORKSHOP,
+            "notice": {"id": notice.id, "version": version.content.version, "language": "de", "sha256": text.sha256},
+            "subject": {"name": format!("Person {i}"), "email": format!("p{i}@example.org"), "organisation": "Beispiel GmbH"},
+            "purposes": {"durchfuehrung": true, "fotos": i % 2 == 0, "newsletter": i % 3 == 0},
+        }))
+        .unwrap();
+        let client = ClientInfo {
+            ip_truncated: Some("192.0.2.0".into()),
+            user_agent: Some("Mozilla/5.0 (bench)".into()),
+            language: Language::De,
+        };
+        record_consent(&app, input, CollectionMethod::Api, client, None)
+            .await
+            .unwrap();
+    }
+    eprintln!(
+        "seeded {n} consents in {:.1} s",
+        seeding.elapsed().as_secs_f64()
+    );
+    let workshop = workshops::by_slug(&app.db, WORKSHOP)
+        .await
+        .unwrap()
+        .unwrap();
+
+    // The export: two records rendered at a time, the ZIP written as they come.
+    reset_peak();
+    let rss_before = status_kb("VmRSS:") / 1024.0;
+    let started = Instant::now();
+    let mut rx = consentd::records_zip::stream(
+        app.clone(),
+        workshop.clone(),
+        "https://consentd.example.org".into(),
+    );
+    let mut bytes = 0usize;
+    while let Some(chunk) = rx.recv().await {
+        bytes += chunk.unwrap().len();
+    }
+    let export_secs = started.elapsed().as_secs_f64();
+    let peak = status_kb("VmHWM:") / 1024.0;
+
+    // Baseline: the same records loaded and rendered one after the other, nothing written.
+    let started = Instant::now();
+    let mut after = 0;
+    let mut rendered = 0usize;
+    loop {
+        let page = consents::workshop_page(&app.db, &workshop.id, after, 200)
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.ledger_seq;
+        for record in page {
+            let proof = RecordProof::load(&app, record).await.unwrap();
+            let jws = proof.signed_receipt(&app, "https://consentd.example.org");
+            let input = proof.pdf_input(&app, "https://consentd.example.org", &jws);
+            rendered += consentd::pdf::consent_record::render(&input).len();
+        }
+    }
+    let serial_secs = started.elapsed().as_secs_f64();
+    assert!(rendered > 0);
+
+    println!(
+        "records export ({}): {n} records in {export_secs:.2} s ({:.0} records/s), archive {:.1} MB, \
+         RSS {rss_before:.0} MB before, peak {peak:.0} MB during the export",
+        app.db.backend_name(),
+        n as f64 / export_secs,
+        bytes as f64 / 1e6,
+    );
+    println!(
+        "baseline, one at a time without ZIP: {serial_secs:.2} s ({:.0} records/s); export/baseline {:.2}",
+        n as f64 / serial_secs,
+        export_secs / serial_secs
+    );
+    app.db.close().await;
+}
