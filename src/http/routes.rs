@@ -432,6 +432,19 @@ pub fn table() -> Vec<Route> {
             staff::retention::resume,
         ),
         route(M::GET, "/staff/audit", A::ADMIN_AUDITOR, staff::audit::page),
+        route(M::GET, "/staff/subjects", A::STAFF, staff::subjects::page),
+        route(
+            M::POST,
+            "/staff/subjects/{id}/rectify",
+            A::ADMIN,
+            staff::subjects::rectify,
+        ),
+        route(
+            M::POST,
+            "/staff/subjects/{id}/erase",
+            A::ADMIN,
+            staff::subjects::erase,
+        ),
         route(
             M::GET,
             "/staff/consultants",

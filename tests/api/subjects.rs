@@ -464,7 +464,77 @@ async fn erasure_removes_the_person_everywhere_and_reports(backend: Backend) {
     assert!(ok, "{out}");
 }
 
+async fn staff_area_finds_exports_and_erases(backend: Backend) {
+    let (app, subject_id, _) = person_with_history(backend).await;
+    app.add_user("dsb@example.org", "admin");
+    app.add_user("kanzlei@example.org", "lawyer");
+    let page = |session: &crate::helpers::Session, path: &str| {
+        app.client
+            .get(format!("{}{path}", app.address))
+            .header("cookie", &session.cookie)
+            .send()
+    };
+    let lawyer = app.login("kanzlei@example.org").await;
+    let html = page(&lawyer, "/staff/subjects?email=hanna.hansen%40example.org")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(NAME) && html.contains(&subject_id), "{html}");
+    assert!(html.contains("/export?format=pdf"));
+    assert!(!html.contains("/erase"), "lawyers get no erase button");
+
+    let admin = app.login("dsb@example.org").await;
+    let html = page(&admin, "/staff/subjects?email=hanna.hansen%40example.org")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!("/staff/subjects/{subject_id}/erase")),
+        "{html}"
+    );
+    // The export link works with the session.
+    let pdf = page(
+        &admin,
+        &format!("/api/v1/subjects/{subject_id}/export?format=pdf"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+
+    let erased = app
+        .client
+        .post(format!("{}/staff/subjects/{subject_id}/erase", app.address))
+        .header("cookie", &admin.cookie)
+        .header("origin", &app.address)
+        .form(&[("csrf", admin.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), StatusCode::OK);
+    let html = erased.text().await.unwrap();
+    assert!(
+        html.contains("Art. 17(3)(e)") && html.contains("Von Hand"),
+        "{html}"
+    );
+    let (ok, out) = app.verify();
+    assert!(ok, "{out}");
+    // Without the CSRF token nothing happens.
+    let refused = app
+        .client
+        .post(format!("{}/staff/subjects/{subject_id}/erase", app.address))
+        .header("cookie", &admin.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}
+
 on_both_backends!(
+    staff_area_finds_exports_and_erases,
     find_and_export_cover_everything_held,
     rectification_is_recorded_and_verifies,
     erasure_removes_the_person_everywhere_and_reports,

@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod login;
 pub mod notices;
 pub mod retention;
+pub mod subjects;
 pub mod tokens;
 pub mod users;
 pub mod workshops;
@@ -43,6 +44,7 @@ const NAV: &[(&str, &str, &str)] = &[
     ("/staff/consents", "Einwilligungen", "Consents"),
     ("/staff/ledger", "Ledger", "Ledger"),
     ("/staff/retention", "Löschfristen", "Retention"),
+    ("/staff/subjects", "Betroffenenanfragen", "Subject requests"),
     ("/staff/consultants", "Beraterliste", "Consultants"),
     ("/staff/outbox", "Postausgang", "Outbox"),
     ("/staff/audit", "Protokoll", "Audit log"),
