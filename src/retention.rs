@@ -688,8 +688,15 @@ pub mod admin {
             && crate::store::consents::subject(&app.db, target)
                 .await?
                 .is_none()
+            && !crate::store::consultants::list(&app.db)
+                .await?
+                .iter()
+                .any(|c| c.id == target)
         {
-            return Ok(Err(FieldError::new("target", "unknown subject id")));
+            return Ok(Err(FieldError::new(
+                "target",
+                "unknown subject or consultant id",
+            )));
         }
         let reason = reason.trim();
         if reason.is_empty() {

@@ -107,6 +107,8 @@ pub async fn consultant_listings(db: &Db) -> sqlx::Result<Vec<Candidate>> {
             introduced_on: Some(day(c.created_at)),
             email: Some(c.email),
             name: Some(c.name),
+            // A hold on a subject may name a consultant: the listing is that person's data.
+            subject_id: Some(c.id.clone()),
             ..Candidate::plain(c.id, c.last_authorised_on)
         })
         .collect())

@@ -407,4 +407,77 @@ async fn consultants_through_the_api(backend: Backend) {
     assert_eq!(outbox.status(), 200);
 }
 
-on_both_backends!(consultant_timeline_end_to_end, consultants_through_the_api);
+/// A hold on a consultant (scope `subject`, the consultant's id) keeps the listing past its
+/// deadline until it is released.
+async fn a_hold_on_a_consultant_keeps_the_listing(backend: Backend) {
+    let smtp = SmtpServer::start();
+    let app = TestApp::spawn(backend).await;
+    let now = "2026-11-27T10:00:00Z";
+    at(
+        &app,
+        &smtp,
+        now,
+        &[
+            "consultant",
+            "add",
+            "--name",
+            "Hilde Halt",
+            "--email",
+            "hilde@example.org",
+            "--authorised-on",
+            "2023-01-10",
+        ],
+    );
+    let out = at(
+        &app,
+        &smtp,
+        now,
+        &["consultant", "list", "--format", "json"],
+    );
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    at(
+        &app,
+        &smtp,
+        now,
+        &[
+            "retention",
+            "hold",
+            "--subject",
+            &id,
+            "--reason",
+            "Streit um die Autorisierung",
+        ],
+    );
+    // Past the grace period: held, so kept.
+    let r = run(&app, &smtp, "2027-03-01T10:00:00Z");
+    let held = r["due"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["category"] == "berater-listung")
+        .unwrap_or_else(|| panic!("the listing is due: {r}"));
+    assert_eq!(held["executed"], false, "{r}");
+    let hold_id = held["held_by"]
+        .as_str()
+        .expect("held by the hold")
+        .to_owned();
+    assert_eq!(
+        listed(&app, &smtp, "2027-03-01T10:00:00Z"),
+        ["hilde@example.org"]
+    );
+    at(
+        &app,
+        &smtp,
+        "2027-03-02T10:00:00Z",
+        &["retention", "release", &hold_id],
+    );
+    run(&app, &smtp, "2027-03-03T10:00:00Z");
+    assert!(listed(&app, &smtp, "2027-03-03T10:00:00Z").is_empty());
+}
+
+on_both_backends!(
+    consultant_timeline_end_to_end,
+    consultants_through_the_api,
+    a_hold_on_a_consultant_keeps_the_listing
+);
