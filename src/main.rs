@@ -372,17 +372,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             else {
                 anyhow::bail!("--receipt: no consent record with this receipt id");
             };
-            match consentd::subject_rights::erase(&app, &record.subject_id, "cli").await {
+            let by = consentd::subject_rights::Requester {
+                actor: "cli".to_owned(),
+                ip_truncated: None,
+            };
+            match consentd::subject_rights::erase(&app, &record.subject_id, &by).await {
                 Ok(report) => {
-                    store::audit::record(
-                        &app.db,
-                        &app.clock,
-                        "cli",
-                        "subject.erased",
-                        Some(&format!("subject:{}", record.subject_id)),
-                        None,
-                    )
-                    .await?;
                     println!("{}", serde_json::to_string_pretty(&report)?);
                 }
                 Err(consentd::subject_rights::RightsError::Erased) => {

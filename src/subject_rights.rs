@@ -69,6 +69,28 @@ pub fn unexported_tables() -> Vec<&'static str> {
         .collect()
 }
 
+/// Who handles a request, for the audit trail (every search, export, rectification and
+/// erasure is recorded, never the address searched for).
+pub struct Requester<'a> {
+    pub actor: String,
+    pub ip_truncated: Option<&'a str>,
+}
+
+impl Requester<'_> {
+    async fn audit(&self, app: &App, action: &str, target: &str) -> Result<(), RightsError> {
+        crate::store::audit::record(
+            &app.db,
+            &app.clock,
+            &self.actor,
+            action,
+            Some(target),
+            self.ip_truncated,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RightsError {
     #[error("subject not found")]
@@ -115,7 +137,11 @@ pub struct FoundRecord {
 }
 
 /// Subjects under this address, and erased ones whose kept pseudonym matches it.
-pub async fn find(app: &App, email: &str) -> Result<Vec<FoundSubject>, RightsError> {
+pub async fn find(
+    app: &App,
+    email: &str,
+    by: &Requester<'_>,
+) -> Result<Vec<FoundSubject>, RightsError> {
     let email = EmailAddress::parse_as(email, "email").map_err(RightsError::Invalid)?;
     let mut rows = subjects::by_email(&app.db, email.as_str()).await?;
     let key = retention_store::pseudonym_key(&app.db, app.clock.now()).await?;
@@ -124,6 +150,8 @@ pub async fn find(app: &App, email: &str) -> Result<Vec<FoundSubject>, RightsErr
     }
     let ids: Vec<String> = rows.iter().map(|s| s.id.clone()).collect();
     let records = subjects::records_of(&app.db, &ids).await?;
+    by.audit(app, "subject.searched", &format!("results:{}", rows.len()))
+        .await?;
     Ok(rows
         .into_iter()
         .map(|s| FoundSubject {
@@ -322,10 +350,12 @@ pub enum ExportScope {
     OwnRecord,
 }
 
+/// `by` is the staff member handling the request; the participant's own link has none.
 pub async fn export(
     app: &App,
     subject_id: &str,
     scope: ExportScope,
+    by: Option<&Requester<'_>>,
 ) -> Result<SubjectExport, RightsError> {
     let rows = match scope {
         ExportScope::Person => person(app, subject_id).await?,
@@ -470,6 +500,10 @@ pub async fn export(
         .collect();
     let audit = subjects::audit_about(&app.db, &targets).await?;
     let rectifications = subjects::rectifications_of(&app.db, &ids).await?;
+    if let Some(by) = by {
+        by.audit(app, "subject.exported", &format!("subject:{subject_id}"))
+            .await?;
+    }
 
     Ok(SubjectExport {
         generated_at: canonical_time(app.clock.now()),
@@ -590,6 +624,7 @@ pub async fn rectify(
     app: &App,
     subject_id: &str,
     input: &Rectify,
+    by: &Requester<'_>,
 ) -> Result<RectificationReport, RightsError> {
     let rows = person(app, subject_id).await?;
     let name = input
@@ -679,6 +714,10 @@ pub async fn rectify(
         });
     }
     let done = subjects::rectify(&app.db, &app.clock, &changes).await?;
+    if !done.is_empty() {
+        by.audit(app, "subject.rectified", &format!("subject:{subject_id}"))
+            .await?;
+    }
     Ok(RectificationReport {
         subject_ids: done.iter().map(|r| r.subject_id.clone()).collect(),
         fields: fields_changed.into_iter().collect(),
@@ -723,7 +762,11 @@ pub struct KeptItem {
     pub until: String,
 }
 
-pub async fn erase(app: &App, subject_id: &str, actor: &str) -> Result<ErasureReport, RightsError> {
+pub async fn erase(
+    app: &App,
+    subject_id: &str,
+    by: &Requester<'_>,
+) -> Result<ErasureReport, RightsError> {
     let rows = person(app, subject_id).await?;
     let ids: Vec<String> = rows.iter().map(|s| s.id.clone()).collect();
     let records = subjects::records_of(&app.db, &ids).await?;
@@ -775,7 +818,7 @@ pub async fn erase(app: &App, subject_id: &str, actor: &str) -> Result<ErasureRe
     let counts = subjects::erase(
         &app.db,
         &app.clock,
-        actor,
+        &by.actor,
         &ids,
         email.as_deref(),
         pseudonym.as_deref(),
@@ -794,6 +837,8 @@ pub async fn erase(app: &App, subject_id: &str, actor: &str) -> Result<ErasureRe
     if counts.subjects == 0 && rows.iter().all(|s| s.erased_at.is_some()) {
         return Err(RightsError::Erased);
     }
+    by.audit(app, "subject.erased", &format!("subject:{subject_id}"))
+        .await?;
 
     let proof_rule = app
         .policies

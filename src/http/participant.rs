@@ -385,6 +385,7 @@ pub async fn own_export(
         &state.app,
         &receipt.record.subject_id,
         ExportScope::OwnRecord,
+        None,
     )
     .await
     {

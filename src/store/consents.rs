@@ -167,7 +167,7 @@ impl ConsentEvent {
 
 macro_rules! insert_event {
     ($tx:expr, $event:expr) => {{
-        let event: &ConsentEvent = $event;
+        let event: &$crate::store::consents::ConsentEvent = $event;
         sqlx::query(concat!(
             "INSERT INTO consent_events (",
             event_columns!(),
@@ -185,6 +185,7 @@ macro_rules! insert_event {
         .await?;
     }};
 }
+pub(crate) use insert_event;
 
 /// Stores subject, record, events and ledger entry in one transaction.
 pub async fn record(db: &Db, clock: &Clock, new: NewConsent<'_>) -> sqlx::Result<RecordedConsent> {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::consents::{
     ConsentEvent, ConsentRecord, StoredSubject, current_states, event_columns, event_payloads,
-    record_columns, subject_columns,
+    insert_event, record_columns, subject_columns,
 };
 use super::consultants::OutboxMessage;
 use super::ledger::{insert_entry, lock_head};
@@ -353,17 +353,7 @@ pub async fn erase(
             let entry = LedgerEntry::next(seq, &prev, now, EntryKind::SubjectErased, &record.id, &payload_hash(&payload));
             insert_entry!(tx, &entry);
             for event in &events {
-                sqlx::query(concat!("INSERT INTO consent_events (", event_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
-                    .bind(&event.id)
-                    .bind(&event.record_id)
-                    .bind(&event.purpose_id)
-                    .bind(&event.legal_basis)
-                    .bind(&event.state)
-                    .bind(&event.actor)
-                    .bind(event.occurred_at)
-                    .bind(event.ledger_seq)
-                    .execute(&mut *tx)
-                    .await?;
+                insert_event!(tx, event);
             }
             counts.events += events.len() as u64;
             counts.records += 1;

@@ -99,52 +99,39 @@ impl TestDb {
         }
     }
 
-    /// A single text value from the database.
-    pub async fn scalar_string(&self, sql: &str) -> String {
+    /// A single value from the database.
+    pub async fn scalar<T>(&self, sql: &str) -> T
+    where
+        T: Send
+            + Unpin
+            + sqlx::Type<sqlx::Sqlite>
+            + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+            + sqlx::Type<sqlx::Postgres>
+            + for<'r> sqlx::Decode<'r, sqlx::Postgres>,
+    {
+        macro_rules! fetch {
+            ($pool:expr) => {{
+                let pool = $pool;
+                let v = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                pool.close().await;
+                v
+            }};
+        }
         match self.backend {
-            Backend::Sqlite => {
-                let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
-                let v = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
-                pool.close().await;
-                v
-            }
-            Backend::Postgres => {
-                let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
-                let v = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
-                pool.close().await;
-                v
-            }
+            Backend::Sqlite => fetch!(sqlx::SqlitePool::connect(&self.url).await.unwrap()),
+            Backend::Postgres => fetch!(sqlx::PgPool::connect(&self.url).await.unwrap()),
         }
     }
 
-    /// A single value from the database.
     pub async fn scalar_i64(&self, sql: &str) -> i64 {
-        match self.backend {
-            Backend::Sqlite => {
-                let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
-                let v = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
-                pool.close().await;
-                v
-            }
-            Backend::Postgres => {
-                let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
-                let v = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
-                pool.close().await;
-                v
-            }
-        }
+        self.scalar(sql).await
+    }
+
+    pub async fn scalar_string(&self, sql: &str) -> String {
+        self.scalar(sql).await
     }
 }
 

@@ -241,9 +241,9 @@ async fn erasure_through_the_service_still_verifies(backend: Backend) {
 
     let (ok, out) = app.verify();
     assert!(ok, "{out}");
-    // Consent, erasure, and the erasure's audit event.
+    // Consent, erasure, its deletion-log entry, and the erasure's audit event.
     assert!(
-        out.contains(&format!("ledger OK: {} entries", base + 7))
+        out.contains(&format!("ledger OK: {} entries", base + 8))
             && out.contains("1 subject(s) erased"),
         "{out}"
     );

@@ -15,8 +15,15 @@ use crate::http::AppState;
 use crate::http::auth::StaffIdentity;
 use crate::http::error::Error;
 use crate::http::extract::{ApiJson, ClientInfo};
-use crate::store::audit;
-use crate::subject_rights::{self, ExportScope, Rectify, RightsError};
+use crate::subject_rights::{self, ExportScope, Rectify, Requester, RightsError};
+
+/// The staff member behind a request, for the audit trail.
+pub fn requester<'a>(staff: &StaffIdentity, client: &'a ClientInfo) -> Requester<'a> {
+    Requester {
+        actor: staff.actor(),
+        ip_truncated: client.ip_truncated.as_deref(),
+    }
+}
 
 impl From<RightsError> for Error {
     fn from(e: RightsError) -> Self {
@@ -54,17 +61,7 @@ pub async fn find(
     query: Result<Query<FindQuery>, QueryRejection>,
 ) -> Result<Json<Value>, Error> {
     let Query(query) = query.map_err(|e| FieldError::new("email", e.body_text()))?;
-    let found = subject_rights::find(&state.app, &query.email).await?;
-    // The search is recorded, never the address searched for.
-    audit::record(
-        &state.app.db,
-        &state.app.clock,
-        &staff.actor(),
-        "subject.searched",
-        Some(&format!("results:{}", found.len())),
-        client.ip_truncated.as_deref(),
-    )
-    .await?;
+    let found = subject_rights::find(&state.app, &query.email, &requester(&staff, &client)).await?;
     Ok(Json(json!({ "subjects": found })))
 }
 
@@ -92,14 +89,11 @@ pub async fn export(
         Some("pdf") => true,
         Some(_) => return Err(FieldError::new("format", "must be json or pdf").into()),
     };
-    let export = subject_rights::export(&state.app, &id, ExportScope::Person).await?;
-    audit::record(
-        &state.app.db,
-        &state.app.clock,
-        &staff.actor(),
-        "subject.exported",
-        Some(&format!("subject:{id}")),
-        client.ip_truncated.as_deref(),
+    let export = subject_rights::export(
+        &state.app,
+        &id,
+        ExportScope::Person,
+        Some(&requester(&staff, &client)),
     )
     .await?;
     Ok(export_response(&export, pdf, &id))
@@ -143,16 +137,8 @@ pub async fn rectify(
     client: ClientInfo,
     ApiJson(input): ApiJson<Rectify>,
 ) -> Result<Json<Value>, Error> {
-    let report = subject_rights::rectify(&state.app, &id, &input).await?;
-    audit::record(
-        &state.app.db,
-        &state.app.clock,
-        &staff.actor(),
-        "subject.rectified",
-        Some(&format!("subject:{id}")),
-        client.ip_truncated.as_deref(),
-    )
-    .await?;
+    let report =
+        subject_rights::rectify(&state.app, &id, &input, &requester(&staff, &client)).await?;
     Ok(Json(json!(report)))
 }
 
@@ -167,16 +153,7 @@ pub async fn erase(
     staff: StaffIdentity,
     client: ClientInfo,
 ) -> Result<Json<Value>, Error> {
-    let report = subject_rights::erase(&state.app, &id, &staff.actor()).await?;
-    audit::record(
-        &state.app.db,
-        &state.app.clock,
-        &staff.actor(),
-        "subject.erased",
-        Some(&format!("subject:{id}")),
-        client.ip_truncated.as_deref(),
-    )
-    .await?;
+    let report = subject_rights::erase(&state.app, &id, &requester(&staff, &client)).await?;
     tracing::info!(
         subjects = report.subject_ids.len(),
         "subject erased on request"

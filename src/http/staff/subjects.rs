@@ -10,11 +10,11 @@ use serde::Deserialize;
 
 use super::{csrf_field, shell, tr};
 use crate::http::AppState;
+use crate::http::api::subjects::requester;
 use crate::http::auth::StaffIdentity;
 use crate::http::error::Error;
 use crate::http::extract::ClientInfo;
 use crate::http::participant::error_page;
-use crate::store::audit;
 use crate::subject_rights::{self, Rectify};
 
 #[derive(Deserialize)]
@@ -35,24 +35,12 @@ pub async fn page(
         .map(str::trim)
         .filter(|e| !e.is_empty());
     let found = match email {
-        Some(email) => match subject_rights::find(&state.app, email).await {
-            Ok(found) => {
-                if let Err(e) = audit::record(
-                    &state.app.db,
-                    &state.app.clock,
-                    &staff.actor(),
-                    "subject.searched",
-                    Some(&format!("results:{}", found.len())),
-                    client.ip_truncated.as_deref(),
-                )
-                .await
-                {
-                    return error_page(e.into(), lang);
-                }
-                Some(found)
+        Some(email) => {
+            match subject_rights::find(&state.app, email, &requester(&staff, &client)).await {
+                Ok(found) => Some(found),
+                Err(e) => return error_page(e.into(), lang),
             }
-            Err(e) => return error_page(e.into(), lang),
-        },
+        }
         None => None,
     };
     let admin = state.permits(staff.role, Method::DELETE, "/api/v1/subjects/{id}");
@@ -149,20 +137,8 @@ pub async fn rectify(
         email: Some(f.email.clone()),
         organisation: Some(f.organisation),
     };
-    match subject_rights::rectify(&state.app, &id, &input).await {
+    match subject_rights::rectify(&state.app, &id, &input, &requester(&staff, &client)).await {
         Ok(_) => {
-            if let Err(e) = audit::record(
-                &state.app.db,
-                &state.app.clock,
-                &staff.actor(),
-                "subject.rectified",
-                Some(&format!("subject:{id}")),
-                client.ip_truncated.as_deref(),
-            )
-            .await
-            {
-                return error_page(e.into(), client.language);
-            }
             let query: String = form_urlencoded::Serializer::new(String::new())
                 .append_pair("email", f.email.trim())
                 .finish();
@@ -179,22 +155,10 @@ pub async fn erase(
     client: ClientInfo,
 ) -> Response {
     let lang = client.language;
-    let report = match subject_rights::erase(&state.app, &id, &staff.actor()).await {
+    let report = match subject_rights::erase(&state.app, &id, &requester(&staff, &client)).await {
         Ok(r) => r,
         Err(e) => return error_page(Error::from(e), lang),
     };
-    if let Err(e) = audit::record(
-        &state.app.db,
-        &state.app.clock,
-        &staff.actor(),
-        "subject.erased",
-        Some(&format!("subject:{id}")),
-        client.ip_truncated.as_deref(),
-    )
-    .await
-    {
-        return error_page(e.into(), lang);
-    }
     let body = html! {
         div.success role="status" { p { (tr(lang, "Gelöscht.", "Erased.")) " " (report.erased_at) } }
         h2 { (tr(lang, "Gelöscht", "Erased")) }
