@@ -73,12 +73,15 @@ const BASE_CHARS: &str = "ÄÖÜäöüßẞàáâãåæçèéêëìíîïñòó�
 const MAX_CACHED_SUBSETS: usize = 32;
 
 pub(super) struct Face {
-    pub(super) font: ParsedFont,
+    font: ParsedFont,
     upm: f32,
     /// Glyph id (0: none) and advance in em of every char below `TABLE_CHARS`.
     table: Vec<(u16, f32)>,
     /// Glyph ids of `BASE_CHARS` and printable ASCII, with their chars.
     base: BTreeMap<u16, char>,
+    /// The subset of the base glyphs: what nearly every document uses.
+    base_subset: OnceLock<Option<Arc<Subset>>>,
+    /// Subsets of base glyphs plus others, by glyph ids.
     subsets: Mutex<BTreeMap<Vec<u16>, Arc<Subset>>>,
     pub(super) name: &'static str,
 }
@@ -150,6 +153,7 @@ impl Face {
             upm,
             table,
             base: BTreeMap::new(),
+            base_subset: OnceLock::new(),
             subsets: Mutex::new(BTreeMap::new()),
             name,
         };
@@ -181,6 +185,12 @@ impl Face {
 
     /// The subset covering `used` (glyph id → char), from the cache when possible.
     pub(super) fn subset(&self, used: &BTreeMap<u16, char>) -> Option<Arc<Subset>> {
+        if used.keys().all(|g| self.base.contains_key(g)) {
+            return self
+                .base_subset
+                .get_or_init(|| self.build_subset(&self.base).map(Arc::new))
+                .clone();
+        }
         let mut glyphs = self.base.clone();
         for (g, c) in used {
             glyphs.entry(*g).or_insert(*c);
