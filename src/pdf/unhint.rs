@@ -149,7 +149,7 @@ pub(super) fn unhint(font: &[u8]) -> Option<Vec<u8>> {
             (*tag, data)
         })
         .collect();
-    kept.sort_by(|a, b| a.0.cmp(&b.0));
+    kept.sort_by_key(|(tag, _)| *tag);
 
     // table directory, then the tables, each padded to 4 bytes
     let n = kept.len();

@@ -376,7 +376,7 @@ pub(super) fn write(f: &Fonts, pages: &[Vec<PageOp>], info: &Info, id: &[u8]) ->
     let count = file.offsets.len() + 1;
     let mut table = format!("xref\n0 {count}\n0000000000 65535 f \n");
     for off in &file.offsets {
-        let _ = write!(table, "{off:010} 00000 n \n");
+        let _ = writeln!(table, "{off:010} 00000 n ");
     }
     let hex_id: String = id.iter().map(|b| format!("{b:02X}")).collect();
     let _ = write!(
