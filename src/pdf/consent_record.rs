@@ -514,7 +514,7 @@ pub fn document(doc: &ConsentRecordPdf) -> FilingDocument {
                 row(l.pick("Datensatz-ID", "Record id"), doc.record_id.trim()),
                 row(l.pick("Erfasst am", "Recorded at"), l.both(doc.recorded_at)),
                 row(
-                    l.pick("Erhebungsweg", "Collection method"),
+                    l.pick("Erhebungsweg", "Collected via"),
                     l.method(&doc.collection_method),
                 ),
             ];
