@@ -264,6 +264,11 @@ fn short(id: &str) -> String {
 
 /// Lays out the consent record. Pure: equal input, equal bytes.
 pub fn render(doc: &ConsentRecordPdf) -> Vec<u8> {
+    render_document(&document(doc))
+}
+
+/// The record as a document for filing: what [`render`] lays out.
+pub fn document(doc: &ConsentRecordPdf) -> FilingDocument {
     let l = Labels {
         en: doc.language == PdfLanguage::En,
     };
@@ -500,7 +505,7 @@ pub fn render(doc: &ConsentRecordPdf) -> Vec<u8> {
 
     let receipt_short = short(&doc.receipt_id);
     let notice_sha: String = n.content_sha256.trim().chars().take(16).collect();
-    let document = FilingDocument {
+    FilingDocument {
         title: title.into(),
         intro: Vec::new(),
         facts: {
@@ -509,7 +514,7 @@ pub fn render(doc: &ConsentRecordPdf) -> Vec<u8> {
                 row(l.pick("Datensatz-ID", "Record id"), doc.record_id.trim()),
                 row(l.pick("Erfasst am", "Recorded at"), l.both(doc.recorded_at)),
                 row(
-                    l.pick("Erhebungsweg", "Collection method"),
+                    l.pick("Erhebungsweg", "Collected via"),
                     l.method(&doc.collection_method),
                 ),
             ];
@@ -543,8 +548,7 @@ pub fn render(doc: &ConsentRecordPdf) -> Vec<u8> {
         } else {
             PageNumbering::German
         },
-    };
-    render_document(&document)
+    }
 }
 
 /// How to verify: the signature offline with the published public key, and the ledger.
@@ -814,6 +818,16 @@ Auskunft, Berichtigung, Löschung, Einschränkung, Datenübertragbarkeit und Wid
         assert!(text.contains("Daten gelöscht"));
         assert!(text.contains("sub_7f3a9c2e"));
         assert!(!text.contains("Bärbel"));
+    }
+
+    #[test]
+    fn characters_outside_the_base_set_are_embedded_too() {
+        let mut r = record();
+        r.participant.name = Some("Ἀθηνᾶ Παπαδοπούλου".into());
+        let text = flat(&pdf_text(&render(&r)));
+        assert!(text.contains("Ἀθηνᾶ Παπαδοπούλου"), "{text}");
+        // and the usual record still renders with the base subsets afterwards
+        assert!(flat(&pdf_text(&render(&record()))).contains("Bärbel Groß"));
     }
 
     #[test]

@@ -8,11 +8,12 @@
 //! subset of each face; other glyph sets are cached too, up to a bound. The cache affects
 //! only speed: a subset depends on nothing but its glyph set, so output stays deterministic.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use flate2::{Compression, write::ZlibEncoder};
+use flate2::{Compress, Compression, FlushCompress, Status, write::ZlibEncoder};
 use printpdf::ParsedFont;
 
 use super::unhint::unhint;
@@ -73,12 +74,17 @@ const BASE_CHARS: &str = "ÄÖÜäöüßẞàáâãåæçèéêëìíîïñòó�
 const MAX_CACHED_SUBSETS: usize = 32;
 
 pub(super) struct Face {
-    pub(super) font: ParsedFont,
+    font: ParsedFont,
     upm: f32,
     /// Glyph id (0: none) and advance in em of every char below `TABLE_CHARS`.
     table: Vec<(u16, f32)>,
     /// Glyph ids of `BASE_CHARS` and printable ASCII, with their chars.
     base: BTreeMap<u16, char>,
+    /// `base` as a bit set over all glyph ids.
+    base_bits: Vec<u64>,
+    /// The subset of the base glyphs: what nearly every document uses.
+    base_subset: OnceLock<Option<Arc<Subset>>>,
+    /// Subsets of base glyphs plus others, by glyph ids.
     subsets: Mutex<BTreeMap<Vec<u16>, Arc<Subset>>>,
     pub(super) name: &'static str,
 }
@@ -97,6 +103,8 @@ pub(super) struct Subset {
     pub(super) to_unicode: Vec<u8>,
     /// Font descriptor values in 1/1000 em.
     pub(super) metrics: Metrics,
+    /// The subset glyph id of every char below `TABLE_CHARS` (0: not in the subset).
+    by_char: Vec<u16>,
 }
 
 #[derive(Clone, Copy)]
@@ -111,14 +119,44 @@ pub(super) struct Metrics {
 
 impl Subset {
     /// The subset's glyph id for an original one (0 when not in the subset).
-    pub(super) fn new_gid(&self, gid: u16) -> u16 {
+    fn new_gid(&self, gid: u16) -> u16 {
         self.gids.binary_search(&gid).map(|i| i as u16).unwrap_or(0)
+    }
+
+    /// The subset's glyph id for a char of `face` (0 when not in the subset).
+    pub(super) fn glyph(&self, face: &Face, c: char) -> u16 {
+        match self.by_char.get(c as usize) {
+            Some(g) => *g,
+            None => self.new_gid(face.gid(c).unwrap_or(0)),
+        }
     }
 }
 
-/// Fast compression, for what is written anew for every document.
+/// Fast zlib compression, for what is written anew for every document. The compressor is
+/// kept per thread and reset between streams: a new one allocates and zeroes about 300 KB
+/// of tables, which costs more than compressing a page.
 pub(super) fn compress(data: &[u8]) -> Vec<u8> {
-    compress_with(data, Compression::fast())
+    thread_local! {
+        static DEFLATE: RefCell<Compress> = RefCell::new(Compress::new(Compression::fast(), true));
+    }
+    DEFLATE.with(|d| {
+        let mut d = d.borrow_mut();
+        d.reset();
+        let mut out = Vec::with_capacity(data.len() / 2 + 64);
+        loop {
+            let consumed = d.total_in() as usize;
+            match d.compress_vec(
+                &data[consumed.min(data.len())..],
+                &mut out,
+                FlushCompress::Finish,
+            ) {
+                Ok(Status::StreamEnd) => return out,
+                Ok(_) => out.reserve(out.capacity().max(1024)),
+                // cannot happen with in-memory buffers; the stream is then simply left empty
+                Err(_) => return Vec::new(),
+            }
+        }
+    })
 }
 
 fn compress_with(data: &[u8], level: Compression) -> Vec<u8> {
@@ -150,6 +188,8 @@ impl Face {
             upm,
             table,
             base: BTreeMap::new(),
+            base_bits: vec![0; 1024],
+            base_subset: OnceLock::new(),
             subsets: Mutex::new(BTreeMap::new()),
             name,
         };
@@ -157,6 +197,9 @@ impl Face {
             .chain(BASE_CHARS.chars())
             .filter_map(|c| face.gid(c).map(|g| (g, c)))
             .collect();
+        for g in face.base.keys() {
+            face.base_bits[*g as usize / 64] |= 1 << (g % 64);
+        }
         face
     }
 
@@ -179,10 +222,22 @@ impl Face {
         }
     }
 
-    /// The subset covering `used` (glyph id → char), from the cache when possible.
-    pub(super) fn subset(&self, used: &BTreeMap<u16, char>) -> Option<Arc<Subset>> {
+    /// Whether glyph `g` is one of the base glyphs.
+    pub(super) fn in_base(&self, g: u16) -> bool {
+        self.base_bits[g as usize / 64] & (1 << (g % 64)) != 0
+    }
+
+    /// The subset of the base glyphs plus `extra` (glyph id → char), from the cache when
+    /// possible.
+    pub(super) fn subset(&self, extra: &BTreeMap<u16, char>) -> Option<Arc<Subset>> {
+        if extra.keys().all(|g| self.in_base(*g)) {
+            return self
+                .base_subset
+                .get_or_init(|| self.build_subset(&self.base).map(Arc::new))
+                .clone();
+        }
         let mut glyphs = self.base.clone();
-        for (g, c) in used {
+        for (g, c) in extra {
             glyphs.entry(*g).or_insert(*c);
         }
         let key: Vec<u16> = glyphs.keys().copied().collect();
@@ -277,7 +332,7 @@ impl Face {
             },
         };
         let program = unhint(&sub.bytes).unwrap_or(sub.bytes);
-        Some(Subset {
+        let mut subset = Subset {
             gids,
             // built once and reused, so worth the best compression
             program: compress_with(&program, Compression::best()),
@@ -285,7 +340,14 @@ impl Face {
             widths,
             to_unicode: compress_with(cmap.as_bytes(), Compression::best()),
             metrics,
-        })
+            by_char: Vec::new(),
+        };
+        subset.by_char = self
+            .table
+            .iter()
+            .map(|(g, _)| if *g == 0 { 0 } else { subset.new_gid(*g) })
+            .collect();
+        Some(subset)
     }
 }
 

@@ -13,6 +13,7 @@
 //! is a hash of the input.
 
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use serde::Serialize;
 
 use super::fonts::{Fonts, Style, display_char, fonts};
 use super::writer::{self, Info, PageOp};
@@ -67,7 +68,7 @@ pub struct NoticePdf {
 }
 
 /// A table of a [`FilingDocument`]. `widths` are relative column widths, one per header.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct FilingTable {
     pub headers: Vec<String>,
     pub widths: Vec<f32>,
@@ -75,7 +76,7 @@ pub struct FilingTable {
 }
 
 /// One block of a [`FilingDocument`]'s body.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum FilingBlock {
     /// A section title with a rule above it (as "Metadaten" in the notice PDF).
     Section(String),
@@ -93,7 +94,8 @@ pub enum FilingBlock {
 
 /// A document for filing other than a notice, laid out like the notice PDF: a title block
 /// (title, intro lines, label/value rows), the body, and a running header and footer.
-#[derive(Debug, Clone, PartialEq)]
+/// Serialisable so that benchmarks can hand the same content to another renderer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FilingDocument {
     pub title: String,
     /// Lines under the title.
@@ -119,7 +121,7 @@ pub struct FilingDocument {
 }
 
 /// The language of the page numbers in the footer.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub enum PageNumbering {
     #[default]
     German,

@@ -149,7 +149,7 @@ pub(super) fn unhint(font: &[u8]) -> Option<Vec<u8>> {
             (*tag, data)
         })
         .collect();
-    kept.sort_by(|a, b| a.0.cmp(&b.0));
+    kept.sort_by_key(|(tag, _)| *tag);
 
     // table directory, then the tables, each padded to 4 bytes
     let n = kept.len();
@@ -189,4 +189,39 @@ pub(super) fn unhint(font: &[u8]) -> Option<Vec<u8>> {
             .copy_from_slice(&adjust.to_be_bytes());
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use printpdf::ParsedFont;
+
+    #[test]
+    fn unhinted_font_keeps_glyphs_and_metrics() {
+        let original = dejavu::sans::regular();
+        let hinted = ParsedFont::from_bytes(original, 0, &mut Vec::new()).unwrap();
+        let stripped = unhint(original).expect("DejaVu is a plain TrueType font");
+        assert!(
+            stripped.len() < original.len() - 50_000,
+            "{}",
+            stripped.len()
+        );
+        let font = ParsedFont::from_bytes(&stripped, 0, &mut Vec::new()).expect("still a font");
+        for c in ['A', 'g', 'ß', '€', '„'] {
+            let gid = hinted.lookup_glyph_index(c as u32).unwrap();
+            assert_eq!(font.lookup_glyph_index(c as u32), Some(gid));
+            assert_eq!(
+                font.get_horizontal_advance(gid),
+                hinted.get_horizontal_advance(gid)
+            );
+        }
+        // the whole-file checksum is right: head's adjustment makes the sum 0xB1B0AFBA
+        assert_eq!(checksum(&stripped), 0xB1B0_AFBA);
+    }
+
+    #[test]
+    fn garbage_is_left_alone() {
+        assert_eq!(unhint(b"not a font"), None);
+        assert_eq!(unhint(&[]), None);
+    }
 }

@@ -56,35 +56,56 @@ pub(super) struct Info<'a> {
     pub(super) date: i64,
 }
 
-const PAGE_W: f32 = 595.2756;
-const PAGE_H: f32 = 841.8898;
+/// A4 in points.
+const PAGE_W: &str = "595.28";
+const PAGE_H: &str = "841.89";
 
 /// Appends a number with at most two decimals (0.01 pt is far below what anyone sees).
-fn num(out: &mut String, v: f32) {
+/// By hand: `write!` is a noticeable part of writing a page.
+fn num(out: &mut Vec<u8>, v: f32) {
     let v = if v.is_finite() { v } else { 0.0 };
     let hundredths = (v * 100.0).round() as i64;
-    let (sign, abs) = if hundredths < 0 {
-        ("-", -hundredths)
-    } else {
-        ("", hundredths)
-    };
+    if hundredths < 0 {
+        out.push(b'-');
+    }
+    let abs = hundredths.unsigned_abs();
     let (int, frac) = (abs / 100, abs % 100);
-    let _ = match frac {
-        0 => write!(out, "{sign}{int}"),
-        f if f % 10 == 0 => write!(out, "{sign}{int}.{}", f / 10),
-        f => write!(out, "{sign}{int}.{f:02}"),
-    };
+    let mut digits = [0u8; 20];
+    let mut n = 0;
+    let mut rest = int;
+    loop {
+        digits[n] = b'0' + (rest % 10) as u8;
+        n += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend(digits[..n].iter().rev());
+    if frac != 0 {
+        out.push(b'.');
+        out.push(b'0' + (frac / 10) as u8);
+        if frac % 10 != 0 {
+            out.push(b'0' + (frac % 10) as u8);
+        }
+    }
 }
 
-/// The glyphs the pages use, per face, with a char each for `/ToUnicode`.
-fn used_glyphs(f: &Fonts, pages: &[Vec<PageOp>]) -> [BTreeMap<u16, char>; 4] {
-    let mut used: [BTreeMap<u16, char>; 4] = Default::default();
+/// Per face: whether the pages use it, and the glyphs they use outside its base set (with a
+/// char each for `/ToUnicode`). Base glyphs are only tested, not collected: nearly every
+/// character is one, and collecting them all was a tenth of the time of a document.
+fn used_glyphs(f: &Fonts, pages: &[Vec<PageOp>]) -> [(bool, BTreeMap<u16, char>); 4] {
+    let mut used: [(bool, BTreeMap<u16, char>); 4] = Default::default();
     for op in pages.iter().flatten() {
         if let PageOp::Text { style, text, .. } = op {
             let face = f.face(*style);
+            let (any, extra) = &mut used[style.index()];
             for c in text.chars().map(display_char) {
                 if let Some(g) = face.gid(c) {
-                    used[style.index()].entry(g).or_insert(c);
+                    *any = true;
+                    if !face.in_base(g) {
+                        extra.entry(g).or_insert(c);
+                    }
                 }
             }
         }
@@ -92,11 +113,9 @@ fn used_glyphs(f: &Fonts, pages: &[Vec<PageOp>]) -> [BTreeMap<u16, char>; 4] {
     used
 }
 
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
-
 /// The content stream of one page, uncompressed.
 fn content(f: &Fonts, ops: &[PageOp], subsets: &[Option<Arc<Subset>>; 4]) -> Vec<u8> {
-    let mut out = String::with_capacity(ops.len() * 64);
+    let mut out: Vec<u8> = Vec::with_capacity(ops.len() * 64);
     for op in ops {
         match op {
             PageOp::Text {
@@ -110,32 +129,37 @@ fn content(f: &Fonts, ops: &[PageOp], subsets: &[Option<Arc<Subset>>; 4]) -> Vec
                 let Some(sub) = &subsets[style.index()] else {
                     continue;
                 };
-                out.push_str("BT ");
+                out.extend_from_slice(b"BT ");
                 if *grey != 0.0 {
                     num(&mut out, *grey);
-                    out.push_str(" g ");
+                    out.extend_from_slice(b" g ");
                 }
-                out.push('/');
-                out.push_str(FONT_IDS[style.index()]);
-                out.push(' ');
+                out.push(b'/');
+                out.extend_from_slice(FONT_IDS[style.index()].as_bytes());
+                out.push(b' ');
                 num(&mut out, *size);
-                out.push_str(" Tf ");
+                out.extend_from_slice(b" Tf ");
                 num(&mut out, *x);
-                out.push(' ');
+                out.push(b' ');
                 num(&mut out, *y);
-                out.push_str(" Td <");
+                // a literal string of big-endian glyph ids: half the bytes of hex
+                out.extend_from_slice(b" Td (");
                 let face = f.face(*style);
                 for c in text.chars().map(display_char) {
-                    let g = sub.new_gid(face.gid(c).unwrap_or(0));
-                    for shift in [12, 8, 4, 0] {
-                        out.push(HEX[(g >> shift) as usize & 15] as char);
+                    for b in sub.glyph(face, c).to_be_bytes() {
+                        match b {
+                            b'(' | b')' | b'\\' => out.extend_from_slice(&[b'\\', b]),
+                            // a bare CR would be read as an end of line
+                            b'\r' => out.extend_from_slice(b"\\r"),
+                            _ => out.push(b),
+                        }
                     }
                 }
-                out.push_str("> Tj ");
+                out.extend_from_slice(b") Tj ");
                 if *grey != 0.0 {
-                    out.push_str("0 g ");
+                    out.extend_from_slice(b"0 g ");
                 }
-                out.push_str("ET\n");
+                out.extend_from_slice(b"ET\n");
             }
             PageOp::HLine {
                 x1,
@@ -144,36 +168,36 @@ fn content(f: &Fonts, ops: &[PageOp], subsets: &[Option<Arc<Subset>>; 4]) -> Vec
                 thickness,
                 grey,
             } => {
-                out.push_str("q ");
+                out.extend_from_slice(b"q ");
                 num(&mut out, *grey);
-                out.push_str(" G ");
+                out.extend_from_slice(b" G ");
                 num(&mut out, *thickness);
-                out.push_str(" w ");
+                out.extend_from_slice(b" w ");
                 num(&mut out, *x1);
-                out.push(' ');
+                out.push(b' ');
                 num(&mut out, *y);
-                out.push_str(" m ");
+                out.extend_from_slice(b" m ");
                 num(&mut out, *x2);
-                out.push(' ');
+                out.push(b' ');
                 num(&mut out, *y);
-                out.push_str(" l S Q\n");
+                out.extend_from_slice(b" l S Q\n");
             }
             PageOp::Fill { x, y, w, h, grey } => {
                 if *w <= 0.0 || *h <= 0.0 {
                     continue;
                 }
-                out.push_str("q ");
+                out.extend_from_slice(b"q ");
                 num(&mut out, *grey);
-                out.push_str(" g ");
+                out.extend_from_slice(b" g ");
                 for v in [x, y, w, h] {
                     num(&mut out, *v);
-                    out.push(' ');
+                    out.push(b' ');
                 }
-                out.push_str("re f Q\n");
+                out.extend_from_slice(b"re f Q\n");
             }
         }
     }
-    out.into_bytes()
+    out
 }
 
 /// A PDF text string: UTF-16BE with byte-order mark, in hex.
@@ -229,12 +253,9 @@ impl File {
 /// Writes the document. `id` is the trailer `/ID` (derived from the input by the caller).
 pub(super) fn write(f: &Fonts, pages: &[Vec<PageOp>], info: &Info, id: &[u8]) -> Vec<u8> {
     let used = used_glyphs(f, pages);
-    let subsets: [Option<Arc<Subset>>; 4] = std::array::from_fn(|i| {
-        if used[i].is_empty() {
-            None
-        } else {
-            f.faces[i].subset(&used[i])
-        }
+    let subsets: [Option<Arc<Subset>>; 4] = std::array::from_fn(|i| match &used[i] {
+        (false, _) => None,
+        (true, extra) => f.faces[i].subset(extra),
     });
 
     // Object numbers: 1 catalog, 2 page tree, 3 info, 4 font resources, then 5 per font
@@ -262,14 +283,10 @@ pub(super) fn write(f: &Fonts, pages: &[Vec<PageOp>], info: &Info, id: &[u8]) ->
     for p in &page_ids {
         let _ = write!(kids, "{p} 0 R ");
     }
-    let mut page_tree = format!(
-        "<< /Type /Pages /Count {} /Kids [{kids}] /MediaBox [0 0 ",
+    let page_tree = format!(
+        "<< /Type /Pages /Count {} /Kids [{kids}] /MediaBox [0 0 {PAGE_W} {PAGE_H}] >>",
         pages.len()
     );
-    num(&mut page_tree, PAGE_W);
-    page_tree.push(' ');
-    num(&mut page_tree, PAGE_H);
-    page_tree.push_str("] >>");
     file.dict(2, &page_tree);
 
     let date = date_string(info.date);
@@ -359,7 +376,7 @@ pub(super) fn write(f: &Fonts, pages: &[Vec<PageOp>], info: &Info, id: &[u8]) ->
     let count = file.offsets.len() + 1;
     let mut table = format!("xref\n0 {count}\n0000000000 65535 f \n");
     for off in &file.offsets {
-        let _ = write!(table, "{off:010} 00000 n \n");
+        let _ = writeln!(table, "{off:010} 00000 n ");
     }
     let hex_id: String = id.iter().map(|b| format!("{b:02X}")).collect();
     let _ = write!(
