@@ -156,7 +156,9 @@ impl Labels {
     fn method(&self, method: &str) -> String {
         let (de, en) = match method {
             "web-form" => ("Webformular", "web form"),
-            "api" => ("Programmierschnittstelle (API)", "API"),
+            "api" => ("API", "API"),
+            "receipt-link" => ("persönlicher Link", "personal link"),
+            "service" => ("consentd", "consentd"),
             "paper" => ("Papierformular", "paper form"),
             "link" => ("Link in E-Mail", "link in e-mail"),
             other => return other.to_owned(),
@@ -432,8 +434,8 @@ pub fn document(doc: &ConsentRecordPdf) -> FilingDocument {
                 l.pick("Weg, durch", "Method, by").into(),
                 "Ledger".into(),
             ],
-            // sized so that a typical row is one line
-            widths: vec![0.2, 0.18, 0.115, 0.23, 0.205, 0.07],
+            // sized so that no word of a purpose title or state is wider than its column
+            widths: vec![0.205, 0.165, 0.2, 0.16, 0.2, 0.07],
             rows: doc
                 .timeline
                 .iter()

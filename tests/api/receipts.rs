@@ -226,7 +226,9 @@ async fn consent_record_pdf_holds_text_hash_and_timeline(backend: Backend) {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "application/pdf");
     let pdf = response.bytes().await.unwrap();
-    assert!(pdf.len() <= 100 * 1024, "{} bytes", pdf.len());
+    // The full demo notice makes this record five pages; the typical two-page record is
+    // measured in benches/consent_pdf.rs (≤ 40 KB).
+    assert!(pdf.len() <= 64 * 1024, "{} bytes", pdf.len());
     let text = crate::helpers::pdf_text(&pdf);
     let sha = receipt["notice"]["sha256"].as_str().unwrap();
     let markdown = app
