@@ -29,3 +29,6 @@ CREATE INDEX subject_rectifications_by_subject ON subject_rectifications (subjec
 
 -- Bulk exports page through a workshop's records in ledger order.
 CREATE INDEX consent_records_by_workshop_seq ON consent_records (workshop_id, ledger_seq);
+
+-- A receipt shows whether the record was renewed: looked up on every receipt and export.
+CREATE INDEX consent_records_by_renewal ON consent_records (renews_record_id) WHERE renews_record_id IS NOT NULL;
