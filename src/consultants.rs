@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 
 use crate::app::App;
 use crate::domain::consent::{EmailAddress, FieldError, SubjectName};
+use crate::domain::notice::Language;
 use crate::domain::workshop::WorkshopKind;
 use crate::store::{audit, consultants, is_unique_violation, workshops};
 
@@ -13,9 +14,17 @@ pub async fn add(
     name: &str,
     email: &str,
     authorised_on: NaiveDate,
+    language: Option<&str>,
     actor: &str,
     ip: Option<&str>,
 ) -> anyhow::Result<Result<String, FieldError>> {
+    let language = match language.map(str::trim).filter(|l| !l.is_empty()) {
+        None => Language::De,
+        Some(code) => match Language::parse(code) {
+            Some(l) => l,
+            None => return Ok(Err(FieldError::new("language", "must be de or en"))),
+        },
+    };
     let name = match SubjectName::parse(name) {
         Ok(n) => n,
         Err(_) => {
@@ -39,6 +48,7 @@ pub async fn add(
         &app.db,
         name.as_str(),
         email.as_str(),
+        language.code(),
         authorised_on,
         app.clock.now(),
     )
@@ -97,12 +107,22 @@ pub async fn import_csv(
         {
             continue;
         }
-        let [name, email, date] = cells[..] else {
+        let (name, email, date, language) = match cells[..] {
+            [name, email, date] => (name, email, date, None),
+            [name, email, date, language] => (name, email, date, Some(language)),
+            _ => {
+                return Ok(Err(FieldError::new(
+                    format!("line {line}"),
+                    "expected name;email;authorised_on[;language]",
+                )));
+            }
+        };
+        if language.is_some_and(|l| !l.is_empty() && Language::parse(l).is_none()) {
             return Ok(Err(FieldError::new(
                 format!("line {line}"),
-                "expected name;email;authorised_on",
+                "language must be de or en",
             )));
-        };
+        }
         let Ok(date) = NaiveDate::parse_from_str(date, "%Y-%m-%d")
             .or_else(|_| NaiveDate::parse_from_str(date, "%d.%m.%Y"))
         else {
@@ -117,11 +137,16 @@ pub async fn import_csv(
                 "name or e-mail is not valid",
             )));
         }
-        rows.push((name.to_owned(), email.to_owned(), date));
+        rows.push((
+            name.to_owned(),
+            email.to_owned(),
+            date,
+            language.map(str::to_owned),
+        ));
     }
     let mut added = 0;
-    for (name, email, date) in rows {
-        match add(app, &name, &email, date, actor, ip).await? {
+    for (name, email, date, language) in rows {
+        match add(app, &name, &email, date, language.as_deref(), actor, ip).await? {
             Ok(_) => added += 1,
             // Already known: the import is idempotent.
             Err(e) if e.field == "email" => {}

@@ -194,8 +194,11 @@ enum ConsultantCommand {
         /// Day of the (last) authorisation, YYYY-MM-DD.
         #[arg(long)]
         authorised_on: NaiveDate,
+        /// Language of the reminder letters: de (default) or en.
+        #[arg(long)]
+        language: Option<String>,
     },
-    /// Import `name;email;authorised_on` lines (CSV, header optional); all or nothing.
+    /// Import `name;email;authorised_on[;language]` lines (CSV, header optional); all or nothing.
     Import { file: std::path::PathBuf },
     /// List consultants with their last authorisation and the listing's deadline.
     List {
@@ -1210,8 +1213,17 @@ async fn consultant(settings: &Settings, command: ConsultantCommand) -> anyhow::
             name,
             email,
             authorised_on,
-        } => match consentd::consultants::add(&app, &name, &email, authorised_on, "cli", None)
-            .await?
+            language,
+        } => match consentd::consultants::add(
+            &app,
+            &name,
+            &email,
+            authorised_on,
+            language.as_deref(),
+            "cli",
+            None,
+        )
+        .await?
         {
             Ok(id) => println!("{id}"),
             Err(e) => anyhow::bail!("--{}: {}", e.field.replace('_', "-"), e.message),

@@ -8,6 +8,8 @@ use serde::Serialize;
 use sha2::Sha256;
 
 use crate::app::App;
+use crate::domain::notice::Language;
+use crate::domain::reminder::{self, Letter};
 use crate::domain::retention::{Period, RetentionRule};
 use crate::store::personal_data;
 use crate::store::retention::{self as store, Candidate, Deletion};
@@ -366,20 +368,15 @@ async fn queue_reminders(app: &App, as_of: NaiveDate) -> anyhow::Result<usize> {
         if as_of >= due {
             continue;
         }
-        let letters: Vec<(String, String, String)> = if rule.due(c.start) < introduced {
+        let lang = c
+            .language
+            .as_deref()
+            .and_then(Language::parse)
+            .unwrap_or(Language::De);
+        let letters: Vec<(String, Letter)> = if rule.due(c.start) < introduced {
             vec![(
                 format!("lapsed:{}:{}", c.key, c.start),
-                format!(
-                    "Ihre Autorisierung ist abgelaufen – Frist bis {}",
-                    due.format("%d.%m.%Y")
-                ),
-                format!(
-                    "Guten Tag {name},\n\nIhre Autorisierung als Beraterin oder Berater der Offensive Mittelstand ist \
-                     abgelaufen (letzte Autorisierung am {}). Wenn Sie bis zum {} an einem Erfahrungsaustausch \
-                     teilnehmen, bleibt Ihr Eintrag in der Beraterliste bestehen; sonst wird er an diesem Tag gelöscht.\n",
-                    c.start.format("%d.%m.%Y"),
-                    due.format("%d.%m.%Y")
-                ),
+                reminder::lapsed(lang, name, c.start, due),
             )]
         } else {
             let dates = rule.reminder_dates(c.start);
@@ -390,30 +387,25 @@ async fn queue_reminders(app: &App, as_of: NaiveDate) -> anyhow::Result<usize> {
             dates
                 .iter()
                 .enumerate()
-                .filter(|(i, d)| **d <= as_of && (**d >= introduced || *i + 1 == sent_before_introduction))
+                .filter(|(i, d)| {
+                    **d <= as_of && (**d >= introduced || *i + 1 == sent_before_introduction)
+                })
                 .map(|(i, _)| {
                     (
                         format!("reminder:{}:{}:{}", c.key, c.start, i + 1),
-                        format!("Erinnerung {} von {}: Ihre Autorisierung läuft am {} ab", i + 1, dates.len(), due.format("%d.%m.%Y")),
-                        format!(
-                            "Guten Tag {name},\n\nIhre letzte Autorisierung oder Re-Autorisierung war am {}. Bitte nehmen Sie \
-                             bis zum {} an einem Erfahrungsaustausch teil; sonst wird Ihr Eintrag in der Beraterliste an \
-                             diesem Tag gelöscht.\n",
-                            c.start.format("%d.%m.%Y"),
-                            due.format("%d.%m.%Y")
-                        ),
+                        reminder::reminder(lang, name, i + 1, dates.len(), c.start, due),
                     )
                 })
                 .collect()
         };
-        for (key, subject, body) in letters {
+        for (key, letter) in letters {
             if crate::store::consultants::enqueue(
                 &app.db,
                 &key,
                 &c.key,
                 email,
-                &subject,
-                &body,
+                &letter.subject,
+                &letter.body,
                 app.clock.now(),
             )
             .await?

@@ -32,3 +32,6 @@ CREATE INDEX consent_records_by_workshop_seq ON consent_records (workshop_id, le
 
 -- A receipt shows whether the record was renewed: looked up on every receipt and export.
 CREATE INDEX consent_records_by_renewal ON consent_records (renews_record_id) WHERE renews_record_id IS NOT NULL;
+
+-- The language reminder letters are written in (NULL: German).
+ALTER TABLE consultants ADD COLUMN language TEXT;

@@ -5,6 +5,7 @@ pub mod diff;
 pub mod ledger;
 pub mod notice;
 pub mod receipt;
+pub mod reminder;
 pub mod retention;
 pub mod review;
 pub mod staff;

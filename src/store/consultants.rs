@@ -9,15 +9,17 @@ pub struct Consultant {
     pub id: String,
     pub name: String,
     pub email: String,
+    /// The language of their letters (`de`, `en`); none means German.
+    pub language: Option<String>,
     pub created_at: DateTime<Utc>,
     /// The newest authorisation or re-authorisation: the listing's clock starts here.
     pub last_authorised_on: NaiveDate,
 }
 
 const LIST: &str =
-    "SELECT c.id, c.name, c.email, c.created_at, MAX(a.on_date) AS last_authorised_on
+    "SELECT c.id, c.name, c.email, c.language, c.created_at, MAX(a.on_date) AS last_authorised_on
      FROM consultants c JOIN consultant_authorisations a ON a.consultant_id = c.id
-     GROUP BY c.id, c.name, c.email, c.created_at ORDER BY c.name";
+     GROUP BY c.id, c.name, c.email, c.language, c.created_at ORDER BY c.name";
 
 pub async fn list(db: &Db) -> sqlx::Result<Vec<Consultant>> {
     with_db!(db, pool => sqlx::query_as(LIST).fetch_all(pool).await)
@@ -34,16 +36,18 @@ pub async fn add(
     db: &Db,
     name: &str,
     email: &str,
+    language: &str,
     authorised_on: NaiveDate,
     now: DateTime<Utc>,
 ) -> sqlx::Result<String> {
     let id = uuid::Uuid::new_v4().to_string();
     with_db!(db, pool => {
         let mut tx = pool.begin().await?;
-        sqlx::query("INSERT INTO consultants (id, name, email, created_at) VALUES ($1, $2, $3, $4)")
+        sqlx::query("INSERT INTO consultants (id, name, email, language, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&id)
             .bind(name)
             .bind(email)
+            .bind(language)
             .bind(now)
             .execute(&mut *tx)
             .await?;

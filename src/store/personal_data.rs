@@ -102,6 +102,7 @@ pub const COLUMNS: &[(&str, &[(&str, Holds)])] = &[
             ("id", ID),
             ("name", P("berater-listung")),
             ("email", P("berater-listung")),
+            ("language", P("berater-listung")),
             ("created_at", P("berater-listung")),
         ],
     ),

@@ -81,6 +81,8 @@ pub struct Candidate {
     /// When consentd first held this data (a rule introduced later gives a grace period).
     pub introduced_on: Option<NaiveDate>,
     pub name: Option<String>,
+    /// The language of letters to the person (`de`, `en`), where known.
+    pub language: Option<String>,
 }
 
 impl Candidate {
@@ -94,6 +96,7 @@ impl Candidate {
             workshop_slug: None,
             introduced_on: None,
             name: None,
+            language: None,
         }
     }
 }
@@ -107,6 +110,7 @@ pub async fn consultant_listings(db: &Db) -> sqlx::Result<Vec<Candidate>> {
             introduced_on: Some(day(c.created_at)),
             email: Some(c.email),
             name: Some(c.name),
+            language: c.language,
             // A hold on a subject may name a consultant: the listing is that person's data.
             subject_id: Some(c.id.clone()),
             ..Candidate::plain(c.id, c.last_authorised_on)
@@ -242,6 +246,7 @@ pub async fn participant_page(
             workshop_slug: Some(slug),
             introduced_on: None,
             name: None,
+            language: None,
         })
         .collect();
     Ok((page, cursor))

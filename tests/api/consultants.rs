@@ -476,7 +476,69 @@ async fn a_hold_on_a_consultant_keeps_the_listing(backend: Backend) {
     assert!(listed(&app, &smtp, "2027-03-03T10:00:00Z").is_empty());
 }
 
+/// Letters go out in the consultant's language: English when given (CLI, CSV), else German.
+async fn reminders_in_the_consultants_language(backend: Backend) {
+    let smtp = SmtpServer::start();
+    let app = TestApp::spawn(backend).await;
+    let now = "2026-11-27T10:00:00Z";
+    at(
+        &app,
+        &smtp,
+        now,
+        &[
+            "consultant",
+            "add",
+            "--name",
+            "Jane English",
+            "--email",
+            "jane@example.org",
+            "--authorised-on",
+            "2023-01-10",
+            "--language",
+            "en",
+        ],
+    );
+    let csv = app.dir.path().join("consultants.csv");
+    std::fs::write(
+        &csv,
+        "name;email;authorised_on;language\nDora Deutsch;dora@example.org;2023-01-10;\n",
+    )
+    .unwrap();
+    at(
+        &app,
+        &smtp,
+        now,
+        &["consultant", "import", csv.to_str().unwrap()],
+    );
+    std::fs::write(&csv, "Xaver;x@example.org;2023-01-10;fr\n").unwrap();
+    let bad = app
+        .command()
+        .env("CONSENTD_NOW", now)
+        .args(["consultant", "import", csv.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("language must be de or en"));
+
+    run(&app, &smtp, now);
+    let mails = smtp.received();
+    let jane = mails
+        .iter()
+        .find(|m| m.contains("jane@example.org"))
+        .expect("a letter to Jane");
+    assert!(
+        jane.contains("Dear Jane English") && jane.contains("experience exchange"),
+        "{jane}"
+    );
+    let dora = mails
+        .iter()
+        .find(|m| m.contains("dora@example.org"))
+        .expect("a letter to Dora");
+    assert!(dora.contains("Guten Tag Dora Deutsch"), "{dora}");
+}
+
 on_both_backends!(
+    reminders_in_the_consultants_language,
     consultant_timeline_end_to_end,
     consultants_through_the_api,
     a_hold_on_a_consultant_keeps_the_listing

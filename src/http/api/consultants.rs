@@ -55,6 +55,9 @@ pub struct ConsultantInput {
     pub name: String,
     pub email: String,
     pub authorised_on: NaiveDate,
+    /// Language of the reminder letters: `de` (default) or `en`.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/consultants", tag = "consultants", request_body = ConsultantInput,
@@ -70,6 +73,7 @@ pub async fn add(
         &input.name,
         &input.email,
         input.authorised_on,
+        input.language.as_deref(),
         &staff.actor(),
         client.ip_truncated.as_deref(),
     )

@@ -48,13 +48,16 @@ pub async fn page(
                     label { "Name" input type="text" name="name" required; }
                     label { "E-Mail" input type="email" name="email" required; }
                     label { (tr(lang, "autorisiert am", "authorised on")) input type="date" name="authorised_on" required; }
+                    label { (tr(lang, "Sprache der Briefe", "Language of letters")) select name="language" {
+                        option value="de" { "Deutsch" } option value="en" { "English" }
+                    } }
                 }
                 p { button type="submit" { (tr(lang, "Eintragen", "Add")) } }
             }
             h2 { (tr(lang, "CSV-Import", "CSV import")) }
             form method="post" action="/staff/consultants/import" {
                 (csrf_field(&staff))
-                label { (tr(lang, "Zeilen name;email;authorised_on", "Lines name;email;authorised_on")) textarea name="csv" rows="6" required {} }
+                label { (tr(lang, "Zeilen name;email;authorised_on[;de|en]", "Lines name;email;authorised_on[;de|en]")) textarea name="csv" rows="6" required {} }
                 p { button.secondary type="submit" { (tr(lang, "Importieren", "Import")) } }
             }
             h2 { (tr(lang, "Teilnahme erfassen", "Record attendance")) }
@@ -88,6 +91,7 @@ pub struct AddForm {
     name: String,
     email: String,
     authorised_on: String,
+    language: Option<String>,
 }
 
 pub async fn add(
@@ -110,6 +114,7 @@ pub async fn add(
         &f.name,
         &f.email,
         date,
+        f.language.as_deref(),
         &staff.actor(),
         client.ip_truncated.as_deref(),
     )
