@@ -60,6 +60,13 @@ enum Command {
     /// The receipt signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Online backup while the service runs: SQLite with `VACUUM INTO` (a consistent,
+    /// compacted copy), PostgreSQL with `pg_dump --format=custom` (needs pg_dump on PATH).
+    /// After restoring one, run `consentd retention replay` before starting the service.
+    Backup {
+        /// The new file (refused if it exists).
+        file: std::path::PathBuf,
+    },
     /// Manage workshops.
     #[command(subcommand)]
     Workshop(WorkshopCommand),
@@ -403,6 +410,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             verify_receipt(&settings, &file, key.as_deref(), json).await
         }
         Command::Keys(command) => keys(&settings, command).await,
+        Command::Backup { file } => backup(&settings, &file).await,
         Command::Routes { json } => {
             let routes = http::routes::describe();
             if json {
@@ -637,6 +645,36 @@ async fn verify_receipt(
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+async fn backup(settings: &Settings, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    if file.exists() {
+        anyhow::bail!("{} exists already; choose a new file", file.display());
+    }
+    let db = Db::connect(&settings.database_url).await?;
+    match &db {
+        Db::Sqlite(_) => db.vacuum_into(file).await?,
+        Db::Postgres(_) => {
+            let out = std::process::Command::new("pg_dump")
+                .args(["--format=custom", "--file"])
+                .arg(file)
+                .arg(&settings.database_url)
+                .output()
+                .context("cannot run pg_dump (Debian package postgresql-client)")?;
+            if !out.status.success() {
+                anyhow::bail!(
+                    "pg_dump failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
+        }
+    }
+    println!(
+        "{} backup written to {}; after restoring it, run `consentd retention replay` before starting the service",
+        db.backend_name(),
+        file.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<ExitCode> {
@@ -1148,10 +1186,18 @@ async fn retention(settings: &Settings, command: RetentionCommand) -> anyhow::Re
             }
         }
         RetentionCommand::Replay { journals, json } => {
-            let journals = if journals.is_empty() {
+            let journals = if !journals.is_empty() {
+                journals
+            } else if settings.deletion_journal.exists() {
                 vec![settings.deletion_journal.clone()]
             } else {
-                journals
+                // The default journal appears with the first deletion: nothing to repeat yet.
+                // A journal named with --journal must exist.
+                eprintln!(
+                    "no deletion journal at {} yet: nothing was deleted, nothing to repeat",
+                    settings.deletion_journal.display()
+                );
+                Vec::new()
             };
             let report = consentd::retention::replay(&app, &journals, "cli").await?;
             if json {

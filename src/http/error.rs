@@ -38,6 +38,10 @@ pub enum Error {
     CsrfFailed,
     #[error("too many requests; retry after the time in Retry-After")]
     RateLimited,
+    /// The service cannot serve now (database unreachable, migrations behind); it recovers
+    /// by itself.
+    #[error("{0}")]
+    Unavailable(&'static str),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -76,6 +80,7 @@ impl Error {
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden | Error::CsrfFailed | Error::NotPermitted(_) => StatusCode::FORBIDDEN,
             Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -94,6 +99,7 @@ impl Error {
             Error::NotPermitted(_) => "not_permitted",
             Error::CsrfFailed => "csrf_failed",
             Error::RateLimited => "rate_limited",
+            Error::Unavailable(_) => "unavailable",
             Error::Internal(_) => "internal",
         }
     }

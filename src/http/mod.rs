@@ -180,9 +180,31 @@ async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
-pub(crate) async fn healthz(State(state): State<AppState>) -> Result<&'static str, Error> {
-    crate::store::ledger::head(&state.app.db).await?;
-    Ok("ok")
+/// The process is up (for liveness probes: says nothing about the database).
+pub(crate) async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready to serve: the database answers and every migration of this build has run.
+pub(crate) async fn readyz(
+    State(state): State<AppState>,
+) -> Result<axum::Json<serde_json::Value>, Error> {
+    // A database that does not answer must not hold the probe for the pool's 30 s.
+    let readiness =
+        tokio::time::timeout(std::time::Duration::from_secs(3), state.app.db.readiness())
+            .await
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("timed out")));
+    match readiness {
+        Ok(r) if r.applied >= r.known => Ok(axum::Json(serde_json::json!({
+            "status": "ready",
+            "database": state.app.db.backend_name(),
+            "migrations": r.applied,
+        }))),
+        Ok(_) => Err(Error::Unavailable(
+            "database migrations are not current; run `consentd migrate`",
+        )),
+        Err(_) => Err(Error::Unavailable("the database is unreachable")),
+    }
 }
 
 pub(crate) async fn stylesheet() -> impl IntoResponse {

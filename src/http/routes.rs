@@ -52,6 +52,7 @@ pub fn table() -> Vec<Route> {
         // Participants and the public.
         route(M::GET, "/", A::Public, participant::home),
         route(M::GET, "/healthz", A::Public, super::healthz),
+        route(M::GET, "/readyz", A::Public, super::readyz),
         route(M::GET, "/assets/consentd.css", A::Public, super::stylesheet),
         route(M::GET, "/w/{slug}", A::Public, participant::workshop_page),
         route(M::POST, "/w/{slug}", A::Public, participant::submit_form),

@@ -84,6 +84,12 @@ macro_rules! keyed {
 }
 pub(crate) use keyed;
 
+/// Migrations applied in the database and known to this build.
+pub struct Readiness {
+    pub applied: usize,
+    pub known: usize,
+}
+
 #[derive(Clone, Debug)]
 pub enum Db {
     Sqlite(SqlitePool),
@@ -152,6 +158,32 @@ impl Db {
                 .await?
         });
         Ok(n as usize)
+    }
+
+    /// Whether the database answers, with the migrations applied and known to this build.
+    pub async fn readiness(&self) -> anyhow::Result<Readiness> {
+        let known = match self {
+            Db::Sqlite(_) => sqlx::migrate!("./migrations/sqlite").iter().count(),
+            Db::Postgres(_) => sqlx::migrate!("./migrations/postgres").iter().count(),
+        };
+        Ok(Readiness {
+            applied: self.applied_migrations().await?,
+            known,
+        })
+    }
+
+    /// An online backup of a SQLite database into a new file (`VACUUM INTO`: consistent,
+    /// compacted, while the service runs). PostgreSQL is backed up with `pg_dump`.
+    pub async fn vacuum_into(&self, file: &std::path::Path) -> anyhow::Result<()> {
+        let Db::Sqlite(pool) = self else {
+            anyhow::bail!("VACUUM INTO is SQLite's; back up PostgreSQL with pg_dump");
+        };
+        sqlx::query("VACUUM INTO $1")
+            .bind(file.display().to_string())
+            .execute(pool)
+            .await
+            .with_context(|| format!("cannot write the backup {}", file.display()))?;
+        Ok(())
     }
 
     pub fn backend_name(&self) -> &'static str {

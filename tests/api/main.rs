@@ -7,6 +7,7 @@ mod browser;
 mod consent;
 mod consultants;
 mod ledger;
+mod operations;
 mod pages;
 mod policies;
 mod privacy;
