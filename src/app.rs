@@ -21,6 +21,8 @@ pub struct App {
     pub clock: Clock,
     pub journal: DeletionJournal,
     pub signer: Arc<ReceiptSigner>,
+    /// Unix seconds when this process last finished a real retention run (0: not yet).
+    pub last_retention_run: Arc<std::sync::atomic::AtomicI64>,
     catalog: Arc<CatalogCache>,
 }
 
@@ -78,6 +80,7 @@ impl App {
                 clock,
                 journal: DeletionJournal::new(settings.deletion_journal.clone()),
                 signer: Arc::new(signer),
+                last_retention_run: Arc::default(),
                 catalog: Arc::default(),
             },
             report,

@@ -301,6 +301,10 @@ pub async fn run(app: &App, dry_run: bool, as_of: Option<NaiveDate>) -> anyhow::
     }
     if !dry_run {
         report.reminders_queued = queue_reminders(app, as_of).await?;
+        app.last_retention_run.store(
+            app.clock.now().timestamp(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
     if !dry_run && report.executed + report.reminders_queued > 0 {
         tracing::info!(

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod i18n;
 pub mod layout;
+pub mod metrics;
 pub mod participant;
 pub mod rate_limit;
 pub mod routes;
@@ -59,6 +60,7 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     pub audiences: Arc<HashMap<(Method, String), Audience>>,
     pub rate_limits: Option<Arc<RateLimits>>,
+    pub metrics: metrics::Metrics,
 }
 
 /// Bodies beyond this are refused with 413: a consent is a few hundred bytes.
@@ -88,6 +90,7 @@ pub fn router(
         config: Arc::new(config),
         audiences: Arc::new(audiences),
         rate_limits,
+        metrics: metrics::Metrics::new(),
     };
     let docs = utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs")
         .url("/api/v1/openapi.json", api::openapi::ApiDoc::openapi());
@@ -105,7 +108,7 @@ pub fn router(
             state.clone(),
             auth::authorize,
         ))
-        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security_headers,
@@ -161,7 +164,7 @@ async fn security_headers(State(state): State<AppState>, request: Request, next:
 
 /// Logs method, route template, status and duration: never the concrete path (it may hold
 /// a token), the query, the client address or any body.
-async fn log_request(request: Request, next: Next) -> Response {
+async fn log_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let route = request
         .extensions()
@@ -170,11 +173,18 @@ async fn log_request(request: Request, next: Next) -> Response {
         .unwrap_or_else(|| "(unmatched)".to_owned());
     let started = Instant::now();
     let response = next.run(request).await;
+    let elapsed = started.elapsed();
+    state.metrics.observe(
+        method.as_str(),
+        &route,
+        response.status().as_u16(),
+        elapsed.as_secs_f64(),
+    );
     tracing::info!(
         %method,
         route,
         status = response.status().as_u16(),
-        ms = started.elapsed().as_millis() as u64,
+        ms = elapsed.as_millis() as u64,
         "request"
     );
     response

@@ -53,6 +53,9 @@ pub fn table() -> Vec<Route> {
         route(M::GET, "/", A::Public, participant::home),
         route(M::GET, "/healthz", A::Public, super::healthz),
         route(M::GET, "/readyz", A::Public, super::readyz),
+        // Counts of consents and deletions are the controller's business: scraped with an
+        // auditor (or admin) token.
+        route(M::GET, "/metrics", A::ADMIN_AUDITOR, super::metrics::scrape),
         route(M::GET, "/assets/consentd.css", A::Public, super::stylesheet),
         route(M::GET, "/w/{slug}", A::Public, participant::workshop_page),
         route(M::POST, "/w/{slug}", A::Public, participant::submit_form),

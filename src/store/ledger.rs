@@ -147,6 +147,31 @@ pub async fn head(db: &Db) -> sqlx::Result<(i64, String)> {
     })
 }
 
+/// The service's numbers for `/metrics`.
+pub struct Counts {
+    pub consent_records: i64,
+    pub withdrawals: i64,
+    pub deletions: i64,
+    pub ledger_length: i64,
+}
+
+pub async fn counts(db: &Db) -> sqlx::Result<Counts> {
+    let row: (i64, i64, i64, i64) = with_db!(db, pool => sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM consent_records),
+                (SELECT COUNT(*) FROM consent_events WHERE state = 'withdrawn'),
+                (SELECT COUNT(*) FROM deletion_log),
+                (SELECT seq FROM ledger_head WHERE id = 1)",
+    )
+    .fetch_one(pool)
+    .await)?;
+    Ok(Counts {
+        consent_records: row.0,
+        withdrawals: row.1,
+        deletions: row.2,
+        ledger_length: row.3,
+    })
+}
+
 /// The entries about one record, subject or event (their `ref_id`), oldest first.
 pub async fn entries_about(db: &Db, ref_id: &str) -> sqlx::Result<Vec<LedgerEntry>> {
     let sql = "SELECT seq, recorded_at, kind, ref_id, payload_sha256, prev_sha256, entry_sha256

@@ -109,4 +109,67 @@ async fn backup_while_running_then_restore(backend: Backend) {
     assert!(ok, "{out}");
 }
 
-on_both_backends!(probes_say_up_and_ready, backup_while_running_then_restore);
+async fn metrics_count_requests_and_consents_without_personal_data(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let created: Value = app
+        .post_json(
+            "/api/v1/consents",
+            &app.consent_body("koeln-2026", "metrik@example.org").await,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = created["token"].as_str().unwrap().to_owned();
+    app.post_json(
+        &format!("/api/v1/receipts/{token}/withdraw"),
+        &serde_json::json!({"all": true}),
+    )
+    .await;
+    assert_eq!(app.get("/metrics").await.status(), StatusCode::UNAUTHORIZED);
+    let auditor = app.create_token("auditor", "prometheus");
+    let response = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = response.text().await.unwrap();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name) && !l.starts_with('#'))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing:\n{text}"))
+    };
+    assert_eq!(value("consentd_consent_records "), 1.0);
+    assert!(value("consentd_withdrawals ") >= 1.0);
+    assert_eq!(value("consentd_ledger_length ") as i64, app.ledger_length());
+    assert!(
+        text.contains(
+            r#"consentd_http_requests_total{method="POST",route="/api/v1/consents",status="201"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="/api/v1/receipts/{token}/withdraw""#),
+        "route templates only"
+    );
+    assert!(text.contains("consentd_http_request_duration_seconds_bucket"));
+    assert!(!text.contains(&token) && !text.contains("metrik@example.org"));
+}
+
+on_both_backends!(
+    probes_say_up_and_ready,
+    backup_while_running_then_restore,
+    metrics_count_requests_and_consents_without_personal_data
+);
