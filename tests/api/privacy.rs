@@ -41,6 +41,34 @@ async fn logs_contain_no_personal_data_or_tokens(backend: Backend) {
         .send()
         .await
         .unwrap();
+    // Documents and data-subject rights: find, export, PDF, erasure.
+    app.get(&format!("/r/{token}/pdf")).await;
+    app.get(&format!("/r/{token}/export?format=json")).await;
+    let admin = app.create_token("admin", "dsb");
+    let staff_get = |path: String| {
+        app.client
+            .get(format!("{}{path}", app.address))
+            .bearer_auth(&admin)
+            .send()
+    };
+    let found: Value = staff_get("/api/v1/subjects?email=geheim.person%40example.org".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let subject = found["subjects"][0]["id"].as_str().unwrap().to_owned();
+    staff_get(format!("/api/v1/subjects/{subject}/export?format=pdf"))
+        .await
+        .unwrap();
+    let erased = app
+        .client
+        .delete(format!("{}/api/v1/subjects/{subject}", app.address))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), 200);
     // Bad input echoes nothing personal into the logs either.
     let mut bad = body.clone();
     bad["subject"]["email"] = json!("kaputt.person(at)example.org");
