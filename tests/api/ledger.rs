@@ -103,6 +103,152 @@ const TAMPERING: &[(&str, &[&str], i64, &str)] = &[
     ),
 ];
 
+/// Many random single changes to a longer history — one at a time, each on a fresh copy of
+/// the database — and every one is reported at the sequence number it touched. The seed is
+/// printed (and taken from `CONSENTD_TAMPER_SEED`) so a failure can be replayed.
+async fn random_single_changes_are_each_detected_at_their_entry(backend: Backend) {
+    use rand::{Rng, SeedableRng};
+    const CONSENTS: i64 = 12;
+    const WITHDRAWALS: i64 = 4;
+    let mut app = TestApp::spawn(backend).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let base = app.ledger_length();
+    let mut tokens = Vec::new();
+    for i in 1..=CONSENTS {
+        let created: Value = app
+            .post_json(
+                "/api/v1/consents",
+                &app.consent_body("koeln-2026", &format!("r{i}@example.org"))
+                    .await,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        tokens.push(created["token"].as_str().unwrap().to_owned());
+    }
+    for token in tokens.iter().take(WITHDRAWALS as usize) {
+        let r = app
+            .post_json(
+                &format!("/api/v1/receipts/{token}/withdraw"),
+                &json!({"all": true}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let head = base + CONSENTS + WITHDRAWALS;
+    assert!(app.verify().0);
+    let pristine = app.backup().await;
+
+    let seed: u64 = std::env::var("CONSENTD_TAMPER_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::random());
+    println!("tamper seed {seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let consent_seq = |rng: &mut rand::rngs::StdRng| base + rng.random_range(1..=CONSENTS);
+    let withdrawal_seq =
+        |rng: &mut rand::rngs::StdRng| base + CONSENTS + rng.random_range(1..=WITHDRAWALS);
+    for round in 0..16 {
+        let (statements, seq, kind): (Vec<String>, i64, &str) = match rng.random_range(0..8) {
+            0 => {
+                let s = base + rng.random_range(1..=CONSENTS + WITHDRAWALS);
+                let byte = rng.random_range(0..64);
+                (
+                    vec![format!(
+                        "UPDATE ledger SET payload_sha256 = substr(payload_sha256, 1, {byte}) || \
+                     CASE WHEN substr(payload_sha256, {byte} + 1, 1) = 'a' THEN 'b' ELSE 'a' END || \
+                     substr(payload_sha256, {byte} + 2) WHERE seq = {s}"
+                    )],
+                    s,
+                    "changed",
+                )
+            }
+            1 => {
+                let s = base + rng.random_range(1..CONSENTS + WITHDRAWALS);
+                (
+                    vec![format!("DELETE FROM ledger WHERE seq = {s}")],
+                    s,
+                    "missing",
+                )
+            }
+            2 => {
+                let s = base + rng.random_range(1..CONSENTS + WITHDRAWALS);
+                (
+                    vec![
+                        format!("UPDATE ledger SET seq = -7 WHERE seq = {s}"),
+                        format!("UPDATE ledger SET seq = {s} WHERE seq = {}", s + 1),
+                        format!("UPDATE ledger SET seq = {} WHERE seq = -7", s + 1),
+                    ],
+                    s,
+                    "reordered",
+                )
+            }
+            3 => {
+                let s = consent_seq(&mut rng);
+                (
+                    vec![format!(
+                        "UPDATE consent_records SET notice_version = notice_version - 1 WHERE ledger_seq = {s}"
+                    )],
+                    s,
+                    "changed",
+                )
+            }
+            4 => {
+                let s = consent_seq(&mut rng);
+                (
+                    vec![format!(
+                        "UPDATE consent_events SET state = 'given' WHERE ledger_seq = {s} AND purpose_id = 'newsletter'"
+                    )],
+                    s,
+                    "changed",
+                )
+            }
+            5 => {
+                let s = withdrawal_seq(&mut rng);
+                (
+                    vec![format!("DELETE FROM consent_events WHERE ledger_seq = {s}")],
+                    s,
+                    "missing",
+                )
+            }
+            6 => {
+                let s = consent_seq(&mut rng);
+                (vec![format!(
+                    "INSERT INTO consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq)
+                     SELECT 'forged-{round}', record_id, 'newsletter', 'art6-1-a', 'given', 'subject', occurred_at, {s}
+                     FROM consent_events WHERE ledger_seq = {s} LIMIT 1"
+                )], s, "changed")
+            }
+            _ => {
+                // A changed address: the record's subject digest no longer matches.
+                let i = rng.random_range(WITHDRAWALS + 1..=CONSENTS);
+                (
+                    vec![format!(
+                        "UPDATE subjects SET email = 'other{round}@example.org' WHERE email = 'r{i}@example.org'"
+                    )],
+                    base + i,
+                    "changed",
+                )
+            }
+        };
+        app.db
+            .tamper(&statements.iter().map(String::as_str).collect::<Vec<_>>())
+            .await;
+        assert_broken(
+            &app,
+            seq,
+            kind,
+            &format!("seed {seed}, round {round}: {statements:?} (head {head})"),
+        );
+        app.restore(&pristine);
+        assert!(
+            app.verify().0,
+            "seed {seed}, round {round}: restored copy verifies"
+        );
+    }
+}
+
 async fn every_kind_of_tampering_is_detected(backend: Backend) {
     for (what, statements, n, kind) in TAMPERING {
         let (app, base) = app_with_history(backend).await;
@@ -189,6 +335,7 @@ on_both_backends!(
     hundred_concurrent_consents_form_one_chain,
     two_servers_writing_at_once_form_one_chain,
     erasure_through_the_service_still_verifies,
+    random_single_changes_are_each_detected_at_their_entry,
 );
 
 /// Erasure through the service is reported as erased, not as tampering; erasing the same
