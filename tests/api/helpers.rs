@@ -350,12 +350,17 @@ impl TestApp {
             .count()
     }
 
-    /// Stops the servers and puts `backup` back in place of the database.
-    pub fn restore(&mut self, backup: &Path) {
+    /// Kills every server with SIGKILL (no shutdown, no flushing): a crash.
+    pub fn kill_servers(&mut self) {
         for child in &mut self.servers {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Stops the servers and puts `backup` back in place of the database.
+    pub fn restore(&mut self, backup: &Path) {
+        self.kill_servers();
         match self.db.backend {
             Backend::Sqlite => {
                 let db = self.dir.path().join("consentd.db");

@@ -168,7 +168,95 @@ async fn metrics_count_requests_and_consents_without_personal_data(backend: Back
     assert!(!text.contains(&token) && !text.contains("metrik@example.org"));
 }
 
+/// The server is killed (SIGKILL) three times while eight clients post consents: after each
+/// restart every consent that got a 201 is there, none twice, and the ledger verifies.
+async fn killed_under_load_loses_no_acknowledged_consent(backend: Backend) {
+    use std::sync::{Arc, Mutex};
+    let mut app = TestApp::spawn(backend).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let template = app.consent_body("koeln-2026", "x@example.org").await;
+    let acknowledged: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut attempts = 0usize;
+    for round in 0..3 {
+        let address = app.address.clone();
+        let mut clients = Vec::new();
+        for c in 0..8 {
+            let (address, acknowledged, template) =
+                (address.clone(), acknowledged.clone(), template.clone());
+            clients.push(tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut sent = 0usize;
+                for i in 0.. {
+                    let mut body = template.clone();
+                    body["subject"]["email"] =
+                        serde_json::json!(format!("k{round}-{c}-{i}@example.org"));
+                    sent += 1;
+                    match client
+                        .post(format!("{address}/api/v1/consents"))
+                        .json(&body)
+                        .send()
+                        .await
+                    {
+                        Ok(r) if r.status() == StatusCode::CREATED => {
+                            let created: Value = r.json().await.unwrap_or_default();
+                            if let Some(token) = created["token"].as_str() {
+                                acknowledged.lock().unwrap().push(token.to_owned());
+                            }
+                        }
+                        Ok(r) => panic!("unexpected {} before the crash", r.status()),
+                        Err(_) => break, // the server is gone
+                    }
+                }
+                sent
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        app.kill_servers();
+        for client in clients {
+            attempts += client.await.unwrap();
+        }
+        app.address = app.start_server();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() >= 24,
+        "load reached the server: {}",
+        acknowledged.len()
+    );
+    for token in &acknowledged {
+        let r = app.get(&format!("/api/v1/receipts/{token}")).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "an acknowledged consent is missing"
+        );
+    }
+    let stored = app
+        .db
+        .scalar_i64("SELECT COUNT(*) FROM consent_records")
+        .await as usize;
+    // At most the requests in flight at each kill may have committed without an answer.
+    assert!(
+        stored >= acknowledged.len() && stored <= acknowledged.len() + 3 * 8,
+        "{stored} stored, {} acknowledged, {attempts} sent",
+        acknowledged.len()
+    );
+    // Every request had its own address: a request stored twice would repeat one.
+    let distinct = app
+        .db
+        .scalar_i64("SELECT COUNT(DISTINCT email) FROM subjects")
+        .await as usize;
+    assert_eq!(distinct, stored, "nothing duplicated");
+    println!(
+        "{} acknowledged, {stored} stored, {attempts} sent over 3 kills",
+        acknowledged.len()
+    );
+    let (ok, out) = app.verify();
+    assert!(ok, "{out}");
+}
+
 on_both_backends!(
+    killed_under_load_loses_no_acknowledged_consent,
     probes_say_up_and_ready,
     backup_while_running_then_restore,
     metrics_count_requests_and_consents_without_personal_data
