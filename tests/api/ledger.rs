@@ -150,7 +150,33 @@ async fn random_single_changes_are_each_detected_at_their_entry(backend: Backend
     let withdrawal_seq =
         |rng: &mut rand::rngs::StdRng| base + CONSENTS + rng.random_range(1..=WITHDRAWALS);
     for round in 0..16 {
-        let (statements, seq, kind): (Vec<String>, i64, &str) = match rng.random_range(0..8) {
+        let (statements, seq, kind): (Vec<String>, i64, &str) = match rng.random_range(0..9) {
+            8 => {
+                // A forged entry in place of a real one: its own hash is right (computed the
+                // way consentd does), but it does not chain to its predecessor.
+                use consentd::domain::ledger::{EntryKind, LedgerEntry};
+                let s = base + rng.random_range(1..=CONSENTS + WITHDRAWALS);
+                let prev: String = (0..64)
+                    .map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)]))
+                    .collect();
+                let at = chrono::DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z")
+                    .unwrap()
+                    .to_utc();
+                let forged =
+                    LedgerEntry::next(s, &prev, at, EntryKind::Audit, "forged", &"ab".repeat(32));
+                (
+                    vec![
+                        format!("DELETE FROM ledger WHERE seq = {s}"),
+                        format!(
+                            "INSERT INTO ledger (seq, recorded_at, kind, ref_id, payload_sha256, prev_sha256, entry_sha256) \
+                         VALUES ({s}, '2026-11-27T12:00:00+00:00', 'audit', 'forged', '{}', '{}', '{}')",
+                            forged.payload_sha256, forged.prev_sha256, forged.entry_sha256
+                        ),
+                    ],
+                    s,
+                    "inserted",
+                )
+            }
             0 => {
                 let s = base + rng.random_range(1..=CONSENTS + WITHDRAWALS);
                 let byte = rng.random_range(0..64);
@@ -232,6 +258,7 @@ async fn random_single_changes_are_each_detected_at_their_entry(backend: Backend
                 )
             }
         };
+        println!("round {round}: {kind} at {seq}");
         app.db
             .tamper(&statements.iter().map(String::as_str).collect::<Vec<_>>())
             .await;
