@@ -43,11 +43,48 @@ pub enum Error {
     #[error("{0}")]
     Unavailable(&'static str),
     #[error("internal error")]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
 }
+
+impl From<anyhow::Error> for Error {
+    fn from(e: anyhow::Error) -> Self {
+        // A database outage reached us through a layer that speaks anyhow: still a 503.
+        if e.chain()
+            .filter_map(|c| c.downcast_ref::<sqlx::Error>())
+            .any(is_outage)
+        {
+            tracing::warn!("database unavailable");
+            return Error::Unavailable(UNAVAILABLE);
+        }
+        Error::Internal(e)
+    }
+}
+
+/// No connection to be had: the server is down, unreachable, shutting down, full, or
+/// refusing connections to this database.
+fn is_outage(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            code.starts_with("08")
+                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+                || (code == "55000" && db.message().contains("accepting connections"))
+        }
+        _ => false,
+    }
+}
+
+const UNAVAILABLE: &str = "the database is unavailable; nothing was saved, try again shortly";
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
+        // No connection to be had: the database is down or out of reach. Nothing was
+        // written; the client may retry, and the service recovers by itself.
+        if is_outage(&e) {
+            tracing::warn!(error = %e, "database unavailable");
+            return Error::Unavailable(UNAVAILABLE);
+        }
         // PostgreSQL refuses NUL and invalid characters in text: the client's input, not ours.
         if let Some(db) = e.as_database_error() {
             if matches!(db.code().as_deref(), Some("22021" | "22P05")) {

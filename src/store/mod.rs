@@ -90,6 +90,10 @@ pub struct Readiness {
     pub known: usize,
 }
 
+/// How long a request waits for a connection before it is answered 503: long enough for a
+/// burst, short enough to answer before the 30 s request timeout when the database is gone.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
 #[derive(Clone, Debug)]
 pub enum Db {
     Sqlite(SqlitePool),
@@ -117,7 +121,7 @@ impl Db {
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
-                .acquire_timeout(Duration::from_secs(30))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
                 .connect_with(options)
                 .await
                 .with_context(|| format!("cannot open SQLite database {}", redact_url(url)))?;
@@ -127,7 +131,7 @@ impl Db {
                 .with_context(|| format!("invalid PostgreSQL URL {}", redact_url(url)))?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(30))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
                 .connect_with(options)
                 .await
                 .with_context(|| format!("cannot connect to PostgreSQL at {}", redact_url(url)))?;

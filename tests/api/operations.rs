@@ -8,6 +8,8 @@ use crate::on_both_backends;
 
 async fn probes_say_up_and_ready(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let consent = app.consent_body("koeln-2026", "ausfall@example.org").await;
     let live = app.get("/healthz").await;
     assert_eq!(live.status(), StatusCode::OK);
     assert_eq!(live.text().await.unwrap(), "ok");
@@ -45,6 +47,11 @@ async fn probes_say_up_and_ready(backend: Backend) {
                 .contains("unreachable")
         );
         assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+        // A consent sent now is refused with 503 and a clear message, nothing half-written.
+        let refused = app.post_json("/api/v1/consents", &consent).await;
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let refused: Value = refused.json().await.unwrap();
+        assert_eq!(refused["error"]["code"], "unavailable", "{refused}");
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "ALTER DATABASE {name} ALLOW_CONNECTIONS true"
         )))
@@ -61,6 +68,13 @@ async fn probes_say_up_and_ready(backend: Backend) {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         assert!(recovered, "ready again once the database is back");
+        let saved = app.post_json("/api/v1/consents", &consent).await;
+        assert_eq!(
+            saved.status(),
+            StatusCode::CREATED,
+            "the same consent succeeds afterwards"
+        );
+        assert!(app.verify().0);
     }
 }
 
