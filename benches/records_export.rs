@@ -9,6 +9,8 @@
 //! cargo bench --bench records_export -- 10000 postgres   # PostgreSQL
 //! ```
 
+mod common;
+
 use std::time::Instant;
 
 use consentd::app::App;
@@ -22,40 +24,10 @@ use consentd::store::{consents, workshops};
 
 const WORKSHOP: &str = "demo-autorisierung-koeln";
 
-fn status_kb(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .unwrap_or(0.0)
-}
-
 /// Resets the peak RSS to the current RSS (Linux: `clear_refs` 5), so the peak measured
 /// afterwards belongs to the export, not to the seeding.
 fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-async fn database_url(postgres: bool, dir: &std::path::Path) -> String {
-    if !postgres {
-        return format!("sqlite://{}/export.db", dir.display());
-    }
-    let server = std::env::var("CONSENTD_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
-    let admin = sqlx::PgPool::connect(&format!("{server}/postgres"))
-        .await
-        .expect("PostgreSQL reachable");
-    for sql in [
-        "DROP DATABASE IF EXISTS consentd_bench_export",
-        "CREATE DATABASE consentd_bench_export",
-    ] {
-        sqlx::query(sql).execute(&admin).await.unwrap();
-    }
-    admin.close().await;
-    format!("{server}/consentd_bench_export")
 }
 
 #[tokio::main]
@@ -65,7 +37,7 @@ async fn main() {
     let postgres = args.iter().any(|a| a == "postgres");
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings {
-        database_url: database_url(postgres, dir.path()).await,
+        database_url: common::database_url(postgres, dir.path(), "export").await,
         policies: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies"),
         public_url: Some("https://consentd.example.org".into()),
         smtp_url: None,
@@ -108,7 +80,7 @@ async fn main() {
 
     // The export: two records rendered at a time, the ZIP written as they come.
     reset_peak();
-    let rss_before = status_kb("VmRSS:") / 1024.0;
+    let rss_before = common::status_mb("VmRSS:");
     let started = Instant::now();
     let mut rx = consentd::records_zip::stream(
         app.clone(),
@@ -120,7 +92,7 @@ async fn main() {
         bytes += chunk.unwrap().len();
     }
     let export_secs = started.elapsed().as_secs_f64();
-    let peak = status_kb("VmHWM:") / 1024.0;
+    let peak = common::status_mb("VmHWM:");
 
     // Baseline: the same records loaded and rendered one after the other, nothing written.
     let started = Instant::now();

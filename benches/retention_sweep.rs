@@ -8,6 +8,8 @@
 //! postgres://postgres@127.0.0.1:5432, with a fresh database per side). Results go to stdout;
 //! see BENCHMARKS.md.
 
+mod common;
+
 use std::time::Instant;
 
 use consentd::app::App;
@@ -99,47 +101,6 @@ async fn baseline(db: &Db) -> usize {
     }
 }
 
-/// Peak resident memory of this process so far (VmHWM), in MB.
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .unwrap_or("0")
-                    .parse::<f64>()
-                    .unwrap_or(0.0)
-            })
-        })
-        .unwrap_or(0.0)
-        / 1024.0
-}
-
-/// A database URL per side: a file in `dir`, or a fresh PostgreSQL database.
-async fn database_url(postgres: bool, dir: &std::path::Path, side: &str) -> String {
-    if !postgres {
-        return format!("sqlite://{}/{side}.db", dir.display());
-    }
-    let server = std::env::var("CONSENTD_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
-    let admin = sqlx::PgPool::connect(&format!("{server}/postgres"))
-        .await
-        .expect("PostgreSQL reachable");
-    let name = format!("consentd_bench_{side}");
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {name}"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&admin)
-            .await
-            .unwrap();
-    }
-    admin.close().await;
-    format!("{server}/{name}")
-}
-
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -153,7 +114,7 @@ async fn main() {
     let mut results = Vec::new();
     for side in ["engine", "baseline"] {
         let settings = Settings {
-            database_url: database_url(postgres, dir.path(), side).await,
+            database_url: common::database_url(postgres, dir.path(), side).await,
             policies: policies.clone(),
             public_url: None,
             smtp_url: None,
@@ -163,7 +124,7 @@ async fn main() {
         };
         let app = App::open(&settings).await.unwrap();
         seed(&app.db, n).await;
-        let rss_before = peak_rss_mb();
+        let rss_before = common::status_mb("VmHWM:");
         let started = Instant::now();
         let done = if side == "engine" {
             consentd::retention::run(&app, false, None)
@@ -180,7 +141,7 @@ async fn main() {
             "{side:>8} ({}): {n} due records in {secs:.3} s ({:.0} per second), peak RSS {:.0} MB (after seeding {:.0} MB)",
             app.db.backend_name(),
             n as f64 / secs,
-            peak_rss_mb(),
+            common::status_mb("VmHWM:"),
             rss_before
         );
         app.db.close().await;

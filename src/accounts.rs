@@ -448,3 +448,29 @@ mod tests {
         ));
     }
 }
+
+/// Who did something, as people read it: `user:<id>` as the address of that account; other
+/// actors (`token:<name>`, `cli`, `import:<file>`) as recorded, without the `import:` prefix.
+pub struct ActorNames(std::collections::BTreeMap<String, String>);
+
+impl ActorNames {
+    pub async fn load(db: &store::Db) -> sqlx::Result<ActorNames> {
+        Ok(Self::of(users::list(db).await?))
+    }
+
+    pub fn of(staff: Vec<StaffUser>) -> ActorNames {
+        ActorNames(
+            staff
+                .into_iter()
+                .map(|u| (format!("user:{}", u.id), u.email))
+                .collect(),
+        )
+    }
+
+    pub fn name(&self, actor: &str) -> String {
+        self.0
+            .get(actor)
+            .cloned()
+            .unwrap_or_else(|| actor.trim_start_matches("import:").to_owned())
+    }
+}

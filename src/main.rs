@@ -586,19 +586,7 @@ async fn verify_receipt(
         }
         None => {
             // Never create an empty database just to look for keys in it.
-            if let Some(path) = settings
-                .database_url
-                .strip_prefix("sqlite://")
-                .or_else(|| settings.database_url.strip_prefix("sqlite:"))
-                .map(|p| p.split('?').next().unwrap_or(p))
-            {
-                if !std::path::Path::new(path).exists() {
-                    anyhow::bail!(
-                        "no --key given and no database at {path}; pass the keys from /api/v1/keys with --key"
-                    );
-                }
-            }
-            let db = Db::connect(&settings.database_url).await.context(
+            let db = Db::connect_existing(&settings.database_url).await.context(
                 "no --key given and the database is unreachable; pass the keys from /api/v1/keys with --key",
             )?;
             store::signing_keys::all(&db)

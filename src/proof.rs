@@ -1,10 +1,9 @@
 //! A consent record's proof: the record with its events, notice and ledger entries, as a
 //! signed receipt (JWS) and as the input of the consent-record PDF.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 
+use crate::accounts::ActorNames;
 use crate::app::App;
 use crate::clock::canonical_time;
 use crate::domain::ledger::LedgerEntry;
@@ -19,7 +18,7 @@ use crate::pdf::consent_record::{
     PdfPurposeState, PdfSignature, PdfTimelineEvent, PdfWorkshop,
 };
 use crate::store::consents::ConsentRecord;
-use crate::store::{ledger, notice_versions, users};
+use crate::store::{ledger, notice_versions};
 
 /// Everything a receipt or a consent-record PDF states about one record.
 pub struct RecordProof {
@@ -32,6 +31,26 @@ pub struct RecordProof {
     pub approval: Option<(String, DateTime<Utc>)>,
 }
 
+/// What the proofs loaded at one moment share: the chain head and the names of staff
+/// actors. Loaded once per request, or once for a whole export.
+pub struct ProofContext {
+    head: LedgerEntry,
+    names: ActorNames,
+}
+
+impl ProofContext {
+    pub async fn load(app: &App) -> anyhow::Result<ProofContext> {
+        let (head_seq, _) = ledger::head(&app.db).await?;
+        let head = ledger::entry(&app.db, head_seq)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the ledger head names a missing entry"))?;
+        Ok(ProofContext {
+            head,
+            names: ActorNames::load(&app.db).await?,
+        })
+    }
+}
+
 impl RecordProof {
     pub async fn load(app: &App, record: ConsentRecord) -> anyhow::Result<RecordProof> {
         Self::of(app, load_record(app, record).await?).await
@@ -39,11 +58,24 @@ impl RecordProof {
 
     /// The proof of a receipt loaded already.
     pub async fn of(app: &App, receipt: Receipt) -> anyhow::Result<RecordProof> {
+        Self::with(app, &ProofContext::load(app).await?, receipt).await
+    }
+
+    /// One of many proofs sharing `context` (a bulk export).
+    pub async fn load_with(
+        app: &App,
+        context: &ProofContext,
+        record: ConsentRecord,
+    ) -> anyhow::Result<RecordProof> {
+        Self::with(app, context, load_record(app, record).await?).await
+    }
+
+    async fn with(
+        app: &App,
+        context: &ProofContext,
+        receipt: Receipt,
+    ) -> anyhow::Result<RecordProof> {
         let entries = ledger::entries_about(&app.db, &receipt.record.id).await?;
-        let (head_seq, _) = ledger::head(&app.db).await?;
-        let head = ledger::entry(&app.db, head_seq)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("the ledger head names a missing entry"))?;
         let approval = match notice_versions::get(
             &app.db,
             &receipt.record.notice_id,
@@ -52,7 +84,7 @@ impl RecordProof {
         .await?
         {
             Some(row) => match (row.decided_by, row.decided_at) {
-                (Some(actor), Some(at)) => Some((staff_name(app, &actor).await?, at)),
+                (Some(actor), Some(at)) => Some((context.names.name(&actor), at)),
                 _ => None,
             },
             None => None,
@@ -60,7 +92,7 @@ impl RecordProof {
         Ok(RecordProof {
             receipt,
             entries,
-            head,
+            head: context.head.clone(),
             approval,
         })
     }
@@ -298,17 +330,4 @@ impl RecordProof {
             verify_url: format!("{base_url}/api/v1/keys"),
         }
     }
-}
-
-/// A staff actor (`user:<id>`) as the address of the account, else as recorded.
-async fn staff_name(app: &App, actor: &str) -> anyhow::Result<String> {
-    let names: BTreeMap<String, String> = users::list(&app.db)
-        .await?
-        .into_iter()
-        .map(|u| (format!("user:{}", u.id), u.email))
-        .collect();
-    Ok(names
-        .get(actor)
-        .cloned()
-        .unwrap_or_else(|| actor.trim_start_matches("import:").to_owned()))
 }

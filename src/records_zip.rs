@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use crate::app::App;
 use crate::clock::canonical_time;
-use crate::proof::RecordProof;
+use crate::proof::{ProofContext, RecordProof};
 use crate::store::consents;
 use crate::store::workshops::Workshop;
 
@@ -111,6 +111,9 @@ async fn produce(
     base_url: &str,
     files: mpsc::Sender<RecordFiles>,
 ) -> anyhow::Result<()> {
+    // One chain head and one list of staff names for the whole archive.
+    let context = ProofContext::load(app).await?;
+    let context = &context;
     let mut after = 0;
     loop {
         let page = consents::workshop_page(&app.db, &workshop.id, after, PAGE).await?;
@@ -120,7 +123,7 @@ async fn produce(
         after = last.ledger_seq;
         let mut rendered = futures::stream::iter(page)
             .map(|record| async move {
-                let proof = RecordProof::load(app, record).await?;
+                let proof = RecordProof::load_with(app, context, record).await?;
                 let jws = proof.signed_receipt(app, base_url);
                 let input = proof.pdf_input(app, base_url, &jws);
                 let pdf =

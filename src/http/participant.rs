@@ -337,30 +337,19 @@ pub struct ReceiptQuery {
     withdrawn: Option<String>,
 }
 
-/// The participant's own consent-record PDF.
+/// The participant's own consent-record PDF. (`Cache-Control: no-store` comes from the
+/// security headers, as on every `/r/` page.)
 pub async fn own_pdf(
     State(state): State<AppState>,
     Path(token): Path<String>,
     client: ClientInfo,
 ) -> Response {
-    let receipt = match load_receipt(&state.app, &token).await {
-        Ok(r) => r,
-        Err(e) => return error_page(e, client.language),
+    let pdf = async {
+        let receipt = load_receipt(&state.app, &token).await?;
+        let proof = crate::proof::RecordProof::of(&state.app, receipt).await?;
+        Ok::<_, Error>(super::api::records::pdf_response(&state, &proof).await?)
     };
-    let proof = match crate::proof::RecordProof::of(&state.app, receipt).await {
-        Ok(p) => p,
-        Err(e) => return error_page(e.into(), client.language),
-    };
-    match super::api::records::pdf_response(&state, &proof).await {
-        Ok(mut response) => {
-            response.headers_mut().insert(
-                CACHE_CONTROL,
-                axum::http::HeaderValue::from_static("no-store"),
-            );
-            response
-        }
-        Err(e) => error_page(e.into(), client.language),
-    }
+    pdf.await.unwrap_or_else(|e| error_page(e, client.language))
 }
 
 #[derive(Debug, Deserialize)]
@@ -377,29 +366,20 @@ pub async fn own_export(
     client: ClientInfo,
 ) -> Response {
     let pdf = query.format.as_deref() == Some("pdf");
-    let receipt = match load_receipt(&state.app, &token).await {
-        Ok(r) => r,
-        Err(e) => return error_page(e, client.language),
+    let export = async {
+        let receipt = load_receipt(&state.app, &token).await?;
+        let subject = &receipt.record.subject_id;
+        let export =
+            subject_rights::export(&state.app, subject, ExportScope::OwnRecord, None).await?;
+        Ok::<_, Error>(super::api::subjects::export_response(
+            &export,
+            pdf,
+            &receipt.record.receipt_id,
+        ))
     };
-    match subject_rights::export(
-        &state.app,
-        &receipt.record.subject_id,
-        ExportScope::OwnRecord,
-        None,
-    )
-    .await
-    {
-        Ok(export) => {
-            let mut response =
-                super::api::subjects::export_response(&export, pdf, &receipt.record.receipt_id);
-            response.headers_mut().insert(
-                CACHE_CONTROL,
-                axum::http::HeaderValue::from_static("no-store"),
-            );
-            response
-        }
-        Err(e) => error_page(e.into(), client.language),
-    }
+    export
+        .await
+        .unwrap_or_else(|e| error_page(e, client.language))
 }
 
 pub async fn receipt_page(

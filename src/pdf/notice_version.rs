@@ -1,13 +1,11 @@
 //! The PDF of a notice version for legal filing: its facts gathered from the catalogue and
 //! the review trail, laid out by [`super::notice_pdf`]. Same version and trail, same bytes.
 
-use std::collections::BTreeMap;
-
 use super::notice_pdf::{NoticePdf, PdfCategory, PdfPurpose, PdfReviewEntry, render as layout};
 use crate::app::App;
 use crate::catalog::{CatalogNotice, CatalogVersion};
 use crate::domain::notice::Language;
-use crate::store::{notice_versions, users};
+use crate::store::notice_versions;
 
 fn action_de(action: &str) -> &str {
     match action {
@@ -31,17 +29,8 @@ pub async fn render(
     let text = v.content.text_for(lang);
     let lang = text.language;
     let controller = app.policies.controller(&notice.controller);
-    let names: BTreeMap<String, String> = users::list(&app.db)
-        .await?
-        .into_iter()
-        .map(|u| (format!("user:{}", u.id), u.email))
-        .collect();
-    let who = |actor: &str| {
-        names
-            .get(actor)
-            .cloned()
-            .unwrap_or_else(|| actor.trim_start_matches("import:").to_owned())
-    };
+    let names = crate::accounts::ActorNames::load(&app.db).await?;
+    let who = |actor: &str| names.name(actor);
     let reviews =
         notice_versions::reviews_of(&app.db, &notice.id, i64::from(v.content.version)).await?;
     let category_title = |id: &str| {

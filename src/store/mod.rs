@@ -103,16 +103,25 @@ pub enum Db {
 impl Db {
     /// Connects (creating the SQLite file and its folder if needed) without migrating.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        Self::open(url, true).await
+    }
+
+    /// Connects to a database that must exist already (commands that only read).
+    pub async fn connect_existing(url: &str) -> anyhow::Result<Db> {
+        Self::open(url, false).await
+    }
+
+    async fn open(url: &str, create: bool) -> anyhow::Result<Db> {
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
                 .with_context(|| format!("invalid SQLite URL {}", redact_url(url)))?
-                .create_if_missing(true)
+                .create_if_missing(create)
                 // A 2xx means committed to disk: WAL with a full fsync on every commit.
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(30));
-            if let Some(parent) = options.get_filename().parent() {
+            if let Some(parent) = options.get_filename().parent().filter(|_| create) {
                 if !parent.as_os_str().is_empty() {
                     std::fs::create_dir_all(parent).with_context(|| {
                         format!("cannot create the database folder {}", parent.display())

@@ -300,17 +300,11 @@ impl TestApp {
                 pool.close().await;
             }
             Backend::Postgres => {
-                let out = Command::new("pg_dump")
-                    .args(["--format=custom", "--file"])
-                    .arg(&file)
-                    .arg(&self.db.url)
-                    .output()
-                    .expect("pg_dump (Debian package postgresql-client)");
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                self.pg_dump(&[
+                    "--format=custom".as_ref(),
+                    "--file".as_ref(),
+                    file.as_os_str(),
+                ]);
             }
         }
         file
@@ -325,19 +319,25 @@ impl TestApp {
                 String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned()
             }
             Backend::Postgres => {
-                let out = Command::new("pg_dump")
-                    .args(["--format=plain", "--data-only"])
-                    .arg(&self.db.url)
-                    .output()
-                    .expect("pg_dump (Debian package postgresql-client)");
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                String::from_utf8_lossy(&out.stdout).into_owned()
+                let out = self.pg_dump(&["--format=plain".as_ref(), "--data-only".as_ref()]);
+                String::from_utf8_lossy(&out).into_owned()
             }
         }
+    }
+
+    /// `pg_dump ARGS… URL` of this test's database; its standard output.
+    fn pg_dump(&self, args: &[&std::ffi::OsStr]) -> Vec<u8> {
+        let out = Command::new("pg_dump")
+            .args(args)
+            .arg(&self.db.url)
+            .output()
+            .expect("pg_dump (Debian package postgresql-client)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
     }
 
     fn backups_taken(&self) -> usize {

@@ -206,17 +206,8 @@ async fn render(
     };
     let diff = against.map(|old| diff::versions(&old.content, &v.content));
     let reviews = notice_versions::reviews_of(&state.app.db, id, i64::from(version)).await?;
-    let names: BTreeMap<String, String> = crate::store::users::list(&state.app.db)
-        .await?
-        .into_iter()
-        .map(|u| (format!("user:{}", u.id), u.email))
-        .collect();
-    let who = |actor: &str| {
-        names
-            .get(actor)
-            .cloned()
-            .unwrap_or_else(|| actor.trim_start_matches("import:").to_owned())
-    };
+    let names = crate::accounts::ActorNames::load(&state.app.db).await?;
+    let who = |actor: &str| names.name(actor);
     let base = format!("/staff/notices/{id}/{version}");
     let may = |path: &str| state.permits(staff.role, Method::POST, path);
     let body = html! {

@@ -1,0 +1,39 @@
+//! What the benchmarks share: where their database lives, and reading their own memory.
+
+/// A database URL for one side of a benchmark: `<name>.db` in `dir`, or a fresh PostgreSQL
+/// database `consentd_bench_<name>` on `CONSENTD_TEST_POSTGRES` (default the local server).
+pub async fn database_url(postgres: bool, dir: &std::path::Path, name: &str) -> String {
+    if !postgres {
+        return format!("sqlite://{}/{name}.db", dir.display());
+    }
+    let server = std::env::var("CONSENTD_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
+    let admin = sqlx::PgPool::connect(&format!("{server}/postgres"))
+        .await
+        .expect("PostgreSQL reachable");
+    let database = format!("consentd_bench_{name}");
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {database}"),
+        format!("CREATE DATABASE {database}"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+    admin.close().await;
+    format!("{server}/{database}")
+}
+
+/// A field of `/proc/self/status` in MB (`VmHWM:` peak, `VmRSS:` current); 0 if unknown.
+pub fn status_mb(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1024.0
+}
