@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::deletion_journal::DeletionJournal;
 use crate::domain::notice::PolicySet;
+use crate::store::group_commit::ConsentWriter;
 use crate::store::{self, Db};
 
 /// What every command and request works with.
@@ -21,6 +22,8 @@ pub struct App {
     pub clock: Clock,
     pub journal: DeletionJournal,
     pub signer: Arc<ReceiptSigner>,
+    /// Every new consent goes through it: concurrent ones share a commit.
+    pub consents: ConsentWriter,
     /// Unix seconds when this process last finished a real retention run (0: not yet).
     pub last_retention_run: Arc<std::sync::atomic::AtomicI64>,
     catalog: Arc<CatalogCache>,
@@ -73,8 +76,10 @@ impl App {
         for line in &report {
             tracing::info!("policies: {line}");
         }
+        let consents = ConsentWriter::spawn(db.clone(), clock.clone());
         Ok((
             App {
+                consents,
                 db,
                 policies: Arc::new(policies),
                 clock,

@@ -26,8 +26,19 @@ pub async fn database_url(postgres: bool, dir: &std::path::Path, name: &str) -> 
 }
 
 /// A field of `/proc/self/status` in MB (`VmHWM:` peak, `VmRSS:` current); 0 if unknown.
+#[allow(dead_code)] // not every bench reads its own memory
 pub fn status_mb(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+    status_file_mb("/proc/self/status", field)
+}
+
+/// The same field of another process.
+#[allow(dead_code)]
+pub fn process_status_mb(pid: u32, field: &str) -> f64 {
+    status_file_mb(&format!("/proc/{pid}/status"), field)
+}
+
+fn status_file_mb(path: &str, field: &str) -> f64 {
+    std::fs::read_to_string(path)
         .ok()
         .and_then(|s| {
             s.lines()

@@ -9,7 +9,8 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 use super::AppState;
@@ -26,6 +27,8 @@ pub struct Metrics {
     deletions: IntGauge,
     ledger_length: IntGauge,
     last_retention_run: IntGauge,
+    consent_commits: IntCounter,
+    consents_committed: IntCounter,
 }
 
 impl Metrics {
@@ -51,6 +54,7 @@ impl Metrics {
         )
         .expect("valid metric");
         let gauge = |name: &str, help: &str| IntGauge::new(name, help).expect("valid metric");
+        let counter = |name: &str, help: &str| IntCounter::new(name, help).expect("valid metric");
         let metrics = Metrics {
             consents: gauge("consentd_consent_records", "Consent records stored"),
             withdrawals: gauge("consentd_withdrawals", "Withdrawal events stored"),
@@ -66,6 +70,14 @@ impl Metrics {
                 "consentd_last_retention_run_timestamp_seconds",
                 "When this process last finished a retention run (0: not yet)",
             ),
+            consent_commits: counter(
+                "consentd_consent_commits_total",
+                "Transactions that stored new consents (group commit: several per transaction)",
+            ),
+            consents_committed: counter(
+                "consentd_consents_committed_total",
+                "New consents stored by this process",
+            ),
             registry,
             requests,
             latency,
@@ -78,6 +90,8 @@ impl Metrics {
             Box::new(metrics.deletions.clone()),
             Box::new(metrics.ledger_length.clone()),
             Box::new(metrics.last_retention_run.clone()),
+            Box::new(metrics.consent_commits.clone()),
+            Box::new(metrics.consents_committed.clone()),
         ];
         for c in collectors {
             metrics
@@ -114,6 +128,12 @@ pub async fn scrape(State(state): State<AppState>) -> Result<impl IntoResponse, 
     m.ledger_length.set(counts.ledger_length);
     m.last_retention_run
         .set(state.app.last_retention_run.load(Ordering::Relaxed));
+    let (commits, consents) = state.app.consents.committed();
+    // Counters only go up: bring them to the writer's totals.
+    m.consent_commits
+        .inc_by(commits.saturating_sub(m.consent_commits.get()));
+    m.consents_committed
+        .inc_by(consents.saturating_sub(m.consents_committed.get()));
     let mut body = Vec::new();
     TextEncoder::new()
         .encode(&m.registry.gather(), &mut body)

@@ -223,27 +223,25 @@ async fn record_with(
         organisation: Organisation::parse(input.subject.organisation.as_deref())?,
     };
     let decisions = decide(version, &input.purposes, input.acknowledged)?;
-    let recorded = consents::record(
-        &app.db,
-        &app.clock,
-        NewConsent {
-            workshop_id: &open.workshop.id,
-            controller_id: &notice.controller,
-            notice_id: &notice.id,
+    let recorded = app
+        .consents
+        .record(NewConsent {
+            workshop_id: open.workshop.id.clone(),
+            controller_id: notice.controller.clone(),
+            notice_id: notice.id.clone(),
             notice_version: version.version,
-            notice_language: language.code(),
-            notice_sha256: &text.sha256,
-            notice_content_sha256: &version.content_sha256(),
-            subject: &subject,
-            decisions: &decisions,
+            notice_language: language.code().to_owned(),
+            notice_sha256: text.sha256.clone(),
+            notice_content_sha256: version.content_sha256(),
+            subject,
+            decisions,
             method,
             collector,
             renews_record_id,
             ip_truncated: client.ip_truncated,
             user_agent: client.user_agent,
-        },
-    )
-    .await?;
+        })
+        .await?;
     tracing::info!(
         record = %recorded.record.id,
         ledger_seq = recorded.ledger.seq,

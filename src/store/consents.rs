@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::ledger::{insert_entry, lock_head};
-use super::{Db, with_db};
+use super::ledger::{insert_entries, insert_entry, lock_head, lock_head_for_batch};
+use super::{Db, DialectSql, bind_time, with_db};
 use crate::clock::{Clock, canonical_time};
 use crate::domain::consent::{
     CollectionMethod, PersonalData, PurposeDecision, PurposeState, ReceiptToken, Subject, new_salt,
@@ -14,16 +14,16 @@ use crate::domain::ledger::{
 };
 
 /// What the service knows when a participant consents.
-pub struct NewConsent<'a> {
-    pub workshop_id: &'a str,
-    pub controller_id: &'a str,
-    pub notice_id: &'a str,
+pub struct NewConsent {
+    pub workshop_id: String,
+    pub controller_id: String,
+    pub notice_id: String,
     pub notice_version: u32,
-    pub notice_language: &'a str,
-    pub notice_sha256: &'a str,
-    pub notice_content_sha256: &'a str,
-    pub subject: &'a Subject,
-    pub decisions: &'a [PurposeDecision],
+    pub notice_language: String,
+    pub notice_sha256: String,
+    pub notice_content_sha256: String,
+    pub subject: Subject,
+    pub decisions: Vec<PurposeDecision>,
     pub method: CollectionMethod,
     /// The API token that submitted the consent, if any.
     pub collector: Option<String>,
@@ -188,56 +188,75 @@ macro_rules! insert_event {
 pub(crate) use insert_event;
 
 /// Stores subject, record, events and ledger entry in one transaction.
-pub async fn record(db: &Db, clock: &Clock, new: NewConsent<'_>) -> sqlx::Result<RecordedConsent> {
-    let token = ReceiptToken::generate();
-    let salt = new_salt();
-    let subject_id = uuid::Uuid::new_v4().to_string();
-    let name = new.subject.name.as_str();
-    let email = new.subject.email.as_str();
-    let organisation = new.subject.organisation.as_ref().map(|o| o.as_str());
-    let digest = Subject::digest(
-        &PersonalData {
-            name,
-            email,
-            organisation,
-            ip_truncated: new.ip_truncated.as_deref(),
-            user_agent: new.user_agent.as_deref(),
-        },
-        &salt,
-    );
-    let record_id = uuid::Uuid::new_v4().to_string();
+pub async fn record(db: &Db, clock: &Clock, new: &NewConsent) -> sqlx::Result<RecordedConsent> {
+    let mut recorded = record_batch(db, clock, std::slice::from_ref(new)).await?;
+    Ok(recorded.pop().expect("one consent in, one out"))
+}
 
-    with_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let (seq, prev) = lock_head!(tx);
-        // The time is read under the lock, so ledger times grow with sequence numbers.
-        let now = clock.now();
-        let record = ConsentRecord {
-            id: record_id.clone(),
+/// A consent with everything that needs no lock worked out: ids, salt, digest, token.
+struct PreparedConsent<'a> {
+    new: &'a NewConsent,
+    token: ReceiptToken,
+    salt: String,
+    digest: String,
+    subject_id: String,
+    record_id: String,
+    receipt_id: String,
+}
+
+impl<'a> PreparedConsent<'a> {
+    fn of(new: &'a NewConsent) -> Self {
+        let salt = new_salt();
+        let digest = Subject::digest(
+            &PersonalData {
+                name: new.subject.name.as_str(),
+                email: new.subject.email.as_str(),
+                organisation: new.subject.organisation.as_ref().map(|o| o.as_str()),
+                ip_truncated: new.ip_truncated.as_deref(),
+                user_agent: new.user_agent.as_deref(),
+            },
+            &salt,
+        );
+        PreparedConsent {
+            new,
+            token: ReceiptToken::generate(),
+            salt,
+            digest,
+            subject_id: uuid::Uuid::new_v4().to_string(),
+            record_id: uuid::Uuid::new_v4().to_string(),
             receipt_id: uuid::Uuid::new_v4().to_string(),
-            subject_id: subject_id.clone(),
-            workshop_id: new.workshop_id.to_owned(),
-            controller_id: new.controller_id.to_owned(),
-            notice_id: new.notice_id.to_owned(),
+        }
+    }
+
+    /// The record and its events as ledger entry `seq` at `now`.
+    fn at(self, seq: i64, now: DateTime<Utc>) -> (ConsentRecord, Vec<ConsentEvent>, Self) {
+        let new = self.new;
+        let record = ConsentRecord {
+            id: self.record_id.clone(),
+            receipt_id: self.receipt_id.clone(),
+            subject_id: self.subject_id.clone(),
+            workshop_id: new.workshop_id.clone(),
+            controller_id: new.controller_id.clone(),
+            notice_id: new.notice_id.clone(),
             notice_version: i64::from(new.notice_version),
-            notice_language: new.notice_language.to_owned(),
-            notice_sha256: new.notice_sha256.to_owned(),
-            notice_content_sha256: new.notice_content_sha256.to_owned(),
+            notice_language: new.notice_language.clone(),
+            notice_sha256: new.notice_sha256.clone(),
+            notice_content_sha256: new.notice_content_sha256.clone(),
             collection_method: new.method.as_str().to_owned(),
             collector: new.collector.clone(),
             ip_truncated: new.ip_truncated.clone(),
             user_agent: new.user_agent.clone(),
-            token_sha256: ReceiptToken::hash(token.as_str()),
+            token_sha256: ReceiptToken::hash(self.token.as_str()),
             renews_record_id: new.renews_record_id.clone(),
             recorded_at: now,
             ledger_seq: seq,
         };
-        let events: Vec<ConsentEvent> = new
+        let events = new
             .decisions
             .iter()
             .map(|d| ConsentEvent {
                 id: uuid::Uuid::new_v4().to_string(),
-                record_id: record_id.clone(),
+                record_id: self.record_id.clone(),
                 purpose_id: d.purpose_id.clone(),
                 legal_basis: d.legal_basis.code().to_owned(),
                 state: d.state.as_str().to_owned(),
@@ -246,53 +265,159 @@ pub async fn record(db: &Db, clock: &Clock, new: NewConsent<'_>) -> sqlx::Result
                 ledger_seq: seq,
             })
             .collect();
-        let hash = payload_hash(&record.payload(&digest, &events));
-        let entry = LedgerEntry::next(seq, &prev, now, EntryKind::ConsentRecorded, &record_id, &hash);
-        insert_entry!(tx, &entry);
+        (record, events, self)
+    }
+}
 
-        sqlx::query(
-            "INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&subject_id)
-        .bind(name)
-        .bind(email)
-        .bind(organisation)
-        .bind(&salt)
-        .bind(&digest)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(concat!(
-            "INSERT INTO consent_records (", record_columns!(), ")
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
-        ))
-        .bind(&record.id)
-        .bind(&record.receipt_id)
-        .bind(&record.subject_id)
-        .bind(&record.workshop_id)
-        .bind(&record.controller_id)
-        .bind(&record.notice_id)
-        .bind(record.notice_version)
-        .bind(&record.notice_language)
-        .bind(&record.notice_sha256)
-        .bind(&record.notice_content_sha256)
-        .bind(&record.collection_method)
-        .bind(&record.collector)
-        .bind(&record.ip_truncated)
-        .bind(&record.user_agent)
-        .bind(&record.token_sha256)
-        .bind(&record.renews_record_id)
-        .bind(record.recorded_at)
-        .bind(record.ledger_seq)
-        .execute(&mut *tx)
-        .await?;
-        for event in &events {
-            insert_event!(tx, event);
+/// Stores many consents in one transaction: one lock of the ledger head, one statement per
+/// table, one commit (one fsync) for all of them. Each consent still gets its own record,
+/// events and ledger entry, chained in the order given. All or nothing.
+pub async fn record_batch(
+    db: &Db,
+    clock: &Clock,
+    batch: &[NewConsent],
+) -> sqlx::Result<Vec<RecordedConsent>> {
+    let prepared: Vec<PreparedConsent> = batch.iter().map(PreparedConsent::of).collect();
+    with_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let (head_seq, head_sha256) = lock_head_for_batch!(tx);
+        // The time is read under the lock, so ledger times grow with sequence numbers.
+        let now = clock.now();
+        let mut prev = head_sha256;
+        let mut recorded = Vec::with_capacity(prepared.len());
+        let mut subjects = Vec::with_capacity(prepared.len());
+        for (seq, consent) in (head_seq + 1..).zip(prepared) {
+            let (record, events, consent) = consent.at(seq, now);
+            let hash = payload_hash(&record.payload(&consent.digest, &events));
+            let entry =
+                LedgerEntry::next(seq, &prev, now, EntryKind::ConsentRecorded, &record.id, &hash);
+            prev.clone_from(&entry.entry_sha256);
+            let subject = &consent.new.subject;
+            subjects.push((
+                consent.subject_id,
+                subject.name.as_str().to_owned(),
+                subject.email.as_str().to_owned(),
+                subject.organisation.as_ref().map(|o| o.as_str().to_owned()),
+                consent.salt,
+                consent.digest,
+                bind_time(now),
+            ));
+            recorded.push(RecordedConsent { record, events, token: consent.token, ledger: entry });
         }
+        let entries: Vec<LedgerEntry> = recorded.iter().map(|r| r.ledger.clone()).collect();
+        insert_entries!(tx, pool, &entries);
+        sqlx::query(INSERT_SUBJECTS.for_pool(pool))
+            .bind(serde_json::to_string(&subjects).expect("plain data"))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(INSERT_RECORDS.for_pool(pool))
+            .bind(records_json(recorded.iter().map(|r| &r.record)))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(INSERT_EVENTS.for_pool(pool))
+            .bind(events_json(recorded.iter().flat_map(|r| &r.events)))
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
-        Ok(RecordedConsent { record, events, token, ledger: entry })
+        Ok(recorded)
     })
+}
+
+const INSERT_SUBJECTS: DialectSql = DialectSql {
+    sqlite: "INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at)
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6
+             FROM json_each($1)",
+    postgres: "INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at)
+               SELECT r ->> 0, r ->> 1, r ->> 2, r ->> 3, r ->> 4, r ->> 5, (r ->> 6)::timestamptz
+               FROM jsonb_array_elements($1::text::jsonb) AS r",
+};
+
+const INSERT_RECORDS: DialectSql = DialectSql {
+    sqlite: concat!(
+        "INSERT INTO consent_records (",
+        record_columns!(),
+        ")
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+                value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11,
+                value ->> 12, value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17
+         FROM json_each($1)"
+    ),
+    postgres: concat!(
+        "INSERT INTO consent_records (",
+        record_columns!(),
+        ")
+         SELECT r ->> 0, r ->> 1, r ->> 2, r ->> 3, r ->> 4, r ->> 5, (r ->> 6)::bigint,
+                r ->> 7, r ->> 8, r ->> 9, r ->> 10, r ->> 11, r ->> 12, r ->> 13, r ->> 14,
+                r ->> 15, (r ->> 16)::timestamptz, (r ->> 17)::bigint
+         FROM jsonb_array_elements($1::text::jsonb) AS r"
+    ),
+};
+
+const INSERT_EVENTS: DialectSql = DialectSql {
+    sqlite: concat!(
+        "INSERT INTO consent_events (",
+        event_columns!(),
+        ")
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+                value ->> 6, value ->> 7
+         FROM json_each($1)"
+    ),
+    postgres: concat!(
+        "INSERT INTO consent_events (",
+        event_columns!(),
+        ")
+         SELECT r ->> 0, r ->> 1, r ->> 2, r ->> 3, r ->> 4, r ->> 5, (r ->> 6)::timestamptz,
+                (r ->> 7)::bigint
+         FROM jsonb_array_elements($1::text::jsonb) AS r"
+    ),
+};
+
+/// Records as one JSON array of rows in [`record_columns!`] order.
+fn records_json<'a>(records: impl Iterator<Item = &'a ConsentRecord>) -> String {
+    let rows: Vec<_> = records
+        .map(|r| {
+            serde_json::json!([
+                r.id,
+                r.receipt_id,
+                r.subject_id,
+                r.workshop_id,
+                r.controller_id,
+                r.notice_id,
+                r.notice_version,
+                r.notice_language,
+                r.notice_sha256,
+                r.notice_content_sha256,
+                r.collection_method,
+                r.collector,
+                r.ip_truncated,
+                r.user_agent,
+                r.token_sha256,
+                r.renews_record_id,
+                bind_time(r.recorded_at),
+                r.ledger_seq
+            ])
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
+}
+
+/// Events as one JSON array of rows in [`event_columns!`] order.
+fn events_json<'a>(events: impl Iterator<Item = &'a ConsentEvent>) -> String {
+    let rows: Vec<_> = events
+        .map(|e| {
+            (
+                &e.id,
+                &e.record_id,
+                &e.purpose_id,
+                &e.legal_basis,
+                &e.state,
+                &e.actor,
+                bind_time(e.occurred_at),
+                e.ledger_seq,
+            )
+        })
+        .collect();
+    serde_json::to_string(&rows).expect("plain data")
 }
 
 /// Which purposes to withdraw.

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod consents;
 pub mod consultants;
+pub mod group_commit;
 pub mod ledger;
 pub mod notice_texts;
 pub mod notice_versions;

@@ -6,6 +6,7 @@ mod access;
 mod browser;
 mod consent;
 mod consultants;
+mod group_commit;
 mod ledger;
 mod operations;
 mod pages;

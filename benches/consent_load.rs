@@ -1,0 +1,303 @@
+//! HTTP load: consents per second and latency of `consentd serve` under concurrent clients,
+//! side by side, in the same run, with a plain axum server that parses the same JSON into
+//! the same `ConsentInput` and answers 201 without touching a database (the HTTP ceiling).
+//!
+//! Run: `cargo bench --bench consent_load -- [SECONDS] [CLIENTS] [sqlite|postgres|both]`
+//! (defaults 10, 64, both). Each server is its own process, started from the release
+//! binary; the load generator is this process, on the same machine, over loopback with one
+//! keep-alive connection per client. Every consent has its own address. One second of
+//! warm-up is not counted. Results go to stdout as a Markdown table; see BENCHMARKS.md.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use serde_json::{Value, json};
+
+const WORKSHOP: &str = "demo-autorisierung-koeln";
+const NOTICE: &str = "om-workshop-teilnehmende";
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    if args.first().map(String::as_str) == Some("--baseline-server") {
+        return baseline_server();
+    }
+    let seconds: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(10);
+    let clients: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(64);
+    let backends: &[&str] = match args.get(2).map(String::as_str) {
+        Some("sqlite") => &["sqlite"],
+        Some("postgres") => &["postgres"],
+        _ => &["sqlite", "postgres"],
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        println!("{clients} clients, {seconds} s measured after 1 s warm-up\n");
+        println!(
+            "| server | consents/s | p50 | p99 | p99.9 | max | errors | ratio to baseline | RSS idle | RSS peak |"
+        );
+        println!("|---|---|---|---|---|---|---|---|---|---|");
+        let baseline = {
+            let server = Server::start(
+                Command::new(std::env::current_exe().unwrap()).arg("--baseline-server"),
+            );
+            let result = load(&server, clients, seconds).await;
+            print_row("plain axum (parse JSON, 201)", &result, None, &server);
+            result
+        };
+        for backend in backends {
+            let url = common::database_url(*backend == "postgres", dir.path(), "consent_load").await;
+            let server = Server::start(
+                Command::new(env!("CARGO_BIN_EXE_consentd"))
+                    .arg("serve")
+                    .env("CONSENTD_DATABASE_URL", &url)
+                    .env("CONSENTD_POLICIES", concat!(env!("CARGO_MANIFEST_DIR"), "/policies"))
+                    .env("CONSENTD_SIGNING_KEY", dir.path().join("key.pem"))
+                    .env("CONSENTD_DELETION_JOURNAL", dir.path().join("journal"))
+                    .env("CONSENTD_RATE_LIMIT", "off")
+                    .env("CONSENTD_LISTEN", "127.0.0.1:0")
+                    .env("RUST_LOG", "warn"),
+            );
+            let result = load(&server, clients, seconds).await;
+            let label = format!("consentd, {backend}");
+            print_row(&label, &result, Some(&baseline), &server);
+        }
+    });
+}
+
+/// A server process and the port it listens on.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    /// Starts the command and waits for its "listening on http://HOST:PORT" line.
+    fn start(command: &mut Command) -> Server {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("server starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let port = loop {
+            let line = lines
+                .next()
+                .expect("server printed its address")
+                .expect("server output");
+            if let Some(address) = line.split("listening on http://").nth(1) {
+                let port = address.trim().rsplit(':').next().unwrap();
+                break port.parse().expect("a port");
+            }
+        };
+        // Keep draining its output so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Server { child, port }
+    }
+
+    fn memory_mb(&self, field: &str) -> f64 {
+        common::process_status_mb(self.child.id(), field)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct LoadResult {
+    requests: usize,
+    errors: usize,
+    seconds: f64,
+    /// Latencies of the measured requests, sorted, in microseconds.
+    latencies: Vec<u32>,
+    rss_idle_mb: f64,
+}
+
+impl LoadResult {
+    fn per_second(&self) -> f64 {
+        self.requests as f64 / self.seconds
+    }
+
+    fn percentile(&self, p: f64) -> String {
+        if self.latencies.is_empty() {
+            return "–".into();
+        }
+        let i = ((self.latencies.len() as f64 * p).ceil() as usize).clamp(1, self.latencies.len());
+        format!("{:.1} ms", f64::from(self.latencies[i - 1]) / 1000.0)
+    }
+}
+
+fn print_row(label: &str, r: &LoadResult, baseline: Option<&LoadResult>, server: &Server) {
+    let ratio = baseline.map_or("1".to_owned(), |b| {
+        format!("{:.3}", r.per_second() / b.per_second())
+    });
+    println!(
+        "| {label} | {:.0} | {} | {} | {} | {} | {} | {ratio} | {:.1} MB | {:.1} MB |",
+        r.per_second(),
+        r.percentile(0.50),
+        r.percentile(0.99),
+        r.percentile(0.999),
+        r.percentile(1.0),
+        r.errors,
+        r.rss_idle_mb,
+        server.memory_mb("VmHWM:"),
+    );
+}
+
+/// Runs `clients` connections against the server for 1 s of warm-up plus `seconds`.
+async fn load(server: &Server, clients: usize, seconds: u64) -> LoadResult {
+    let rss_idle_mb = server.memory_mb("VmRSS:");
+    let port = server.port;
+    let notice = notice_in_force(port).await;
+    let start = Instant::now();
+    let measure_from = start + Duration::from_secs(1);
+    let until = measure_from + Duration::from_secs(seconds);
+    let tasks: Vec<_> = (0..clients)
+        .map(|client| {
+            let notice = notice.clone();
+            tokio::spawn(
+                async move { client_loop(port, client, notice, measure_from, until).await },
+            )
+        })
+        .collect();
+    let mut result = LoadResult {
+        requests: 0,
+        errors: 0,
+        seconds: seconds as f64,
+        latencies: Vec::new(),
+        rss_idle_mb,
+    };
+    for task in tasks {
+        let (latencies, errors) = task.await.unwrap();
+        result.requests += latencies.len();
+        result.errors += errors;
+        result.latencies.extend(latencies);
+    }
+    result.latencies.sort_unstable();
+    result
+}
+
+async fn client_loop(
+    port: u16,
+    client: usize,
+    notice: Value,
+    measure_from: Instant,
+    until: Instant,
+) -> (Vec<u32>, usize) {
+    let mut sender = connect(port).await;
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for i in 0.. {
+        let body = json!({
+            "workshop": WORKSHOP,
+            "notice": notice,
+            "subject": {
+                "name": "Erika Beispiel",
+                "email": format!("last-{client}-{i}@example.org"),
+                "organisation": "Beispiel GmbH",
+            },
+            "purposes": { "durchfuehrung": true, "fotos": i % 2 == 0, "newsletter": false },
+        });
+        let request = hyper::Request::post("/api/v1/consents")
+            .header("host", "127.0.0.1")
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .unwrap();
+        let sent = Instant::now();
+        let status = match sender.send_request(request).await {
+            Ok(response) => {
+                let status = response.status();
+                let _ = response.into_body().collect().await;
+                status
+            }
+            Err(_) => {
+                sender = connect(port).await;
+                hyper::StatusCode::SERVICE_UNAVAILABLE
+            }
+        };
+        let done = Instant::now();
+        if done >= until {
+            break;
+        }
+        if sent >= measure_from {
+            if status == hyper::StatusCode::CREATED {
+                latencies.push((done - sent).as_micros() as u32);
+            } else {
+                errors += 1;
+            }
+        }
+    }
+    (latencies, errors)
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn connect(port: u16) -> Sender {
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("server reachable");
+    stream.set_nodelay(true).unwrap();
+    let (sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    sender
+}
+
+/// The notice reference the participant was shown (from the server's public list), checked
+/// by one consent that must be stored.
+async fn notice_in_force(port: u16) -> Value {
+    let mut sender = connect(port).await;
+    let response = sender
+        .send_request(
+            hyper::Request::get("/api/v1/notices")
+                .header("host", "127.0.0.1")
+                .body(Full::new(Bytes::new()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    // The baseline server has no notices: any reference parses there.
+    let notices: Vec<Value> = serde_json::from_slice(&body).unwrap_or_default();
+    notices
+        .into_iter()
+        .find(|n| n["id"] == NOTICE && n["language"] == "de")
+        .map(|n| json!({"id": n["id"], "version": n["version"], "language": "de", "sha256": n["sha256"]}))
+        .unwrap_or_else(|| json!({"id": NOTICE, "version": 1, "language": "de", "sha256": "0".repeat(64)}))
+}
+
+/// The HTTP ceiling: same runtime, same framework, same JSON type, no database.
+fn baseline_server() {
+    use axum::{Json, Router, http::StatusCode, routing::post};
+    use consentd::http::submission::ConsentInput;
+
+    async fn create(Json(input): Json<ConsentInput>) -> (StatusCode, Json<Value>) {
+        let receipt_id = uuid::Uuid::new_v4().to_string();
+        (
+            StatusCode::CREATED,
+            Json(json!({ "receipt_id": receipt_id, "workshop": input.workshop })),
+        )
+    }
+
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!(
+            "baseline listening on http://{}",
+            listener.local_addr().unwrap()
+        );
+        let app = Router::new().route("/api/v1/consents", post(create));
+        axum::serve(listener, app).await.unwrap();
+    });
+}

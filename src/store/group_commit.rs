@@ -1,0 +1,133 @@
+//! Group commit for consents: requests that arrive together share one transaction, one fsync
+//! and one ledger append, and each is answered only after that commit.
+//!
+//! One writer task per process takes the first waiting consent, then everything else already
+//! queued (up to [`MAX_BATCH`]), and stores them with [`consents::record_batch`]. There is no
+//! waiting for company: under light load a batch is a single consent, so latency stays that of
+//! one commit; under heavy load the queue fills while the previous batch commits, and batches
+//! grow by themselves.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::Db;
+use super::consents::{self, NewConsent, RecordedConsent};
+use crate::clock::Clock;
+
+/// Large enough to amortise a commit over many consents, small enough that one batch's
+/// statements stay short (each is one JSON array).
+pub const MAX_BATCH: usize = 256;
+
+/// Consents waiting for the writer; a full queue makes callers wait (back-pressure).
+const QUEUE: usize = 4 * MAX_BATCH;
+
+struct Job {
+    consent: NewConsent,
+    reply: oneshot::Sender<sqlx::Result<RecordedConsent>>,
+}
+
+/// The handle requests use; cheap to clone.
+#[derive(Clone)]
+pub struct ConsentWriter {
+    queue: mpsc::Sender<Job>,
+    stats: Arc<Stats>,
+}
+
+/// What this process's writer has committed so far (for `/metrics`).
+#[derive(Default)]
+struct Stats {
+    commits: AtomicU64,
+    consents: AtomicU64,
+}
+
+impl ConsentWriter {
+    /// Starts the writer task on the current Tokio runtime. It ends when every handle is gone.
+    pub fn spawn(db: Db, clock: Clock) -> ConsentWriter {
+        let (queue, jobs) = mpsc::channel(QUEUE);
+        let stats = Arc::new(Stats::default());
+        tokio::spawn(run(db, clock, jobs, stats.clone()));
+        ConsentWriter { queue, stats }
+    }
+
+    /// `(commits, consents)` stored by this process: their ratio is the mean batch size.
+    pub fn committed(&self) -> (u64, u64) {
+        (
+            self.stats.commits.load(Ordering::Relaxed),
+            self.stats.consents.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Stores one consent; returns once it is committed (or failed).
+    pub async fn record(&self, consent: NewConsent) -> sqlx::Result<RecordedConsent> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Job { consent, reply })
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        // The writer never drops a job unanswered while it runs; if it is gone, so is the pool.
+        answer.await.unwrap_or(Err(sqlx::Error::PoolClosed))
+    }
+}
+
+async fn run(db: Db, clock: Clock, mut jobs: mpsc::Receiver<Job>, stats: Arc<Stats>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (consents, replies): (Vec<_>, Vec<_>) =
+            batch.drain(..).map(|j| (j.consent, j.reply)).unzip();
+        store(&db, &clock, consents, replies, &stats).await;
+    }
+}
+
+async fn store(
+    db: &Db,
+    clock: &Clock,
+    consents: Vec<NewConsent>,
+    replies: Vec<oneshot::Sender<sqlx::Result<RecordedConsent>>>,
+    stats: &Stats,
+) {
+    let committed = |n: usize| {
+        stats.commits.fetch_add(1, Ordering::Relaxed);
+        stats.consents.fetch_add(n as u64, Ordering::Relaxed);
+    };
+    if consents.len() == 1 {
+        let result = consents::record(db, clock, &consents[0]).await;
+        if result.is_ok() {
+            committed(1);
+        }
+        let _ = replies.into_iter().next().expect("one").send(result);
+        return;
+    }
+    match consents::record_batch(db, clock, &consents).await {
+        Ok(recorded) => {
+            committed(recorded.len());
+            for (reply, consent) in replies.into_iter().zip(recorded) {
+                // A caller that went away (client disconnected) still has its consent stored.
+                let _ = reply.send(Ok(consent));
+            }
+        }
+        // No connection to be had: every consent of the batch would wait the same way again.
+        Err(e @ (sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)) => {
+            tracing::warn!(error = %e, consents = replies.len(), "consent batch not stored");
+            for reply in replies {
+                let _ = reply.send(Err(match e {
+                    sqlx::Error::PoolTimedOut => sqlx::Error::PoolTimedOut,
+                    _ => sqlx::Error::PoolClosed,
+                }));
+            }
+        }
+        // Something in one consent (PostgreSQL refusing a character, say) must not fail the
+        // others: store each alone, so each gets its own answer.
+        Err(e) => {
+            tracing::warn!(error = %e, consents = replies.len(), "consent batch failed; storing one by one");
+            for (consent, reply) in consents.iter().zip(replies) {
+                let result = consents::record(db, clock, consent).await;
+                if result.is_ok() {
+                    committed(1);
+                }
+                let _ = reply.send(result);
+            }
+        }
+    }
+}

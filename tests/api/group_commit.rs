@@ -1,0 +1,169 @@
+//! Group commit: consents that arrive together share a transaction, and still each 201 means
+//! stored, each consent has its own ledger entry, and one bad consent fails alone.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use consentd::clock::Clock;
+use consentd::domain::consent::{
+    CollectionMethod, EmailAddress, PurposeDecision, PurposeState, Subject, SubjectName,
+};
+use consentd::domain::notice::LegalBasis;
+use consentd::store::Db;
+use consentd::store::consents::NewConsent;
+use consentd::store::group_commit::ConsentWriter;
+
+use crate::helpers::{Backend, OM_NOTICE, TestApp};
+use crate::on_both_backends;
+
+const CONCURRENT: usize = 120;
+
+async fn concurrent_consents_share_commits_and_each_is_stored(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let before = app.ledger_length();
+    let body = app.consent_body("koeln-2026", "gruppe@example.org").await;
+    let requests = (0..CONCURRENT).map(|i| {
+        let mut body = body.clone();
+        body["subject"]["email"] = format!("gruppe-{i}@example.org").into();
+        let app = &app;
+        async move { app.post_json("/api/v1/consents", &body).await }
+    });
+    let responses = futures::future::join_all(requests).await;
+    let mut seqs = Vec::new();
+    for response in responses {
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let created: Value = response.json().await.unwrap();
+        seqs.push(created["ledger_seq"].as_i64().unwrap());
+        // Acknowledged means readable at once, by anyone, through the receipt.
+        let token = created["token"].as_str().unwrap();
+        let receipt = app.get(&format!("/api/v1/receipts/{token}")).await;
+        assert_eq!(receipt.status(), StatusCode::OK);
+    }
+    seqs.sort_unstable();
+    let expected: Vec<i64> = (before + 1..=before + CONCURRENT as i64).collect();
+    assert_eq!(
+        seqs, expected,
+        "one ledger entry per consent, no gaps, none shared"
+    );
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(*) FROM consent_records")
+            .await,
+        CONCURRENT as i64
+    );
+    let (ok, report) = app.verify();
+    assert!(ok, "{report}");
+
+    let auditor = app.create_token("auditor", "prometheus");
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> u64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing:\n{text}"))
+    };
+    let (commits, consents) = (
+        value("consentd_consent_commits_total "),
+        value("consentd_consents_committed_total "),
+    );
+    assert_eq!(consents, CONCURRENT as u64);
+    assert!(
+        commits < consents,
+        "{CONCURRENT} concurrent consents took {commits} commits: no group commit"
+    );
+}
+
+/// A consent the database refuses (here: a workshop that does not exist) fails alone; the
+/// others of its batch are stored.
+async fn a_refused_consent_does_not_fail_its_batch(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let created: Value = app
+        .post_json(
+            "/api/v1/consents",
+            &app.consent_body("koeln-2026", "vorlage@example.org").await,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let column = |name: &str| {
+        format!(
+            "SELECT {name} FROM consent_records WHERE id = '{}'",
+            created["record_id"].as_str().unwrap()
+        )
+    };
+    let workshop_id = app.db.scalar_string(&column("workshop_id")).await;
+    let controller_id = app.db.scalar_string(&column("controller_id")).await;
+    let notice_sha256 = app.db.scalar_string(&column("notice_sha256")).await;
+    let content_sha256 = app.db.scalar_string(&column("notice_content_sha256")).await;
+    let consent = |i: usize, workshop_id: &str| NewConsent {
+        workshop_id: workshop_id.to_owned(),
+        controller_id: controller_id.clone(),
+        notice_id: OM_NOTICE.to_owned(),
+        notice_version: created["notice"]["version"].as_u64().unwrap() as u32,
+        notice_language: "de".to_owned(),
+        notice_sha256: notice_sha256.clone(),
+        notice_content_sha256: content_sha256.clone(),
+        subject: Subject {
+            name: SubjectName::parse("Erika Beispiel").unwrap(),
+            email: EmailAddress::parse(&format!("batch-{i}@example.org")).unwrap(),
+            organisation: None,
+        },
+        decisions: vec![PurposeDecision {
+            purpose_id: "durchfuehrung".to_owned(),
+            legal_basis: LegalBasis::Contract,
+            state: PurposeState::Acknowledged,
+        }],
+        method: CollectionMethod::Api,
+        collector: None,
+        renews_record_id: None,
+        ip_truncated: None,
+        user_agent: None,
+    };
+
+    let db = Db::connect(&app.db.url).await.unwrap();
+    let writer = ConsentWriter::spawn(db, Clock::system());
+    // Queued together, so the writer takes them as one batch (or a few).
+    let results = futures::future::join_all((0..20).map(|i| {
+        let workshop = if i == 7 {
+            "no-such-workshop"
+        } else {
+            workshop_id.as_str()
+        };
+        writer.record(consent(i, workshop))
+    }))
+    .await;
+    for (i, result) in results.iter().enumerate() {
+        assert_eq!(
+            result.is_ok(),
+            i != 7,
+            "consent {i}: {:?}",
+            result.as_ref().err()
+        );
+    }
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(*) FROM consent_records")
+            .await,
+        20,
+        "the first consent and the 19 good ones"
+    );
+    let (ok, report) = app.verify();
+    assert!(ok, "{report}");
+}
+
+on_both_backends!(
+    concurrent_consents_share_commits_and_each_is_stored,
+    a_refused_consent_does_not_fail_its_batch,
+);
