@@ -1,5 +1,7 @@
 //! What the benchmarks share: where their database lives, and reading their own memory.
 
+pub mod consent_record_sample;
+
 /// A database URL for one side of a benchmark: `<name>.db` in `dir`, or a fresh PostgreSQL
 /// database `consentd_bench_<name>` on `CONSENTD_TEST_POSTGRES` (default the local server).
 pub async fn database_url(postgres: bool, dir: &std::path::Path, name: &str) -> String {
