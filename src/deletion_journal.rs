@@ -43,8 +43,17 @@ impl DeletionJournal {
             .create(true)
             .append(true)
             .open(&self.path)?;
-        file.write_all(&buffer)?;
-        file.sync_data()
+        let length = file.metadata()?.len();
+        let written = file.write_all(&buffer).and_then(|()| file.sync_data());
+        if written.is_err() {
+            // A full disk takes part of the write: cut the journal back, or the next append
+            // would follow a torn line and `retention replay` would stop at it. The deletion
+            // does not commit (the caller rolls back), so its lines must not stay either.
+            if let Err(e) = file.set_len(length).and_then(|()| file.sync_data()) {
+                tracing::error!(error = %e, "cannot cut the deletion journal back after a failed write");
+            }
+        }
+        written
     }
 }
 

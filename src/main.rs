@@ -468,24 +468,83 @@ async fn serve(settings: &Settings, serve_settings: &ServeSettings) -> anyhow::R
         tls: base_url.starts_with("https://"),
     };
     let router = http::router(app.clone(), base_url, config, rate_limits);
-    consentd::jobs::housekeeping::spawn(app.clone());
+    let (stop_jobs, stop) = consentd::jobs::Stop::new();
+    let mut jobs = vec![consentd::jobs::housekeeping::spawn(
+        app.clone(),
+        stop.clone(),
+    )];
     // The first pass runs before the first request is answered.
     consentd::jobs::reconsent::run_once(&app).await?;
-    consentd::jobs::reconsent::spawn(app.clone());
-    consentd::jobs::retention::spawn(app.clone(), serve_settings.retention_interval);
-    consentd::jobs::outbox::spawn(
+    jobs.push(consentd::jobs::reconsent::spawn(app.clone(), stop.clone()));
+    jobs.extend(consentd::jobs::retention::spawn(
+        app.clone(),
+        serve_settings.retention_interval,
+        stop.clone(),
+    ));
+    jobs.extend(consentd::jobs::outbox::spawn(
         app.clone(),
         consentd::mail::Mailer::from_settings(settings.smtp_url.as_deref(), &settings.mail_from)?,
-    );
-    axum::serve(
+        stop,
+    ));
+
+    // SIGTERM or Ctrl-C: stop accepting connections (the listener closes, new connections
+    // are refused), let the requests in flight finish, let each job finish the pass it is
+    // in, then close the database pool. Nothing is cut off unless it overruns the grace.
+    let signalled = std::sync::Arc::new(tokio::sync::Notify::new());
+    let server = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .with_graceful_shutdown({
+        let signalled = signalled.clone();
+        async move {
+            shutdown_signal().await;
+            signalled.notify_one();
+        }
+    });
+    let mut server = std::pin::pin!(std::future::IntoFuture::into_future(server));
+    let grace_over = async {
+        signalled.notified().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    let mut clean = tokio::select! {
+        served = &mut server => {
+            served?;
+            true
+        }
+        () = grace_over => {
+            // Only a client that does not read its response gets here (requests themselves
+            // time out after 30 s). Its connection is cut when the process ends.
+            tracing::warn!(
+                grace_s = SHUTDOWN_GRACE.as_secs(),
+                "shutdown: connections still open after the grace period are cut"
+            );
+            false
+        }
+    };
+    stop_jobs.stop();
+    if tokio::time::timeout(SHUTDOWN_GRACE, futures::future::join_all(jobs))
+        .await
+        .is_err()
+    {
+        // Cut off when the runtime ends: its open transaction is rolled back.
+        tracing::warn!(
+            grace_s = SHUTDOWN_GRACE.as_secs(),
+            "shutdown: a background job was still running after the grace period"
+        );
+        clean = false;
+    }
     app.db.close().await;
+    if clean {
+        tracing::info!(
+            "shut down: requests in flight answered, background jobs stopped, database closed"
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
+
+/// How long shutdown waits for open connections, and then for background jobs.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 
 async fn print_banner(
     settings: &Settings,

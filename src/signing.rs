@@ -126,13 +126,16 @@ fn write_key(path: &Path, key: &SigningKey) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options
-        .open(&tmp)
-        .with_context(|| format!("cannot write the signing key {}", tmp.display()))?;
-    file.write_all(pem.as_bytes())?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot write the signing key {}", path.display()))?;
+    let written = options.open(&tmp).and_then(|mut file| {
+        file.write_all(pem.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    });
+    if let Err(e) = written {
+        // A full disk leaves half a temporary file: remove it (the old key, if any, stays).
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write the signing key {}", path.display()));
+    }
     Ok(())
 }
 

@@ -42,13 +42,26 @@ pub enum Error {
     /// by itself.
     #[error("{0}")]
     Unavailable(&'static str),
+    /// The database's disk (or the disk of the deletion journal) is full: nothing was saved.
+    /// Also a 503, with its own code so that operators can tell it from an outage; clients
+    /// treat both alike (retry later). It recovers by itself once space is freed.
+    #[error("{STORAGE_FULL}")]
+    StorageFull,
     #[error("internal error")]
     Internal(anyhow::Error),
 }
 
 impl From<anyhow::Error> for Error {
     fn from(e: anyhow::Error) -> Self {
-        // A database outage reached us through a layer that speaks anyhow: still a 503.
+        // A full disk or a database outage reached us through a layer that speaks anyhow:
+        // still a 503.
+        if e.chain().any(|c| {
+            c.downcast_ref::<sqlx::Error>().is_some_and(is_storage_full)
+                || c.downcast_ref::<std::io::Error>().is_some_and(is_disk_full)
+        }) {
+            tracing::warn!("storage full");
+            return Error::StorageFull;
+        }
         if e.chain()
             .filter_map(|c| c.downcast_ref::<sqlx::Error>())
             .any(is_outage)
@@ -60,25 +73,64 @@ impl From<anyhow::Error> for Error {
     }
 }
 
-/// No connection to be had: the server is down, unreachable, shutting down, full, or
-/// refusing connections to this database.
+/// No connection to be had: the server is down, unreachable, shutting down, out of
+/// resources, or refusing connections to this database.
 fn is_outage(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
         sqlx::Error::Database(db) => {
             let code = db.code().unwrap_or_default();
             code.starts_with("08")
-                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+                // 53xxx insufficient resources (too many connections, out of memory, …)
+                || code.starts_with("53")
+                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
                 || (code == "55000" && db.message().contains("accepting connections"))
         }
         _ => false,
     }
 }
 
+/// The disk is full: SQLite's SQLITE_FULL (primary result code 13, whatever the extended
+/// code), PostgreSQL's `disk_full` (53100), or ENOSPC/EDQUOT from a file written inside the
+/// transaction (the deletion journal reaches sqlx as an I/O error).
+pub fn is_storage_full(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(io) => is_disk_full(io),
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            match db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
+                Some(_) => code
+                    .parse::<i32>()
+                    .is_ok_and(|extended| extended & 0xff == SQLITE_FULL),
+                None => code == "53100",
+            }
+        }
+        _ => false,
+    }
+}
+
+const SQLITE_FULL: i32 = 13;
+
+/// ENOSPC ("No space left on device") or EDQUOT ("Disk quota exceeded").
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
+}
+
+const STORAGE_FULL: &str = "the database's disk is full; nothing was saved, try again later";
+
 const UNAVAILABLE: &str = "the database is unavailable; nothing was saved, try again shortly";
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
+        // The disk is full: the transaction was rolled back, nothing was written. Space may
+        // come back (an operator frees it); the service then recovers by itself.
+        if is_storage_full(&e) {
+            tracing::warn!(error = %e, "storage full");
+            return Error::StorageFull;
+        }
         // No connection to be had: the database is down or out of reach. Nothing was
         // written; the client may retry, and the service recovers by itself.
         if is_outage(&e) {
@@ -117,7 +169,7 @@ impl Error {
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden | Error::CsrfFailed | Error::NotPermitted(_) => StatusCode::FORBIDDEN,
             Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Unavailable(_) | Error::StorageFull => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -137,6 +189,7 @@ impl Error {
             Error::CsrfFailed => "csrf_failed",
             Error::RateLimited => "rate_limited",
             Error::Unavailable(_) => "unavailable",
+            Error::StorageFull => "storage_full",
             Error::Internal(_) => "internal",
         }
     }

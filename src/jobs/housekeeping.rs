@@ -3,14 +3,16 @@
 use std::time::Duration;
 
 use crate::accounts::{SESSION_ABSOLUTE, SESSION_IDLE};
+use tokio::task::JoinHandle;
+
+use super::Stop;
 use crate::app::App;
 use crate::store::sessions;
 
-pub fn spawn(app: App) {
+pub fn spawn(app: App, mut stop: Stop) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
-        loop {
-            tick.tick().await;
+        while stop.tick(&mut tick).await {
             let now = app.clock.now();
             match sessions::delete_expired(&app.db, now - SESSION_IDLE, now - SESSION_ABSOLUTE)
                 .await
@@ -20,5 +22,5 @@ pub fn spawn(app: App) {
                 Err(e) => tracing::warn!(error = %e, "session clean-up failed"),
             }
         }
-    });
+    })
 }

@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+use tokio::task::JoinHandle;
+
+use super::Stop;
 use crate::app::App;
 use crate::domain::consent::PurposeState;
 use crate::domain::diff;
@@ -71,14 +74,13 @@ pub async fn run_once(app: &App) -> anyhow::Result<usize> {
 }
 
 /// At start and every minute: versions come into force at midnight (Europe/Berlin).
-pub fn spawn(app: App) {
+pub fn spawn(app: App, mut stop: Stop) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
+        while stop.tick(&mut tick).await {
             if let Err(e) = run_once(&app).await {
                 tracing::warn!(error = %format!("{e:#}"), "re-consent check failed");
             }
         }
-    });
+    })
 }

@@ -133,6 +133,15 @@ impl Db {
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
+                // When the disk is full (or on an I/O error) SQLite may roll a transaction back
+                // by itself; sqlx's ROLLBACK then fails and sqlx still counts the transaction
+                // as open, so the next `begin` on that connection only opens a SAVEPOINT whose
+                // rollback leaves a transaction open for good: a stale snapshot ("database is
+                // locked", code 517) for every later write on it. Such a connection is closed
+                // instead of reused. (The pool's ping on release has run the queued rollback.)
+                .before_acquire(|conn, _| {
+                    Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
+                })
                 .connect_with(options)
                 .await
                 .with_context(|| format!("cannot open SQLite database {}", redact_url(url)))?;

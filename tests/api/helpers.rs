@@ -14,7 +14,7 @@ pub enum Backend {
 }
 
 /// Where the PostgreSQL server for tests is; each test creates its own database on it.
-fn postgres_server() -> String {
+pub fn postgres_server() -> String {
     std::env::var("CONSENTD_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
 }
@@ -34,7 +34,9 @@ pub struct TestDb {
 }
 
 impl TestDb {
-    pub async fn create(backend: Backend, dir: &Path) -> TestDb {
+    /// A fresh database whose files live in `dir` (SQLite) or in the PostgreSQL
+    /// `tablespace` (when given).
+    pub async fn create_in(backend: Backend, dir: &Path, tablespace: Option<&str>) -> TestDb {
         match backend {
             Backend::Sqlite => TestDb {
                 url: format!("sqlite://{}", dir.join("consentd.db").display()),
@@ -47,10 +49,15 @@ impl TestDb {
                 let pool = sqlx::PgPool::connect(&admin).await.unwrap_or_else(|e| {
                     panic!("PostgreSQL must be reachable for the tests ({admin}): {e}")
                 });
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&pool)
-                    .await
-                    .expect("create test database");
+                let tablespace = tablespace
+                    .map(|t| format!(" TABLESPACE {t}"))
+                    .unwrap_or_default();
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "CREATE DATABASE {name}{tablespace}"
+                )))
+                .execute(&pool)
+                .await
+                .expect("create test database");
                 pool.close().await;
                 TestDb {
                     url: format!("{}/{name}", postgres_server()),
@@ -174,6 +181,13 @@ pub struct Options {
     pub rate_limit: Option<String>,
     /// CONSENTD_PUBLIC_URL.
     pub public_url: Option<String>,
+    /// CONSENTD_RETENTION_INTERVAL (seconds); off unless given.
+    pub retention_interval: Option<String>,
+    /// Where the SQLite database, the deletion journal and the signing key live (default:
+    /// the test's folder and its `data/`), e.g. a small tmpfs to fill up.
+    pub data_dir: Option<PathBuf>,
+    /// The PostgreSQL tablespace the test database is created in.
+    pub pg_tablespace: Option<String>,
 }
 
 pub struct TestApp {
@@ -193,7 +207,12 @@ impl TestApp {
 
     pub async fn spawn_with(backend: Backend, options: Options) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let db = TestDb::create(backend, dir.path()).await;
+        let db = TestDb::create_in(
+            backend,
+            options.data_dir.as_deref().unwrap_or(dir.path()),
+            options.pg_tablespace.as_deref(),
+        )
+        .await;
         let mut app = TestApp {
             address: String::new(),
             db,
@@ -234,7 +253,17 @@ impl TestApp {
                 self.options.rate_limit.as_deref().unwrap_or("off"),
             )
             // Retention runs are started explicitly by the tests that test them.
-            .env("CONSENTD_RETENTION_INTERVAL", "off");
+            .env(
+                "CONSENTD_RETENTION_INTERVAL",
+                self.options.retention_interval.as_deref().unwrap_or("off"),
+            );
+        if let Some(data) = &self.options.data_dir {
+            cmd.env(
+                "CONSENTD_DELETION_JOURNAL",
+                data.join("deletion-journal.jsonl"),
+            )
+            .env("CONSENTD_SIGNING_KEY", data.join("signing-key.pem"));
+        }
         if let Some(url) = &self.options.public_url {
             cmd.env("CONSENTD_PUBLIC_URL", url);
         }
@@ -355,6 +384,39 @@ impl TestApp {
         for child in &mut self.servers {
             let _ = child.kill();
             let _ = child.wait();
+        }
+    }
+
+    /// Sends SIGTERM to every server (what systemd or Kubernetes send to stop a service).
+    pub fn terminate_servers(&self) {
+        for child in &self.servers {
+            let status = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .expect("kill");
+            assert!(status.success(), "SIGTERM could not be sent");
+        }
+    }
+
+    /// Whether the first server process still runs.
+    pub fn server_running(&mut self) -> bool {
+        self.servers[0].try_wait().unwrap().is_none()
+    }
+
+    /// Waits up to `limit` for every server to exit; their exit statuses, `None` for one
+    /// still running.
+    pub fn wait_servers(&mut self, limit: Duration) -> Vec<Option<std::process::ExitStatus>> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let statuses: Vec<_> = self
+                .servers
+                .iter_mut()
+                .map(|c| c.try_wait().unwrap())
+                .collect();
+            if statuses.iter().all(Option::is_some) || Instant::now() > deadline {
+                return statuses;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 

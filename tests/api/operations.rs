@@ -1,9 +1,14 @@
-//! Operations: liveness and readiness probes, and `consentd backup` with a restore.
+//! Operations: liveness and readiness probes, `consentd backup` with a restore, a crash under
+//! load, a full disk, and a graceful shutdown.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Backend, OM_NOTICE, TestApp};
+use crate::helpers::{Backend, OM_NOTICE, Options, TestApp};
 use crate::on_both_backends;
 
 async fn probes_say_up_and_ready(backend: Backend) {
@@ -269,7 +274,535 @@ async fn killed_under_load_loses_no_acknowledged_consent(backend: Backend) {
     assert!(ok, "{out}");
 }
 
+/// A tmpfs of a few megabytes mounted for one test; unmounted when dropped. Mounting needs
+/// root: CI runs as root, so this fails rather than skips elsewhere.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(size: &str) -> Tmpfs {
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(
+            std::fs::metadata("/proc/self").unwrap().uid(),
+            0,
+            "the disk-full test mounts a tmpfs and must run as root (CI does)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0755")])
+            .arg("consentd-test")
+            .arg(dir.path())
+            .output()
+            .expect("mount");
+        assert!(
+            out.status.success(),
+            "mount -t tmpfs: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Tmpfs { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file until the disk is full; returns its path and size.
+    fn fill(&self) -> (PathBuf, u64) {
+        use std::io::Write;
+        let path = self.path().join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let chunk = vec![0xa5_u8; 64 * 1024];
+        let mut size = 0u64;
+        loop {
+            match file.write(&chunk) {
+                Ok(0) => break,
+                Ok(n) => size += n as u64,
+                Err(e) if e.kind() == std::io::ErrorKind::StorageFull => break,
+                Err(e) => panic!("filling the disk: {e}"),
+            }
+        }
+        (path, size)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        // Lazily: a process that still holds a file there cannot keep the mount busy.
+        let _ = Command::new("umount").arg("-l").arg(self.path()).status();
+    }
+}
+
+/// A PostgreSQL tablespace in a folder of the tmpfs (the server runs on this machine): the
+/// test database's tables and indexes live there, so they fill up with it. The WAL stays on
+/// the server's own disk. Dropped after the test database.
+struct Tablespace {
+    name: String,
+}
+
+impl Tablespace {
+    async fn create(location: &Path) -> Tablespace {
+        std::fs::create_dir(location).unwrap();
+        let out = Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(location)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "the PostgreSQL server must run on this machine as user postgres: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let name = format!("consentd_full_{}", uuid::Uuid::new_v4().simple());
+        let admin =
+            sqlx::PgPool::connect(&format!("{}/postgres", crate::helpers::postgres_server()))
+                .await
+                .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE TABLESPACE {name} LOCATION '{}'",
+            location.display()
+        )))
+        .execute(&admin)
+        .await
+        .unwrap();
+        admin.close().await;
+        Tablespace { name }
+    }
+}
+
+impl Drop for Tablespace {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(pool) = sqlx::PgPool::connect(&format!(
+                    "{}/postgres",
+                    crate::helpers::postgres_server()
+                ))
+                .await
+                {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP TABLESPACE IF EXISTS {name}"
+                    )))
+                    .execute(&pool)
+                    .await;
+                    pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The database's disk fills up while the service runs (SQLite: database, deletion journal
+/// and signing key on a 16 MB tmpfs; PostgreSQL: the test database in a tablespace on it and
+/// the journal there too). Consents and an erasure get `503 storage_full` with the JSON error,
+/// never a 500 and never a 201 for something not stored; once space is freed the same consent
+/// is stored, the erasure goes through, the journal replays and the ledger verifies.
+async fn disk_full_answers_503_and_recovers_when_space_is_back(backend: Backend) {
+    let disk = Tmpfs::mount("16m");
+    let tablespace = match backend {
+        Backend::Postgres => Some(Tablespace::create(&disk.path().join("pg")).await),
+        Backend::Sqlite => None,
+    };
+    let data = disk.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let app = TestApp::spawn_with(
+        backend,
+        Options {
+            data_dir: Some(data.clone()),
+            pg_tablespace: tablespace.as_ref().map(|t| t.name.clone()),
+            ..Default::default()
+        },
+    )
+    .await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let admin = app.create_token("admin", "dsb");
+    let post = |email: String| {
+        let app = &app;
+        async move {
+            let body = app.consent_body("koeln-2026", &email).await;
+            let response = app.post_json("/api/v1/consents", &body).await;
+            (response.status(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let erase = |subject: String| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let response = app
+                .client
+                .delete(format!("{}/api/v1/subjects/{subject}", app.address))
+                .bearer_auth(admin)
+                .send()
+                .await
+                .unwrap();
+            (response.status(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let subject_of = |token: String| {
+        let app = &app;
+        async move {
+            let receipt: Value = app
+                .get(&format!("/api/v1/receipts/{token}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            receipt["subject"].clone()
+        }
+    };
+
+    // Before: consents, and an erasure, so the deletion journal exists.
+    let mut acknowledged = Vec::new();
+    for email in [
+        "vorher@example.org",
+        "geloescht@example.org",
+        "spaeter@example.org",
+    ] {
+        let (status, created) = post(email.to_owned()).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        acknowledged.push(created["token"].as_str().unwrap().to_owned());
+    }
+    let erased_id = subject_of(acknowledged[1].clone()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, report) = erase(erased_id).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let later = subject_of(acknowledged[2].clone()).await;
+    let later_id = later["id"].as_str().unwrap().to_owned();
+
+    let (filler, size) = disk.fill();
+    println!("disk filled with {size} bytes");
+    // Until the disk is full for the database too (a few may still fit in free pages).
+    let mut refused = 0;
+    let mut last_refused = None;
+    for i in 0..500 {
+        let email = format!("voll-{i}@example.org");
+        let (status, body) = post(email.clone()).await;
+        match status {
+            StatusCode::CREATED => acknowledged.push(body["token"].as_str().unwrap().to_owned()),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(body["error"]["code"], "storage_full", "{body}");
+                assert_eq!(
+                    body["error"]["message"],
+                    "the database's disk is full; nothing was saved, try again later"
+                );
+                refused += 1;
+                last_refused = Some(email);
+                if refused == 3 {
+                    break;
+                }
+            }
+            other => panic!("consent on a full disk: {other} {body}"),
+        }
+    }
+    assert_eq!(refused, 3, "the disk never became full for the database");
+    // An erasure writes the deletion journal and the database: refused as well.
+    let (status, body) = erase(later_id.clone()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "storage_full", "{body}");
+    assert_eq!(
+        subject_of(acknowledged[2].clone()).await["erased"],
+        false,
+        "nothing erased"
+    );
+    // Reads still work.
+    assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+
+    // Space is back: the same consent and the same erasure go through, no restart.
+    std::fs::remove_file(&filler).unwrap();
+    let (status, created) = post(last_refused.unwrap()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    acknowledged.push(created["token"].as_str().unwrap().to_owned());
+    let (status, report) = erase(later_id).await;
+    assert_eq!(status, StatusCode::OK, "{report}\n{}", app.logs());
+
+    // The journal holds whole lines only (a write cut short by the full disk was cut back),
+    // so a replay reads it to the end.
+    let journal = std::fs::read_to_string(data.join("deletion-journal.jsonl")).unwrap();
+    assert!(journal.ends_with('\n'));
+    for (n, line) in journal.lines().enumerate() {
+        assert!(
+            serde_json::from_str::<Value>(line).is_ok(),
+            "journal line {} is damaged",
+            n + 1
+        );
+    }
+    let out = app.cli(&["retention", "replay"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (ok, out) = app.verify();
+    assert!(ok, "{out}");
+    for token in &acknowledged {
+        let r = app.get(&format!("/api/v1/receipts/{token}")).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "an acknowledged consent is missing"
+        );
+    }
+    let stored = app
+        .db
+        .scalar_i64("SELECT COUNT(*) FROM consent_records")
+        .await as usize;
+    assert_eq!(
+        stored,
+        acknowledged.len(),
+        "nothing stored that was refused"
+    );
+    let logs = app.logs();
+    assert!(logs.contains("storage full"), "{logs}");
+    assert!(
+        !logs.contains("request failed"),
+        "no internal error: {logs}"
+    );
+    for address in ["voll-", "vorher@", "geloescht@", "spaeter@"] {
+        assert!(!logs.contains(address), "no addresses in the logs");
+    }
+    drop(app);
+    drop(tablespace);
+}
+
+/// SIGTERM while requests are in flight: a consent whose body is still arriving, a ZIP export
+/// being streamed, and eight clients posting consents in a loop. The listener closes at once
+/// (new connections are refused while the process still finishes), every request in flight
+/// gets its whole answer, the scheduled retention job stops, the process exits 0 within a
+/// bounded time logging one shutdown line, and every consent that got a 201 is stored (and
+/// none that did not).
+async fn sigterm_finishes_requests_in_flight(backend: Backend) {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    let mut app = TestApp::spawn_with(
+        backend,
+        Options {
+            // The scheduler runs (every second), and must stop cleanly too.
+            retention_interval: Some("1".to_owned()),
+            ..Default::default()
+        },
+    )
+    .await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let template = app.consent_body("koeln-2026", "x@example.org").await;
+    for i in 0..30 {
+        let mut body = template.clone();
+        body["subject"]["email"] = serde_json::json!(format!("vorab-{i}@example.org"));
+        let r = app.post_json("/api/v1/consents", &body).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let auditor = app.create_token("auditor", "pruefung");
+    let host = app.address.trim_start_matches("http://").to_owned();
+
+    // 1. A consent whose body has only half arrived when the signal comes.
+    let mut slow_body = template.clone();
+    slow_body["subject"]["email"] = serde_json::json!("langsam@example.org");
+    let slow_body = serde_json::to_vec(&slow_body).unwrap();
+    let mut slow = std::net::TcpStream::connect(&host).unwrap();
+    write!(
+        slow,
+        "POST /api/v1/consents HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        slow_body.len()
+    )
+    .unwrap();
+    let half = slow_body.len() / 2;
+    slow.write_all(&slow_body[..half]).unwrap();
+    slow.flush().unwrap();
+
+    // 2. The ZIP export, its first bytes received.
+    let zip_response = app
+        .client
+        .get(format!(
+            "{}/api/v1/workshops/koeln-2026/records.zip",
+            app.address
+        ))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zip_response.status(), StatusCode::OK);
+    let (zip_started_tx, zip_started) = tokio::sync::oneshot::channel();
+    let zip = tokio::spawn(async move {
+        let mut response = zip_response;
+        let mut bytes = Vec::new();
+        let mut started = Some(zip_started_tx);
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .expect("the ZIP is streamed to its end")
+        {
+            bytes.extend_from_slice(&chunk);
+            if let Some(tx) = started.take() {
+                let _ = tx.send(bytes.len());
+            }
+        }
+        bytes
+    });
+
+    // 3. Eight clients posting consents until the server is gone.
+    let acknowledged: Arc<Mutex<Vec<String>>> = Arc::default();
+    let stop_clients = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for c in 0..8 {
+        let (address, acknowledged, template, stop) = (
+            app.address.clone(),
+            acknowledged.clone(),
+            template.clone(),
+            stop_clients.clone(),
+        );
+        clients.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut answered = 0;
+            for i in 0.. {
+                let mut body = template.clone();
+                body["subject"]["email"] = serde_json::json!(format!("last-{c}-{i}@example.org"));
+                match client
+                    .post(format!("{address}/api/v1/consents"))
+                    .json(&body)
+                    .send()
+                    .await
+                {
+                    Ok(r) => {
+                        // A request the server took is answered in full.
+                        assert_eq!(r.status(), StatusCode::CREATED);
+                        let created: Value = r.json().await.expect("a whole answer");
+                        acknowledged
+                            .lock()
+                            .unwrap()
+                            .push(created["token"].as_str().unwrap().to_owned());
+                        answered += 1;
+                    }
+                    // Refused, or the connection closed before the request was taken.
+                    Err(_) if stop.load(std::sync::atomic::Ordering::SeqCst) => break,
+                    Err(e) => panic!("before the signal: {e}"),
+                }
+            }
+            answered
+        }));
+    }
+    let zip_received_before = zip_started.await.unwrap();
+    let warm_up = Instant::now() + Duration::from_secs(10);
+    while acknowledged.lock().unwrap().len() < 16 && Instant::now() < warm_up {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    stop_clients.store(true, std::sync::atomic::Ordering::SeqCst);
+    let signalled = Instant::now();
+    app.terminate_servers();
+
+    // New connections are refused soon after the signal, while the process still runs: the
+    // half-sent consent keeps it busy.
+    let mut refused = false;
+    while signalled.elapsed() < Duration::from_secs(5) {
+        if std::net::TcpStream::connect(&host).is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(refused, "the listener still accepts 5 s after SIGTERM");
+    assert!(
+        app.server_running(),
+        "the server exited before the consent in flight was complete"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(app.server_running(), "waits for the consent in flight");
+
+    // The rest of the body arrives: the consent is stored and answered in full.
+    slow.write_all(&slow_body[half..]).unwrap();
+    let mut answer = String::new();
+    slow.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    slow.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let (_, slow_json) = answer.split_once("\r\n\r\n").unwrap();
+    let slow_created: Value = serde_json::from_str(slow_json).expect("a whole JSON answer");
+    acknowledged
+        .lock()
+        .unwrap()
+        .push(slow_created["token"].as_str().unwrap().to_owned());
+
+    // The ZIP arrives complete and correct.
+    let bytes = zip.await.unwrap();
+    println!(
+        "ZIP: {zip_received_before} of {} bytes received before the signal",
+        bytes.len()
+    );
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a whole ZIP");
+    let mut files = std::collections::BTreeMap::new();
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).unwrap();
+        let mut content = Vec::new();
+        file.read_to_end(&mut content).unwrap();
+        files.insert(file.name().to_owned(), content);
+    }
+    let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    let records = manifest["records"].as_u64().unwrap() as usize;
+    assert!(records >= 30, "{manifest}");
+    assert_eq!(files.len(), records * 2 + 2);
+    let sums = String::from_utf8(files["SHA256SUMS"].clone()).unwrap();
+    assert_eq!(sums.lines().count(), records * 2);
+    for line in sums.lines() {
+        use sha2::Digest;
+        let (hash, name) = line.split_once("  ").unwrap();
+        assert_eq!(
+            hex::encode(sha2::Sha256::digest(&files[name])),
+            hash,
+            "{name}"
+        );
+    }
+
+    let mut answered = 0;
+    for client in clients {
+        answered += client.await.unwrap();
+    }
+    let statuses = app.wait_servers(Duration::from_secs(20));
+    let status = statuses[0].expect("the server exits within 20 s of the last answer");
+    println!(
+        "exited {status} {:.1} s after SIGTERM; {answered} looping consents answered",
+        signalled.elapsed().as_secs_f64()
+    );
+    assert!(status.success(), "exit status {status}\n{}", app.logs());
+    let logs = app.logs();
+    let shutdown_lines: Vec<&str> = logs.lines().filter(|l| l.contains("shut down")).collect();
+    assert_eq!(shutdown_lines.len(), 1, "{logs}");
+    for bad in ["WARN", "ERROR", "failed", "panicked"] {
+        assert!(!logs.contains(bad), "{bad} in the logs:\n{logs}");
+    }
+
+    // Every 201 is stored, nothing else.
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let stored = app
+        .db
+        .scalar_i64("SELECT COUNT(*) FROM consent_records")
+        .await as usize;
+    assert_eq!(
+        stored,
+        30 + acknowledged.len(),
+        "stored = answered with 201"
+    );
+    app.address = app.start_server();
+    for token in &acknowledged {
+        let r = app.get(&format!("/api/v1/receipts/{token}")).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "an acknowledged consent is missing"
+        );
+    }
+    let (ok, out) = app.verify();
+    assert!(ok, "{out}");
+}
+
 on_both_backends!(
+    disk_full_answers_503_and_recovers_when_space_is_back,
+    sigterm_finishes_requests_in_flight,
     killed_under_load_loses_no_acknowledged_consent,
     probes_say_up_and_ready,
     backup_while_running_then_restore,

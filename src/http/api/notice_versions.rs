@@ -38,7 +38,7 @@ impl From<ReviewError> for Error {
                 code: "changed_meanwhile",
                 message: e.to_string(),
             },
-            ReviewError::Other(e) => Error::Internal(e),
+            ReviewError::Other(e) => Error::from(e),
         }
     }
 }

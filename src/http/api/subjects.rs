@@ -38,7 +38,8 @@ impl From<RightsError> for Error {
                 code: "subject_erased",
                 message: e.to_string(),
             },
-            RightsError::Internal(e) => Error::Internal(e),
+            // Through `From<anyhow::Error>`: a full disk or an outage is still a 503.
+            RightsError::Internal(e) => Error::from(e),
         }
     }
 }

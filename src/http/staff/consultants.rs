@@ -122,7 +122,7 @@ pub async fn add(
     {
         Ok(Ok(_)) => Redirect::to("/staff/consultants").into_response(),
         Ok(Err(e)) => error_page(Error::Invalid(e), client.language),
-        Err(e) => error_page(Error::Internal(e), client.language),
+        Err(e) => error_page(Error::from(e), client.language),
     }
 }
 
@@ -147,7 +147,7 @@ pub async fn import(
     {
         Ok(Ok(_)) => Redirect::to("/staff/consultants").into_response(),
         Ok(Err(e)) => error_page(Error::Invalid(e), client.language),
-        Err(e) => error_page(Error::Internal(e), client.language),
+        Err(e) => error_page(Error::from(e), client.language),
     }
 }
 
@@ -175,7 +175,7 @@ pub async fn attend(
         Ok(Some(Ok(_))) => Redirect::to("/staff/consultants").into_response(),
         Ok(Some(Err(e))) => error_page(Error::Invalid(e), client.language),
         Ok(None) => error_page(Error::NotFound("workshop"), client.language),
-        Err(e) => error_page(Error::Internal(e), client.language),
+        Err(e) => error_page(Error::from(e), client.language),
     }
 }
 

@@ -34,7 +34,7 @@ pub async fn page(
     };
     let (forecast, holds, pauses) = match loaded.await {
         Ok(v) => v,
-        Err(e) => return error_page(Error::Internal(e), lang),
+        Err(e) => return error_page(Error::from(e), lang),
     };
     let today = state.app.clock.today_berlin();
     let admin = state.permits(staff.role, Method::POST, "/staff/retention/holds");
@@ -189,7 +189,7 @@ pub async fn add_hold(
     {
         Ok(Ok(_)) => Redirect::to("/staff/retention").into_response(),
         Ok(Err(field)) => error_page(Error::Invalid(field), client.language),
-        Err(e) => error_page(Error::Internal(e), client.language),
+        Err(e) => error_page(Error::from(e), client.language),
     }
 }
 
@@ -208,7 +208,7 @@ pub async fn release_hold(
     .await
     {
         Ok(_) => Redirect::to("/staff/retention").into_response(),
-        Err(e) => error_page(Error::Internal(e), client.language),
+        Err(e) => error_page(Error::from(e), client.language),
     }
 }
 
@@ -233,7 +233,7 @@ pub async fn pause(
     {
         Ok(Ok(_)) => Redirect::to("/staff/retention").into_response(),
         Ok(Err(field)) => error_page(Error::Invalid(field), client.language),
-        Err(e) => error_page(Error::Internal(e), client.language),
+        Err(e) => error_page(Error::from(e), client.language),
     }
 }
 
@@ -244,6 +244,6 @@ pub async fn resume(
 ) -> Response {
     match admin::resume(&state.app, &staff.actor(), client.ip_truncated.as_deref()).await {
         Ok(_) => Redirect::to("/staff/retention").into_response(),
-        Err(e) => error_page(Error::Internal(e), client.language),
+        Err(e) => error_page(Error::from(e), client.language),
     }
 }
