@@ -63,7 +63,7 @@ fn main() {
                     .env("CONSENTD_DELETION_JOURNAL", dir.path().join("journal"))
                     .env("CONSENTD_RATE_LIMIT", "off")
                     .env("CONSENTD_LISTEN", "127.0.0.1:0")
-                    .env("RUST_LOG", "warn"),
+                    .env("RUST_LOG", std::env::var("CONSENTD_BENCH_LOG").unwrap_or("warn".into())),
             );
             let result = load(&server, clients, seconds).await;
             let label = format!("consentd, {backend}");

@@ -123,7 +123,9 @@ fn retention(c: &mut Criterion) {
     };
     let candidates: Vec<Candidate> = starts.iter().map(|s| candidate(*s)).collect();
     let mut group = c.benchmark_group("retention");
-    group.throughput(Throughput::Elements((rules.len() * candidates.len()) as u64));
+    group.throughput(Throughput::Elements(
+        (rules.len() * candidates.len()) as u64,
+    ));
     group.bench_function("baseline: add 3 years to a date", |b| {
         b.iter(|| {
             for rule in &rules {

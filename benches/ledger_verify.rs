@@ -90,9 +90,16 @@ async fn main() {
         .collect();
     let mut events: HashMap<&str, Vec<_>> = HashMap::new();
     for e in &snapshot.events {
-        events.entry(e.record_id.as_str()).or_default().push(e.clone());
+        events
+            .entry(e.record_id.as_str())
+            .or_default()
+            .push(e.clone());
     }
-    let records: HashMap<&str, _> = snapshot.records.iter().map(|r| (r.id.as_str(), r)).collect();
+    let records: HashMap<&str, _> = snapshot
+        .records
+        .iter()
+        .map(|r| (r.id.as_str(), r))
+        .collect();
     let mut bytes: Vec<Vec<u8>> = Vec::with_capacity(snapshot.entries.len() * 2);
     for entry in &snapshot.entries {
         bytes.push(entry.canonical_bytes());
@@ -101,7 +108,12 @@ async fn main() {
                 digests[record.subject_id.as_str()],
                 events.get(record.id.as_str()).map_or(&[][..], |v| v),
             );
-            bytes.push(serde_json::to_value(&payload).unwrap().to_string().into_bytes());
+            bytes.push(
+                serde_json::to_value(&payload)
+                    .unwrap()
+                    .to_string()
+                    .into_bytes(),
+            );
         }
     }
     let hashing = Instant::now();
@@ -115,7 +127,9 @@ async fn main() {
     let entries = snapshot.entries.len() as f64;
     let megabytes = bytes.iter().map(Vec::len).sum::<usize>() as f64 / 1e6;
     let backend = if postgres { "PostgreSQL" } else { "SQLite" };
-    println!("| backend | ledger entries | read | check | read + check | raw SHA-256 ({megabytes:.0} MB) | check / raw |");
+    println!(
+        "| backend | ledger entries | read | check | read + check | raw SHA-256 ({megabytes:.0} MB) | check / raw |"
+    );
     println!("|---|---|---|---|---|---|---|");
     let rate = |s: f64| format!("{:.2} s ({:.0}/s)", s, entries / s);
     println!(

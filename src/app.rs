@@ -96,4 +96,11 @@ impl App {
     pub async fn catalog(&self) -> anyhow::Result<Arc<Catalog>> {
         self.catalog.get(&self.db, &self.policies).await
     }
+
+    /// The catalogue as of a generation the caller has just read.
+    pub async fn catalog_at(&self, generation: i64) -> anyhow::Result<Arc<Catalog>> {
+        self.catalog
+            .at_generation(generation, &self.db, &self.policies)
+            .await
+    }
 }

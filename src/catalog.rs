@@ -162,6 +162,16 @@ pub struct CatalogCache {
 impl CatalogCache {
     pub async fn get(&self, db: &Db, policies: &PolicySet) -> anyhow::Result<Arc<Catalog>> {
         let generation = notice_versions::generation(db).await?;
+        self.at_generation(generation, db, policies).await
+    }
+
+    /// The catalogue as of `generation`, just read from the database.
+    pub async fn at_generation(
+        &self,
+        generation: i64,
+        db: &Db,
+        policies: &PolicySet,
+    ) -> anyhow::Result<Arc<Catalog>> {
         {
             let current = self.current.read().await;
             if current.generation == generation && !current.notices.is_empty() {

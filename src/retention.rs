@@ -705,7 +705,7 @@ pub mod admin {
             return Ok(Err(FieldError::new("until", "must not be in the past")));
         }
         let hold = Hold {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: uuid::Uuid::now_v7().to_string(),
             scope: scope.to_owned(),
             target: target.to_owned(),
             reason: reason.to_owned(),

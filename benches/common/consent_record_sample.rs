@@ -172,4 +172,3 @@ pub fn typical() -> ConsentRecordPdf {
         verify_url: "https://consent.example.org/api/v1/keys".into(),
     }
 }
-

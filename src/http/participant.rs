@@ -114,7 +114,7 @@ pub async fn workshop_page(
 ) -> Response {
     match open_workshop(&state.app, &slug).await {
         Ok(open) => {
-            let lang = page_language(&open.version, client.language);
+            let lang = page_language(open.version(), client.language);
             render_form(
                 &state,
                 &open,
@@ -147,9 +147,9 @@ fn render_form(
     status: StatusCode,
 ) -> Response {
     let t = texts(lang);
-    let version = &open.version;
+    let version = open.version();
     let text = version.text_for(lang);
-    let controller = state.app.policies.controller(&open.notice.controller);
+    let controller = state.app.policies.controller(&open.notice().controller);
     let w = &open.workshop;
     let kind = WorkshopKind::parse(&w.kind).unwrap_or(WorkshopKind::Other);
     let (other_code, other_name) = t.other_language;
@@ -190,7 +190,7 @@ fn render_form(
             }
         }
         form method="post" action={ "/w/" (w.slug) } {
-            input type="hidden" name="notice_id" value=(open.notice.id);
+            input type="hidden" name="notice_id" value=(open.notice().id);
             input type="hidden" name="notice_version" value=(version.version);
             input type="hidden" name="notice_language" value=(text.language.code());
             input type="hidden" name="notice_sha256" value=(text.sha256);
@@ -307,7 +307,7 @@ pub async fn submit_form(
             let Ok(open) = open_workshop(&state.app, &slug).await else {
                 return error_page(error, form_lang);
             };
-            let lang = page_language(&open.version, form_lang);
+            let lang = page_language(open.version(), form_lang);
             let t = texts(lang);
             let message = match &error {
                 Error::Invalid(e) => field_message(t, &e.field, &e.message),

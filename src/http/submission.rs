@@ -2,13 +2,14 @@
 //! both apply exactly the same rules.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
 use super::error::Error;
 use super::extract::ClientInfo;
 use crate::app::App;
-use crate::catalog::CatalogNotice;
+use crate::catalog::{Catalog, CatalogNotice};
 use crate::domain::consent::{
     CollectionMethod, EmailAddress, FieldError, Organisation, PurposeState, ReceiptToken, Subject,
     SubjectName, decide,
@@ -64,18 +65,35 @@ pub struct ClientOverride {
 /// A workshop that accepts consents, with the notice version in force for it today.
 pub struct OpenWorkshop {
     pub workshop: Workshop,
-    pub notice: CatalogNotice,
+    /// Shared, not copied: every consent request looks its notice up here.
+    catalog: Arc<Catalog>,
+    version_number: u32,
+}
+
+impl OpenWorkshop {
+    pub fn notice(&self) -> &CatalogNotice {
+        self.catalog
+            .notice(&self.workshop.notice_id)
+            .expect("checked when opened")
+    }
+
     /// The approved version in force today: the only one anybody can consent to.
-    pub version: NoticeVersion,
+    pub fn version(&self) -> &NoticeVersion {
+        &self
+            .notice()
+            .version(self.version_number)
+            .expect("checked when opened")
+            .content
+    }
 }
 
 pub async fn open_workshop(app: &App, slug: &str) -> Result<OpenWorkshop, Error> {
     crate::domain::workshop::Slug::parse(slug).map_err(|_| Error::NotFound("workshop"))?;
-    let workshop = workshops::by_slug(&app.db, slug)
+    let (workshop, generation) = workshops::by_slug_with_catalog_generation(&app.db, slug)
         .await?
-        .filter(|w| w.archived_at.is_none())
+        .filter(|(w, _)| w.archived_at.is_none())
         .ok_or(Error::NotFound("workshop"))?;
-    let catalog = app.catalog().await?;
+    let catalog = app.catalog_at(generation).await?;
     let notice = catalog.notice(&workshop.notice_id).ok_or(Error::Conflict {
         code: "no_notice_in_force",
         message: format!(
@@ -83,7 +101,7 @@ pub async fn open_workshop(app: &App, slug: &str) -> Result<OpenWorkshop, Error>
             workshop.notice_id
         ),
     })?;
-    let version = notice
+    let version_number = notice
         .in_force(app.clock.today_berlin())
         .ok_or(Error::Conflict {
             code: "no_notice_in_force",
@@ -91,11 +109,13 @@ pub async fn open_workshop(app: &App, slug: &str) -> Result<OpenWorkshop, Error>
                 "no approved version of notice `{}` is in force today",
                 notice.id
             ),
-        })?;
+        })?
+        .content
+        .version;
     Ok(OpenWorkshop {
         workshop,
-        version: version.content.clone(),
-        notice: notice.clone(),
+        catalog: catalog.clone(),
+        version_number,
     })
 }
 
@@ -171,7 +191,7 @@ async fn record_with(
         }
         other => other?,
     };
-    let (notice, version) = (&open.notice, &open.version);
+    let (notice, version) = (open.notice(), open.version());
     if input.notice.id != notice.id {
         return Err(FieldError::new(
             "notice.id",
@@ -357,14 +377,14 @@ pub async fn reconsent(
         .ok_or(Error::NotFound("receipt"))?;
     let open = open_workshop(app, &receipt.workshop.slug).await?;
     let language = Language::parse(&receipt.record.notice_language)
-        .filter(|l| open.version.texts.contains_key(l))
+        .filter(|l| open.version().texts.contains_key(l))
         .unwrap_or(Language::De);
-    let text = open.version.text_for(language);
+    let text = open.version().text_for(language);
     let input = ConsentInput {
         workshop: receipt.workshop.slug.clone(),
         notice: NoticeRef {
-            id: open.notice.id.clone(),
-            version: open.version.version,
+            id: open.notice().id.clone(),
+            version: open.version().version,
             language: language.code().to_owned(),
             sha256: text.sha256.clone(),
         },

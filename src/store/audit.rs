@@ -55,7 +55,7 @@ pub async fn record(
         let mut tx = pool.begin().await?;
         let (seq, prev) = lock_head!(tx);
         let event = AuditEvent {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: uuid::Uuid::now_v7().to_string(),
             at: clock.now(),
             actor: actor.to_owned(),
             action: action.to_owned(),

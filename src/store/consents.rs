@@ -222,9 +222,11 @@ impl<'a> PreparedConsent<'a> {
             token: ReceiptToken::generate(),
             salt,
             digest,
-            subject_id: uuid::Uuid::new_v4().to_string(),
-            record_id: uuid::Uuid::new_v4().to_string(),
-            receipt_id: uuid::Uuid::new_v4().to_string(),
+            // Time-ordered ids: new rows append to their indexes instead of dirtying a random
+            // page of each per consent (that made a commit write ~10× the pages).
+            subject_id: uuid::Uuid::now_v7().to_string(),
+            record_id: uuid::Uuid::now_v7().to_string(),
+            receipt_id: uuid::Uuid::now_v7().to_string(),
         }
     }
 
@@ -255,7 +257,7 @@ impl<'a> PreparedConsent<'a> {
             .decisions
             .iter()
             .map(|d| ConsentEvent {
-                id: uuid::Uuid::new_v4().to_string(),
+                id: uuid::Uuid::now_v7().to_string(),
                 record_id: self.record_id.clone(),
                 purpose_id: d.purpose_id.clone(),
                 legal_basis: d.legal_basis.code().to_owned(),
@@ -477,7 +479,7 @@ pub async fn append_events(
         let events: Vec<ConsentEvent> = decide(current_states(&history))
             .into_iter()
             .map(|(purpose_id, legal_basis, state)| ConsentEvent {
-                id: uuid::Uuid::new_v4().to_string(),
+                id: uuid::Uuid::now_v7().to_string(),
                 record_id: record_id.to_owned(),
                 purpose_id,
                 legal_basis,

@@ -43,11 +43,27 @@ struct Stats {
 }
 
 impl ConsentWriter {
-    /// Starts the writer task on the current Tokio runtime. It ends when every handle is gone.
+    /// Starts the writer. It ends when every handle is gone.
     pub fn spawn(db: Db, clock: Clock) -> ConsentWriter {
         let (queue, jobs) = mpsc::channel(QUEUE);
         let stats = Arc::new(Stats::default());
-        tokio::spawn(run(db, clock, jobs, stats.clone()));
+        let writer_stats = stats.clone();
+        // Its own thread, runtime and connection: a batch's statements are awaited one after
+        // another, and on the request runtime each await would queue behind every request
+        // task there (measured: ~10 ms per batch under load instead of ~2 ms).
+        std::thread::Builder::new()
+            .name("consent-writer".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime for the consent writer");
+                // The pool is made inside the runtime: its upkeep task runs there.
+                runtime.block_on(async move {
+                    run(db.dedicated(1), clock, jobs, writer_stats).await;
+                });
+            })
+            .expect("the consent writer thread starts");
         ConsentWriter { queue, stats }
     }
 
@@ -76,7 +92,13 @@ async fn run(db: Db, clock: Clock, mut jobs: mpsc::Receiver<Job>, stats: Arc<Sta
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (consents, replies): (Vec<_>, Vec<_>) =
             batch.drain(..).map(|j| (j.consent, j.reply)).unzip();
+        let (size, started) = (consents.len(), std::time::Instant::now());
         store(&db, &clock, consents, replies, &stats).await;
+        tracing::debug!(
+            consents = size,
+            ms = started.elapsed().as_millis() as u64,
+            "consent batch"
+        );
     }
 }
 

@@ -122,6 +122,9 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
+                // Read pages through a shared mapping instead of copying each into a private
+                // cache with a system call (writes still go through the WAL).
+                .pragma("mmap_size", "268435456")
                 .busy_timeout(Duration::from_secs(30));
             if let Some(parent) = options.get_filename().parent().filter(|_| create) {
                 if !parent.as_os_str().is_empty() {
@@ -130,18 +133,7 @@ impl Db {
                     })?;
                 }
             }
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
-                // When the disk is full (or on an I/O error) SQLite may roll a transaction back
-                // by itself; sqlx's ROLLBACK then fails and sqlx still counts the transaction
-                // as open, so the next `begin` on that connection only opens a SAVEPOINT whose
-                // rollback leaves a transaction open for good: a stale snapshot ("database is
-                // locked", code 517) for every later write on it. Such a connection is closed
-                // instead of reused. (The pool's ping on release has run the queued rollback.)
-                .before_acquire(|conn, _| {
-                    Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
-                })
+            let pool = sqlite_pool(8)
                 .connect_with(options)
                 .await
                 .with_context(|| format!("cannot open SQLite database {}", redact_url(url)))?;
@@ -149,9 +141,7 @@ impl Db {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)
                 .with_context(|| format!("invalid PostgreSQL URL {}", redact_url(url)))?;
-            let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
+            let pool = postgres_pool(16)
                 .connect_with(options)
                 .await
                 .with_context(|| format!("cannot connect to PostgreSQL at {}", redact_url(url)))?;
@@ -161,6 +151,20 @@ impl Db {
                 "unsupported database URL {}: use sqlite://PATH or postgres://…",
                 redact_url(url)
             )
+        }
+    }
+
+    /// A pool of its own with the same settings, for a task that must not wait behind
+    /// requests for a connection (the consent writer). Connects lazily, on first use, on the
+    /// runtime that uses it.
+    pub fn dedicated(&self, connections: u32) -> Db {
+        match self {
+            Db::Sqlite(pool) => Db::Sqlite(
+                sqlite_pool(connections).connect_lazy_with((*pool.connect_options()).clone()),
+            ),
+            Db::Postgres(pool) => Db::Postgres(
+                postgres_pool(connections).connect_lazy_with((*pool.connect_options()).clone()),
+            ),
         }
     }
 
@@ -225,6 +229,27 @@ impl Db {
 /// A time as the SQLite driver binds it (RFC 3339, as many fraction digits as needed), so
 /// that rows written from JSON compare and decode like rows written with binds. PostgreSQL
 /// parses the same text as `timestamptz`.
+fn sqlite_pool(connections: u32) -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        // When the disk is full (or on an I/O error) SQLite may roll a transaction back by
+        // itself; sqlx's ROLLBACK then fails and sqlx still counts the transaction as open, so
+        // the next `begin` on that connection only opens a SAVEPOINT whose rollback leaves a
+        // transaction open for good: a stale snapshot ("database is locked", code 517) for
+        // every later write on it. Such a connection is closed instead of reused. (The pool's
+        // ping on release has run the queued rollback.)
+        .before_acquire(|conn, _| {
+            Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
+        })
+}
+
+fn postgres_pool(connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+}
+
 pub(crate) fn bind_time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
 }

@@ -641,7 +641,7 @@ pub async fn pause(db: &Db, reason: &str, by: &str, now: DateTime<Utc>) -> sqlx:
     }
     with_db!(db, pool => {
         sqlx::query("INSERT INTO retention_pauses (id, reason, paused_by, paused_at) VALUES ($1, $2, $3, $4)")
-            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(uuid::Uuid::now_v7().to_string())
             .bind(reason)
             .bind(by)
             .bind(now)

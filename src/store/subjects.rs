@@ -334,7 +334,7 @@ pub async fn erase(
             let events: Vec<ConsentEvent> = current_states(&history)
                 .into_iter()
                 .map(|e| ConsentEvent {
-                    id: uuid::Uuid::new_v4().to_string(),
+                    id: uuid::Uuid::now_v7().to_string(),
                     record_id: record.id.clone(),
                     purpose_id: e.purpose_id.clone(),
                     legal_basis: e.legal_basis.clone(),

@@ -67,6 +67,29 @@ pub async fn by_slug(db: &Db, slug: &str) -> sqlx::Result<Option<Workshop>> {
     with_db!(db, pool => sqlx::query_as(sql).bind(slug).fetch_optional(pool).await)
 }
 
+/// The workshop and the notice catalogue's generation in one read: every consent needs both,
+/// and a read is most of what a consent costs before it is written.
+pub async fn by_slug_with_catalog_generation(
+    db: &Db,
+    slug: &str,
+) -> sqlx::Result<Option<(Workshop, i64)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        workshop: Workshop,
+        generation: i64,
+    }
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        ", (SELECT generation FROM notice_catalog_generation WHERE id = 1) AS generation
+         FROM workshops WHERE slug = $1"
+    );
+    let row: Option<Row> =
+        with_db!(db, pool => sqlx::query_as(sql).bind(slug).fetch_optional(pool).await)?;
+    Ok(row.map(|r| (r.workshop, r.generation)))
+}
+
 pub async fn by_id(db: &Db, id: &str) -> sqlx::Result<Option<Workshop>> {
     let sql = concat!("SELECT ", columns!(), " FROM workshops WHERE id = $1");
     with_db!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)
