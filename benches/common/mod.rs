@@ -4,6 +4,7 @@ pub mod consent_record_sample;
 
 /// A database URL for one side of a benchmark: `<name>.db` in `dir`, or a fresh PostgreSQL
 /// database `consentd_bench_<name>` on `CONSENTD_TEST_POSTGRES` (default the local server).
+#[allow(dead_code)] // not every bench has a database
 pub async fn database_url(postgres: bool, dir: &std::path::Path, name: &str) -> String {
     if !postgres {
         return format!("sqlite://{}/{name}.db", dir.display());
