@@ -46,8 +46,7 @@ fuzz_target!(|data: &[u8]| {
             user_agent: None,
             language: Language::De,
         };
-        if let Err(e) = apply_client_override(input.client.as_ref(), from_collector, &mut client)
-        {
+        if let Err(e) = apply_client_override(input.client.as_ref(), from_collector, &mut client) {
             rejected(e.into());
         }
     }
