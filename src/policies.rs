@@ -37,25 +37,22 @@ impl fmt::Display for PolicyError {
 impl std::error::Error for PolicyError {}
 
 /// A file's text, kept to turn byte offsets into line numbers.
-struct Source {
-    path: PathBuf,
-    text: String,
+struct Source<'a> {
+    path: &'a Path,
+    text: &'a str,
 }
 
-impl Source {
-    fn read(path: &Path) -> Result<Self, PolicyError> {
-        let text = std::fs::read_to_string(path).map_err(|e| PolicyError {
-            file: path.to_owned(),
-            line: None,
-            field: "(file)".into(),
-            message: format!("cannot read: {e}"),
-        })?;
-        Ok(Source {
-            path: path.to_owned(),
-            text,
-        })
-    }
+/// Reads a policy file as UTF-8 text.
+fn read_text(path: &Path) -> Result<String, PolicyError> {
+    std::fs::read_to_string(path).map_err(|e| PolicyError {
+        file: path.to_owned(),
+        line: None,
+        field: "(file)".into(),
+        message: format!("cannot read: {e}"),
+    })
+}
 
+impl Source<'_> {
     fn line_of(&self, offset: usize) -> usize {
         self.text[..offset.min(self.text.len())]
             .matches('\n')
@@ -70,7 +67,7 @@ impl Source {
         message: impl Into<String>,
     ) -> PolicyError {
         PolicyError {
-            file: self.path.clone(),
+            file: self.path.to_owned(),
             line: Some(self.line_of(spanned.span().start)),
             field: field.to_owned(),
             message: message.into(),
@@ -79,7 +76,7 @@ impl Source {
 
     fn error(&self, field: &str, message: impl Into<String>) -> PolicyError {
         PolicyError {
-            file: self.path.clone(),
+            file: self.path.to_owned(),
             line: None,
             field: field.to_owned(),
             message: message.into(),
@@ -87,7 +84,7 @@ impl Source {
     }
 
     fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, PolicyError> {
-        toml::from_str(&self.text).map_err(|e| {
+        toml::from_str(self.text).map_err(|e| {
             let line = e.span().map(|s| self.line_of(s.start));
             let message = e.message().trim().to_owned();
             let field = field_from_message(&message)
@@ -95,11 +92,11 @@ impl Source {
                     let l = line?;
                     let text = self.text.lines().nth(l - 1)?;
                     let (key, _) = text.split_once('=')?;
-                    Some(key.trim().to_owned())
+                    Some(key.trim().to_owned()).filter(|k| !k.is_empty())
                 })
                 .unwrap_or_else(|| "(syntax)".to_owned());
             PolicyError {
-                file: self.path.clone(),
+                file: self.path.to_owned(),
                 line,
                 field,
                 message,
@@ -201,7 +198,8 @@ pub fn load(dir: &Path) -> Result<PolicySet, PolicyError> {
             message: "policies folder not found (set --policies or CONSENTD_POLICIES)".into(),
         });
     }
-    let controllers = load_controllers(&dir.join("controllers.toml"))?;
+    let controllers_path = dir.join("controllers.toml");
+    let controllers = parse_controllers(&controllers_path, &read_text(&controllers_path)?)?;
     let mut notices = BTreeMap::new();
     let mut approvals = Vec::new();
     let notices_dir = dir.join("notices");
@@ -213,8 +211,14 @@ pub fn load(dir: &Path) -> Result<PolicySet, PolicyError> {
         approvals.extend(load_approvals(&notice_dir, &notice)?);
         notices.insert(notice.id.clone(), notice);
     }
-    let workshops = load_workshops(&dir.join("workshops.toml"), &notices)?;
-    let retention = load_retention(&dir.join("retention.toml"))?;
+    let workshops_path = dir.join("workshops.toml");
+    let workshops = if workshops_path.exists() {
+        parse_workshops(&workshops_path, &read_text(&workshops_path)?, &notices)?
+    } else {
+        Vec::new()
+    };
+    let retention_path = dir.join("retention.toml");
+    let retention = parse_retention(&retention_path, &read_text(&retention_path)?)?;
     Ok(PolicySet {
         controllers,
         notices,
@@ -247,9 +251,10 @@ struct RuleEntry {
     reminders: Vec<Period>,
 }
 
-/// `retention.toml`: the deletion rules, exactly one per data category.
-fn load_retention(path: &Path) -> Result<Vec<RetentionRule>, PolicyError> {
-    let src = Source::read(path)?;
+/// `retention.toml` (`text`, read from `path`): the deletion rules, exactly one per data
+/// category.
+pub fn parse_retention(path: &Path, text: &str) -> Result<Vec<RetentionRule>, PolicyError> {
+    let src = Source { path, text };
     let file: RetentionFile = src.parse()?;
     let mut rules: Vec<RetentionRule> = Vec::new();
     for r in &file.rule {
@@ -303,14 +308,12 @@ struct WorkshopEntry {
 
 /// `workshops.toml` (optional): workshops created at start when they do not exist yet, so a
 /// fresh demo install has a participant page at once. Production installs leave it out.
-fn load_workshops(
+pub fn parse_workshops(
     path: &Path,
+    text: &str,
     notices: &BTreeMap<String, Notice>,
 ) -> Result<Vec<NewWorkshop>, PolicyError> {
-    if !path.exists() {
-        return Ok(Vec::new());
-    }
-    let src = Source::read(path)?;
+    let src = Source { path, text };
     let file: WorkshopsFile = src.parse()?;
     let mut out: Vec<NewWorkshop> = Vec::new();
     for w in &file.workshop {
@@ -365,26 +368,36 @@ fn load_approvals(
         if !name.ends_with(".approval.toml") {
             continue;
         }
-        let src = Source::read(&path)?;
-        let record: ApprovalRecord = src.parse()?;
-        if record.notice != notice.id {
-            return Err(src.error(
-                "notice",
-                format!(
-                    "is `{}` but the file lies in the folder of `{}`",
-                    record.notice, notice.id
-                ),
-            ));
-        }
-        if notice.version(record.version).is_none() {
-            return Err(src.error(
-                "version",
-                format!("notice `{}` has no version {}", notice.id, record.version),
-            ));
-        }
+        let record = parse_approval(&path, &read_text(&path)?, notice)?;
         out.push((path, record));
     }
     Ok(out)
+}
+
+/// One `v<N>.approval.toml` (`text`, read from `path`) of `notice`.
+pub fn parse_approval(
+    path: &Path,
+    text: &str,
+    notice: &Notice,
+) -> Result<ApprovalRecord, PolicyError> {
+    let src = Source { path, text };
+    let record: ApprovalRecord = src.parse()?;
+    if record.notice != notice.id {
+        return Err(src.error(
+            "notice",
+            format!(
+                "is `{}` but the file lies in the folder of `{}`",
+                record.notice, notice.id
+            ),
+        ));
+    }
+    if notice.version(record.version).is_none() {
+        return Err(src.error(
+            "version",
+            format!("notice `{}` has no version {}", notice.id, record.version),
+        ));
+    }
+    Ok(record)
 }
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, PolicyError> {
@@ -399,8 +412,12 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, PolicyError> {
     Ok(paths)
 }
 
-fn load_controllers(path: &Path) -> Result<BTreeMap<String, Controller>, PolicyError> {
-    let src = Source::read(path)?;
+/// `controllers.toml` (`text`, read from `path`).
+pub fn parse_controllers(
+    path: &Path,
+    text: &str,
+) -> Result<BTreeMap<String, Controller>, PolicyError> {
+    let src = Source { path, text };
     let file: ControllersFile = src.parse()?;
     if file.controller.is_empty() {
         return Err(src.error("controller", "at least one [[controller]] is needed"));
@@ -444,14 +461,21 @@ fn load_controllers(path: &Path) -> Result<BTreeMap<String, Controller>, PolicyE
     Ok(out)
 }
 
-fn load_notice(
-    dir: &Path,
+/// A notice's `notice.toml` (`text`, read from `path`): its id (which must be the name of
+/// the folder the file lies in), controller and title.
+pub fn parse_notice_file(
+    path: &Path,
+    text: &str,
     controllers: &BTreeMap<String, Controller>,
-) -> Result<Notice, PolicyError> {
-    let src = Source::read(&dir.join("notice.toml"))?;
+) -> Result<(String, String, Localized), PolicyError> {
+    let src = Source { path, text };
     let file: NoticeFile = src.parse()?;
     let id = file.id.get_ref().clone();
-    let folder = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let folder = path
+        .parent()
+        .and_then(|d| d.file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     if id != folder {
         return Err(src.error_at(
             &file.id,
@@ -473,6 +497,16 @@ fn load_notice(
             ),
         ));
     }
+    Ok((id, controller, file.title))
+}
+
+fn load_notice(
+    dir: &Path,
+    controllers: &BTreeMap<String, Controller>,
+) -> Result<Notice, PolicyError> {
+    let notice_path = dir.join("notice.toml");
+    let (id, controller, title) =
+        parse_notice_file(&notice_path, &read_text(&notice_path)?, controllers)?;
 
     // v<N>.toml files; their texts are v<N>.<lang>.md beside them.
     let mut versions: Vec<NoticeVersion> = Vec::new();
@@ -488,7 +522,7 @@ fn load_notice(
         if number.ends_with(".approval") {
             continue;
         }
-        let version = load_version(dir, &path, number, &id, &file.title)?;
+        let version = load_version(dir, &path, number, &id, &title)?;
         if let Some(existing) = versions.iter().find(|v| v.version == version.version) {
             return Err(PolicyError {
                 file: path,
@@ -500,10 +534,12 @@ fn load_notice(
         versions.push(version);
     }
     if versions.is_empty() {
-        return Err(src.error(
-            "version",
-            format!("notice `{id}` has no v<N>.toml version file"),
-        ));
+        return Err(PolicyError {
+            file: notice_path,
+            line: None,
+            field: "version".into(),
+            message: format!("notice `{id}` has no v<N>.toml version file"),
+        });
     }
     versions.sort_by_key(|v| v.version);
     for pair in versions.windows(2) {
@@ -522,7 +558,7 @@ fn load_notice(
     Ok(Notice {
         id,
         controller,
-        title: file.title,
+        title,
         versions,
     })
 }
@@ -534,9 +570,9 @@ fn load_version(
     notice_id: &str,
     title: &Localized,
 ) -> Result<NoticeVersion, PolicyError> {
-    let src = Source::read(path)?;
+    let text = read_text(path)?;
     build_version(
-        &src,
+        &Source { path, text: &text },
         Some(number_in_name),
         notice_id,
         title,
@@ -569,8 +605,8 @@ pub fn parse_uploaded_version(
     texts: &BTreeMap<Language, String>,
 ) -> Result<NoticeVersion, PolicyError> {
     let src = Source {
-        path: PathBuf::from("upload/version.toml"),
-        text: version_toml.to_owned(),
+        path: Path::new("upload/version.toml"),
+        text: version_toml,
     };
     build_version(&src, None, &notice.id, &notice.title, |lang, version| {
         Ok(texts.get(&lang).map(|t| {
@@ -740,4 +776,20 @@ fn build_version(
         recipients: file.recipient,
         texts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `policy_file` fuzz target: a line starting with `=` gave an error naming
+    /// the field `` (empty) instead of saying it is a syntax error.
+    #[test]
+    fn a_syntax_error_never_names_an_empty_field() {
+        let path = Path::new("policies/controllers.toml");
+        let e = parse_controllers(path, "[[controller]]\n=id = \"om\"\n").unwrap_err();
+        assert_eq!(e.file, path);
+        assert_eq!(e.line, Some(2));
+        assert_eq!(e.field, "(syntax)");
+    }
 }

@@ -16,6 +16,10 @@ pub struct Period {
 }
 
 impl Period {
+    /// The longest period a rule may name: no retention rule keeps data for a century, and
+    /// bounding it keeps the date arithmetic far from overflowing.
+    pub const MAX_YEARS: u32 = 100;
+
     pub fn parse(s: &str) -> Result<Period, String> {
         let rest = s
             .trim()
@@ -52,11 +56,11 @@ impl Period {
                     2
                 }
                 'W' => {
-                    period.days += value * 7;
+                    period.days = value.saturating_mul(7);
                     3
                 }
                 'D' => {
-                    period.days += value;
+                    period.days = period.days.saturating_add(value);
                     4
                 }
                 other => return Err(format!("`{s}`: unknown unit `{other}`")),
@@ -71,23 +75,32 @@ impl Period {
         if !number.is_empty() {
             return Err(format!("`{s}`: a number without unit at the end"));
         }
+        let max = u64::from(Self::MAX_YEARS);
+        if u64::from(period.years) * 12 + u64::from(period.months) > max * 12
+            || u64::from(period.days) > max * 366
+        {
+            return Err(format!("`{s}`: longer than {} years", Self::MAX_YEARS));
+        }
         Ok(period)
     }
 
-    /// `date` + this period (month ends clamp: 31 Jan + P1M = 28/29 Feb).
+    /// `date` + this period (month ends clamp: 31 Jan + P1M = 28/29 Feb); the last
+    /// representable day if that is beyond it.
     pub fn after(&self, date: NaiveDate) -> NaiveDate {
-        let months = self.years * 12 + self.months;
-        date.checked_add_months(Months::new(months))
+        date.checked_add_months(Months::new(self.total_months()))
+            .and_then(|d| d.checked_add_days(Days::new(u64::from(self.days))))
             .unwrap_or(NaiveDate::MAX)
-            + TimeDelta::days(i64::from(self.days))
     }
 
-    /// `date` − this period.
+    /// `date` − this period; the first representable day if that is before it.
     pub fn before(&self, date: NaiveDate) -> NaiveDate {
-        let months = self.years * 12 + self.months;
-        date.checked_sub_months(Months::new(months))
+        date.checked_sub_months(Months::new(self.total_months()))
+            .and_then(|d| d.checked_sub_days(Days::new(u64::from(self.days))))
             .unwrap_or(NaiveDate::MIN)
-            - TimeDelta::days(i64::from(self.days))
+    }
+
+    fn total_months(&self) -> u32 {
+        self.years.saturating_mul(12).saturating_add(self.months)
     }
 }
 
@@ -327,5 +340,28 @@ mod tests {
             r.reminder_dates(d("2025-01-15")),
             [d("2027-03-15"), d("2027-05-15")]
         );
+    }
+
+    /// `retention.toml` with `P700000000W` overflowed while parsing, `P400000000Y` when the
+    /// due date was computed (a panic at startup on debug builds, a wrong date on release
+    /// builds). Found while checking the `policy_file` fuzz target's harness.
+    #[test]
+    fn huge_periods_are_refused_and_dates_saturate() {
+        for huge in ["P700000000W", "P400000000Y", "P101Y", "P1201M", "P36601D"] {
+            assert!(Period::parse(huge).is_err(), "{huge} accepted");
+        }
+        assert!(Period::parse("P100Y").is_ok());
+        let r = rule("P100Y", true);
+        assert_eq!(r.due(d("2026-05-01")), d("2126-12-31"));
+        let beyond = Period {
+            years: u32::MAX,
+            months: u32::MAX,
+            days: u32::MAX,
+        };
+        assert_eq!(beyond.after(d("2026-05-01")), NaiveDate::MAX);
+        assert_eq!(beyond.before(d("2026-05-01")), NaiveDate::MIN);
+        let days = Period::parse("P30D").unwrap();
+        assert_eq!(days.after(NaiveDate::MAX), NaiveDate::MAX);
+        assert_eq!(days.before(NaiveDate::MIN), NaiveDate::MIN);
     }
 }

@@ -4,7 +4,8 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::consent::FieldError;
 
@@ -217,13 +218,33 @@ impl Error {
     }
 }
 
+/// The body of every error answer: `{"error": {"code", "message", "field"?}}`. The OpenAPI
+/// document describes each operation's error answers with it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `invalid_field`, `notice_not_in_force`.
+    pub code: String,
+    pub message: String,
+    /// The offending field's JSON path (e.g. `subject.email`), for `invalid_field`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         self.log();
-        let mut error = json!({ "code": self.code(), "message": self.public_message() });
-        if let Some(field) = self.field() {
-            error["field"] = json!(field);
-        }
-        (self.status(), Json(json!({ "error": error }))).into_response()
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                message: self.public_message(),
+                field: self.field().map(str::to_owned),
+            },
+        };
+        (self.status(), Json(body)).into_response()
     }
 }

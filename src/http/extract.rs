@@ -40,6 +40,28 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// Path parameters for the JSON API: axum's `Path`, but a segment that does not parse (a
+/// version that is not a number, invalid percent-encoding) is our JSON `400 malformed_body`
+/// instead of axum's plain-text answer. Named `Path` so utoipa still documents the parameters.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            // A route without the parameters its handler expects: our bug, not the client's.
+            Err(e) if e.status().is_server_error() => {
+                Err(Error::Internal(anyhow::anyhow!(e.body_text())))
+            }
+            Err(e) => Err(Error::Malformed {
+                message: e.body_text(),
+            }),
+        }
+    }
+}
+
 /// Syntax errors are 400; a well-formed body with a wrong or missing field is 422 naming it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::Malformed {

@@ -62,6 +62,52 @@ pub struct ClientOverride {
     pub user_agent: Option<String>,
 }
 
+impl SubjectInput {
+    /// The person, with each field checked.
+    pub fn parse(&self) -> Result<Subject, FieldError> {
+        Ok(Subject {
+            name: SubjectName::parse(&self.name)?,
+            email: EmailAddress::parse(&self.email)?,
+            organisation: Organisation::parse(self.organisation.as_deref())?,
+        })
+    }
+}
+
+/// Takes the participant's address (truncated) and browser from `over`, which only the
+/// registration site's collector token may send.
+pub fn apply_client_override(
+    over: Option<&ClientOverride>,
+    from_collector: bool,
+    client: &mut ClientInfo,
+) -> Result<(), FieldError> {
+    let Some(over) = over else {
+        return Ok(());
+    };
+    if !from_collector {
+        return Err(FieldError::new(
+            "client",
+            "is only accepted from the registration site's collector token",
+        ));
+    }
+    if let Some(ip) = &over.ip {
+        let ip: std::net::IpAddr = ip
+            .trim()
+            .parse()
+            .map_err(|_| FieldError::new("client.ip", "is not an IP address"))?;
+        client.ip_truncated = Some(crate::domain::consent::truncate_ip(ip));
+    }
+    if let Some(ua) = &over.user_agent {
+        if ua.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                "client.user_agent",
+                "must not contain control characters",
+            ));
+        }
+        client.user_agent = Some(ua.chars().take(512).collect());
+    }
+    Ok(())
+}
+
 /// A workshop that accepts consents, with the notice version in force for it today.
 pub struct OpenWorkshop {
     pub workshop: Workshop,
@@ -148,32 +194,7 @@ async fn record_with(
     collector: Option<String>,
     renews_record_id: Option<String>,
 ) -> Result<RecordedConsent, Error> {
-    if let Some(over) = &input.client {
-        if collector.is_none() {
-            return Err(FieldError::new(
-                "client",
-                "is only accepted from the registration site's collector token",
-            )
-            .into());
-        }
-        if let Some(ip) = &over.ip {
-            let ip: std::net::IpAddr = ip
-                .trim()
-                .parse()
-                .map_err(|_| FieldError::new("client.ip", "is not an IP address"))?;
-            client.ip_truncated = Some(crate::domain::consent::truncate_ip(ip));
-        }
-        if let Some(ua) = &over.user_agent {
-            if ua.chars().any(char::is_control) {
-                return Err(FieldError::new(
-                    "client.user_agent",
-                    "must not contain control characters",
-                )
-                .into());
-            }
-            client.user_agent = Some(ua.chars().take(512).collect());
-        }
-    }
+    apply_client_override(input.client.as_ref(), collector.is_some(), &mut client)?;
     // Checked before any query: a slug is also the lookup key.
     crate::domain::workshop::Slug::parse(&input.workshop).map_err(|_| {
         FieldError::new(
@@ -237,11 +258,7 @@ async fn record_with(
             ),
         });
     }
-    let subject = Subject {
-        name: SubjectName::parse(&input.subject.name)?,
-        email: EmailAddress::parse(&input.subject.email)?,
-        organisation: Organisation::parse(input.subject.organisation.as_deref())?,
-    };
+    let subject = input.subject.parse()?;
     let decisions = decide(version, &input.purposes, input.acknowledged)?;
     let recorded = app
         .consents

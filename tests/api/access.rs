@@ -288,7 +288,45 @@ async fn openapi_document_covers_the_api(backend: Backend) {
     );
 }
 
+/// Found by schemathesis: a path segment that does not parse (a version that is no number,
+/// invalid percent-encoding) got axum's plain-text 400 instead of the JSON error body; and the
+/// document now lists the error answers every operation can get, each with that body.
+async fn unparsable_path_parameters_get_the_json_error(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = app.create_token("admin", "paths");
+    for path in [
+        format!("/api/v1/notices/{OM_NOTICE}/versions/-1"),
+        format!("/api/v1/notices/{OM_NOTICE}/versions/x/pdf"),
+        "/api/v1/consents/%FF".to_owned(),
+    ] {
+        let response = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "malformed_body", "{path}");
+    }
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    let show = &doc["paths"]["/api/v1/notices/{id}/versions/{version}"]["get"]["responses"];
+    for code in ["400", "401", "403", "404", "503"] {
+        assert_eq!(
+            show[code]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/ErrorBody",
+            "{code}"
+        );
+    }
+    let consent = &doc["paths"]["/api/v1/consents"]["post"]["responses"];
+    for code in ["400", "409", "413", "415", "422", "429", "503"] {
+        assert!(consent[code].is_object(), "{code}");
+    }
+}
+
 on_both_backends!(
     every_route_admits_exactly_its_audience,
-    openapi_document_covers_the_api
+    openapi_document_covers_the_api,
+    unparsable_path_parameters_get_the_json_error
 );

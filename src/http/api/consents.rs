@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Europe::Berlin;
@@ -16,7 +16,7 @@ use crate::domain::staff::Role;
 use crate::http::AppState;
 use crate::http::auth::Identity;
 use crate::http::error::Error;
-use crate::http::extract::{ApiJson, ClientInfo};
+use crate::http::extract::{ApiJson, ClientInfo, Path};
 use crate::http::submission::{ConsentInput, record_consent};
 use crate::store::consents::{self, ConsentEvent, ConsentRecord, RecordFilter, StoredSubject};
 use crate::store::workshops;

@@ -1,7 +1,7 @@
 //! `/api/v1/consultants`, attendance and the outbox.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use crate::http::AppState;
 use crate::http::auth::StaffIdentity;
 use crate::http::error::Error;
-use crate::http::extract::{ApiJson, ClientInfo};
+use crate::http::extract::{ApiJson, ClientInfo, Path};
 use crate::store::consultants::{self, OutboxMessage};
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -2,7 +2,7 @@
 //! hold the personal token.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -11,7 +11,7 @@ use crate::domain::consent::FieldError;
 use crate::domain::notice::Language;
 use crate::http::AppState;
 use crate::http::error::Error;
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, Path};
 use crate::http::submission::load_receipt;
 use crate::proof::RecordProof;
 use crate::store::consents::{self, Withdrawal};

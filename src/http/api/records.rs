@@ -2,14 +2,14 @@
 //! as a ZIP of PDFs and signed receipts.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use crate::http::AppState;
 use crate::http::auth::StaffIdentity;
 use crate::http::error::Error;
-use crate::http::extract::ClientInfo;
+use crate::http::extract::{ClientInfo, Path};
 use crate::proof::RecordProof;
 use crate::store::{audit, consents, workshops};
 

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -14,7 +14,7 @@ use crate::domain::consent::FieldError;
 use crate::http::AppState;
 use crate::http::auth::StaffIdentity;
 use crate::http::error::Error;
-use crate::http::extract::{ApiJson, ClientInfo};
+use crate::http::extract::{ApiJson, ClientInfo, Path};
 use crate::subject_rights::{self, ExportScope, Rectify, Requester, RightsError};
 
 /// The staff member behind a request, for the audit trail.

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,7 @@ use crate::domain::workshop::{NewWorkshop, Slug, WorkshopKind};
 use crate::http::AppState;
 use crate::http::auth::StaffIdentity;
 use crate::http::error::Error;
-use crate::http::extract::{ApiJson, ClientInfo};
+use crate::http::extract::{ApiJson, ClientInfo, Path};
 use crate::store::workshops::{self, Workshop, WorkshopChanges};
 use crate::store::{audit, is_unique_violation};
 
