@@ -122,9 +122,6 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
-                // Read pages through a shared mapping instead of copying each into a private
-                // cache with a system call (writes still go through the WAL).
-                .pragma("mmap_size", "268435456")
                 .busy_timeout(Duration::from_secs(30));
             if let Some(parent) = options.get_filename().parent().filter(|_| create) {
                 if !parent.as_os_str().is_empty() {
