@@ -8,8 +8,8 @@ mod common;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use std::hint::black_box;
 use sha2::{Digest, Sha256};
+use std::hint::black_box;
 
 use consentd::domain::ledger::{EntryKind, LedgerEntry, payload_hash};
 use consentd::retention::effective_due;
