@@ -13,7 +13,7 @@ use consentd::store::Db;
 use consentd::store::consents::NewConsent;
 use consentd::store::group_commit::ConsentWriter;
 
-use crate::helpers::{Backend, OM_NOTICE, TestApp};
+use crate::helpers::{Backend, OM_NOTICE, TestApp, metric};
 use crate::on_both_backends;
 
 const CONCURRENT: usize = 120;
@@ -55,26 +55,10 @@ async fn concurrent_consents_share_commits_and_each_is_stored(backend: Backend) 
     let (ok, report) = app.verify();
     assert!(ok, "{report}");
 
-    let auditor = app.create_token("auditor", "prometheus");
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .bearer_auth(&auditor)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let value = |name: &str| -> u64 {
-        text.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-            .unwrap_or_else(|| panic!("{name} missing:\n{text}"))
-    };
+    let text = app.metrics().await;
     let (commits, consents) = (
-        value("consentd_consent_commits_total "),
-        value("consentd_consents_committed_total "),
+        metric(&text, "consentd_consent_commits_total ") as u64,
+        metric(&text, "consentd_consents_committed_total ") as u64,
     );
     assert_eq!(consents, CONCURRENT as u64);
     assert!(

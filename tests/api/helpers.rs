@@ -616,6 +616,20 @@ impl TestApp {
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
 
+    /// `/metrics` as Prometheus scrapes it, with a new auditor token.
+    pub async fn metrics(&self) -> String {
+        let auditor = self.create_token("auditor", "prometheus");
+        self.client
+            .get(format!("{}/metrics", self.address))
+            .bearer_auth(&auditor)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Posts the login form; returns the response.
     pub async fn login_response(&self, email: &str, password: &str) -> reqwest::Response {
         self.client
@@ -653,6 +667,16 @@ impl TestApp {
             .to_owned();
         Session { cookie, csrf }
     }
+}
+
+/// The value of the sample `name` (with its labels, if any, and a trailing space) in a
+/// Prometheus text exposition.
+pub fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(name) && !l.starts_with('#'))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{name} missing:\n{text}"))
 }
 
 /// Generates `sqlite::NAME` and `postgres::NAME` tests from `async fn NAME(Backend)`.

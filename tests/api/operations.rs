@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Backend, OM_NOTICE, Options, TestApp};
+use crate::helpers::{Backend, OM_NOTICE, Options, TestApp, metric};
 use crate::on_both_backends;
 
 async fn probes_say_up_and_ready(backend: Backend) {
@@ -163,13 +163,7 @@ async fn metrics_count_requests_and_consents_without_personal_data(backend: Back
             .starts_with("text/plain")
     );
     let text = response.text().await.unwrap();
-    let value = |name: &str| -> f64 {
-        text.lines()
-            .find(|l| l.starts_with(name) && !l.starts_with('#'))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("{name} missing:\n{text}"))
-    };
+    let value = |name: &str| metric(&text, name);
     assert_eq!(value("consentd_consent_records "), 1.0);
     assert!(value("consentd_withdrawals ") >= 1.0);
     assert_eq!(value("consentd_ledger_length ") as i64, app.ledger_length());
