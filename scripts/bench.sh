@@ -62,7 +62,7 @@ pg_version=$(psql "$CONSENTD_TEST_POSTGRES/postgres" -Atc 'SHOW server_version' 
 cat <<HEAD
 # Benchmarks
 
-Written by \`scripts/bench.sh$($quick && echo " --quick")\` on $(date -u +%Y-%m-%d) at commit \`$(git rev-parse --short HEAD)\`$(git diff --quiet HEAD || echo " (with uncommitted changes)"). Re-run that script to
+Written by \`scripts/bench.sh$($quick && echo " --quick")\` on $(date -u +%Y-%m-%d) at commit \`$(git rev-parse --short HEAD)\`$(git diff --quiet HEAD -- . ':!BENCHMARKS.md' || echo " (with uncommitted changes)"). Re-run that script to
 refresh every figure; each section gives the command for running one benchmark alone.
 Analysis, history and profiles of earlier runs: [benches/NOTES.md](benches/NOTES.md).
 
@@ -102,7 +102,6 @@ cargo bench --bench ledger_verify -- $verify_n            # add \`postgres\` for
 \`\`\`
 
 $(cat "$out/verify_sqlite.md")
-
 $(tail -n 1 "$out/verify_pg.md")
 
 ## Retention sweep (\`benches/retention_sweep.rs\`)
