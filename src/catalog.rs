@@ -20,6 +20,8 @@ use crate::store::{Db, audit, notice_texts};
 pub struct CatalogVersion {
     pub content: NoticeVersion,
     pub row: VersionRow,
+    /// `content.content_sha256()`, worked out once: every consent records it.
+    pub content_sha256: String,
 }
 
 impl CatalogVersion {
@@ -144,7 +146,11 @@ impl Catalog {
                 metadata,
                 version_texts,
             );
-            notice.versions.push(CatalogVersion { content, row });
+            notice.versions.push(CatalogVersion {
+                content_sha256: content.content_sha256(),
+                content,
+                row,
+            });
         }
         Ok(Catalog {
             generation,

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::error::Error;
 use super::extract::ClientInfo;
 use crate::app::App;
-use crate::catalog::{Catalog, CatalogNotice};
+use crate::catalog::{Catalog, CatalogNotice, CatalogVersion};
 use crate::domain::consent::{
     CollectionMethod, EmailAddress, FieldError, Organisation, PurposeState, ReceiptToken, Subject,
     SubjectName, decide,
@@ -125,11 +125,13 @@ impl OpenWorkshop {
 
     /// The approved version in force today: the only one anybody can consent to.
     pub fn version(&self) -> &NoticeVersion {
-        &self
-            .notice()
+        &self.catalog_version().content
+    }
+
+    fn catalog_version(&self) -> &CatalogVersion {
+        self.notice()
             .version(self.version_number)
             .expect("checked when opened")
-            .content
     }
 }
 
@@ -269,7 +271,7 @@ async fn record_with(
             notice_version: version.version,
             notice_language: language.code().to_owned(),
             notice_sha256: text.sha256.clone(),
-            notice_content_sha256: version.content_sha256(),
+            notice_content_sha256: open.catalog_version().content_sha256.clone(),
             subject,
             decisions,
             method,

@@ -122,6 +122,9 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
+                // Statement journals (a multi-row INSERT that may fail halfway keeps one) and
+                // temporary tables in memory, not in temporary files.
+                .pragma("temp_store", "memory")
                 .busy_timeout(Duration::from_secs(30));
             if let Some(parent) = options.get_filename().parent().filter(|_| create) {
                 if !parent.as_os_str().is_empty() {
