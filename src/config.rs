@@ -139,3 +139,23 @@ impl std::str::FromStr for RetentionInterval {
         }
     }
 }
+
+/// How long one database statement may wait — for a lock, or for a database that accepts
+/// connections but does not answer — before the request gets `503 unavailable`:
+/// `CONSENTD_DB_TIMEOUT` seconds, default 25, below the 30 s request timeout so that clients
+/// see 503 rather than 408. (An environment setting rather than a flag: every command that
+/// opens the database uses it.)
+pub fn database_wait() -> anyhow::Result<std::time::Duration> {
+    match std::env::var("CONSENTD_DB_TIMEOUT") {
+        Err(_) => Ok(std::time::Duration::from_secs(25)),
+        Ok(raw) => raw
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| (1..=3600).contains(s))
+            .map(std::time::Duration::from_secs)
+            .ok_or_else(|| {
+                anyhow::anyhow!("CONSENTD_DB_TIMEOUT: expected seconds from 1 to 3600, got `{raw}`")
+            }),
+    }
+}

@@ -74,21 +74,10 @@ impl From<anyhow::Error> for Error {
     }
 }
 
-/// No connection to be had: the server is down, unreachable, shutting down, out of
-/// resources, or refusing connections to this database.
+/// The database cannot answer now (down, unreachable, refusing, out of resources, or a
+/// statement waited too long): see [`crate::store::is_unavailable`].
 fn is_outage(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
-        sqlx::Error::Database(db) => {
-            let code = db.code().unwrap_or_default();
-            code.starts_with("08")
-                // 53xxx insufficient resources (too many connections, out of memory, …)
-                || code.starts_with("53")
-                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
-                || (code == "55000" && db.message().contains("accepting connections"))
-        }
-        _ => false,
-    }
+    crate::store::is_unavailable(e)
 }
 
 /// The disk is full: SQLite's SQLITE_FULL (primary result code 13, whatever the extended

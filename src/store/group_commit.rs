@@ -129,14 +129,12 @@ async fn store(
                 let _ = reply.send(Ok(consent));
             }
         }
-        // No connection to be had: every consent of the batch would wait the same way again.
-        Err(e @ (sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)) => {
+        // The database cannot answer now (no connection, or a lock or an answer waited for
+        // too long): one by one, every consent of the batch would wait the same way again.
+        Err(e) if super::is_unavailable(&e) => {
             tracing::warn!(error = %e, consents = replies.len(), "consent batch not stored");
             for reply in replies {
-                let _ = reply.send(Err(match e {
-                    sqlx::Error::PoolTimedOut => sqlx::Error::PoolTimedOut,
-                    _ => sqlx::Error::PoolClosed,
-                }));
+                let _ = reply.send(Err(unavailable_again(&e)));
             }
         }
         // Something in one consent (PostgreSQL refusing a character, say) must not fail the
@@ -151,5 +149,18 @@ async fn store(
                 let _ = reply.send(result);
             }
         }
+    }
+}
+
+/// The same verdict for another caller of the batch (`sqlx::Error` cannot be cloned): an
+/// error that [`super::is_unavailable`] also says yes to.
+fn unavailable_again(e: &sqlx::Error) -> sqlx::Error {
+    match e {
+        sqlx::Error::PoolTimedOut => sqlx::Error::PoolTimedOut,
+        sqlx::Error::PoolClosed => sqlx::Error::PoolClosed,
+        other => sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("the database did not answer: {other}"),
+        )),
     }
 }

@@ -114,6 +114,7 @@ impl Db {
     }
 
     async fn open(url: &str, create: bool) -> anyhow::Result<Db> {
+        let wait = crate::config::database_wait()?;
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
                 .with_context(|| format!("invalid SQLite URL {}", redact_url(url)))?
@@ -125,7 +126,8 @@ impl Db {
                 // Statement journals (a multi-row INSERT that may fail halfway keeps one) and
                 // temporary tables in memory, not in temporary files.
                 .pragma("temp_store", "memory")
-                .busy_timeout(Duration::from_secs(30));
+                // Another writer holding the lock longer than this: 503, not a hung request.
+                .busy_timeout(wait);
             if let Some(parent) = options.get_filename().parent().filter(|_| create) {
                 if !parent.as_os_str().is_empty() {
                     std::fs::create_dir_all(parent).with_context(|| {
@@ -140,7 +142,10 @@ impl Db {
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)
-                .with_context(|| format!("invalid PostgreSQL URL {}", redact_url(url)))?;
+                .with_context(|| format!("invalid PostgreSQL URL {}", redact_url(url)))?
+                // A statement that waits longer (for a lock, or on a server that accepted the
+                // connection but does not answer) is cancelled: 503, not a hung request.
+                .options([("statement_timeout", format!("{}ms", wait.as_millis()))]);
             let pool = postgres_pool(16)
                 .connect_with(options)
                 .await
@@ -226,9 +231,30 @@ impl Db {
     }
 }
 
-/// A time as the SQLite driver binds it (RFC 3339, as many fraction digits as needed), so
-/// that rows written from JSON compare and decode like rows written with binds. PostgreSQL
-/// parses the same text as `timestamptz`.
+/// The database cannot answer now: no connection to be had (down, unreachable, shutting
+/// down, refusing connections, out of resources), or a statement waited too long for a lock
+/// or an answer. Nothing was written; retrying later may succeed.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with any extended code.
+                return code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
+            }
+            code.starts_with("08")
+                // 53xxx insufficient resources (too many connections, out of memory, …)
+                || code.starts_with("53")
+                || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+                // statement_timeout (57014) and lock_timeout (55P03)
+                || matches!(code.as_ref(), "57014" | "55P03")
+                || (code == "55000" && db.message().contains("accepting connections"))
+        }
+        _ => false,
+    }
+}
+
 fn sqlite_pool(connections: u32) -> SqlitePoolOptions {
     SqlitePoolOptions::new()
         .max_connections(connections)
@@ -250,6 +276,9 @@ fn postgres_pool(connections: u32) -> PgPoolOptions {
         .acquire_timeout(ACQUIRE_TIMEOUT)
 }
 
+/// A time as the SQLite driver binds it (RFC 3339, as many fraction digits as needed), so
+/// that rows written from JSON compare and decode like rows written with binds. PostgreSQL
+/// parses the same text as `timestamptz`.
 pub(crate) fn bind_time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
 }

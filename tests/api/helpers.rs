@@ -188,6 +188,8 @@ pub struct Options {
     pub data_dir: Option<PathBuf>,
     /// The PostgreSQL tablespace the test database is created in.
     pub pg_tablespace: Option<String>,
+    /// CONSENTD_DB_TIMEOUT (seconds a statement may wait).
+    pub db_timeout: Option<String>,
 }
 
 pub struct TestApp {
@@ -269,6 +271,9 @@ impl TestApp {
         }
         if let Some(now) = &self.options.now {
             cmd.env("CONSENTD_NOW", now);
+        }
+        if let Some(seconds) = &self.options.db_timeout {
+            cmd.env("CONSENTD_DB_TIMEOUT", seconds);
         }
         cmd
     }

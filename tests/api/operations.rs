@@ -794,7 +794,97 @@ async fn sigterm_finishes_requests_in_flight(backend: Backend) {
     assert!(ok, "{out}");
 }
 
+/// A database that accepts the connection but does not answer — here: another client holds
+/// the lock every consent needs — gets a 503 after CONSENTD_DB_TIMEOUT, not a hung request
+/// or a 408; once the lock is gone the same consent is stored.
+async fn a_database_that_does_not_answer_gets_503_then_recovers(backend: Backend) {
+    let options = Options {
+        db_timeout: Some("2".into()),
+        ..Options::default()
+    };
+    let app = TestApp::spawn_with(backend, options).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let body = app.consent_body("koeln-2026", "wartet@example.org").await;
+
+    let blocker = LockHolder::take(&app.db.url, backend).await;
+    let started = Instant::now();
+    let responses =
+        futures::future::join_all((0..3).map(|_| app.post_json("/api/v1/consents", &body))).await;
+    let waited = started.elapsed();
+    for response in responses {
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "unavailable", "{error}");
+    }
+    assert!(
+        waited < Duration::from_secs(15),
+        "answered after {waited:?}: the wait limit is 2 s (and a batch is answered at once)"
+    );
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(*) FROM consent_records")
+            .await,
+        0
+    );
+
+    blocker.release().await;
+    let response = app.post_json("/api/v1/consents", &body).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(*) FROM consent_records")
+            .await,
+        1
+    );
+    let (ok, report) = app.verify();
+    assert!(ok, "{report}");
+}
+
+/// Another client's open transaction holding the write lock (SQLite) or the ledger head
+/// (PostgreSQL).
+enum LockHolder {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl LockHolder {
+    async fn take(url: &str, backend: Backend) -> LockHolder {
+        use sqlx::Connection;
+        match backend {
+            Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+                sqlx::query("BEGIN IMMEDIATE")
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                LockHolder::Sqlite(conn)
+            }
+            Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+                sqlx::query("LOCK TABLE ledger_head IN ACCESS EXCLUSIVE MODE")
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                LockHolder::Postgres(conn)
+            }
+        }
+    }
+
+    async fn release(self) {
+        match self {
+            LockHolder::Sqlite(mut conn) => {
+                sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+            }
+            LockHolder::Postgres(mut conn) => {
+                sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+            }
+        }
+    }
+}
+
 on_both_backends!(
+    a_database_that_does_not_answer_gets_503_then_recovers,
     disk_full_answers_503_and_recovers_when_space_is_back,
     sigterm_finishes_requests_in_flight,
     killed_under_load_loses_no_acknowledged_consent,
