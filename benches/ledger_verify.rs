@@ -19,13 +19,7 @@ use sha2::{Digest, Sha256};
 
 use consentd::app::App;
 use consentd::config::Settings;
-use consentd::domain::consent::CollectionMethod;
-use consentd::domain::notice::Language;
-use consentd::http::extract::ClientInfo;
-use consentd::http::submission::{ConsentInput, record_consent};
 use consentd::store::ledger;
-
-const WORKSHOP: &str = "demo-autorisierung-koeln";
 
 #[tokio::main]
 async fn main() {
@@ -43,36 +37,7 @@ async fn main() {
         signing_key: dir.path().join("signing-key.pem"),
     };
     let app = App::open(&settings).await.unwrap();
-    let catalog = app.catalog().await.unwrap();
-    let notice = catalog.notice("om-workshop-teilnehmende").unwrap();
-    let version = notice.in_force(app.clock.today_berlin()).unwrap();
-    let text = version.content.text_for(Language::De);
-
-    let seeding = Instant::now();
-    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
-        let consents = chunk.iter().map(|i| {
-            let input: ConsentInput = serde_json::from_value(serde_json::json!({
-                "workshop": WORKSHOP,
-                "notice": {"id": notice.id, "version": version.content.version, "language": "de", "sha256": text.sha256},
-                "subject": {"name": format!("Person {i}"), "email": format!("p{i}@example.org"), "organisation": "Beispiel GmbH"},
-                "purposes": {"durchfuehrung": true, "fotos": i % 2 == 0, "newsletter": i % 3 == 0},
-            }))
-            .unwrap();
-            let client = ClientInfo {
-                ip_truncated: Some("192.0.2.0".into()),
-                user_agent: Some("Mozilla/5.0 (bench)".into()),
-                language: Language::De,
-            };
-            record_consent(&app, input, CollectionMethod::Api, client, None)
-        });
-        for result in futures::future::join_all(consents).await {
-            result.unwrap();
-        }
-    }
-    eprintln!(
-        "seeded {n} consents in {:.1} s",
-        seeding.elapsed().as_secs_f64()
-    );
+    common::seed_consents(&app, n).await;
 
     let reading = Instant::now();
     let snapshot = ledger::snapshot(&app.db).await.unwrap();

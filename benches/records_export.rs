@@ -15,10 +15,6 @@ use std::time::Instant;
 
 use consentd::app::App;
 use consentd::config::Settings;
-use consentd::domain::consent::CollectionMethod;
-use consentd::domain::notice::Language;
-use consentd::http::extract::ClientInfo;
-use consentd::http::submission::{ConsentInput, record_consent};
 use consentd::proof::RecordProof;
 use consentd::store::{consents, workshops};
 
@@ -46,33 +42,7 @@ async fn main() {
         signing_key: dir.path().join("signing-key.pem"),
     };
     let app = App::open(&settings).await.unwrap();
-    let catalog = app.catalog().await.unwrap();
-    let notice = catalog.notice("om-workshop-teilnehmende").unwrap();
-    let version = notice.in_force(app.clock.today_berlin()).unwrap();
-    let text = version.content.text_for(Language::De);
-
-    let seeding = Instant::now();
-    for i in 0..n {
-        let input: ConsentInput = serde_json::from_value(serde_json::json!({
-            "workshop": WORKSHOP,
-            "notice": {"id": notice.id, "version": version.content.version, "language": "de", "sha256": text.sha256},
-            "subject": {"name": format!("Person {i}"), "email": format!("p{i}@example.org"), "organisation": "Beispiel GmbH"},
-            "purposes": {"durchfuehrung": true, "fotos": i % 2 == 0, "newsletter": i % 3 == 0},
-        }))
-        .unwrap();
-        let client = ClientInfo {
-            ip_truncated: Some("192.0.2.0".into()),
-            user_agent: Some("Mozilla/5.0 (bench)".into()),
-            language: Language::De,
-        };
-        record_consent(&app, input, CollectionMethod::Api, client, None)
-            .await
-            .unwrap();
-    }
-    eprintln!(
-        "seeded {n} consents in {:.1} s",
-        seeding.elapsed().as_secs_f64()
-    );
+    common::seed_consents(&app, n).await;
     let workshop = workshops::by_slug(&app.db, WORKSHOP)
         .await
         .unwrap()

@@ -51,3 +51,44 @@ fn status_file_mb(path: &str, field: &str) -> f64 {
         .unwrap_or(0.0)
         / 1024.0
 }
+
+/// Records `n` consents for the demo workshop through the service (as `POST /api/v1/consents`
+/// does), 1,000 at a time concurrently so that they are group-committed; each has its own
+/// name and address.
+#[allow(dead_code)]
+pub async fn seed_consents(app: &consentd::app::App, n: usize) {
+    use consentd::domain::consent::CollectionMethod;
+    use consentd::domain::notice::Language;
+    use consentd::http::extract::ClientInfo;
+    use consentd::http::submission::{ConsentInput, record_consent};
+
+    let catalog = app.catalog().await.unwrap();
+    let notice = catalog.notice("om-workshop-teilnehmende").unwrap();
+    let version = notice.in_force(app.clock.today_berlin()).unwrap();
+    let text = version.content.text_for(Language::De);
+    let started = std::time::Instant::now();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+        let consents = chunk.iter().map(|i| {
+            let input: ConsentInput = serde_json::from_value(serde_json::json!({
+                "workshop": "demo-autorisierung-koeln",
+                "notice": {"id": notice.id, "version": version.content.version, "language": "de", "sha256": text.sha256},
+                "subject": {"name": format!("Person {i}"), "email": format!("p{i}@example.org"), "organisation": "Beispiel GmbH"},
+                "purposes": {"durchfuehrung": true, "fotos": i % 2 == 0, "newsletter": i % 3 == 0},
+            }))
+            .unwrap();
+            let client = ClientInfo {
+                ip_truncated: Some("192.0.2.0".into()),
+                user_agent: Some("Mozilla/5.0 (bench)".into()),
+                language: Language::De,
+            };
+            record_consent(app, input, CollectionMethod::Api, client, None)
+        });
+        for result in futures::future::join_all(consents).await {
+            result.unwrap();
+        }
+    }
+    eprintln!(
+        "seeded {n} consents in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
