@@ -62,6 +62,33 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     }
 }
 
+/// [`Path`] for pages: a parameter that does not parse gets the readable error page in the
+/// reader's language instead of JSON (or axum's plain text).
+pub struct PagePath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PagePath<T> {
+    type Rejection = axum::response::Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Self, axum::response::Response> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(PagePath(value)),
+            Err(e) => {
+                let language = preferred_language(
+                    parts
+                        .headers
+                        .get(ACCEPT_LANGUAGE)
+                        .and_then(|v| v.to_str().ok()),
+                    parts.uri.query(),
+                );
+                Err(super::participant::error_page(e, language))
+            }
+        }
+    }
+}
+
 /// Syntax errors are 400; a well-formed body with a wrong or missing field is 422 naming it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::Malformed {

@@ -325,8 +325,39 @@ async fn unparsable_path_parameters_get_the_json_error(backend: Backend) {
     }
 }
 
+/// The staff pages answer a parameter that does not parse with a readable page in the
+/// reader's language, not JSON or plain text.
+async fn unparsable_path_parameters_on_pages_get_the_error_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_user("admin@example.org", "admin");
+    let session = app.login("admin@example.org").await;
+    for language in ["de", "en"] {
+        let response = app
+            .client
+            .get(format!("{}/staff/notices/{OM_NOTICE}/-1", app.address))
+            .header("cookie", &session.cookie)
+            .header("accept-language", language)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(content_type.starts_with("text/html"), "{content_type}");
+        let page = response.text().await.unwrap();
+        assert!(page.contains("400"), "{page}");
+        assert!(
+            page.contains(&format!("lang=\"{language}\"")),
+            "{language}: {page}"
+        );
+    }
+}
+
 on_both_backends!(
     every_route_admits_exactly_its_audience,
     openapi_document_covers_the_api,
-    unparsable_path_parameters_get_the_json_error
+    unparsable_path_parameters_get_the_json_error,
+    unparsable_path_parameters_on_pages_get_the_error_page
 );

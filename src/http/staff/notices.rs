@@ -4,8 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::http::extract::PagePath;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -165,7 +166,7 @@ fn metadata(v: &CatalogVersion, lang: Language) -> Markup {
 
 pub async fn show(
     State(state): State<AppState>,
-    Path((id, version)): Path<(String, u32)>,
+    PagePath((id, version)): PagePath<(String, u32)>,
     Query(query): Query<VersionQuery>,
     staff: StaffIdentity,
     client: ClientInfo,
@@ -406,7 +407,7 @@ async fn step(
 
 pub async fn submit(
     State(s): State<AppState>,
-    Path((id, v)): Path<(String, u32)>,
+    PagePath((id, v)): PagePath<(String, u32)>,
     staff: StaffIdentity,
     client: ClientInfo,
     Form(f): Form<StepForm>,
@@ -416,7 +417,7 @@ pub async fn submit(
 
 pub async fn decide(
     State(s): State<AppState>,
-    Path((id, v)): Path<(String, u32)>,
+    PagePath((id, v)): PagePath<(String, u32)>,
     staff: StaffIdentity,
     client: ClientInfo,
     Form(f): Form<StepForm>,
@@ -426,7 +427,7 @@ pub async fn decide(
 
 pub async fn comment(
     State(s): State<AppState>,
-    Path((id, v)): Path<(String, u32)>,
+    PagePath((id, v)): PagePath<(String, u32)>,
     staff: StaffIdentity,
     client: ClientInfo,
     Form(f): Form<StepForm>,
@@ -436,7 +437,7 @@ pub async fn comment(
 
 pub async fn withdraw(
     State(s): State<AppState>,
-    Path((id, v)): Path<(String, u32)>,
+    PagePath((id, v)): PagePath<(String, u32)>,
     staff: StaffIdentity,
     client: ClientInfo,
     Form(f): Form<StepForm>,
@@ -453,7 +454,7 @@ pub struct UploadForm {
 
 pub async fn upload(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<String>,
     staff: StaffIdentity,
     client: ClientInfo,
     Form(form): Form<UploadForm>,

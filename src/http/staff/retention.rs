@@ -1,8 +1,9 @@
 //! Retention for admins: the forecast (table and chart), holds, pausing, and the downloads of
 //! the deletion report and the deletion concept.
 
+use crate::http::extract::PagePath;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::Method;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
@@ -195,7 +196,7 @@ pub async fn add_hold(
 
 pub async fn release_hold(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<String>,
     staff: StaffIdentity,
     client: ClientInfo,
 ) -> Response {

@@ -1,8 +1,9 @@
 //! Data-subject requests in the staff area: find a person by e-mail, download their data
 //! (Art. 15/20), correct it (Art. 16), erase it (Art. 17) and show the erasure report.
 
+use crate::http::extract::PagePath;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
@@ -127,7 +128,7 @@ pub struct RectifyForm {
 
 pub async fn rectify(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<String>,
     staff: StaffIdentity,
     client: ClientInfo,
     Form(f): Form<RectifyForm>,
@@ -150,7 +151,7 @@ pub async fn rectify(
 
 pub async fn erase(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<String>,
     staff: StaffIdentity,
     client: ClientInfo,
 ) -> Response {

@@ -1,7 +1,8 @@
 //! API tokens: list, create (shown once), revoke (admins).
 
+use crate::http::extract::PagePath;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
@@ -200,7 +201,7 @@ pub async fn create(
 
 pub async fn revoke(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PagePath(name): PagePath<String>,
     staff: StaffIdentity,
     client: ClientInfo,
 ) -> Response {
