@@ -17,8 +17,6 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use consentd::app::App;
-use consentd::config::Settings;
 use consentd::store::ledger;
 
 #[tokio::main]
@@ -27,16 +25,7 @@ async fn main() {
     let n: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(100_000);
     let postgres = args.iter().any(|a| a == "postgres");
     let dir = tempfile::tempdir().unwrap();
-    let settings = Settings {
-        database_url: common::database_url(postgres, dir.path(), "verify").await,
-        policies: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies"),
-        public_url: None,
-        smtp_url: None,
-        mail_from: "x@example.org".into(),
-        deletion_journal: dir.path().join("journal.jsonl"),
-        signing_key: dir.path().join("signing-key.pem"),
-    };
-    let app = App::open(&settings).await.unwrap();
+    let app = common::open_app(postgres, dir.path(), "verify").await;
     common::seed_consents(&app, n).await;
 
     let reading = Instant::now();

@@ -13,8 +13,6 @@ mod common;
 
 use std::time::Instant;
 
-use consentd::app::App;
-use consentd::config::Settings;
 use consentd::proof::RecordProof;
 use consentd::store::{consents, workshops};
 
@@ -32,16 +30,7 @@ async fn main() {
     let n: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(10_000);
     let postgres = args.iter().any(|a| a == "postgres");
     let dir = tempfile::tempdir().unwrap();
-    let settings = Settings {
-        database_url: common::database_url(postgres, dir.path(), "export").await,
-        policies: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies"),
-        public_url: Some("https://consentd.example.org".into()),
-        smtp_url: None,
-        mail_from: "x@example.org".into(),
-        deletion_journal: dir.path().join("journal.jsonl"),
-        signing_key: dir.path().join("signing-key.pem"),
-    };
-    let app = App::open(&settings).await.unwrap();
+    let app = common::open_app(postgres, dir.path(), "export").await;
     common::seed_consents(&app, n).await;
     let workshop = workshops::by_slug(&app.db, WORKSHOP)
         .await

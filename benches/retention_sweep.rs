@@ -12,8 +12,6 @@ mod common;
 
 use std::time::Instant;
 
-use consentd::app::App;
-use consentd::config::Settings;
 use consentd::store::Db;
 
 /// One consent record per subject (same SQL on both backends).
@@ -107,22 +105,12 @@ async fn main() {
     let n: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(10_000);
     let postgres = args.iter().any(|a| a == "postgres");
     let dir = tempfile::tempdir().unwrap();
-    let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
     // SAFETY: set before any thread reads the environment.
     unsafe { std::env::set_var("CONSENTD_NOW", "2026-11-27T12:00:00Z") };
 
     let mut results = Vec::new();
     for side in ["engine", "baseline"] {
-        let settings = Settings {
-            database_url: common::database_url(postgres, dir.path(), side).await,
-            policies: policies.clone(),
-            public_url: None,
-            smtp_url: None,
-            mail_from: "x@example.org".into(),
-            deletion_journal: dir.path().join(format!("{side}-journal.jsonl")),
-            signing_key: dir.path().join(format!("{side}-signing-key.pem")),
-        };
-        let app = App::open(&settings).await.unwrap();
+        let app = common::open_app(postgres, dir.path(), side).await;
         seed(&app.db, n).await;
         let rss_before = common::status_mb("VmHWM:");
         let started = Instant::now();

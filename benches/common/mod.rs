@@ -92,3 +92,19 @@ pub async fn seed_consents(app: &consentd::app::App, n: usize) {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// The service opened on one side's database (`name`: its database, journal and key file in
+/// `dir`), with the demo policies and links under `https://consentd.example.org`.
+#[allow(dead_code)]
+pub async fn open_app(postgres: bool, dir: &std::path::Path, name: &str) -> consentd::app::App {
+    let settings = consentd::config::Settings {
+        database_url: database_url(postgres, dir, name).await,
+        policies: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies"),
+        public_url: Some("https://consentd.example.org".into()),
+        smtp_url: None,
+        mail_from: "x@example.org".into(),
+        deletion_journal: dir.join(format!("{name}-journal.jsonl")),
+        signing_key: dir.join(format!("{name}-signing-key.pem")),
+    };
+    consentd::app::App::open(&settings).await.unwrap()
+}

@@ -65,19 +65,13 @@ impl From<anyhow::Error> for Error {
         }
         if e.chain()
             .filter_map(|c| c.downcast_ref::<sqlx::Error>())
-            .any(is_outage)
+            .any(crate::store::is_unavailable)
         {
             tracing::warn!("database unavailable");
             return Error::Unavailable(UNAVAILABLE);
         }
         Error::Internal(e)
     }
-}
-
-/// The database cannot answer now (down, unreachable, refusing, out of resources, or a
-/// statement waited too long): see [`crate::store::is_unavailable`].
-fn is_outage(e: &sqlx::Error) -> bool {
-    crate::store::is_unavailable(e)
 }
 
 /// The disk is full: SQLite's SQLITE_FULL (primary result code 13, whatever the extended
@@ -123,7 +117,7 @@ impl From<sqlx::Error> for Error {
         }
         // No connection to be had: the database is down or out of reach. Nothing was
         // written; the client may retry, and the service recovers by itself.
-        if is_outage(&e) {
+        if crate::store::is_unavailable(&e) {
             tracing::warn!(error = %e, "database unavailable");
             return Error::Unavailable(UNAVAILABLE);
         }

@@ -75,16 +75,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PagePat
     ) -> Result<Self, axum::response::Response> {
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(value)) => Ok(PagePath(value)),
-            Err(e) => {
-                let language = preferred_language(
-                    parts
-                        .headers
-                        .get(ACCEPT_LANGUAGE)
-                        .and_then(|v| v.to_str().ok()),
-                    parts.uri.query(),
-                );
-                Err(super::participant::error_page(e, language))
-            }
+            Err(e) => Err(super::participant::error_page(e, reader_language(parts))),
         }
     }
 }
@@ -137,19 +128,23 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
             .get(USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(512).collect());
-        let language = preferred_language(
-            parts
-                .headers
-                .get(ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok()),
-            parts.uri.query(),
-        );
         Ok(ClientInfo {
             ip_truncated,
             user_agent,
-            language,
+            language: reader_language(parts),
         })
     }
+}
+
+/// The language the request asks for (see [`preferred_language`]).
+fn reader_language(parts: &Parts) -> Language {
+    preferred_language(
+        parts
+            .headers
+            .get(ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+        parts.uri.query(),
+    )
 }
 
 /// `?lang=en` wins; else the first of de/en in Accept-Language by quality; else German.

@@ -113,14 +113,6 @@ async fn store(
         stats.commits.fetch_add(1, Ordering::Relaxed);
         stats.consents.fetch_add(n as u64, Ordering::Relaxed);
     };
-    if consents.len() == 1 {
-        let result = consents::record(db, clock, &consents[0]).await;
-        if result.is_ok() {
-            committed(1);
-        }
-        let _ = replies.into_iter().next().expect("one").send(result);
-        return;
-    }
     match consents::record_batch(db, clock, &consents).await {
         Ok(recorded) => {
             committed(recorded.len());
@@ -128,6 +120,10 @@ async fn store(
                 // A caller that went away (client disconnected) still has its consent stored.
                 let _ = reply.send(Ok(consent));
             }
+        }
+        // A consent alone: its own answer, nothing to retry.
+        Err(e) if replies.len() == 1 => {
+            let _ = replies.into_iter().next().expect("one").send(Err(e));
         }
         // The database cannot answer now (no connection, or a lock or an answer waited for
         // too long): one by one, every consent of the batch would wait the same way again.

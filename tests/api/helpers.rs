@@ -621,6 +621,18 @@ impl TestApp {
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
 
+    /// Every consent that was acknowledged (its receipt token) is stored and readable.
+    pub async fn assert_receipts_readable(&self, tokens: &[String]) {
+        for token in tokens {
+            let r = self.get(&format!("/api/v1/receipts/{token}")).await;
+            assert_eq!(
+                r.status(),
+                reqwest::StatusCode::OK,
+                "an acknowledged consent is missing"
+            );
+        }
+    }
+
     /// `/metrics` as Prometheus scrapes it, with a new auditor token.
     pub async fn metrics(&self) -> String {
         let auditor = self.create_token("auditor", "prometheus");

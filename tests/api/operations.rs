@@ -236,14 +236,7 @@ async fn killed_under_load_loses_no_acknowledged_consent(backend: Backend) {
         "load reached the server: {}",
         acknowledged.len()
     );
-    for token in &acknowledged {
-        let r = app.get(&format!("/api/v1/receipts/{token}")).await;
-        assert_eq!(
-            r.status(),
-            StatusCode::OK,
-            "an acknowledged consent is missing"
-        );
-    }
+    app.assert_receipts_readable(&acknowledged).await;
     let stored = app
         .db
         .scalar_i64("SELECT COUNT(*) FROM consent_records")
@@ -535,14 +528,7 @@ async fn disk_full_answers_503_and_recovers_when_space_is_back(backend: Backend)
     );
     let (ok, out) = app.verify();
     assert!(ok, "{out}");
-    for token in &acknowledged {
-        let r = app.get(&format!("/api/v1/receipts/{token}")).await;
-        assert_eq!(
-            r.status(),
-            StatusCode::OK,
-            "an acknowledged consent is missing"
-        );
-    }
+    app.assert_receipts_readable(&acknowledged).await;
     let stored = app
         .db
         .scalar_i64("SELECT COUNT(*) FROM consent_records")
@@ -782,14 +768,7 @@ async fn sigterm_finishes_requests_in_flight(backend: Backend) {
         "stored = answered with 201"
     );
     app.address = app.start_server();
-    for token in &acknowledged {
-        let r = app.get(&format!("/api/v1/receipts/{token}")).await;
-        assert_eq!(
-            r.status(),
-            StatusCode::OK,
-            "an acknowledged consent is missing"
-        );
-    }
+    app.assert_receipts_readable(&acknowledged).await;
     let (ok, out) = app.verify();
     assert!(ok, "{out}");
 }
