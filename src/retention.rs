@@ -25,6 +25,9 @@ pub const ENFORCED: &[&str] = &[
     "workshop-teilnahme",
     "erinnerungen-outbox",
     "mitarbeitende-konten",
+    "einwilligungsnachweise",
+    "pruefprotokoll",
+    "loeschprotokoll",
 ];
 
 /// Categories whose data consentd does not hold: their rules govern the organisers' other
@@ -144,8 +147,10 @@ struct DuePages<'a> {
     as_of: NaiveDate,
     holds: Vec<store::Hold>,
     rules: Vec<&'a RetentionRule>,
-    /// Participants: where the last page ended (keyset paging).
-    after: Option<store::ParticipantCursor>,
+    /// Large tables read in the order they were written: where the last page ended.
+    after: Option<store::TimeCursor>,
+    /// Consent proofs: where the last page ended.
+    after_proof: Option<store::ProofCursor>,
     /// Other categories (small tables): read at once, handed out in pages.
     pending: Vec<Candidate>,
     loaded: bool,
@@ -161,6 +166,7 @@ impl<'a> DuePages<'a> {
             holds: store::holds(&app.db).await?,
             rules,
             after: None,
+            after_proof: None,
             pending: Vec::new(),
             loaded: false,
         })
@@ -170,47 +176,65 @@ impl<'a> DuePages<'a> {
         &mut self,
     ) -> anyhow::Result<Option<(&'a RetentionRule, Vec<(Planned, Candidate)>)>> {
         while let Some(&rule) = self.rules.last() {
-            let page = if rule.category == "teilnehmende-kontaktdaten" {
-                // The volume category: selected by date in the database, read by keyset.
-                match rule.latest_start_due_by(self.as_of) {
-                    Some(ended_by) => {
-                        let (page, next) = store::participant_page(
-                            &self.app.db,
-                            ended_by,
-                            self.after.as_ref(),
-                            BATCH as i64,
-                        )
-                        .await?;
-                        self.after = next;
-                        page
-                    }
-                    None => Vec::new(),
-                }
-            } else {
-                if !self.loaded {
-                    self.pending = candidates(self.app, rule)
-                        .await?
-                        .into_iter()
-                        .filter(|c| effective_due(rule, c) <= self.as_of)
-                        .collect();
-                    self.loaded = true;
-                }
-                let rest = self.pending.split_off(self.pending.len().min(BATCH));
-                std::mem::replace(&mut self.pending, rest)
-            };
-            if page.is_empty() {
+            let (page, more) = self.read(rule).await?;
+            if !more {
                 self.rules.pop();
                 self.after = None;
+                self.after_proof = None;
                 self.loaded = false;
-                continue;
             }
-            let planned = page
+            let planned: Vec<_> = page
                 .into_iter()
+                .filter(|c| effective_due(rule, c) <= self.as_of)
                 .map(|c| (self.planned(rule, &c), c))
                 .collect();
-            return Ok(Some((rule, planned)));
+            if !planned.is_empty() {
+                return Ok(Some((rule, planned)));
+            }
         }
         Ok(None)
+    }
+
+    /// The rule's next page of candidates (not yet filtered by due date), and whether more
+    /// may follow.
+    async fn read(&mut self, rule: &RetentionRule) -> anyhow::Result<(Vec<Candidate>, bool)> {
+        let db = &self.app.db;
+        let limit = BATCH as i64;
+        // The volume categories are selected by date in the database and read by keyset.
+        let paged = matches!(
+            rule.category.as_str(),
+            "teilnehmende-kontaktdaten"
+                | "einwilligungsnachweise"
+                | "pruefprotokoll"
+                | "loeschprotokoll"
+        );
+        if paged {
+            let Some(cutoff) = rule.latest_start_due_by(self.as_of) else {
+                return Ok((Vec::new(), false));
+            };
+            if rule.category == "einwilligungsnachweise" {
+                let page = store::proof_page(db, cutoff, self.after_proof.as_ref(), limit).await?;
+                self.after_proof = page.cursor;
+                return Ok((page.candidates, page.full));
+            }
+            let after = self.after.as_ref();
+            let page = match rule.category.as_str() {
+                "teilnehmende-kontaktdaten" => {
+                    store::participant_page(db, cutoff, after, limit).await?
+                }
+                "pruefprotokoll" => store::audit_page(db, cutoff, after, limit).await?,
+                _ => store::deletion_log_page(db, cutoff, after, limit).await?,
+            };
+            self.after = page.cursor;
+            return Ok((page.candidates, page.full));
+        }
+        if !self.loaded {
+            self.pending = candidates(self.app, rule).await?;
+            self.loaded = true;
+        }
+        let rest = self.pending.split_off(self.pending.len().min(BATCH));
+        let page = std::mem::replace(&mut self.pending, rest);
+        Ok((page, !self.pending.is_empty()))
     }
 
     fn planned(&self, rule: &RetentionRule, c: &Candidate) -> Planned {
@@ -339,9 +363,9 @@ async fn execute_batch(
             replay_of: None,
         })
         .collect();
-    let statements = store::statements_for(&rule.category);
     let journal = |entries: &[&store::DeletionLogEntry]| app.journal.append(entries);
-    let results = store::execute_batch(&app.db, &app.clock, &items, statements, &journal).await?;
+    let results =
+        store::execute_batch(&app.db, &app.clock, &items, &rule.category, &journal).await?;
     Ok(results.iter().map(Option::is_some).collect())
 }
 
@@ -435,6 +459,13 @@ fn target_of(category: &str) -> &'static str {
         "workshop-teilnahme" => "workshop_attendance: row",
         "erinnerungen-outbox" => "outbox: row",
         "mitarbeitende-konten" => "staff_users: email, password_hash, last_login_at (anonymised)",
+        "einwilligungsnachweise" => {
+            "consent_records, consent_events, subject_rectifications, subjects: rows (tombstone: the ledger keeps their hashes)"
+        }
+        "pruefprotokoll" => {
+            "audit_events: actor, target, ip_truncated; notice_reviews: actor, comment (anonymised)"
+        }
+        "loeschprotokoll" => "deletion_log: subject_pseudonym (anonymised)",
         _ => "",
     }
 }
@@ -511,13 +542,17 @@ pub async fn replay(
                         replay_of: Some(e.replay_of.as_deref().unwrap_or(&e.id)),
                     })
                     .collect();
-                let statements = store::statements_for(&group[0].category);
-                let done =
-                    store::execute_batch(&app.db, &app.clock, &items, statements, &write_journal)
-                        .await?
-                        .iter()
-                        .flatten()
-                        .count();
+                let done = store::execute_batch(
+                    &app.db,
+                    &app.clock,
+                    &items,
+                    &group[0].category,
+                    &write_journal,
+                )
+                .await?
+                .iter()
+                .flatten()
+                .count();
                 report.replayed += done;
                 report.absent += group.len() - done;
             }

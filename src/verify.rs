@@ -6,9 +6,12 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::domain::consent::{PersonalData, Subject};
-use crate::domain::ledger::{EntryKind, ErasurePayload, EventsPayload, payload_hash, verify_chain};
+use crate::domain::ledger::{
+    EntryKind, ErasurePayload, EventsPayload, LedgerEntry, Seal, payload_hash, verify_chain,
+};
 use crate::store::consents::{ConsentEvent, ConsentRecord, StoredSubject, event_payloads};
 use crate::store::ledger::Snapshot;
+use crate::store::retention::DeletionLogEntry;
 
 /// One thing that does not match, at a ledger sequence number.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -30,6 +33,10 @@ pub struct Report {
     /// Subjects whose personal data was erased through the service: their records still
     /// verify against the digest kept at erasure.
     pub subjects_erased: usize,
+    /// Entries whose rows a retention rule removed (consent proofs reduced to tombstones) or
+    /// anonymised (audit log, deletion log): sealed by a deletion-log entry, and checked
+    /// against what it says is left.
+    pub entries_sealed: usize,
     /// Sorted by sequence number; the first is the first break.
     pub problems: Vec<Problem>,
 }
@@ -164,6 +171,8 @@ pub fn check(snapshot: &Snapshot) -> Report {
         .collect();
     let mut covered_records = 0;
     let mut subjects_erased = 0;
+    let seals = seals(snapshot, &mut problems);
+    let mut entries_sealed = 0;
 
     for entry in &snapshot.entries {
         let events = events_by_seq.remove(&entry.seq).unwrap_or_default();
@@ -174,6 +183,22 @@ pub fn check(snapshot: &Snapshot) -> Report {
                 detail,
             });
         };
+        if let Some((residual, by)) = seals.get(&entry.seq) {
+            entries_sealed += 1;
+            let left = Left {
+                records: &records,
+                audit: &audit,
+                deletions: &deletions,
+                rectifications: &rectifications,
+            };
+            if let Err(detail) = left.matches_seal(entry, residual.as_deref(), !events.is_empty()) {
+                problem(
+                    "changed",
+                    format!("{detail} (sealed by deletion {})", by.id),
+                );
+            }
+            continue;
+        }
         match EntryKind::parse(&entry.kind) {
             Some(EntryKind::ConsentRecorded) => {
                 let Some(record) = records
@@ -469,7 +494,114 @@ pub fn check(snapshot: &Snapshot) -> Report {
         events_checked: snapshot.events.len(),
         audit_events_checked: snapshot.audit_events.len(),
         subjects_erased,
+        entries_sealed,
         problems,
+    }
+}
+
+/// Sealed entries by sequence number: what is left of their rows (`None`: nothing), and
+/// the deletion that sealed them. A seal counts only where the sealing deletion has its own
+/// ledger entry after the sealed one; a seal list that does not parse is a problem.
+fn seals<'a>(
+    snapshot: &'a Snapshot,
+    problems: &mut Vec<Problem>,
+) -> HashMap<i64, (Option<String>, &'a DeletionLogEntry)> {
+    let in_ledger: std::collections::HashSet<i64> = snapshot
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Deletion.as_str())
+        .map(|e| e.seq)
+        .collect();
+    let mut seals = HashMap::new();
+    for d in snapshot
+        .deletions
+        .iter()
+        .filter(|d| in_ledger.contains(&d.ledger_seq))
+    {
+        let Some(text) = &d.sealed else { continue };
+        match Seal::parse(text) {
+            Ok(list) => {
+                for seal in list.into_iter().filter(|s| s.seq < d.ledger_seq) {
+                    seals.insert(seal.seq, (seal.residual_sha256, d));
+                }
+            }
+            Err(why) => problems.push(Problem {
+                seq: d.ledger_seq,
+                kind: "changed".into(),
+                detail: format!(
+                    "deletion log entry {} has an unreadable seal list: {why}",
+                    d.id
+                ),
+            }),
+        }
+    }
+    seals
+}
+
+/// The rows a snapshot holds, by what ledger entries refer to them with.
+struct Left<'s, 'a> {
+    records: &'s HashMap<&'a str, &'a ConsentRecord>,
+    audit: &'s HashMap<&'a str, &'a crate::store::audit::AuditEvent>,
+    deletions: &'s HashMap<&'a str, &'a DeletionLogEntry>,
+    rectifications: &'s HashMap<&'a str, &'a crate::store::subjects::Rectification>,
+}
+
+impl Left<'_, '_> {
+    /// Whether the rows of a sealed entry are as its seal says: gone (a tombstone), or
+    /// anonymised to exactly the residual hash.
+    fn matches_seal(
+        &self,
+        entry: &LedgerEntry,
+        residual: Option<&str>,
+        has_events: bool,
+    ) -> Result<(), String> {
+        let kind = EntryKind::parse(&entry.kind);
+        let id = entry.ref_id.as_str();
+        match (kind, residual) {
+            (
+                Some(
+                    EntryKind::ConsentRecorded
+                    | EntryKind::ConsentEvents
+                    | EntryKind::SubjectErased
+                    | EntryKind::SubjectRectified,
+                ),
+                None,
+            ) => {
+                let back = has_events
+                    || self.records.contains_key(id)
+                    || self.rectifications.contains_key(id);
+                if back {
+                    Err(format!(
+                        "the rows of entry {} are back after their tombstone",
+                        entry.seq
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            (Some(EntryKind::Audit), Some(hash)) => match self.audit.get(id) {
+                Some(a) if payload_hash(&a.payload()) == hash => Ok(()),
+                Some(_) => Err(format!("anonymised audit event {id} was changed")),
+                None => Err(format!("anonymised audit event {id} is missing")),
+            },
+            (Some(EntryKind::Deletion), Some(hash)) => {
+                match self.deletions.get(entry.seq.to_string().as_str()) {
+                    Some(d) if d.payload().hash() == hash => Ok(()),
+                    Some(d) => Err(format!(
+                        "anonymised deletion log entry {} was changed",
+                        d.id
+                    )),
+                    None => Err(format!(
+                        "the anonymised deletion log entry of ledger entry {} is missing",
+                        entry.seq
+                    )),
+                }
+            }
+            _ => Err(format!(
+                "entry {} of kind `{}` cannot be sealed this way",
+                entry.seq, entry.kind
+            )),
+        }
     }
 }
 

@@ -211,9 +211,62 @@ pub struct DeletionPayload<'a> {
     pub row_key: Option<&'a str>,
     pub rows_affected: i64,
     pub rule_version: i64,
+    /// The ledger entries whose rows this deletion removed or anonymised ([`Seal::format`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<&'a str>,
     pub start_on: String,
     pub subject_pseudonym: Option<&'a str>,
     pub target: &'a str,
+}
+
+/// A ledger entry whose rows a retention rule removed (a tombstone) or anonymised. The
+/// entry and its hashes stay in the chain; the deletion-log entry that did it lists the
+/// seal, and its own ledger entry makes the list tamper-evident. `verify` then accepts the
+/// sealed entry's rows as gone, or checks what is left of them against `residual_sha256`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seal {
+    pub seq: i64,
+    /// The payload hash of the anonymised rows; `None` when they were deleted.
+    pub residual_sha256: Option<String>,
+}
+
+impl Seal {
+    /// `12 13=<sha256>`: by sequence number, space separated; `=` gives a residual hash.
+    pub fn format(seals: &[Seal]) -> String {
+        let mut seals: Vec<&Seal> = seals.iter().collect();
+        seals.sort_by_key(|s| s.seq);
+        seals
+            .iter()
+            .map(|s| match &s.residual_sha256 {
+                Some(hash) => format!("{}={hash}", s.seq),
+                None => s.seq.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    pub fn parse(text: &str) -> Result<Vec<Seal>, String> {
+        text.split_ascii_whitespace()
+            .map(|token| {
+                let (seq, residual) = match token.split_once('=') {
+                    Some((seq, hash)) => (seq, Some(hash)),
+                    None => (token, None),
+                };
+                let seq = seq
+                    .parse()
+                    .map_err(|_| format!("`{token}` does not start with a sequence number"))?;
+                if let Some(hash) = residual
+                    && (hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()))
+                {
+                    return Err(format!("`{token}` has no SHA-256 after `=`"));
+                }
+                Ok(Seal {
+                    seq,
+                    residual_sha256: residual.map(str::to_owned),
+                })
+            })
+            .collect()
+    }
 }
 
 impl DeletionPayload<'_> {
@@ -356,10 +409,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn seals_round_trip_and_reject_garbage() {
+        let seals = vec![
+            Seal {
+                seq: 13,
+                residual_sha256: Some("ab".repeat(32)),
+            },
+            Seal {
+                seq: 4,
+                residual_sha256: None,
+            },
+        ];
+        let text = Seal::format(&seals);
+        assert_eq!(text, format!("4 13={}", "ab".repeat(32)));
+        let mut sorted = seals.clone();
+        sorted.reverse();
+        assert_eq!(Seal::parse(&text).unwrap(), sorted);
+        assert_eq!(Seal::parse("").unwrap(), vec![]);
+        for bad in ["x", "4=abc", "4 5=", "=00"] {
+            assert!(Seal::parse(bad).is_err(), "{bad} parses");
+        }
+    }
+
+    #[test]
     fn deletion_payload_fast_hash_is_the_canonical_hash() {
-        for (pseudonym, row_key, replay_of) in [
-            (None, None, None),
-            (Some("ab\"c"), Some("k-1"), Some("d-ü")),
+        for (pseudonym, row_key, replay_of, sealed) in [
+            (None, None, None, None),
+            (Some("ab\"c"), Some("k-1"), Some("d-ü"), Some("4 5")),
         ] {
             let p = DeletionPayload {
                 category: "teilnehmende-kontaktdaten",
@@ -370,6 +446,7 @@ mod tests {
                 row_key,
                 rows_affected: 2,
                 rule_version: 1,
+                sealed,
                 start_on: "2020-03-01".into(),
                 subject_pseudonym: pseudonym,
                 target: "subjects: name",

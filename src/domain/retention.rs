@@ -242,9 +242,55 @@ impl RetentionRule {
     }
 }
 
+/// When the processing a consent proof documents ended (start event `processing-ended`):
+/// the later of the workshop's last day and the day of the record's last event (a
+/// withdrawal, expiry or erasure), once no purpose is given any more; `None` while one is.
+/// `events` are `(purpose, state, day)` in the order they were recorded.
+pub fn processing_ended<'a>(
+    workshop_ended: NaiveDate,
+    events: impl IntoIterator<Item = (&'a str, &'a str, NaiveDate)>,
+) -> Option<NaiveDate> {
+    let mut latest: Vec<(&str, &str)> = Vec::new();
+    let mut ended = workshop_ended;
+    for (purpose, state, day) in events {
+        match latest.iter_mut().find(|(p, _)| *p == purpose) {
+            Some(slot) => slot.1 = state,
+            None => latest.push((purpose, state)),
+        }
+        ended = ended.max(day);
+    }
+    let still_given = latest.iter().any(|(_, state)| *state == "given");
+    (!still_given).then_some(ended)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn processing_ends_when_nothing_is_given_any_more() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let ended = d("2024-05-03");
+        let given = ("photos", "given", d("2024-05-01"));
+        let notice = ("privacy", "acknowledged", d("2024-05-01"));
+        // A consent still given: the proof documents ongoing processing.
+        assert_eq!(processing_ended(ended, [notice, given]), None);
+        // Withdrawn later: the clock starts at the withdrawal.
+        let withdrawn = ("photos", "withdrawn", d("2025-02-10"));
+        assert_eq!(
+            processing_ended(ended, [notice, given, withdrawn]),
+            Some(d("2025-02-10"))
+        );
+        // Refused at once: the workshop's end.
+        let refused = ("photos", "refused", d("2024-05-01"));
+        assert_eq!(processing_ended(ended, [notice, refused]), Some(ended));
+        // Given again after a withdrawal: ongoing again.
+        let again = ("photos", "given", d("2025-03-01"));
+        assert_eq!(
+            processing_ended(ended, [notice, given, withdrawn, again]),
+            None
+        );
+    }
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

@@ -748,6 +748,7 @@ mod tests {
                     id: format!("d{i}"),
                     row_key: None,
                     replay_of: None,
+                    sealed: None,
                     executed_at: t("2030-01-02T10:00:00Z") + chrono::TimeDelta::seconds(i as i64),
                     category: category.into(),
                     rule_version: 1,

@@ -130,9 +130,11 @@ pub const COLUMNS: &[(&str, &[(&str, Holds)])] = &[
             ("target", TECH),
             ("rows_affected", TECH),
             ("ledger_seq", TECH),
-            // Links the entry to a pseudonymous (already anonymised) row, like the pseudonym.
-            ("row_key", P("loeschprotokoll")),
+            // The random id of the row the entry deleted or anonymised: that row is gone or
+            // pseudonymous itself (and goes with the consent proof), so the key names nobody.
+            ("row_key", ID),
             ("replay_of", ID),
+            ("sealed", No("ledger sequence numbers and hashes")),
         ],
     ),
     (

@@ -9,13 +9,20 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::ledger::{insert_entries, lock_head_for_batch};
 use super::{Db, DialectSql, keyed, with_db};
 use crate::clock::{Clock, canonical_time};
-use crate::domain::ledger::{DeletionPayload, EntryKind, LedgerEntry};
+use crate::domain::ledger::{DeletionPayload, EntryKind, LedgerEntry, Seal, payload_hash};
 
 /// The e-mail address an anonymised staff account keeps (unique, so the column's constraint
 /// holds; the id stays, so audit entries still group by account without naming anyone).
 macro_rules! anonymised_account_prefix {
     () => {
         "anonymisiert-"
+    };
+}
+
+/// The actor an anonymised audit event keeps.
+macro_rules! anonymised_actor {
+    () => {
+        "anonymisiert"
     };
 }
 
@@ -36,6 +43,8 @@ pub struct DeletionLogEntry {
     pub row_key: Option<String>,
     /// For entries written by `retention replay`: the entry re-applied.
     pub replay_of: Option<String>,
+    /// The ledger entries whose rows this deletion removed or anonymised ([`Seal::format`]).
+    pub sealed: Option<String>,
 }
 
 impl DeletionLogEntry {
@@ -53,6 +62,7 @@ impl DeletionLogEntry {
             row_key: self.row_key.as_deref(),
             rows_affected: self.rows_affected,
             rule_version: self.rule_version,
+            sealed: self.sealed.as_deref(),
             start_on: self.start_on.to_string(),
             subject_pseudonym: self.subject_pseudonym.as_deref(),
             target: &self.target,
@@ -62,7 +72,7 @@ impl DeletionLogEntry {
 
 macro_rules! columns {
     () => {
-        "id, executed_at, category, rule_version, start_on, due_on, subject_pseudonym, target, rows_affected, ledger_seq, row_key, replay_of"
+        "id, executed_at, category, rule_version, start_on, due_on, subject_pseudonym, target, rows_affected, ledger_seq, row_key, replay_of, sealed"
     };
 }
 pub(crate) use columns as deletion_columns;
@@ -194,10 +204,35 @@ pub async fn ended_tokens(db: &Db, now: DateTime<Utc>) -> sqlx::Result<Vec<Candi
         .collect())
 }
 
-/// Where a page of participants ended: subjects are read in the order they were created,
-/// which is also the order they lie on disk, so a sweep writes pages one after another
-/// instead of all over the table.
-pub type ParticipantCursor = (DateTime<Utc>, String);
+/// Where a page ended, for tables read in the order their rows were written (time, id):
+/// also the order they lie on disk, so a sweep writes pages one after another instead of
+/// all over the table.
+pub type TimeCursor = (DateTime<Utc>, String);
+
+/// Where a page of consent proofs ended: workshop id, ledger sequence number.
+pub type ProofCursor = (String, i64);
+
+/// One page of a large table: the due candidates among its rows, where it ended, and whether
+/// it was full (more rows may follow).
+pub struct Page<C> {
+    pub candidates: Vec<Candidate>,
+    pub cursor: Option<C>,
+    pub full: bool,
+}
+
+/// The first instant after `day` in Berlin: rows written before it started on or before it.
+fn end_of_day(day: NaiveDate) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    let next = day
+        .succ_opt()
+        .unwrap_or(day)
+        .and_time(chrono::NaiveTime::MIN);
+    chrono_tz::Europe::Berlin
+        .from_local_datetime(&next)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| next.and_utc())
+}
 
 /// Participants not yet erased whose workshop ended on or before `ended_by`, in pages after
 /// `after` (keyset: deletions while paging do not shift the pages), with the cursor for the
@@ -205,9 +240,9 @@ pub type ParticipantCursor = (DateTime<Utc>, String);
 pub async fn participant_page(
     db: &Db,
     ended_by: NaiveDate,
-    after: Option<&ParticipantCursor>,
+    after: Option<&TimeCursor>,
     limit: i64,
-) -> sqlx::Result<(Vec<Candidate>, Option<ParticipantCursor>)> {
+) -> sqlx::Result<Page<TimeCursor>> {
     let origin = (DateTime::UNIX_EPOCH, String::new());
     let (after_time, after_id) = after.unwrap_or(&origin);
     let rows: Vec<(
@@ -235,7 +270,8 @@ pub async fn participant_page(
         .await?
     });
     let cursor = rows.last().map(|r| (r.1, r.0.clone()));
-    let page = rows
+    let full = rows.len() as i64 == limit;
+    let candidates = rows
         .into_iter()
         .map(|(key, _, record, ends, email, slug)| Candidate {
             subject_id: Some(key.clone()),
@@ -249,7 +285,144 @@ pub async fn participant_page(
             language: None,
         })
         .collect();
-    Ok((page, cursor))
+    Ok(Page {
+        candidates,
+        cursor,
+        full,
+    })
+}
+
+/// Consent proofs (record, events, rectifications, the pseudonymous subject) of workshops
+/// that ended on or before `ended_by`, with the day processing ended as their start; records
+/// with a purpose still given are read but not returned. Keyed by subject (one per record).
+pub async fn proof_page(
+    db: &Db,
+    ended_by: NaiveDate,
+    after: Option<&ProofCursor>,
+    limit: i64,
+) -> sqlx::Result<Page<ProofCursor>> {
+    let (after_workshop, after_seq) = after.cloned().unwrap_or_default();
+    type Row = (String, i64, String, String, NaiveDate, String);
+    let rows: Vec<Row> = with_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT w.id, r.ledger_seq, r.id, r.subject_id, w.ends_on, w.slug
+             FROM workshops w JOIN consent_records r ON r.workshop_id = w.id
+             WHERE w.ends_on <= $1 AND (w.id, r.ledger_seq) > ($2, $3)
+             ORDER BY w.id, r.ledger_seq LIMIT $4",
+        )
+        .bind(ended_by)
+        .bind(&after_workshop)
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?
+    });
+    let cursor = rows.last().map(|r| (r.0.clone(), r.1));
+    let full = rows.len() as i64 == limit;
+    let ids = serde_json::to_string(&rows.iter().map(|r| &r.2).collect::<Vec<_>>())
+        .expect("plain strings");
+    const EVENTS: DialectSql = keyed!(
+        "SELECT record_id, purpose_id, state, occurred_at FROM consent_events WHERE record_id IN ",
+        " ORDER BY record_id, ledger_seq, occurred_at"
+    );
+    let events: Vec<(String, String, String, DateTime<Utc>)> = with_db!(db, pool => {
+        sqlx::query_as(EVENTS.for_pool(pool)).bind(&ids).fetch_all(pool).await?
+    });
+    let mut by_record: HashMap<&str, Vec<(&str, &str, NaiveDate)>> = HashMap::new();
+    for (record, purpose, state, at) in &events {
+        by_record
+            .entry(record)
+            .or_default()
+            .push((purpose, state, day(*at)));
+    }
+    let candidates = rows
+        .iter()
+        .filter_map(|(_, _, record, subject, ends, slug)| {
+            let history = by_record.remove(record.as_str()).unwrap_or_default();
+            let ended = crate::domain::retention::processing_ended(*ends, history)?;
+            Some(Candidate {
+                subject_id: Some(subject.clone()),
+                record_id: Some(record.clone()),
+                workshop_slug: Some(slug.clone()),
+                ..Candidate::plain(subject.clone(), ended)
+            })
+        })
+        .collect();
+    Ok(Page {
+        candidates,
+        cursor,
+        full,
+    })
+}
+
+/// Audit events and review-trail entries written on or before `created_by` that still
+/// name someone.
+pub async fn audit_page(
+    db: &Db,
+    created_by: NaiveDate,
+    after: Option<&TimeCursor>,
+    limit: i64,
+) -> sqlx::Result<Page<TimeCursor>> {
+    let sql = concat!(
+        "SELECT id, at FROM (
+           SELECT id, at FROM audit_events
+           WHERE actor <> '",
+        anonymised_actor!(),
+        "' OR target IS NOT NULL OR ip_truncated IS NOT NULL
+           UNION ALL
+           SELECT id, at FROM notice_reviews WHERE actor <> '",
+        anonymised_actor!(),
+        "' OR comment IS NOT NULL
+         ) AS trail
+         WHERE at < $1 AND (at, id) > ($2, $3)
+         ORDER BY at, id LIMIT $4"
+    );
+    time_page(db, sql, created_by, after, limit).await
+}
+
+/// Deletion-log entries written on or before `created_by` that still carry a pseudonym.
+pub async fn deletion_log_page(
+    db: &Db,
+    created_by: NaiveDate,
+    after: Option<&TimeCursor>,
+    limit: i64,
+) -> sqlx::Result<Page<TimeCursor>> {
+    let sql = "SELECT id, executed_at FROM deletion_log
+               WHERE executed_at < $1 AND (executed_at, id) > ($2, $3)
+                 AND subject_pseudonym IS NOT NULL
+               ORDER BY executed_at, id LIMIT $4";
+    time_page(db, sql, created_by, after, limit).await
+}
+
+/// A page of `(id, written at)` rows, their start the day they were written.
+async fn time_page(
+    db: &Db,
+    sql: &'static str,
+    created_by: NaiveDate,
+    after: Option<&TimeCursor>,
+    limit: i64,
+) -> sqlx::Result<Page<TimeCursor>> {
+    let origin = (DateTime::UNIX_EPOCH, String::new());
+    let (after_time, after_id) = after.unwrap_or(&origin);
+    let rows: Vec<(String, DateTime<Utc>)> = with_db!(db, pool => {
+        sqlx::query_as(sql)
+            .bind(end_of_day(created_by))
+            .bind(after_time)
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+    });
+    let cursor = rows.last().map(|(id, at)| (*at, id.clone()));
+    let full = rows.len() as i64 == limit;
+    Ok(Page {
+        candidates: rows
+            .into_iter()
+            .map(|(id, at)| Candidate::plain(id, day(at)))
+            .collect(),
+        cursor,
+        full,
+    })
 }
 
 /// What is deleted, for the log: category, rule, dates, pseudonym, target (names only).
@@ -278,7 +451,7 @@ const fn by_keys(sql: DialectSql) -> Statement {
 }
 
 /// How each enforced category is deleted.
-pub fn statements_for(category: &str) -> &'static [Statement] {
+fn statements_for(category: &str) -> &'static [Statement] {
     match category {
         "sitzungen" => SESSIONS,
         "anmelde-fehlversuche" => LOGIN_FAILURES,
@@ -288,9 +461,103 @@ pub fn statements_for(category: &str) -> &'static [Statement] {
         "workshop-teilnahme" => ATTENDANCE,
         "erinnerungen-outbox" => FINISHED_MESSAGES,
         "mitarbeitende-konten" => ANONYMISE_ACCOUNTS,
+        "einwilligungsnachweise" => TOMBSTONE_PROOFS,
+        "pruefprotokoll" => ANONYMISE_AUDIT,
+        "loeschprotokoll" => ANONYMISE_DELETION_LOG,
         _ => &[],
     }
 }
+
+/// How deleting a category keeps `verify` whole where ledger entries cover the rows: each
+/// deletion-log entry seals the entries of the rows it removed or anonymised.
+enum Sealing {
+    /// No ledger entry covers these rows (or, for participants' contact data, the entries
+    /// cover a digest that stays).
+    Nothing,
+    /// The rows go; the query lists `(key, seq)` of every entry covering them, read before.
+    Tombstone(DialectSql),
+    /// Audit rows are anonymised; the seal carries the hash of what is left of each.
+    AuditResidual,
+    /// Deletion-log rows are anonymised; likewise.
+    DeletionLogResidual,
+}
+
+fn sealing_for(category: &str) -> Sealing {
+    match category {
+        "einwilligungsnachweise" => Sealing::Tombstone(PROOF_ENTRIES),
+        "pruefprotokoll" => Sealing::AuditResidual,
+        "loeschprotokoll" => Sealing::DeletionLogResidual,
+        _ => Sealing::Nothing,
+    }
+}
+
+/// The ledger entries of a consent proof, keyed by subject: the record, its events (later
+/// withdrawals and an erasure among them) and its rectifications.
+const PROOF_ENTRIES: DialectSql = DialectSql {
+    sqlite: "SELECT r.subject_id, r.ledger_seq FROM consent_records r
+               WHERE r.subject_id IN (SELECT value FROM json_each($1))
+             UNION SELECT r.subject_id, e.ledger_seq FROM consent_records r
+               JOIN consent_events e ON e.record_id = r.id
+               WHERE r.subject_id IN (SELECT value FROM json_each($1))
+             UNION SELECT x.subject_id, x.ledger_seq FROM subject_rectifications x
+               WHERE x.subject_id IN (SELECT value FROM json_each($1))",
+    postgres: "SELECT r.subject_id, r.ledger_seq FROM consent_records r
+               WHERE r.subject_id IN (SELECT jsonb_array_elements_text($1::text::jsonb))
+             UNION SELECT r.subject_id, e.ledger_seq FROM consent_records r
+               JOIN consent_events e ON e.record_id = r.id
+               WHERE r.subject_id IN (SELECT jsonb_array_elements_text($1::text::jsonb))
+             UNION SELECT x.subject_id, x.ledger_seq FROM subject_rectifications x
+               WHERE x.subject_id IN (SELECT jsonb_array_elements_text($1::text::jsonb))",
+};
+
+/// A consent proof reduced to a tombstone: its rows go, children first; the ledger keeps
+/// their hashes, and the deletion-log entry (keyed by the subject, like the anonymisation of
+/// the contact data years before) seals them.
+const TOMBSTONE_PROOFS: &[Statement] = &[
+    by_keys(keyed!(
+        "DELETE FROM subject_rectifications WHERE subject_id IN ",
+        " RETURNING subject_id"
+    )),
+    by_keys(keyed!(
+        "DELETE FROM consent_events WHERE record_id IN (SELECT id FROM consent_records WHERE subject_id IN ",
+        ") RETURNING (SELECT r.subject_id FROM consent_records r WHERE r.id = consent_events.record_id)"
+    )),
+    by_keys(keyed!(
+        "DELETE FROM consent_records WHERE subject_id IN ",
+        " RETURNING subject_id"
+    )),
+    by_keys(keyed!("DELETE FROM subjects WHERE id IN ", " RETURNING id")),
+];
+/// Who did it, from where and to what, and review comments go; what was done when stays.
+const ANONYMISE_AUDIT: &[Statement] = &[
+    by_keys(keyed!(
+        concat!(
+            "UPDATE audit_events SET actor = '",
+            anonymised_actor!(),
+            "', target = NULL, ip_truncated = NULL
+             WHERE (actor <> '",
+            anonymised_actor!(),
+            "' OR target IS NOT NULL OR ip_truncated IS NOT NULL) AND id IN "
+        ),
+        " RETURNING id"
+    )),
+    by_keys(keyed!(
+        concat!(
+            "UPDATE notice_reviews SET actor = '",
+            anonymised_actor!(),
+            "', comment = NULL WHERE (actor <> '",
+            anonymised_actor!(),
+            "' OR comment IS NOT NULL) AND id IN "
+        ),
+        " RETURNING id"
+    )),
+];
+/// The pseudonym goes; the row key stays (it names a row that is itself gone or anonymous,
+/// and `retention replay` needs it).
+const ANONYMISE_DELETION_LOG: &[Statement] = &[by_keys(keyed!(
+    "UPDATE deletion_log SET subject_pseudonym = NULL WHERE subject_pseudonym IS NOT NULL AND id IN ",
+    " RETURNING id"
+))];
 
 const SESSIONS: &[Statement] = &[by_keys(keyed!(
     "DELETE FROM staff_sessions WHERE id_sha256 IN ",
@@ -369,16 +636,16 @@ pub struct BatchItem<'a> {
 /// deletion journal); an error rolls the batch back.
 pub type BeforeCommit<'a> = &'a (dyn Fn(&[&DeletionLogEntry]) -> std::io::Result<()> + Sync);
 
-/// Deletes a batch set-based in one transaction (one commit, one fsync): each statement runs
-/// once over all keys; each item that changed anything gets its own deletion-log entry and
-/// ledger entry, inserted as one statement each. Items already gone are skipped (`None` at
-/// their position). The ledger lock is taken first, so batches of several instances never
-/// interleave and never delete the same row twice.
+/// Deletes a batch of a category set-based in one transaction (one commit, one fsync): each
+/// statement runs once over all keys; each item that changed anything gets its own
+/// deletion-log entry and ledger entry, inserted as one statement each. Items already gone
+/// are skipped (`None` at their position). The ledger lock is taken first, so batches of
+/// several instances never interleave and never delete the same row twice.
 pub async fn execute_batch(
     db: &Db,
     clock: &Clock,
     items: &[BatchItem<'_>],
-    statements: &[Statement],
+    category: &str,
     before_commit: BeforeCommit<'_>,
 ) -> sqlx::Result<Vec<Option<DeletionLogEntry>>> {
     if items.is_empty() {
@@ -387,18 +654,52 @@ pub async fn execute_batch(
     let now = clock.now();
     let keys = serde_json::to_string(&items.iter().map(|i| i.key).collect::<Vec<_>>())
         .expect("plain strings");
+    let sealing = sealing_for(category);
     with_db!(db, pool => {
         let mut tx = pool.begin().await?;
         let (seq, prev) = lock_head_for_batch!(tx);
+        let mut seals: HashMap<String, Vec<Seal>> = HashMap::new();
+        if let Sealing::Tombstone(entries) = &sealing {
+            let found: Vec<(String, i64)> = sqlx::query_as(entries.for_pool(pool))
+                .bind(&keys)
+                .fetch_all(&mut *tx)
+                .await?;
+            for (key, seq) in found {
+                seals.entry(key).or_default().push(Seal { seq, residual_sha256: None });
+            }
+        }
         let mut rows: HashMap<String, i64> = HashMap::with_capacity(items.len());
-        for statement in statements {
+        for statement in statements_for(category) {
             let query = sqlx::query_scalar::<_, String>(statement.sql.for_pool(pool)).bind(&keys);
             let query = if statement.binds_now { query.bind(now) } else { query };
             for key in query.fetch_all(&mut *tx).await? {
                 *rows.entry(key).or_default() += 1;
             }
         }
-        let (results, ledger) = log_entries(items, &mut rows, now, seq, prev);
+        // What is left of anonymised rows, hashed as `verify` will hash it.
+        let residuals: Vec<(String, i64, String)> = match sealing {
+            Sealing::AuditResidual => {
+                const LEFT: DialectSql = keyed!(concat!("SELECT ", super::audit::audit_columns!(), " FROM audit_events WHERE id IN "), "");
+                let left: Vec<super::audit::AuditEvent> = sqlx::query_as(LEFT.for_pool(pool))
+                    .bind(&keys)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                left.iter().map(|a| (a.id.clone(), a.ledger_seq, payload_hash(&a.payload()))).collect()
+            }
+            Sealing::DeletionLogResidual => {
+                const LEFT: DialectSql = keyed!(concat!("SELECT ", columns!(), " FROM deletion_log WHERE id IN "), "");
+                let left: Vec<DeletionLogEntry> = sqlx::query_as(LEFT.for_pool(pool))
+                    .bind(&keys)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                left.iter().map(|d| (d.id.clone(), d.ledger_seq, d.payload().hash())).collect()
+            }
+            Sealing::Nothing | Sealing::Tombstone(_) => Vec::new(),
+        };
+        for (key, seq, hash) in residuals {
+            seals.entry(key).or_default().push(Seal { seq, residual_sha256: Some(hash) });
+        }
+        let (results, ledger) = log_entries(items, &mut rows, &mut seals, now, seq, prev);
         if ledger.is_empty() {
             tx.rollback().await?;
             return Ok(results);
@@ -420,6 +721,7 @@ pub async fn execute_batch(
 pub(crate) fn log_entries(
     items: &[BatchItem<'_>],
     rows: &mut HashMap<String, i64>,
+    seals: &mut HashMap<String, Vec<Seal>>,
     now: DateTime<Utc>,
     mut seq: i64,
     mut prev: String,
@@ -448,6 +750,7 @@ pub(crate) fn log_entries(
                 ledger_seq: seq,
                 row_key: Some(item.key.to_owned()),
                 replay_of: item.replay_of.map(str::to_owned),
+                sealed: seals.remove(item.key).map(|s| Seal::format(&s)),
             };
             let hash = entry.payload_with_time(&executed_at).hash();
             let next = LedgerEntry::next(seq, &prev, now, EntryKind::Deletion, &entry.id, &hash);
@@ -464,7 +767,8 @@ pub(crate) const INSERT_LOG: DialectSql = DialectSql {
         "INSERT INTO deletion_log (",
         columns!(),
         ") SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-                  value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11
+                  value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11,
+                  value ->> 12
            FROM json_each($1)"
     ),
     postgres: concat!(
@@ -472,7 +776,7 @@ pub(crate) const INSERT_LOG: DialectSql = DialectSql {
         columns!(),
         ") SELECT r ->> 0, (r ->> 1)::timestamptz, r ->> 2, (r ->> 3)::bigint, (r ->> 4)::date,
                   (r ->> 5)::date, r ->> 6, r ->> 7, (r ->> 8)::bigint, (r ->> 9)::bigint,
-                  r ->> 10, r ->> 11
+                  r ->> 10, r ->> 11, r ->> 12
            FROM jsonb_array_elements($1::text::jsonb) AS r"
     ),
 };
@@ -495,6 +799,7 @@ pub(crate) fn log_json(entries: &[&DeletionLogEntry]) -> String {
                 e.ledger_seq,
                 &e.row_key,
                 &e.replay_of,
+                &e.sealed,
             )
         })
         .collect();

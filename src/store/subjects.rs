@@ -405,7 +405,7 @@ pub async fn erase(
             .collect();
         let mut rows: std::collections::HashMap<String, i64> = items.iter().map(|i| (i.key.to_owned(), 1)).collect();
         // The head holds the last `subject.erased` entry; the log entries follow it.
-        let (logged, ledger) = super::retention::log_entries(&items, &mut rows, now, seq, prev.clone());
+        let (logged, ledger) = super::retention::log_entries(&items, &mut rows, &mut Default::default(), now, seq, prev.clone());
         super::ledger::insert_entries!(tx, pool, &ledger);
         let logged: Vec<&super::retention::DeletionLogEntry> = logged.iter().flatten().collect();
         sqlx::query(super::retention::INSERT_LOG.for_pool(pool))

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::helpers::{Backend, Options, TestApp};
+use crate::helpers::{Backend, TestApp};
 use crate::on_both_backends;
 
 struct SmtpServer {
@@ -113,14 +113,7 @@ fn listed(app: &TestApp, smtp: &SmtpServer, now: &str) -> Vec<String> {
 
 async fn consultant_timeline_end_to_end(backend: Backend) {
     let smtp = SmtpServer::start();
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            now: Some("2025-01-20T10:00:00Z".into()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = TestApp::spawn_at(backend, "2025-01-20T10:00:00Z").await;
     let start = "2025-01-20T10:00:00Z";
     at(
         &app,
@@ -319,14 +312,7 @@ async fn consultant_timeline_end_to_end(backend: Backend) {
 
 /// The same through the API: CSV import (all or nothing), one by one, attendance.
 async fn consultants_through_the_api(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            now: Some("2026-12-01T10:00:00Z".into()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = TestApp::spawn_at(backend, "2026-12-01T10:00:00Z").await;
     let admin = app.create_token("admin", "admin");
     let auditor = app.create_token("auditor", "auditor");
     let csv = |body: &str| {

@@ -207,6 +207,15 @@ impl TestApp {
         Self::spawn_with(backend, Options::default()).await
     }
 
+    /// The service with its clock stopped at `now` (RFC 3339).
+    pub async fn spawn_at(backend: Backend, now: &str) -> TestApp {
+        let options = Options {
+            now: Some(now.into()),
+            ..Default::default()
+        };
+        TestApp::spawn_with(backend, options).await
+    }
+
     pub async fn spawn_with(backend: Backend, options: Options) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let db = TestDb::create_in(

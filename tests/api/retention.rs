@@ -3,8 +3,19 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, OM_NOTICE, Options, TestApp, shipped_policies};
+use crate::helpers::{Backend, OM_NOTICE, TestApp, shipped_policies};
 use crate::on_both_backends;
+
+/// How many items of a category a run report says it deleted or anonymised.
+fn executed_in(run: &Value, category: &str) -> i64 {
+    run["totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["category"] == category)
+        .map(|t| t["executed"].as_i64().unwrap())
+        .unwrap_or(0)
+}
 
 fn cli_at(app: &TestApp, now: &str, args: &[&str]) -> std::process::Output {
     app.command()
@@ -12,6 +23,17 @@ fn cli_at(app: &TestApp, now: &str, args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .unwrap()
+}
+
+/// A CLI command with `--json` at `now` that must succeed, and what it printed.
+fn cli_json_at(app: &TestApp, now: &str, args: &[&str]) -> Value {
+    let out = cli_at(app, now, args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 async fn every_personal_column_has_a_rule(backend: Backend) {
@@ -61,14 +83,7 @@ async fn every_personal_column_has_a_rule(backend: Backend) {
 }
 
 async fn deletes_on_schedule_never_early_and_only_once(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            now: Some("2026-12-01T10:00:00Z".into()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = TestApp::spawn_at(backend, "2026-12-01T10:00:00Z").await;
     // A workshop that ended in March 2026: contact data due at the end of 2029.
     app.add_workshop("koeln-2026", OM_NOTICE);
     let out = app.cli(&[
@@ -217,7 +232,23 @@ async fn deletes_on_schedule_never_early_and_only_once(backend: Backend) {
         .stdout,
     )
     .unwrap();
-    assert_eq!(run["executed"], 2, "{run}");
+    assert_eq!(executed_in(&run, "teilnehmende-kontaktdaten"), 1, "{run}");
+    assert_eq!(executed_in(&run, "api-tokens"), 1, "{run}");
+    // The staff audit events and review trail of 2026 are anonymised the same day (three
+    // years from the end of the year they were written).
+    assert_eq!(
+        executed_in(&run, "pruefprotokoll"),
+        app.db
+            .scalar_i64("SELECT (SELECT COUNT(*) FROM audit_events WHERE actor = 'anonymisiert') + (SELECT COUNT(*) FROM notice_reviews WHERE actor = 'anonymisiert')")
+            .await,
+        "{run}"
+    );
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(*) FROM audit_events WHERE actor <> 'anonymisiert' AND at < '2027-01-01'")
+            .await,
+        0
+    );
     let receipt = |t: &Value| format!("/api/v1/receipts/{}", t["token"].as_str().unwrap());
     let gone: Value = app.get(&receipt(&early)).await.json().await.unwrap();
     assert_eq!(gone["subject"]["erased"], true);
@@ -237,8 +268,16 @@ async fn deletes_on_schedule_never_early_and_only_once(backend: Backend) {
 
     // The log accounts for every deletion, names no one, and is chained in the ledger.
     assert_eq!(
-        app.db.scalar_i64("SELECT COUNT(*) FROM deletion_log").await,
+        app.db
+            .scalar_i64("SELECT COUNT(*) FROM deletion_log WHERE category <> 'pruefprotokoll'")
+            .await,
         4
+    );
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(*) FROM deletion_log WHERE category = 'pruefprotokoll'")
+            .await,
+        executed_in(&run, "pruefprotokoll")
     );
     assert_eq!(app.db.scalar_i64("SELECT COUNT(*) FROM deletion_log WHERE target LIKE '%@%' OR subject_pseudonym LIKE '%@%'").await, 0);
     assert_eq!(app.db.scalar_i64("SELECT COUNT(*) FROM deletion_log WHERE category = 'teilnehmende-kontaktdaten' AND LENGTH(subject_pseudonym) = 64").await, 1);
@@ -255,14 +294,7 @@ async fn deletes_on_schedule_never_early_and_only_once(backend: Backend) {
 /// Holds keep data (by subject, workshop or category); a pause stops real runs; forecast and
 /// report show it all.
 async fn holds_pauses_forecast_and_report(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            now: Some("2026-12-01T10:00:00Z".into()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = TestApp::spawn_at(backend, "2026-12-01T10:00:00Z").await;
     app.add_workshop("koeln-2026", OM_NOTICE);
     let out = app.cli(&[
         "workshop",
@@ -452,7 +484,7 @@ async fn holds_pauses_forecast_and_report(backend: Backend) {
         .stdout,
     )
     .unwrap();
-    assert_eq!(run["executed"], 2, "{run}");
+    assert_eq!(executed_in(&run, "teilnehmende-kontaktdaten"), 2, "{run}");
     assert_eq!(
         app.db
             .scalar_i64("SELECT COUNT(*) FROM subjects WHERE erased_at IS NULL")
@@ -477,15 +509,10 @@ async fn holds_pauses_forecast_and_report(backend: Backend) {
         14,
         "due now + this month + twelve"
     );
-    // Rules whose data consentd holds but does not yet delete are named; feedback forms are
-    // not consentd's data (held elsewhere), so they are not among them.
+    // Rules whose data consentd holds but does not delete would be named here: there are
+    // none left. Feedback forms are not consentd's data (held elsewhere).
     let not_enforced = forecast["not_enforced"].as_array().unwrap();
-    assert!(
-        not_enforced.iter().any(|c| c == "loeschprotokoll"),
-        "{not_enforced:?}"
-    );
-    assert!(!not_enforced.iter().any(|c| c == "feedbackbogen"));
-    assert!(!not_enforced.iter().any(|c| c == "mitarbeitende-konten"));
+    assert!(not_enforced.is_empty(), "{not_enforced:?}");
 
     // The report: German Excel CSV, no formulas, no names.
     let csv = app
@@ -551,14 +578,7 @@ async fn holds_pauses_forecast_and_report(backend: Backend) {
 /// A restored backup brings anonymised contact data back; `retention replay` deletes it
 /// again from the deletion journal, logs each as a replay in the ledger, and is idempotent.
 async fn restored_backup_is_replayed(backend: Backend) {
-    let mut app = TestApp::spawn_with(
-        backend,
-        Options {
-            now: Some("2026-12-01T10:00:00Z".into()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let mut app = TestApp::spawn_at(backend, "2026-12-01T10:00:00Z").await;
     app.add_workshop("koeln-2026", OM_NOTICE);
     for email in ["anna@example.org", "bert@example.org"] {
         let response = app
@@ -581,11 +601,17 @@ async fn restored_backup_is_replayed(backend: Backend) {
         .stdout,
     )
     .unwrap();
-    assert_eq!(run["executed"], 2, "{run}");
+    assert_eq!(executed_in(&run, "teilnehmende-kontaktdaten"), 2, "{run}");
+    // The staff audit events of 2026 were anonymised too: the replay repeats those as well.
+    let total = run["executed"].as_u64().unwrap();
     assert_eq!(app.db.scalar_i64(with_contact).await, 0);
     let journal = app.dir.path().join("data/deletion-journal.jsonl");
     let lines = std::fs::read_to_string(&journal).unwrap();
-    assert_eq!(lines.lines().count(), 2, "one journal line per deletion");
+    assert_eq!(
+        lines.lines().count() as u64,
+        total,
+        "one journal line per deletion"
+    );
     assert!(!lines.contains("anna@example.org") && !lines.contains("Anna"));
 
     // Disaster: the backup from before the run is restored; the data is back.
@@ -609,15 +635,22 @@ async fn restored_backup_is_replayed(backend: Backend) {
     let report: Value = serde_json::from_slice(&replay.stdout).unwrap();
     assert_eq!(
         (report["read"].as_u64(), report["replayed"].as_u64()),
-        (Some(2), Some(2)),
+        (Some(total), Some(total)),
         "{report}"
     );
     assert_eq!(app.db.scalar_i64(with_contact).await, 0, "deleted again");
     assert_eq!(
         app.db
-            .scalar_i64("SELECT COUNT(*) FROM deletion_log WHERE replay_of IS NOT NULL AND row_key IS NOT NULL")
+            .scalar_i64("SELECT COUNT(*) FROM audit_events WHERE ip_truncated IS NOT NULL OR actor <> 'anonymisiert' AND at < '2027-01-01'")
             .await,
-        2
+        0,
+        "anonymised again"
+    );
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(*) FROM deletion_log WHERE replay_of IS NOT NULL AND row_key IS NOT NULL")
+            .await as u64,
+        total
     );
     let (ok, output) = app.verify();
     assert!(ok, "{output}");
@@ -634,13 +667,14 @@ async fn restored_backup_is_replayed(backend: Backend) {
     .unwrap();
     assert_eq!(again["replayed"], 0, "{again}");
     assert_eq!(again["present"], again["read"]);
-    assert_eq!(again["read"], 4);
+    assert_eq!(again["read"], 2 * total);
 
     // A damaged journal line stops the replay with file and line; a torn last line does not.
     std::fs::write(&journal, format!("{lines}{{\"broken\n{lines}")).unwrap();
     let damaged = cli_at(&app, "2030-01-05T10:00:00Z", &["retention", "replay"]);
     assert!(!damaged.status.success());
-    assert!(String::from_utf8_lossy(&damaged.stderr).contains("deletion-journal.jsonl:3"));
+    let broken_line = format!("deletion-journal.jsonl:{}", total + 1);
+    assert!(String::from_utf8_lossy(&damaged.stderr).contains(&broken_line));
     std::fs::write(&journal, format!("{lines}{{\"torn")).unwrap();
     let torn = cli_at(&app, "2030-01-05T10:00:00Z", &["retention", "replay"]);
     assert!(
@@ -654,14 +688,7 @@ async fn restored_backup_is_replayed(backend: Backend) {
 /// A disabled staff account keeps its address for a year (audit entries name it), then the
 /// address and password hash go; the id stays, so the audit trail still groups by account.
 async fn disabled_staff_accounts_are_anonymised_after_a_year(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            now: Some("2026-12-01T10:00:00Z".into()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = TestApp::spawn_at(backend, "2026-12-01T10:00:00Z").await;
     app.add_user("ex-mitarbeiterin@example.org", "lawyer");
     app.add_user("bleibt@example.org", "lawyer");
     let out = app.cli(&["user", "disable", "ex-mitarbeiterin@example.org"]);
@@ -736,7 +763,199 @@ async fn disabled_staff_accounts_are_anonymised_after_a_year(backend: Backend) {
     assert!(ok, "{output}");
 }
 
+/// Consent proofs, the audit log and the deletion log: the three categories the ledger
+/// covers. A proof is reduced to a tombstone three years after the year its processing
+/// ended (never while a consent is still given); audit events are anonymised after three
+/// years, deletion-log pseudonyms after five. `verify` passes throughout, and still catches
+/// a change to what the seals left.
+async fn proofs_become_tombstones_and_logs_are_anonymised(backend: Backend) {
+    let app = TestApp::spawn_at(backend, "2026-12-01T10:00:00Z").await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let mut tokens = Vec::new();
+    for email in ["ended@example.org", "ongoing@example.org"] {
+        let created: Value = app
+            .post_json(
+                "/api/v1/consents",
+                &app.consent_body("koeln-2026", email).await,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        tokens.push(created["token"].as_str().unwrap().to_owned());
+    }
+    // The first withdraws the photos (the only consent given): processing ends today.
+    let withdrawn = app
+        .post_json(
+            &format!("/api/v1/receipts/{}/withdraw", tokens[0]),
+            &json!({"purposes": ["fotos"]}),
+        )
+        .await;
+    assert!(withdrawn.status().is_success());
+    app.add_user("admin@example.org", "admin");
+    app.login("admin@example.org").await;
+    let audit_named = "SELECT COUNT(*) FROM audit_events WHERE actor <> 'anonymisiert'";
+    let audit_before = app.db.scalar_i64(audit_named).await;
+    assert!(audit_before > 0);
+    // The review trail of the notices (imported at start) is part of the staff audit log.
+    let reviews_named = "SELECT COUNT(*) FROM notice_reviews WHERE actor <> 'anonymisiert'";
+    let reviews_before = app.db.scalar_i64(reviews_named).await;
+    assert!(reviews_before > 0);
+
+    // The last day of 2029: nothing of these is due yet.
+    let early: Value = cli_json_at(
+        &app,
+        "2029-12-30T10:00:00Z",
+        &["retention", "run", "--json"],
+    );
+    for category in [
+        "einwilligungsnachweise",
+        "pruefprotokoll",
+        "teilnehmende-kontaktdaten",
+    ] {
+        assert_eq!(executed_in(&early, category), 0, "{early}");
+    }
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(*) FROM consent_records")
+            .await,
+        2
+    );
+
+    // 2030: both contact data anonymised; the ended proof is a tombstone, the ongoing one
+    // stays; the audit events of 2026 are anonymised.
+    let run = cli_json_at(
+        &app,
+        "2030-01-02T10:00:00Z",
+        &["retention", "run", "--json"],
+    );
+    assert_eq!(executed_in(&run, "einwilligungsnachweise"), 1, "{run}");
+    assert_eq!(
+        executed_in(&run, "pruefprotokoll"),
+        audit_before + reviews_before,
+        "{run}"
+    );
+    assert_eq!(app.db.scalar_i64(reviews_named).await, 0);
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(*) FROM consent_records")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.db.scalar_i64("SELECT COUNT(*) FROM subjects").await,
+        1,
+        "the tombstoned proof's pseudonymous subject goes with it"
+    );
+    let gone = app.get(&format!("/api/v1/receipts/{}", tokens[0])).await;
+    assert_eq!(gone.status(), reqwest::StatusCode::NOT_FOUND);
+    let kept = app.get(&format!("/api/v1/receipts/{}", tokens[1])).await;
+    assert!(
+        kept.status().is_success(),
+        "a proof of a consent still given stays"
+    );
+    assert_eq!(app.db.scalar_i64(audit_named).await, 0);
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(*) FROM audit_events WHERE ip_truncated IS NOT NULL OR target IS NOT NULL")
+            .await,
+        0
+    );
+    let tombstone = app
+        .db
+        .scalar_string("SELECT sealed FROM deletion_log WHERE category = 'einwilligungsnachweise'")
+        .await;
+    assert!(
+        tombstone.split(' ').count() >= 2,
+        "the record and its withdrawal are sealed: {tombstone}"
+    );
+    let verify = app.cli(&["verify", "--json"]);
+    let report: Value = serde_json::from_slice(&verify.stdout).unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+    // The review trail is not in the ledger: only the audit events are sealed.
+    assert!(
+        report["entries_sealed"].as_i64().unwrap() >= 2 + audit_before,
+        "{report}"
+    );
+
+    // Repeating finds nothing.
+    let again: Value = cli_json_at(
+        &app,
+        "2030-01-03T10:00:00Z",
+        &["retention", "run", "--json"],
+    );
+    assert_eq!(again["executed"], 0, "{again}");
+
+    // 2036: the pseudonyms of the deletion log of 2030 go; the entries stay.
+    let pseudonyms = "SELECT COUNT(*) FROM deletion_log WHERE subject_pseudonym IS NOT NULL";
+    let with_pseudonym = app.db.scalar_i64(pseudonyms).await;
+    assert!(with_pseudonym > 0);
+    let later: Value = cli_json_at(
+        &app,
+        "2036-01-02T10:00:00Z",
+        &["retention", "run", "--json"],
+    );
+    assert_eq!(
+        executed_in(&later, "loeschprotokoll"),
+        with_pseudonym,
+        "{later}"
+    );
+    assert_eq!(app.db.scalar_i64(pseudonyms).await, 0);
+    let (ok, output) = app.verify();
+    assert!(ok, "{output}");
+
+    // What the seals left is still protected: a changed anonymised audit event and a
+    // shortened seal list are each caught at their own sequence numbers.
+    let audit_seq = app
+        .db
+        .scalar_i64("SELECT MIN(ledger_seq) FROM audit_events")
+        .await;
+    let action = app
+        .db
+        .scalar_string(&format!(
+            "SELECT action FROM audit_events WHERE ledger_seq = {audit_seq}"
+        ))
+        .await;
+    let first_problem = |app: &TestApp| {
+        let report: Value = serde_json::from_slice(&app.cli(&["verify", "--json"]).stdout).unwrap();
+        assert_eq!(report["ok"], false, "{report}");
+        report["problems"][0]["seq"].as_i64().unwrap()
+    };
+    app.db
+        .tamper(&[&format!(
+            "UPDATE audit_events SET action = 'nichts' WHERE ledger_seq = {audit_seq}"
+        )])
+        .await;
+    assert_eq!(first_problem(&app), audit_seq);
+    app.db
+        .tamper(&[&format!(
+            "UPDATE audit_events SET action = '{action}' WHERE ledger_seq = {audit_seq}"
+        )])
+        .await;
+    assert!(app.verify().0, "restored");
+    let tombstone_seq = app
+        .db
+        .scalar_i64("SELECT ledger_seq FROM deletion_log WHERE category = 'einwilligungsnachweise'")
+        .await;
+    let shortened = tombstone.split(' ').skip(1).collect::<Vec<_>>().join(" ");
+    app.db
+        .tamper(&[&format!(
+            "UPDATE deletion_log SET sealed = '{shortened}' WHERE ledger_seq = {tombstone_seq}"
+        )])
+        .await;
+    let report: Value = serde_json::from_slice(&app.cli(&["verify", "--json"]).stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    let seqs: Vec<i64> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["seq"].as_i64().unwrap())
+        .collect();
+    assert!(seqs.contains(&tombstone_seq), "{report}");
+}
+
 on_both_backends!(
+    proofs_become_tombstones_and_logs_are_anonymised,
     disabled_staff_accounts_are_anonymised_after_a_year,
     every_personal_column_has_a_rule,
     deletes_on_schedule_never_early_and_only_once,

@@ -9,7 +9,7 @@ use chrono::{Datelike, Months, NaiveDate};
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, OM_NOTICE, Options, TestApp};
+use crate::helpers::{Backend, OM_NOTICE, TestApp};
 use crate::on_both_backends;
 
 const WORKSHOPS: usize = 30;
@@ -36,14 +36,7 @@ struct World {
 
 async fn world(backend: Backend, seed: u64, participants: usize) -> World {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            now: Some("2021-07-01T10:00:00Z".into()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = TestApp::spawn_at(backend, "2021-07-01T10:00:00Z").await;
     let admin = app.create_token("admin", "admin");
     let mut ends = HashMap::new();
     for i in 0..WORKSHOPS {

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, OM_NOTICE, Options, TestApp, pdf_text};
+use crate::helpers::{Backend, OM_NOTICE, TestApp, pdf_text};
 use crate::on_both_backends;
 
 const EMAIL: &str = "Hanna.Hansen@example.org";
@@ -47,14 +47,7 @@ impl Staff<'_> {
 /// A participant signed up twice (two subjects under one address, in different case), a
 /// consultant listing and a reminder under the same address, and workshop attendance.
 async fn person_with_history(backend: Backend) -> (TestApp, String, String) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            now: Some("2026-11-27T10:00:00Z".into()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = TestApp::spawn_at(backend, "2026-11-27T10:00:00Z").await;
     app.add_workshop("koeln-2026", OM_NOTICE);
     app.add_workshop("bonn-2026", OM_NOTICE);
     let mut tokens = Vec::new();
