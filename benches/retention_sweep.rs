@@ -3,6 +3,11 @@
 //! side with a bare-SQL baseline on an identical database (one UPDATE + one INSERT … SELECT
 //! for the log, one transaction, no ledger, no pseudonyms).
 //!
+//! Every participant keeps the newsletter consent, so their consent proofs are not due (the
+//! processing goes on): the engine still reads every proof to find that out, and that read
+//! is part of its time. Without the consent, each proof would be due too and reduced to a
+//! tombstone in the same run, doubling the work the baseline does not do.
+//!
 //! Run: `cargo bench --features simulated-clock --bench retention_sweep -- 1000000 [postgres]`
 //! (N defaults to 10 000; `postgres` uses `CONSENTD_TEST_POSTGRES`, default
 //! postgres://postgres@127.0.0.1:5432, with a fresh database per side). Results go to stdout;
@@ -21,6 +26,11 @@ const RECORDS: &str = "INSERT INTO consent_records (id, receipt_id, subject_id, 
      SELECT 'r' || id, 'r' || id, id, 'w1', 'om', 'om-workshop-teilnehmende', 2, 'de',
        (SELECT sha256 FROM notice_texts LIMIT 1), 'c', 'api', '192.0.2.0', 'bench', 't' || id, '2020-03-01T00:00:00Z', 1
      FROM subjects";
+
+/// One newsletter consent per record, still given.
+const EVENTS: &str = "INSERT INTO consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq)
+     SELECT 'e' || id, id, 'newsletter', 'art6-1-a', 'given', 'subject', '2020-03-01T00:00:00Z', 1
+     FROM consent_records";
 
 /// Fills the database with N participants of one workshop that ended in March 2020, in SQL
 /// (random ids like the real ones, one sign-up per second), so seeding a million takes
@@ -43,6 +53,7 @@ async fn seed(db: &Db, n: usize) {
             .await
             .unwrap();
             sqlx::query(RECORDS).execute(&mut *tx).await.unwrap();
+            sqlx::query(EVENTS).execute(&mut *tx).await.unwrap();
             tx.commit().await.unwrap();
             sqlx::query("ANALYZE").execute(pool).await.unwrap();
         }
@@ -60,6 +71,7 @@ async fn seed(db: &Db, n: usize) {
             .await
             .unwrap();
             sqlx::query(RECORDS).execute(&mut *tx).await.unwrap();
+            sqlx::query(EVENTS).execute(&mut *tx).await.unwrap();
             tx.commit().await.unwrap();
             sqlx::query("ANALYZE").execute(pool).await.unwrap();
         }
