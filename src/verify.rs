@@ -172,6 +172,12 @@ pub fn check(snapshot: &Snapshot) -> Report {
     let mut covered_records = 0;
     let mut subjects_erased = 0;
     let seals = seals(snapshot, &mut problems);
+    let left = Left {
+        records: &records,
+        audit: &audit,
+        deletions: &deletions,
+        rectifications: &rectifications,
+    };
     let mut entries_sealed = 0;
 
     for entry in &snapshot.entries {
@@ -185,12 +191,6 @@ pub fn check(snapshot: &Snapshot) -> Report {
         };
         if let Some((residual, by)) = seals.get(&entry.seq) {
             entries_sealed += 1;
-            let left = Left {
-                records: &records,
-                audit: &audit,
-                deletions: &deletions,
-                rectifications: &rectifications,
-            };
             if let Err(detail) = left.matches_seal(entry, residual.as_deref(), !events.is_empty()) {
                 problem(
                     "changed",
