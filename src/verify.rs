@@ -1,14 +1,20 @@
 //! `consentd verify`: recompute the chain, then check that what the tables hold now still
 //! matches the payload hashes the ledger carries.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
 use crate::domain::consent::{PersonalData, Subject};
-use crate::domain::ledger::{EntryKind, ErasurePayload, EventsPayload, payload_hash, verify_chain};
+use crate::domain::ledger::{
+    EntryKind, ErasurePayload, EventsPayload, LedgerEntry, payload_hash, verify_chain,
+};
+use crate::store::audit::AuditEvent;
 use crate::store::consents::{ConsentEvent, ConsentRecord, StoredSubject, event_payloads};
 use crate::store::ledger::Snapshot;
+use crate::store::retention::DeletionLogEntry;
+use crate::store::subjects::Rectification;
 
 /// One thing that does not match, at a ledger sequence number.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -96,30 +102,17 @@ pub fn check_with_anchors(snapshot: &Snapshot, anchors: &[Anchor]) -> Report {
 pub fn check(snapshot: &Snapshot) -> Report {
     let mut problems = Vec::new();
     let head = (snapshot.head.0, snapshot.head.1.as_str());
-    let (length, head_sha256) = match verify_chain(&snapshot.entries, Some(head)) {
-        Ok(summary) => (summary.length, summary.head_sha256),
-        Err(broken) => {
-            problems.push(Problem {
-                seq: broken.seq,
-                kind: broken.kind.as_str().to_owned(),
-                detail: broken.detail,
-            });
-            (snapshot.head.0, snapshot.head.1.clone())
-        }
-    };
 
     let subjects: HashMap<&str, &StoredSubject> = snapshot
         .subjects
         .iter()
         .map(|s| (s.id.as_str(), s))
         .collect();
-    let mut events_by_seq: BTreeMap<i64, Vec<ConsentEvent>> = BTreeMap::new();
-    for event in &snapshot.events {
-        events_by_seq
-            .entry(event.ledger_seq)
-            .or_default()
-            .push(event.clone());
-    }
+    let events = events_in_seq_order(&snapshot.events);
+    let events_by_seq: BTreeMap<i64, &[ConsentEvent]> = events
+        .chunk_by(|a, b| a.ledger_seq == b.ledger_seq)
+        .map(|same_seq| (same_seq[0].ledger_seq, same_seq))
+        .collect();
     let records: HashMap<&str, _> = snapshot
         .records
         .iter()
@@ -162,11 +155,212 @@ pub fn check(snapshot: &Snapshot) -> Report {
         .iter()
         .map(|r| (r.id.as_str(), r))
         .collect();
+    let tables = Tables {
+        subjects,
+        events_by_seq,
+        records,
+        erased_records,
+        erased_subjects,
+        audit,
+        deletions,
+        rectifications,
+    };
+
+    // The chain and the per-entry checks are independent: the chain on one thread, the
+    // entries in contiguous chunks on the others; problems are kept in entry order.
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let chunk_len = snapshot.entries.len().div_ceil(threads).max(1);
+    let (chain, entry_checks) = std::thread::scope(|scope| {
+        let chain = scope.spawn(|| verify_chain(&snapshot.entries, Some(head)));
+        let chunks: Vec<_> = snapshot
+            .entries
+            .chunks(chunk_len)
+            .map(|chunk| scope.spawn(|| check_entries(&tables, chunk)))
+            .collect();
+        let entry_checks: Vec<EntryChecks> = chunks.into_iter().map(joined).collect();
+        (joined(chain), entry_checks)
+    });
+    let (length, head_sha256) = match chain {
+        Ok(summary) => (summary.length, summary.head_sha256),
+        Err(broken) => {
+            problems.push(Problem {
+                seq: broken.seq,
+                kind: broken.kind.as_str().to_owned(),
+                detail: broken.detail,
+            });
+            (snapshot.head.0, snapshot.head.1.clone())
+        }
+    };
+    let mut covered_records = 0;
+    let mut subjects_erased = 0;
+    for checked in entry_checks {
+        problems.extend(checked.problems);
+        covered_records += checked.covered_records;
+        subjects_erased += checked.subjects_erased;
+    }
+    let Tables {
+        mut events_by_seq, ..
+    } = tables;
+    // Ledger sequence numbers are unique (the table's key): each entry took its events.
+    for entry in &snapshot.entries {
+        events_by_seq.remove(&entry.seq);
+    }
+
+    // Rows that no ledger entry accounts for were added behind the service's back.
+    for (seq, events) in events_by_seq {
+        problems.push(Problem {
+            seq,
+            kind: "inserted".into(),
+            detail: format!(
+                "{} event row(s) refer to a ledger entry that does not exist",
+                events.len()
+            ),
+        });
+    }
+    if covered_records < snapshot.records.len() {
+        for record in &snapshot.records {
+            let accounted = snapshot.entries.iter().any(|e| {
+                e.seq == record.ledger_seq
+                    && e.ref_id == record.id
+                    && e.kind == EntryKind::ConsentRecorded.as_str()
+            });
+            if !accounted {
+                problems.push(Problem {
+                    seq: record.ledger_seq,
+                    kind: "inserted".into(),
+                    detail: format!("consent record {} has no ledger entry", record.id),
+                });
+            }
+        }
+    }
+    let deletion_entries: std::collections::HashSet<i64> = snapshot
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Deletion.as_str())
+        .map(|e| e.seq)
+        .collect();
+    for d in snapshot
+        .deletions
+        .iter()
+        .filter(|d| !deletion_entries.contains(&d.ledger_seq))
+    {
+        problems.push(Problem {
+            seq: d.ledger_seq,
+            kind: "inserted".into(),
+            detail: format!("deletion log entry {} has no ledger entry", d.id),
+        });
+    }
+    let entry_refs: std::collections::HashSet<(i64, &str)> = snapshot
+        .entries
+        .iter()
+        .map(|e| (e.seq, e.ref_id.as_str()))
+        .collect();
+    for event in &snapshot.audit_events {
+        if !entry_refs.contains(&(event.ledger_seq, event.id.as_str())) {
+            problems.push(Problem {
+                seq: event.ledger_seq,
+                kind: "inserted".into(),
+                detail: format!("audit event {} has no ledger entry", event.id),
+            });
+        }
+    }
+    problems.extend(rectification_chain_problems(snapshot));
+    // Subjects no record points to were added behind the service's back.
+    let referenced: std::collections::HashSet<&str> = snapshot
+        .records
+        .iter()
+        .map(|r| r.subject_id.as_str())
+        .collect();
+    for subject in snapshot
+        .subjects
+        .iter()
+        .filter(|s| !referenced.contains(s.id.as_str()))
+    {
+        problems.push(Problem {
+            seq: 0,
+            kind: "inserted".into(),
+            detail: format!("subject {} belongs to no consent record", subject.id),
+        });
+    }
+    // The stored notice texts are the proof of the wording: each must still hash to its key,
+    // and every record's text must be there.
+    let texts: std::collections::HashSet<&str> =
+        snapshot.notice_texts.iter().map(|t| t.0.as_str()).collect();
+    for (sha, markdown) in &snapshot.notice_texts {
+        if crate::domain::notice::sha256_hex(markdown.as_bytes()) != *sha {
+            problems.push(Problem {
+                seq: 0,
+                kind: "changed".into(),
+                detail: format!("the stored notice text {sha} was edited"),
+            });
+        }
+    }
+    for record in snapshot
+        .records
+        .iter()
+        .filter(|r| !texts.contains(r.notice_sha256.as_str()))
+    {
+        problems.push(Problem {
+            seq: record.ledger_seq,
+            kind: "missing".into(),
+            detail: format!("the notice text of consent record {} is missing", record.id),
+        });
+    }
+    problems.sort_by_key(|p| p.seq);
+
+    Report {
+        ok: problems.is_empty(),
+        length,
+        head_sha256,
+        records_checked: snapshot.records.len(),
+        events_checked: snapshot.events.len(),
+        audit_events_checked: snapshot.audit_events.len(),
+        subjects_erased,
+        problems,
+    }
+}
+
+/// What the per-entry checks look rows up in: built once, shared by the threads.
+struct Tables<'a> {
+    subjects: HashMap<&'a str, &'a StoredSubject>,
+    /// The event rows of each ledger entry.
+    events_by_seq: BTreeMap<i64, &'a [ConsentEvent]>,
+    records: HashMap<&'a str, &'a ConsentRecord>,
+    erased_records: HashSet<&'a str>,
+    erased_subjects: HashSet<&'a str>,
+    audit: HashMap<&'a str, &'a AuditEvent>,
+    /// By ledger sequence number, as text.
+    deletions: HashMap<&'a str, &'a DeletionLogEntry>,
+    rectifications: HashMap<&'a str, &'a Rectification>,
+}
+
+/// What [`check_entries`] found in its run of entries.
+struct EntryChecks {
+    /// In entry order.
+    problems: Vec<Problem>,
+    covered_records: usize,
+    subjects_erased: usize,
+}
+
+/// Checks each of `entries` (a contiguous run of the ledger) against the rows it covers:
+/// payload hashes, subject digests, erasures.
+fn check_entries(tables: &Tables<'_>, entries: &[LedgerEntry]) -> EntryChecks {
+    let Tables {
+        subjects,
+        events_by_seq,
+        records,
+        erased_records,
+        erased_subjects,
+        audit,
+        deletions,
+        rectifications,
+    } = tables;
+    let mut problems = Vec::new();
     let mut covered_records = 0;
     let mut subjects_erased = 0;
 
-    for entry in &snapshot.entries {
-        let events = events_by_seq.remove(&entry.seq).unwrap_or_default();
+    for entry in entries {
+        let events = events_by_seq.get(&entry.seq).copied().unwrap_or_default();
         let mut problem = |kind: &str, detail: String| {
             problems.push(Problem {
                 seq: entry.seq,
@@ -359,118 +553,30 @@ pub fn check(snapshot: &Snapshot) -> Report {
         }
     }
 
-    // Rows that no ledger entry accounts for were added behind the service's back.
-    for (seq, events) in events_by_seq {
-        problems.push(Problem {
-            seq,
-            kind: "inserted".into(),
-            detail: format!(
-                "{} event row(s) refer to a ledger entry that does not exist",
-                events.len()
-            ),
-        });
-    }
-    if covered_records < snapshot.records.len() {
-        for record in &snapshot.records {
-            let accounted = snapshot.entries.iter().any(|e| {
-                e.seq == record.ledger_seq
-                    && e.ref_id == record.id
-                    && e.kind == EntryKind::ConsentRecorded.as_str()
-            });
-            if !accounted {
-                problems.push(Problem {
-                    seq: record.ledger_seq,
-                    kind: "inserted".into(),
-                    detail: format!("consent record {} has no ledger entry", record.id),
-                });
-            }
-        }
-    }
-    let deletion_entries: std::collections::HashSet<i64> = snapshot
-        .entries
-        .iter()
-        .filter(|e| e.kind == EntryKind::Deletion.as_str())
-        .map(|e| e.seq)
-        .collect();
-    for d in snapshot
-        .deletions
-        .iter()
-        .filter(|d| !deletion_entries.contains(&d.ledger_seq))
-    {
-        problems.push(Problem {
-            seq: d.ledger_seq,
-            kind: "inserted".into(),
-            detail: format!("deletion log entry {} has no ledger entry", d.id),
-        });
-    }
-    let entry_refs: std::collections::HashSet<(i64, &str)> = snapshot
-        .entries
-        .iter()
-        .map(|e| (e.seq, e.ref_id.as_str()))
-        .collect();
-    for event in &snapshot.audit_events {
-        if !entry_refs.contains(&(event.ledger_seq, event.id.as_str())) {
-            problems.push(Problem {
-                seq: event.ledger_seq,
-                kind: "inserted".into(),
-                detail: format!("audit event {} has no ledger entry", event.id),
-            });
-        }
-    }
-    problems.extend(rectification_chain_problems(snapshot));
-    // Subjects no record points to were added behind the service's back.
-    let referenced: std::collections::HashSet<&str> = snapshot
-        .records
-        .iter()
-        .map(|r| r.subject_id.as_str())
-        .collect();
-    for subject in snapshot
-        .subjects
-        .iter()
-        .filter(|s| !referenced.contains(s.id.as_str()))
-    {
-        problems.push(Problem {
-            seq: 0,
-            kind: "inserted".into(),
-            detail: format!("subject {} belongs to no consent record", subject.id),
-        });
-    }
-    // The stored notice texts are the proof of the wording: each must still hash to its key,
-    // and every record's text must be there.
-    let texts: std::collections::HashSet<&str> =
-        snapshot.notice_texts.iter().map(|t| t.0.as_str()).collect();
-    for (sha, markdown) in &snapshot.notice_texts {
-        if crate::domain::notice::sha256_hex(markdown.as_bytes()) != *sha {
-            problems.push(Problem {
-                seq: 0,
-                kind: "changed".into(),
-                detail: format!("the stored notice text {sha} was edited"),
-            });
-        }
-    }
-    for record in snapshot
-        .records
-        .iter()
-        .filter(|r| !texts.contains(r.notice_sha256.as_str()))
-    {
-        problems.push(Problem {
-            seq: record.ledger_seq,
-            kind: "missing".into(),
-            detail: format!("the notice text of consent record {} is missing", record.id),
-        });
-    }
-    problems.sort_by_key(|p| p.seq);
-
-    Report {
-        ok: problems.is_empty(),
-        length,
-        head_sha256,
-        records_checked: snapshot.records.len(),
-        events_checked: snapshot.events.len(),
-        audit_events_checked: snapshot.audit_events.len(),
-        subjects_erased,
+    EntryChecks {
         problems,
+        covered_records,
+        subjects_erased,
     }
+}
+
+/// The events sorted by ledger sequence number (as the snapshot reads them), so that each
+/// entry's events are one slice; equal numbers keep their order.
+fn events_in_seq_order(events: &[ConsentEvent]) -> Cow<'_, [ConsentEvent]> {
+    if events.is_sorted_by_key(|e| e.ledger_seq) {
+        Cow::Borrowed(events)
+    } else {
+        let mut sorted = events.to_vec();
+        sorted.sort_by_key(|e| e.ledger_seq);
+        Cow::Owned(sorted)
+    }
+}
+
+/// A scoped thread's result; its panic, if it panicked.
+fn joined<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    thread
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// Each subject's rectifications must lead from the digest recorded with the consent to the
@@ -493,15 +599,18 @@ fn rectification_chain_problems(snapshot: &Snapshot) -> Vec<Problem> {
             });
         }
     }
+    // Each subject's rectifications in snapshot order, found without a scan per subject.
+    let mut by_subject: HashMap<&str, Vec<&Rectification>> = HashMap::new();
+    for r in &snapshot.rectifications {
+        by_subject.entry(r.subject_id.as_str()).or_default().push(r);
+    }
     for subject in &snapshot.subjects {
-        let chain: Vec<_> = snapshot
-            .rectifications
-            .iter()
-            .filter(|r| r.subject_id == subject.id)
-            .collect();
+        let chain = by_subject
+            .get(subject.id.as_str())
+            .map_or(&[][..], Vec::as_slice);
         let mut digest = subject.digest.as_str();
         let mut broken = false;
-        for r in &chain {
+        for r in chain {
             broken |= r.previous_digest != digest;
             digest = &r.digest;
         }
