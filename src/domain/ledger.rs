@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::notice::sha256_hex;
+use super::notice::{lowercase_hex, sha256_hex};
 use crate::clock::canonical_time;
 
 /// The hash before the first entry.
@@ -115,7 +115,7 @@ impl LedgerEntry {
             Err(_) => hasher.update(hex::decode(prev_sha256).unwrap_or_default()),
         }
         hasher.update(self.canonical_bytes());
-        hex::encode(hasher.finalize())
+        lowercase_hex(&hasher.finalize())
     }
 
     /// True when the entry's own fields still produce its stored hash.
@@ -539,6 +539,17 @@ mod tests {
 
     fn head(c: &[LedgerEntry]) -> Option<(i64, &str)> {
         c.last().map(|e| (e.seq, e.entry_sha256.as_str()))
+    }
+
+    #[test]
+    fn lowercase_hex_is_hex_encode() {
+        for bytes in [
+            &[][..],
+            &[0, 9, 10, 15, 16, 127, 128, 255],
+            &Sha256::digest(b"x"),
+        ] {
+            assert_eq!(lowercase_hex(bytes), hex::encode(bytes));
+        }
     }
 
     #[test]
