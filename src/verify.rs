@@ -427,7 +427,7 @@ fn check_entries(tables: &Tables<'_>, entries: &[LedgerEntry]) -> EntryChecks {
                     );
                     continue;
                 }
-                if payload_hash(&record.payload(&subject.digest, &events)) != entry.payload_sha256 {
+                if payload_hash(&record.payload(&subject.digest, events)) != entry.payload_sha256 {
                     problem(
                         "changed",
                         format!(
@@ -440,7 +440,7 @@ fn check_entries(tables: &Tables<'_>, entries: &[LedgerEntry]) -> EntryChecks {
             Some(EntryKind::ConsentEvents) => {
                 let payload = EventsPayload {
                     record_id: &entry.ref_id,
-                    events: event_payloads(&events),
+                    events: event_payloads(events),
                 };
                 if events.is_empty() {
                     problem(
@@ -474,7 +474,7 @@ fn check_entries(tables: &Tables<'_>, entries: &[LedgerEntry]) -> EntryChecks {
                     record_id: &record.id,
                     subject_id: &subject.id,
                     subject_digest: &subject.digest,
-                    events: event_payloads(&events),
+                    events: event_payloads(events),
                 };
                 if subject.erased_at.is_none() || subject.name.is_some() || subject.email.is_some()
                 {
