@@ -5,7 +5,7 @@
 //! live months ahead. Without the feature the variable is refused, so a production binary can
 //! never be told a false time.
 
-use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SubsecRound, Timelike, Utc};
 use chrono_tz::Europe::Berlin;
 
 pub const NOW_VAR: &str = "CONSENTD_NOW";
@@ -67,7 +67,28 @@ impl Clock {
 
 /// The one textual form of a time inside hashed payloads and JSON: UTC, microseconds, `Z`.
 pub fn canonical_time(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    // Written digit by digit: `verify` formats several times per ledger entry, and chrono's
+    // `format` parses its pattern on every call. Years outside 0–9999 and leap seconds are
+    // rare enough to leave to chrono, which defines the form.
+    let (year, nanos) = (at.year(), at.nanosecond());
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        return at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    }
+    let mut text = *b"0000-00-00T00:00:00.000000Z";
+    let mut put = |end: usize, digits: usize, mut value: u32| {
+        for position in (end - digits..end).rev() {
+            text[position] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(4, 4, year as u32);
+    put(7, 2, at.month());
+    put(10, 2, at.day());
+    put(13, 2, at.hour());
+    put(16, 2, at.minute());
+    put(19, 2, at.second());
+    put(26, 6, nanos / 1000);
+    String::from_utf8(text.to_vec()).expect("ASCII digits")
 }
 
 #[cfg(test)]
@@ -93,6 +114,48 @@ mod tests {
             NaiveDate::from_ymd_opt(2027, 1, 31).unwrap()
         );
         assert!(Clock::from_setting(Some("morgen"), true).is_err());
+    }
+
+    #[test]
+    fn canonical_time_is_chronos_format() {
+        let chrono_form = |at: DateTime<Utc>| at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+        let mut at = DateTime::parse_from_rfc3339("0000-01-01T00:00:00Z")
+            .unwrap()
+            .to_utc();
+        let end = DateTime::parse_from_rfc3339("9999-12-31T23:59:59.999999999Z")
+            .unwrap()
+            .to_utc();
+        // About 100,000 steps of an irregular length (~36 days and a fraction of a second),
+        // so every field's digits vary.
+        let step = chrono::TimeDelta::nanoseconds(3_141_592_653_589_793);
+        while at < end {
+            assert_eq!(canonical_time(at), chrono_form(at));
+            at += step;
+        }
+        for at in [
+            end,
+            DateTime::parse_from_rfc3339("2026-11-27T12:00:00.000001Z")
+                .unwrap()
+                .to_utc(),
+            NaiveDate::from_ymd_opt(-1, 12, 31)
+                .unwrap()
+                .and_hms_opt(23, 59, 59)
+                .unwrap()
+                .and_utc(),
+            NaiveDate::from_ymd_opt(10000, 1, 1)
+                .unwrap()
+                .and_hms_micro_opt(0, 0, 0, 500_000)
+                .unwrap()
+                .and_utc(),
+            // A leap second (chrono keeps it as 1,000,000,000 + nanoseconds).
+            NaiveDate::from_ymd_opt(2016, 12, 31)
+                .unwrap()
+                .and_hms_nano_opt(23, 59, 59, 1_500_000_000)
+                .unwrap()
+                .and_utc(),
+        ] {
+            assert_eq!(canonical_time(at), chrono_form(at));
+        }
     }
 
     #[test]

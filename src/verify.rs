@@ -1,7 +1,8 @@
 //! `consentd verify`: recompute the chain, then check that what the tables hold now still
 //! matches the payload hashes the ledger carries.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -9,9 +10,11 @@ use crate::domain::consent::{PersonalData, Subject};
 use crate::domain::ledger::{
     EntryKind, ErasurePayload, EventsPayload, LedgerEntry, Seal, payload_hash, verify_chain,
 };
+use crate::store::audit::AuditEvent;
 use crate::store::consents::{ConsentEvent, ConsentRecord, StoredSubject, event_payloads};
 use crate::store::ledger::Snapshot;
 use crate::store::retention::DeletionLogEntry;
+use crate::store::subjects::Rectification;
 
 /// One thing that does not match, at a ledger sequence number.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -103,30 +106,17 @@ pub fn check_with_anchors(snapshot: &Snapshot, anchors: &[Anchor]) -> Report {
 pub fn check(snapshot: &Snapshot) -> Report {
     let mut problems = Vec::new();
     let head = (snapshot.head.0, snapshot.head.1.as_str());
-    let (length, head_sha256) = match verify_chain(&snapshot.entries, Some(head)) {
-        Ok(summary) => (summary.length, summary.head_sha256),
-        Err(broken) => {
-            problems.push(Problem {
-                seq: broken.seq,
-                kind: broken.kind.as_str().to_owned(),
-                detail: broken.detail,
-            });
-            (snapshot.head.0, snapshot.head.1.clone())
-        }
-    };
 
     let subjects: HashMap<&str, &StoredSubject> = snapshot
         .subjects
         .iter()
         .map(|s| (s.id.as_str(), s))
         .collect();
-    let mut events_by_seq: BTreeMap<i64, Vec<ConsentEvent>> = BTreeMap::new();
-    for event in &snapshot.events {
-        events_by_seq
-            .entry(event.ledger_seq)
-            .or_default()
-            .push(event.clone());
-    }
+    let events = events_in_seq_order(&snapshot.events);
+    let events_by_seq: BTreeMap<i64, &[ConsentEvent]> = events
+        .chunk_by(|a, b| a.ledger_seq == b.ledger_seq)
+        .map(|same_seq| (same_seq[0].ledger_seq, same_seq))
+        .collect();
     let records: HashMap<&str, _> = snapshot
         .records
         .iter()
@@ -169,219 +159,59 @@ pub fn check(snapshot: &Snapshot) -> Report {
         .iter()
         .map(|r| (r.id.as_str(), r))
         .collect();
+    let seals = seals(snapshot, &mut problems);
+    let tables = Tables {
+        seals,
+        subjects,
+        events_by_seq,
+        records,
+        erased_records,
+        erased_subjects,
+        audit,
+        deletions,
+        rectifications,
+    };
+
+    // The chain and the per-entry checks are independent: the chain on one thread, the
+    // entries in contiguous chunks on the others; problems are kept in entry order.
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let chunk_len = snapshot.entries.len().div_ceil(threads).max(1);
+    let (chain, entry_checks) = std::thread::scope(|scope| {
+        let chain = scope.spawn(|| verify_chain(&snapshot.entries, Some(head)));
+        let chunks: Vec<_> = snapshot
+            .entries
+            .chunks(chunk_len)
+            .map(|chunk| scope.spawn(|| check_entries(&tables, chunk)))
+            .collect();
+        let entry_checks: Vec<EntryChecks> = chunks.into_iter().map(joined).collect();
+        (joined(chain), entry_checks)
+    });
+    let (length, head_sha256) = match chain {
+        Ok(summary) => (summary.length, summary.head_sha256),
+        Err(broken) => {
+            problems.push(Problem {
+                seq: broken.seq,
+                kind: broken.kind.as_str().to_owned(),
+                detail: broken.detail,
+            });
+            (snapshot.head.0, snapshot.head.1.clone())
+        }
+    };
     let mut covered_records = 0;
     let mut subjects_erased = 0;
-    let seals = seals(snapshot, &mut problems);
-    let left = Left {
-        records: &records,
-        audit: &audit,
-        deletions: &deletions,
-        rectifications: &rectifications,
-    };
     let mut entries_sealed = 0;
-
+    for checked in entry_checks {
+        problems.extend(checked.problems);
+        covered_records += checked.covered_records;
+        subjects_erased += checked.subjects_erased;
+        entries_sealed += checked.entries_sealed;
+    }
+    let Tables {
+        mut events_by_seq, ..
+    } = tables;
+    // Ledger sequence numbers are unique (the table's key): each entry took its events.
     for entry in &snapshot.entries {
-        let events = events_by_seq.remove(&entry.seq).unwrap_or_default();
-        let mut problem = |kind: &str, detail: String| {
-            problems.push(Problem {
-                seq: entry.seq,
-                kind: kind.to_owned(),
-                detail,
-            });
-        };
-        if let Some((residual, by)) = seals.get(&entry.seq) {
-            entries_sealed += 1;
-            if let Err(detail) = left.matches_seal(entry, residual.as_deref(), !events.is_empty()) {
-                problem(
-                    "changed",
-                    format!("{detail} (sealed by deletion {})", by.id),
-                );
-            }
-            continue;
-        }
-        match EntryKind::parse(&entry.kind) {
-            Some(EntryKind::ConsentRecorded) => {
-                let Some(record) = records
-                    .get(entry.ref_id.as_str())
-                    .filter(|r| r.ledger_seq == entry.seq)
-                else {
-                    problem(
-                        "missing",
-                        format!("consent record {} is missing from the table", entry.ref_id),
-                    );
-                    continue;
-                };
-                covered_records += 1;
-                let Some(subject) = subjects.get(record.subject_id.as_str()) else {
-                    problem(
-                        "missing",
-                        format!("the subject of consent record {} is missing", record.id),
-                    );
-                    continue;
-                };
-                if subject.erased_at.is_some() {
-                    if subject.name.is_some()
-                        || subject.email.is_some()
-                        || subject.organisation.is_some()
-                        || subject.salt.is_some()
-                        || record.ip_truncated.is_some()
-                        || record.user_agent.is_some()
-                    {
-                        problem(
-                            "changed",
-                            format!(
-                                "the subject of consent record {} was erased but has data again",
-                                record.id
-                            ),
-                        );
-                        continue;
-                    }
-                    if !erased_records.contains(record.id.as_str())
-                        && !erased_subjects.contains(record.subject_id.as_str())
-                    {
-                        problem(
-                            "changed",
-                            format!(
-                                "the subject of consent record {} was erased outside the service",
-                                record.id
-                            ),
-                        );
-                        continue;
-                    }
-                    subjects_erased += 1;
-                } else if subject_digest(subject, record).as_deref()
-                    != Some(subject.current_digest.as_deref().unwrap_or(&subject.digest))
-                {
-                    problem(
-                        "changed",
-                        format!("the subject of consent record {} was changed", record.id),
-                    );
-                    continue;
-                }
-                if payload_hash(&record.payload(&subject.digest, &events)) != entry.payload_sha256 {
-                    problem(
-                        "changed",
-                        format!(
-                            "consent record {} or its events no longer match the ledger",
-                            record.id
-                        ),
-                    );
-                }
-            }
-            Some(EntryKind::ConsentEvents) => {
-                let payload = EventsPayload {
-                    record_id: &entry.ref_id,
-                    events: event_payloads(&events),
-                };
-                if events.is_empty() {
-                    problem(
-                        "missing",
-                        format!("the events of consent record {} are missing", entry.ref_id),
-                    );
-                } else if payload_hash(&payload) != entry.payload_sha256 {
-                    problem(
-                        "changed",
-                        format!(
-                            "events of consent record {} no longer match the ledger",
-                            entry.ref_id
-                        ),
-                    );
-                }
-            }
-            Some(EntryKind::SubjectErased) => {
-                let record = records.get(entry.ref_id.as_str());
-                let subject = record.and_then(|r| subjects.get(r.subject_id.as_str()));
-                let (Some(record), Some(subject)) = (record, subject) else {
-                    problem(
-                        "missing",
-                        format!(
-                            "the erased subject of consent record {} is missing",
-                            entry.ref_id
-                        ),
-                    );
-                    continue;
-                };
-                let payload = ErasurePayload {
-                    record_id: &record.id,
-                    subject_id: &subject.id,
-                    subject_digest: &subject.digest,
-                    events: event_payloads(&events),
-                };
-                if subject.erased_at.is_none() || subject.name.is_some() || subject.email.is_some()
-                {
-                    problem(
-                        "changed",
-                        format!(
-                            "the subject of consent record {} was erased but has data again",
-                            record.id
-                        ),
-                    );
-                } else if payload_hash(&payload) != entry.payload_sha256 {
-                    problem(
-                        "changed",
-                        format!(
-                            "the erasure of consent record {} no longer matches the ledger",
-                            record.id
-                        ),
-                    );
-                }
-            }
-            Some(EntryKind::Audit | EntryKind::Deletion | EntryKind::SubjectRectified)
-                if !events.is_empty() =>
-            {
-                problem(
-                    "inserted",
-                    format!(
-                        "{} consent event row(s) refer to audit entry {}",
-                        events.len(),
-                        entry.seq
-                    ),
-                );
-            }
-            Some(EntryKind::SubjectRectified) => match rectifications
-                .get(entry.ref_id.as_str())
-                .filter(|r| r.ledger_seq == entry.seq)
-            {
-                None => problem(
-                    "missing",
-                    format!("rectification {} is missing from the table", entry.ref_id),
-                ),
-                Some(r) if payload_hash(&r.payload()) != entry.payload_sha256 => problem(
-                    "changed",
-                    format!("rectification {} no longer matches the ledger", r.id),
-                ),
-                Some(_) => {}
-            },
-            Some(EntryKind::Audit) => match audit
-                .get(entry.ref_id.as_str())
-                .filter(|a| a.ledger_seq == entry.seq)
-            {
-                None => problem(
-                    "missing",
-                    format!("audit event {} is missing from the table", entry.ref_id),
-                ),
-                Some(event) if payload_hash(&event.payload()) != entry.payload_sha256 => problem(
-                    "changed",
-                    format!("audit event {} no longer matches the ledger", entry.ref_id),
-                ),
-                Some(_) => {}
-            },
-            Some(EntryKind::Deletion) => match deletions.get(entry.seq.to_string().as_str()) {
-                None => problem(
-                    "missing",
-                    format!(
-                        "the deletion log entry of ledger entry {} is missing",
-                        entry.seq
-                    ),
-                ),
-                Some(d) if payload_hash(&d.payload()) != entry.payload_sha256 => problem(
-                    "changed",
-                    format!("deletion log entry {} no longer matches the ledger", d.id),
-                ),
-                Some(_) => {}
-            },
-            None => problem("changed", format!("unknown entry kind `{}`", entry.kind)),
-        }
+        events_by_seq.remove(&entry.seq);
     }
 
     // Rows that no ledger entry accounts for were added behind the service's back.
@@ -499,6 +329,282 @@ pub fn check(snapshot: &Snapshot) -> Report {
     }
 }
 
+/// What the per-entry checks look rows up in: built once, shared by the threads.
+struct Tables<'a> {
+    /// Sealed entries: what is left of their rows, and the deletion that sealed them.
+    seals: HashMap<i64, (Option<String>, &'a DeletionLogEntry)>,
+    subjects: HashMap<&'a str, &'a StoredSubject>,
+    /// The event rows of each ledger entry.
+    events_by_seq: BTreeMap<i64, &'a [ConsentEvent]>,
+    records: HashMap<&'a str, &'a ConsentRecord>,
+    erased_records: HashSet<&'a str>,
+    erased_subjects: HashSet<&'a str>,
+    audit: HashMap<&'a str, &'a AuditEvent>,
+    /// By ledger sequence number, as text.
+    deletions: HashMap<&'a str, &'a DeletionLogEntry>,
+    rectifications: HashMap<&'a str, &'a Rectification>,
+}
+
+/// What [`check_entries`] found in its run of entries.
+struct EntryChecks {
+    /// In entry order.
+    problems: Vec<Problem>,
+    covered_records: usize,
+    subjects_erased: usize,
+    entries_sealed: usize,
+}
+
+/// Checks each of `entries` (a contiguous run of the ledger) against the rows it covers:
+/// payload hashes, subject digests, erasures.
+fn check_entries(tables: &Tables<'_>, entries: &[LedgerEntry]) -> EntryChecks {
+    let Tables {
+        seals,
+        subjects,
+        events_by_seq,
+        records,
+        erased_records,
+        erased_subjects,
+        audit,
+        deletions,
+        rectifications,
+    } = tables;
+    let mut problems = Vec::new();
+    let mut covered_records = 0;
+    let mut subjects_erased = 0;
+    let mut entries_sealed = 0;
+
+    for entry in entries {
+        let events = events_by_seq.get(&entry.seq).copied().unwrap_or_default();
+        let mut problem = |kind: &str, detail: String| {
+            problems.push(Problem {
+                seq: entry.seq,
+                kind: kind.to_owned(),
+                detail,
+            });
+        };
+        if let Some((residual, by)) = seals.get(&entry.seq) {
+            entries_sealed += 1;
+            if let Err(detail) = tables.matches_seal(entry, residual.as_deref(), !events.is_empty())
+            {
+                problem(
+                    "changed",
+                    format!("{detail} (sealed by deletion {})", by.id),
+                );
+            }
+            continue;
+        }
+        match EntryKind::parse(&entry.kind) {
+            Some(EntryKind::ConsentRecorded) => {
+                let Some(record) = records
+                    .get(entry.ref_id.as_str())
+                    .filter(|r| r.ledger_seq == entry.seq)
+                else {
+                    problem(
+                        "missing",
+                        format!("consent record {} is missing from the table", entry.ref_id),
+                    );
+                    continue;
+                };
+                covered_records += 1;
+                let Some(subject) = subjects.get(record.subject_id.as_str()) else {
+                    problem(
+                        "missing",
+                        format!("the subject of consent record {} is missing", record.id),
+                    );
+                    continue;
+                };
+                if subject.erased_at.is_some() {
+                    if subject.name.is_some()
+                        || subject.email.is_some()
+                        || subject.organisation.is_some()
+                        || subject.salt.is_some()
+                        || record.ip_truncated.is_some()
+                        || record.user_agent.is_some()
+                    {
+                        problem(
+                            "changed",
+                            format!(
+                                "the subject of consent record {} was erased but has data again",
+                                record.id
+                            ),
+                        );
+                        continue;
+                    }
+                    if !erased_records.contains(record.id.as_str())
+                        && !erased_subjects.contains(record.subject_id.as_str())
+                    {
+                        problem(
+                            "changed",
+                            format!(
+                                "the subject of consent record {} was erased outside the service",
+                                record.id
+                            ),
+                        );
+                        continue;
+                    }
+                    subjects_erased += 1;
+                } else if subject_digest(subject, record).as_deref()
+                    != Some(subject.current_digest.as_deref().unwrap_or(&subject.digest))
+                {
+                    problem(
+                        "changed",
+                        format!("the subject of consent record {} was changed", record.id),
+                    );
+                    continue;
+                }
+                if payload_hash(&record.payload(&subject.digest, events)) != entry.payload_sha256 {
+                    problem(
+                        "changed",
+                        format!(
+                            "consent record {} or its events no longer match the ledger",
+                            record.id
+                        ),
+                    );
+                }
+            }
+            Some(EntryKind::ConsentEvents) => {
+                let payload = EventsPayload {
+                    record_id: &entry.ref_id,
+                    events: event_payloads(events),
+                };
+                if events.is_empty() {
+                    problem(
+                        "missing",
+                        format!("the events of consent record {} are missing", entry.ref_id),
+                    );
+                } else if payload_hash(&payload) != entry.payload_sha256 {
+                    problem(
+                        "changed",
+                        format!(
+                            "events of consent record {} no longer match the ledger",
+                            entry.ref_id
+                        ),
+                    );
+                }
+            }
+            Some(EntryKind::SubjectErased) => {
+                let record = records.get(entry.ref_id.as_str());
+                let subject = record.and_then(|r| subjects.get(r.subject_id.as_str()));
+                let (Some(record), Some(subject)) = (record, subject) else {
+                    problem(
+                        "missing",
+                        format!(
+                            "the erased subject of consent record {} is missing",
+                            entry.ref_id
+                        ),
+                    );
+                    continue;
+                };
+                let payload = ErasurePayload {
+                    record_id: &record.id,
+                    subject_id: &subject.id,
+                    subject_digest: &subject.digest,
+                    events: event_payloads(events),
+                };
+                if subject.erased_at.is_none() || subject.name.is_some() || subject.email.is_some()
+                {
+                    problem(
+                        "changed",
+                        format!(
+                            "the subject of consent record {} was erased but has data again",
+                            record.id
+                        ),
+                    );
+                } else if payload_hash(&payload) != entry.payload_sha256 {
+                    problem(
+                        "changed",
+                        format!(
+                            "the erasure of consent record {} no longer matches the ledger",
+                            record.id
+                        ),
+                    );
+                }
+            }
+            Some(EntryKind::Audit | EntryKind::Deletion | EntryKind::SubjectRectified)
+                if !events.is_empty() =>
+            {
+                problem(
+                    "inserted",
+                    format!(
+                        "{} consent event row(s) refer to audit entry {}",
+                        events.len(),
+                        entry.seq
+                    ),
+                );
+            }
+            Some(EntryKind::SubjectRectified) => match rectifications
+                .get(entry.ref_id.as_str())
+                .filter(|r| r.ledger_seq == entry.seq)
+            {
+                None => problem(
+                    "missing",
+                    format!("rectification {} is missing from the table", entry.ref_id),
+                ),
+                Some(r) if payload_hash(&r.payload()) != entry.payload_sha256 => problem(
+                    "changed",
+                    format!("rectification {} no longer matches the ledger", r.id),
+                ),
+                Some(_) => {}
+            },
+            Some(EntryKind::Audit) => match audit
+                .get(entry.ref_id.as_str())
+                .filter(|a| a.ledger_seq == entry.seq)
+            {
+                None => problem(
+                    "missing",
+                    format!("audit event {} is missing from the table", entry.ref_id),
+                ),
+                Some(event) if payload_hash(&event.payload()) != entry.payload_sha256 => problem(
+                    "changed",
+                    format!("audit event {} no longer matches the ledger", entry.ref_id),
+                ),
+                Some(_) => {}
+            },
+            Some(EntryKind::Deletion) => match deletions.get(entry.seq.to_string().as_str()) {
+                None => problem(
+                    "missing",
+                    format!(
+                        "the deletion log entry of ledger entry {} is missing",
+                        entry.seq
+                    ),
+                ),
+                Some(d) if payload_hash(&d.payload()) != entry.payload_sha256 => problem(
+                    "changed",
+                    format!("deletion log entry {} no longer matches the ledger", d.id),
+                ),
+                Some(_) => {}
+            },
+            None => problem("changed", format!("unknown entry kind `{}`", entry.kind)),
+        }
+    }
+
+    EntryChecks {
+        problems,
+        covered_records,
+        subjects_erased,
+        entries_sealed,
+    }
+}
+
+/// The events sorted by ledger sequence number (as the snapshot reads them), so that each
+/// entry's events are one slice; equal numbers keep their order.
+fn events_in_seq_order(events: &[ConsentEvent]) -> Cow<'_, [ConsentEvent]> {
+    if events.is_sorted_by_key(|e| e.ledger_seq) {
+        Cow::Borrowed(events)
+    } else {
+        let mut sorted = events.to_vec();
+        sorted.sort_by_key(|e| e.ledger_seq);
+        Cow::Owned(sorted)
+    }
+}
+
+/// A scoped thread's result; its panic, if it panicked.
+fn joined<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    thread
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 /// Sealed entries by sequence number: what is left of their rows (`None`: nothing), and
 /// the deletion that sealed them. A seal counts only where the sealing deletion has its own
 /// ledger entry after the sealed one; a seal list that does not parse is a problem.
@@ -538,15 +644,7 @@ fn seals<'a>(
     seals
 }
 
-/// The rows a snapshot holds, by what ledger entries refer to them with.
-struct Left<'s, 'a> {
-    records: &'s HashMap<&'a str, &'a ConsentRecord>,
-    audit: &'s HashMap<&'a str, &'a crate::store::audit::AuditEvent>,
-    deletions: &'s HashMap<&'a str, &'a DeletionLogEntry>,
-    rectifications: &'s HashMap<&'a str, &'a crate::store::subjects::Rectification>,
-}
-
-impl Left<'_, '_> {
+impl Tables<'_> {
     /// Whether the rows of a sealed entry are as its seal says: gone (a tombstone), or
     /// anonymised to exactly the residual hash.
     fn matches_seal(
@@ -625,15 +723,18 @@ fn rectification_chain_problems(snapshot: &Snapshot) -> Vec<Problem> {
             });
         }
     }
+    // Each subject's rectifications in snapshot order, found without a scan per subject.
+    let mut by_subject: HashMap<&str, Vec<&Rectification>> = HashMap::new();
+    for r in &snapshot.rectifications {
+        by_subject.entry(r.subject_id.as_str()).or_default().push(r);
+    }
     for subject in &snapshot.subjects {
-        let chain: Vec<_> = snapshot
-            .rectifications
-            .iter()
-            .filter(|r| r.subject_id == subject.id)
-            .collect();
+        let chain = by_subject
+            .get(subject.id.as_str())
+            .map_or(&[][..], Vec::as_slice);
         let mut digest = subject.digest.as_str();
         let mut broken = false;
-        for r in &chain {
+        for r in chain {
             broken |= r.previous_digest != digest;
             digest = &r.digest;
         }

@@ -145,18 +145,23 @@ impl Subject {
     /// data, so erasure can remove all of it (and the salt) while the chain still verifies,
     /// and nobody can confirm a guessed e-mail address against the ledger.
     pub fn digest(personal: &PersonalData<'_>, salt: &str) -> String {
-        let canonical = serde_json::to_value(personal).expect("plain data");
-        sha256_hex(format!("{salt}\n{canonical}").as_bytes())
+        // `salt`, a newline, then the canonical JSON of the data (see `PersonalData`).
+        let mut input = Vec::with_capacity(salt.len() + 256);
+        input.extend_from_slice(salt.as_bytes());
+        input.push(b'\n');
+        serde_json::to_writer(&mut input, personal).expect("plain data");
+        sha256_hex(&input)
     }
 }
 
-/// What the subject digest covers.
+/// What the subject digest covers. Fields are declared in sorted key order, so serialising
+/// the struct gives its canonical JSON (sorted keys, absent values as `null`).
 #[derive(Debug, Clone, Serialize)]
 pub struct PersonalData<'a> {
-    pub name: &'a str,
     pub email: &'a str,
-    pub organisation: Option<&'a str>,
     pub ip_truncated: Option<&'a str>,
+    pub name: &'a str,
+    pub organisation: Option<&'a str>,
     pub user_agent: Option<&'a str>,
 }
 
@@ -499,5 +504,26 @@ mod tests {
         assert_ne!(a, Subject::digest(&p("A"), "s2"));
         assert_ne!(a, Subject::digest(&p("B"), "s1"));
         assert_eq!(a, Subject::digest(&p("A"), "s1"));
+    }
+
+    #[test]
+    fn subject_digest_is_the_digest_of_the_sorted_json() {
+        // The definition the stored digests were computed with: keys sorted by a `Value`.
+        let reference = |personal: &PersonalData<'_>, salt: &str| {
+            let canonical = serde_json::to_value(personal).unwrap();
+            sha256_hex(format!("{salt}\n{canonical}").as_bytes())
+        };
+        for text in ["Max Müller", "\"q\" \\ \t\n\u{1} \u{2028} 😀"] {
+            for optional in [None, Some(text)] {
+                let personal = PersonalData {
+                    email: text,
+                    ip_truncated: optional,
+                    name: text,
+                    organisation: optional,
+                    user_agent: optional,
+                };
+                assert_eq!(Subject::digest(&personal, text), reference(&personal, text));
+            }
+        }
     }
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::notice::sha256_hex;
+use super::notice::{lowercase_hex, sha256_hex};
 use crate::clock::canonical_time;
 
 /// The hash before the first entry.
@@ -106,11 +106,16 @@ impl LedgerEntry {
 
     /// `SHA-256(prev ‖ canonical bytes)`, with `prev` as its 32 raw bytes.
     pub fn compute_hash(&self, prev_sha256: &str) -> String {
-        let prev = hex::decode(prev_sha256).unwrap_or_default();
         let mut hasher = Sha256::new();
-        hasher.update(&prev);
+        // On the stack when well-formed; otherwise whatever bytes `hex::decode` makes of it
+        // (none if it is not hex), as before.
+        let mut prev = [0u8; 32];
+        match hex::decode_to_slice(prev_sha256, &mut prev) {
+            Ok(()) => hasher.update(prev),
+            Err(_) => hasher.update(hex::decode(prev_sha256).unwrap_or_default()),
+        }
         hasher.update(self.canonical_bytes());
-        hex::encode(hasher.finalize())
+        lowercase_hex(&hasher.finalize())
     }
 
     /// True when the entry's own fields still produce its stored hash.
@@ -119,55 +124,59 @@ impl LedgerEntry {
     }
 }
 
+// Canonical JSON has its object keys sorted. The payloads below declare their fields in
+// sorted key order (nested ones too), so serialising them directly gives the canonical JSON
+// without building a sorted map first; the tests compare each with the map-based form.
+
 /// What a payload hash commits to for a consent record. Built from the new record when it
 /// is written and from the tables when `verify` checks them: the same code both times.
 #[derive(Clone, Debug, Serialize)]
 pub struct RecordPayload<'a> {
-    pub record_id: &'a str,
-    pub receipt_id: &'a str,
-    pub subject_id: &'a str,
-    pub subject_digest: &'a str,
-    pub workshop_id: &'a str,
-    pub controller_id: &'a str,
-    pub notice_id: &'a str,
-    pub notice_version: i64,
-    pub notice_language: &'a str,
-    pub notice_sha256: &'a str,
-    pub notice_content_sha256: &'a str,
     pub collection_method: &'a str,
     pub collector: Option<&'a str>,
-    pub renews_record_id: Option<&'a str>,
-    pub token_sha256: &'a str,
-    pub recorded_at: String,
+    pub controller_id: &'a str,
     pub events: Vec<EventPayload<'a>>,
+    pub notice_content_sha256: &'a str,
+    pub notice_id: &'a str,
+    pub notice_language: &'a str,
+    pub notice_sha256: &'a str,
+    pub notice_version: i64,
+    pub receipt_id: &'a str,
+    pub record_id: &'a str,
+    pub recorded_at: String,
+    pub renews_record_id: Option<&'a str>,
+    pub subject_digest: &'a str,
+    pub subject_id: &'a str,
+    pub token_sha256: &'a str,
+    pub workshop_id: &'a str,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct EventPayload<'a> {
-    pub event_id: &'a str,
-    pub record_id: &'a str,
-    pub purpose_id: &'a str,
-    pub legal_basis: &'a str,
-    pub state: &'a str,
     pub actor: &'a str,
+    pub event_id: &'a str,
+    pub legal_basis: &'a str,
     pub occurred_at: String,
+    pub purpose_id: &'a str,
+    pub record_id: &'a str,
+    pub state: &'a str,
 }
 
 /// Payload of a `consent.events` entry.
 #[derive(Clone, Debug, Serialize)]
 pub struct EventsPayload<'a> {
-    pub record_id: &'a str,
     pub events: Vec<EventPayload<'a>>,
+    pub record_id: &'a str,
 }
 
 /// Payload of a `subject.erased` entry: which subject, the digest that stays, and the
 /// `erased` events. Never the erased data.
 #[derive(Clone, Debug, Serialize)]
 pub struct ErasurePayload<'a> {
-    pub record_id: &'a str,
-    pub subject_id: &'a str,
-    pub subject_digest: &'a str,
     pub events: Vec<EventPayload<'a>>,
+    pub record_id: &'a str,
+    pub subject_digest: &'a str,
+    pub subject_id: &'a str,
 }
 
 /// Payload of a `subject.rectified` entry: which fields changed and the digest before and
@@ -185,12 +194,12 @@ pub struct RectificationPayload<'a> {
 /// Payload of an `audit` entry: the audit row as stored.
 #[derive(Clone, Debug, Serialize)]
 pub struct AuditPayload<'a> {
-    pub id: &'a str,
-    pub at: String,
-    pub actor: &'a str,
     pub action: &'a str,
-    pub target: Option<&'a str>,
+    pub actor: &'a str,
+    pub at: String,
+    pub id: &'a str,
     pub ip_truncated: Option<&'a str>,
+    pub target: Option<&'a str>,
 }
 
 /// Payload of a `retention.deleted` entry: the deletion log row. Fields are declared in
@@ -276,9 +285,30 @@ impl DeletionPayload<'_> {
     }
 }
 
+/// A payload whose serialisation is its canonical JSON (object keys sorted, no whitespace):
+/// its fields, and those of the objects it contains, are declared in sorted key order.
+/// Implemented only for types whose hash a test compares with [`value_payload_hash`].
+pub trait CanonicalPayload: Serialize {}
+
+impl CanonicalPayload for RecordPayload<'_> {}
+impl CanonicalPayload for EventsPayload<'_> {}
+impl CanonicalPayload for ErasurePayload<'_> {}
+impl CanonicalPayload for RectificationPayload<'_> {}
+impl CanonicalPayload for AuditPayload<'_> {}
+impl CanonicalPayload for DeletionPayload<'_> {}
+/// A `Value` keeps its object keys in a `BTreeMap`: sorted.
+impl CanonicalPayload for serde_json::Value {}
+
 /// SHA-256 of the canonical JSON of a payload (object keys sorted, no whitespace).
-pub fn payload_hash<T: Serialize>(payload: &T) -> String {
-    // serde_json::Value keeps object keys in a BTreeMap: sorted, hence canonical.
+pub fn payload_hash<T: CanonicalPayload>(payload: &T) -> String {
+    let mut json = Vec::with_capacity(2048);
+    serde_json::to_writer(&mut json, payload).expect("payloads are plain data");
+    sha256_hex(&json)
+}
+
+/// The same hash through a `serde_json::Value`, which sorts the keys of any payload: the
+/// definition the ledger's hashes were first computed with, kept as the tests' reference.
+pub fn value_payload_hash<T: Serialize>(payload: &T) -> String {
     let value = serde_json::to_value(payload).expect("payloads are plain data");
     sha256_hex(value.to_string().as_bytes())
 }
@@ -436,6 +466,12 @@ mod tests {
         for (pseudonym, row_key, replay_of, sealed) in [
             (None, None, None, None),
             (Some("ab\"c"), Some("k-1"), Some("d-ü"), Some("4 5")),
+            (
+                Some(AWKWARD[2]),
+                Some(AWKWARD[3]),
+                Some(AWKWARD[1]),
+                Some(AWKWARD[0]),
+            ),
         ] {
             let p = DeletionPayload {
                 category: "teilnehmende-kontaktdaten",
@@ -451,7 +487,114 @@ mod tests {
                 subject_pseudonym: pseudonym,
                 target: "subjects: name",
             };
-            assert_eq!(p.hash(), payload_hash(&p));
+            assert_eq!(p.hash(), value_payload_hash(&p));
+            assert_eq!(payload_hash(&p), value_payload_hash(&p));
+        }
+    }
+
+    /// Strings that JSON escapes or encodes in several bytes: quotes, backslashes, control
+    /// characters, line separators, umlauts, emoji.
+    const AWKWARD: [&str; 4] = [
+        "plain-id-1",
+        "Müller \"Max\" \\ O'Brien",
+        "tab\tnew\nline\r\u{1}\u{1f}\u{7f}",
+        "\u{2028}\u{2029} 😀 ß </script>",
+    ];
+
+    fn events(text: &str) -> Vec<EventPayload<'_>> {
+        vec![
+            EventPayload {
+                actor: text,
+                event_id: "e1",
+                legal_basis: "consent",
+                occurred_at: "2026-11-27T12:00:00.000001Z".into(),
+                purpose_id: "fotos",
+                record_id: text,
+                state: "given",
+            },
+            EventPayload {
+                actor: "participant",
+                event_id: text,
+                legal_basis: text,
+                occurred_at: text.into(),
+                purpose_id: text,
+                record_id: "r1",
+                state: text,
+            },
+        ]
+    }
+
+    #[test]
+    fn record_payload_hash_is_the_canonical_hash() {
+        for text in AWKWARD {
+            for (optional, events) in [(None, vec![]), (Some(text), events(text))] {
+                let p = RecordPayload {
+                    collection_method: text,
+                    collector: optional,
+                    controller_id: text,
+                    events,
+                    notice_content_sha256: text,
+                    notice_id: text,
+                    notice_language: "de",
+                    notice_sha256: text,
+                    notice_version: i64::MIN,
+                    receipt_id: text,
+                    record_id: text,
+                    recorded_at: text.into(),
+                    renews_record_id: optional,
+                    subject_digest: text,
+                    subject_id: text,
+                    token_sha256: text,
+                    workshop_id: text,
+                };
+                assert_eq!(payload_hash(&p), value_payload_hash(&p), "{p:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn events_and_erasure_payload_hashes_are_the_canonical_hashes() {
+        for text in AWKWARD {
+            for events in [vec![], events(text)] {
+                let p = EventsPayload {
+                    events: events.clone(),
+                    record_id: text,
+                };
+                assert_eq!(payload_hash(&p), value_payload_hash(&p), "{p:?}");
+                let p = ErasurePayload {
+                    events,
+                    record_id: text,
+                    subject_digest: text,
+                    subject_id: text,
+                };
+                assert_eq!(payload_hash(&p), value_payload_hash(&p), "{p:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn rectification_and_audit_payload_hashes_are_the_canonical_hashes() {
+        for text in AWKWARD {
+            let p = RectificationPayload {
+                digest: text,
+                fields: "name,email",
+                id: text,
+                previous_digest: text,
+                rectified_at: text.into(),
+                subject_id: text,
+            };
+            assert_eq!(payload_hash(&p), value_payload_hash(&p), "{p:?}");
+            for optional in [None, Some(text)] {
+                let p = AuditPayload {
+                    action: text,
+                    actor: text,
+                    at: "2026-11-27T12:00:00.000000Z".into(),
+                    id: text,
+                    ip_truncated: optional,
+                    target: optional,
+                };
+                assert_eq!(payload_hash(&p), value_payload_hash(&p), "{p:?}");
+            }
         }
     }
 
@@ -478,6 +621,28 @@ mod tests {
 
     fn head(c: &[LedgerEntry]) -> Option<(i64, &str)> {
         c.last().map(|e| (e.seq, e.entry_sha256.as_str()))
+    }
+
+    #[test]
+    fn lowercase_hex_is_hex_encode() {
+        for bytes in [
+            &[][..],
+            &[0, 9, 10, 15, 16, 127, 128, 255],
+            &Sha256::digest(b"x"),
+        ] {
+            assert_eq!(lowercase_hex(bytes), hex::encode(bytes));
+        }
+    }
+
+    #[test]
+    fn malformed_previous_hashes_hash_as_hex_decode_makes_them() {
+        let entry = &chain(1)[0];
+        for prev in ["", "zz", "abc", &"ab".repeat(31), &"cd".repeat(33), GENESIS] {
+            let mut hasher = Sha256::new();
+            hasher.update(hex::decode(prev).unwrap_or_default());
+            hasher.update(entry.canonical_bytes());
+            assert_eq!(entry.compute_hash(prev), hex::encode(hasher.finalize()));
+        }
     }
 
     #[test]

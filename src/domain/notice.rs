@@ -344,7 +344,15 @@ pub fn canonical_text(raw: &str) -> String {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    lowercase_hex(&Sha256::digest(bytes))
+}
+
+/// What `hex::encode` makes of `bytes`, written into one buffer rather than collected a
+/// character at a time (`verify` writes a few of these per ledger entry).
+pub fn lowercase_hex(bytes: &[u8]) -> String {
+    let mut text = vec![0; bytes.len() * 2];
+    hex::encode_to_slice(bytes, &mut text).expect("the buffer has twice the length");
+    String::from_utf8(text).expect("hex digits are ASCII")
 }
 
 /// Ids in files and the API: lowercase ASCII letters, digits and '-', 1–64 characters.
