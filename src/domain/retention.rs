@@ -244,23 +244,10 @@ impl RetentionRule {
 
 /// When the processing a consent proof documents ended (start event `processing-ended`):
 /// the later of the workshop's last day and the day of the record's last event (a
-/// withdrawal, expiry or erasure), once no purpose is given any more; `None` while one is.
-/// `events` are `(purpose, state, day)` in the order they were recorded.
-pub fn processing_ended<'a>(
-    workshop_ended: NaiveDate,
-    events: impl IntoIterator<Item = (&'a str, &'a str, NaiveDate)>,
-) -> Option<NaiveDate> {
-    let mut latest: Vec<(&str, &str)> = Vec::new();
-    let mut ended = workshop_ended;
-    for (purpose, state, day) in events {
-        match latest.iter_mut().find(|(p, _)| *p == purpose) {
-            Some(slot) => slot.1 = state,
-            None => latest.push((purpose, state)),
-        }
-        ended = ended.max(day);
-    }
-    let still_given = latest.iter().any(|(_, state)| *state == "given");
-    (!still_given).then_some(ended)
+/// withdrawal, expiry or erasure). Asked only once no purpose is given any more: while one
+/// is, the processing goes on and the proof is not due at all.
+pub fn processing_ended(workshop_ended: NaiveDate, last_event: Option<NaiveDate>) -> NaiveDate {
+    last_event.map_or(workshop_ended, |day| day.max(workshop_ended))
 }
 
 #[cfg(test)]
@@ -268,27 +255,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn processing_ends_when_nothing_is_given_any_more() {
-        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    fn processing_ends_with_the_workshop_or_the_last_event_whichever_is_later() {
         let ended = d("2024-05-03");
-        let given = ("photos", "given", d("2024-05-01"));
-        let notice = ("privacy", "acknowledged", d("2024-05-01"));
-        // A consent still given: the proof documents ongoing processing.
-        assert_eq!(processing_ended(ended, [notice, given]), None);
+        assert_eq!(processing_ended(ended, None), ended);
+        // Recorded before the workshop ended (refusals, acknowledgements): its end.
+        assert_eq!(processing_ended(ended, Some(d("2024-05-01"))), ended);
         // Withdrawn later: the clock starts at the withdrawal.
-        let withdrawn = ("photos", "withdrawn", d("2025-02-10"));
         assert_eq!(
-            processing_ended(ended, [notice, given, withdrawn]),
-            Some(d("2025-02-10"))
-        );
-        // Refused at once: the workshop's end.
-        let refused = ("photos", "refused", d("2024-05-01"));
-        assert_eq!(processing_ended(ended, [notice, refused]), Some(ended));
-        // Given again after a withdrawal: ongoing again.
-        let again = ("photos", "given", d("2025-03-01"));
-        assert_eq!(
-            processing_ended(ended, [notice, given, withdrawn, again]),
-            None
+            processing_ended(ended, Some(d("2025-02-10"))),
+            d("2025-02-10")
         );
     }
 

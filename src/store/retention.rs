@@ -293,8 +293,9 @@ pub async fn participant_page(
 }
 
 /// Consent proofs (record, events, rectifications, the pseudonymous subject) of workshops
-/// that ended on or before `ended_by`, with the day processing ended as their start; records
-/// with a purpose still given are read but not returned. Keyed by subject (one per record).
+/// that ended on or before `ended_by`, with the day processing ended as their start. Records
+/// with a purpose still given (its latest event says `given`) are left out in the query: their
+/// processing goes on. Keyed by subject (one per record).
 pub async fn proof_page(
     db: &Db,
     ended_by: NaiveDate,
@@ -302,12 +303,27 @@ pub async fn proof_page(
     limit: i64,
 ) -> sqlx::Result<Page<ProofCursor>> {
     let (after_workshop, after_seq) = after.cloned().unwrap_or_default();
-    type Row = (String, i64, String, String, NaiveDate, String);
+    type Row = (
+        String,
+        i64,
+        String,
+        String,
+        NaiveDate,
+        String,
+        Option<DateTime<Utc>>,
+    );
     let rows: Vec<Row> = with_db!(db, pool => {
         sqlx::query_as(
-            "SELECT w.id, r.ledger_seq, r.id, r.subject_id, w.ends_on, w.slug
+            "SELECT w.id, r.ledger_seq, r.id, r.subject_id, w.ends_on, w.slug,
+                    (SELECT MAX(e.occurred_at) FROM consent_events e WHERE e.record_id = r.id)
              FROM workshops w JOIN consent_records r ON r.workshop_id = w.id
              WHERE w.ends_on <= $1 AND (w.id, r.ledger_seq) > ($2, $3)
+               AND NOT EXISTS (
+                 SELECT 1 FROM consent_events g
+                 WHERE g.record_id = r.id AND g.state = 'given'
+                   AND NOT EXISTS (SELECT 1 FROM consent_events l
+                                   WHERE l.record_id = g.record_id AND l.purpose_id = g.purpose_id
+                                     AND l.ledger_seq > g.ledger_seq))
              ORDER BY w.id, r.ledger_seq LIMIT $4",
         )
         .bind(ended_by)
@@ -319,33 +335,16 @@ pub async fn proof_page(
     });
     let cursor = rows.last().map(|r| (r.0.clone(), r.1));
     let full = rows.len() as i64 == limit;
-    let ids = serde_json::to_string(&rows.iter().map(|r| &r.2).collect::<Vec<_>>())
-        .expect("plain strings");
-    const EVENTS: DialectSql = keyed!(
-        "SELECT record_id, purpose_id, state, occurred_at FROM consent_events WHERE record_id IN ",
-        " ORDER BY record_id, ledger_seq, occurred_at"
-    );
-    let events: Vec<(String, String, String, DateTime<Utc>)> = with_db!(db, pool => {
-        sqlx::query_as(EVENTS.for_pool(pool)).bind(&ids).fetch_all(pool).await?
-    });
-    let mut by_record: HashMap<&str, Vec<(&str, &str, NaiveDate)>> = HashMap::new();
-    for (record, purpose, state, at) in &events {
-        by_record
-            .entry(record)
-            .or_default()
-            .push((purpose, state, day(*at)));
-    }
     let candidates = rows
-        .iter()
-        .filter_map(|(_, _, record, subject, ends, slug)| {
-            let history = by_record.remove(record.as_str()).unwrap_or_default();
-            let ended = crate::domain::retention::processing_ended(*ends, history)?;
-            Some(Candidate {
+        .into_iter()
+        .map(|(_, _, record, subject, ends, slug, last_event)| {
+            let ended = crate::domain::retention::processing_ended(ends, last_event.map(day));
+            Candidate {
                 subject_id: Some(subject.clone()),
-                record_id: Some(record.clone()),
-                workshop_slug: Some(slug.clone()),
-                ..Candidate::plain(subject.clone(), ended)
-            })
+                record_id: Some(record),
+                workshop_slug: Some(slug),
+                ..Candidate::plain(subject, ended)
+            }
         })
         .collect();
     Ok(Page {
