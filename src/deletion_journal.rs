@@ -3,6 +3,11 @@
 //! after it was taken; `consentd retention replay` reads this file and deletes those rows
 //! again. Keep it on other storage than the database backups.
 //!
+//! The lines leave out the subject's pseudonym: the journal is kept elsewhere and as long as
+//! backups are, so it holds no personal data and needs no deletion rule of its own (in the
+//! database the pseudonym goes after five years, rule `loeschprotokoll`). Replays re-apply
+//! deletions by row key and log them without it.
+//!
 //! Written ahead of the commit: a crash in between leaves a line whose deletion did not
 //! happen. Replaying it is harmless (the row was due; its deletion is merely repeated, and a
 //! row already gone changes nothing and is not logged again).
@@ -10,7 +15,47 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
 use crate::store::retention::DeletionLogEntry;
+
+/// A journal line: a deletion-log entry without its pseudonym, read back as a
+/// [`DeletionLogEntry`] (whose pseudonym is then absent).
+#[derive(Serialize)]
+struct JournalLine<'a> {
+    id: &'a str,
+    executed_at: DateTime<Utc>,
+    category: &'a str,
+    rule_version: i64,
+    start_on: NaiveDate,
+    due_on: NaiveDate,
+    target: &'a str,
+    rows_affected: i64,
+    ledger_seq: i64,
+    row_key: Option<&'a str>,
+    replay_of: Option<&'a str>,
+    sealed: Option<&'a str>,
+}
+
+impl<'a> From<&'a DeletionLogEntry> for JournalLine<'a> {
+    fn from(e: &'a DeletionLogEntry) -> Self {
+        JournalLine {
+            id: &e.id,
+            executed_at: e.executed_at,
+            category: &e.category,
+            rule_version: e.rule_version,
+            start_on: e.start_on,
+            due_on: e.due_on,
+            target: &e.target,
+            rows_affected: e.rows_affected,
+            ledger_seq: e.ledger_seq,
+            row_key: e.row_key.as_deref(),
+            replay_of: e.replay_of.as_deref(),
+            sealed: e.sealed.as_deref(),
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct DeletionJournal {
@@ -36,7 +81,7 @@ impl DeletionJournal {
         }
         let mut buffer = Vec::with_capacity(entries.len() * 400);
         for entry in entries {
-            serde_json::to_writer(&mut buffer, entry)?;
+            serde_json::to_writer(&mut buffer, &JournalLine::from(*entry))?;
             buffer.push(b'\n');
         }
         let mut file = std::fs::OpenOptions::new()

@@ -613,6 +613,10 @@ async fn restored_backup_is_replayed(backend: Backend) {
         "one journal line per deletion"
     );
     assert!(!lines.contains("anna@example.org") && !lines.contains("Anna"));
+    assert!(
+        !lines.contains("subject_pseudonym"),
+        "the journal, kept as long as backups, holds no pseudonyms"
+    );
 
     // Disaster: the backup from before the run is restored; the data is back.
     app.restore(&backup);
