@@ -806,8 +806,12 @@ async fn verify(
             report.length, report.head_sha256
         );
         println!(
-            "tables OK: {} consent record(s), {} event(s) match the ledger; {} subject(s) erased",
-            report.records_checked, report.events_checked, report.subjects_erased
+            "tables OK: {} consent record(s), {} event(s) match the ledger; {} subject(s) erased; \
+             {} entries sealed by retention (rows gone or anonymised as their seals say)",
+            report.records_checked,
+            report.events_checked,
+            report.subjects_erased,
+            report.entries_sealed
         );
     }
     Ok(if report.ok {
