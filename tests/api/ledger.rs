@@ -357,7 +357,169 @@ async fn two_servers_writing_at_once_form_one_chain(backend: Backend) {
     );
 }
 
+/// What retention leaves is as tamper-evident as live rows: after a run has reduced proofs
+/// to tombstones and anonymised the audit log, random single changes to the sealed rows and
+/// to the seals are each caught at their entry: rows brought back, anonymised rows changed
+/// or named again, a seal list shortened or widened to cover a live record, a sealing
+/// deletion removed.
+async fn changes_to_what_retention_sealed_are_each_detected(backend: Backend) {
+    use rand::{Rng, SeedableRng};
+    const CONSENTS: usize = 6;
+    const WITHDRAWN: usize = 4;
+    let mut app = TestApp::spawn_at(backend, "2026-12-01T10:00:00Z").await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    for i in 1..=CONSENTS {
+        let created: Value = app
+            .post_json(
+                "/api/v1/consents",
+                &app.consent_body("koeln-2026", &format!("s{i}@example.org"))
+                    .await,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        if i <= WITHDRAWN {
+            let token = created["token"].as_str().unwrap();
+            let r = app
+                .post_json(
+                    &format!("/api/v1/receipts/{token}/withdraw"),
+                    &json!({"all": true}),
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::OK);
+        }
+    }
+    app.add_user("admin@example.org", "admin");
+    app.login("admin@example.org").await;
+    let run = app
+        .command()
+        .env("CONSENTD_NOW", "2030-01-02T10:00:00Z")
+        .args(["retention", "run"])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let (ok, out) = app.verify();
+    assert!(ok, "{out}");
+    let pristine = app.backup().await;
+    let tombstone_seqs = "FROM deletion_log WHERE category = 'einwilligungsnachweise'";
+    assert_eq!(
+        app.db
+            .scalar_i64(&format!("SELECT COUNT(*) {tombstone_seqs}"))
+            .await,
+        WITHDRAWN as i64
+    );
+    let audit_count = app
+        .db
+        .scalar_i64("SELECT COUNT(*) FROM audit_events WHERE actor = 'anonymisiert'")
+        .await;
+    assert!(audit_count > 0);
+    let live_record_seq = app
+        .db
+        .scalar_i64("SELECT MIN(ledger_seq) FROM consent_records")
+        .await;
+
+    let seed: u64 = std::env::var("CONSENTD_TAMPER_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::random());
+    println!("tamper seed {seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    for round in 0..10 {
+        let tombstone = app
+            .db
+            .scalar_i64(&format!(
+                "SELECT ledger_seq {tombstone_seqs} ORDER BY ledger_seq LIMIT 1 OFFSET {}",
+                rng.random_range(0..WITHDRAWN)
+            ))
+            .await;
+        let sealed = app
+            .db
+            .scalar_string(&format!(
+                "SELECT sealed FROM deletion_log WHERE ledger_seq = {tombstone}"
+            ))
+            .await;
+        let first_sealed: i64 = sealed.split(' ').next().unwrap().parse().unwrap();
+        let audit = app
+            .db
+            .scalar_i64(&format!(
+                "SELECT ledger_seq FROM audit_events WHERE actor = 'anonymisiert' \
+                 ORDER BY ledger_seq LIMIT 1 OFFSET {}",
+                rng.random_range(0..audit_count)
+            ))
+            .await;
+        let (statements, seq, kind): (Vec<String>, i64, &str) = match rng.random_range(0..6) {
+            0 => (
+                vec![format!(
+                    "INSERT INTO consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq) \
+                     VALUES ('back-{round}', 'gone', 'fotos', 'art6-1-a', 'given', 'subject', '2026-12-01T10:00:00+00:00', {first_sealed})"
+                )],
+                first_sealed,
+                "changed",
+            ),
+            1 => (
+                vec![format!(
+                    "UPDATE audit_events SET action = 'nichts' WHERE ledger_seq = {audit}"
+                )],
+                audit,
+                "changed",
+            ),
+            2 => (
+                vec![format!(
+                    "UPDATE audit_events SET actor = 'user:wieder-benannt' WHERE ledger_seq = {audit}"
+                )],
+                audit,
+                "changed",
+            ),
+            3 => {
+                let rest = sealed.split(' ').skip(1).collect::<Vec<_>>().join(" ");
+                (
+                    vec![format!(
+                        "UPDATE deletion_log SET sealed = '{rest}' WHERE ledger_seq = {tombstone}"
+                    )],
+                    first_sealed,
+                    "missing",
+                )
+            }
+            4 => (
+                vec![format!(
+                    "UPDATE deletion_log SET sealed = '{sealed} {live_record_seq}' WHERE ledger_seq = {tombstone}"
+                )],
+                live_record_seq.min(tombstone),
+                "changed",
+            ),
+            _ => (
+                vec![format!(
+                    "DELETE FROM deletion_log WHERE ledger_seq = {tombstone}"
+                )],
+                first_sealed,
+                "missing",
+            ),
+        };
+        println!("round {round}: {kind} at {seq}");
+        app.db
+            .tamper(&statements.iter().map(String::as_str).collect::<Vec<_>>())
+            .await;
+        assert_broken(
+            &app,
+            seq,
+            kind,
+            &format!("seed {seed}, round {round}: {statements:?}"),
+        );
+        app.restore(&pristine);
+        assert!(
+            app.verify().0,
+            "seed {seed}, round {round}: restored copy verifies"
+        );
+    }
+}
+
 on_both_backends!(
+    changes_to_what_retention_sealed_are_each_detected,
     every_kind_of_tampering_is_detected,
     hundred_concurrent_consents_form_one_chain,
     two_servers_writing_at_once_form_one_chain,
