@@ -42,6 +42,37 @@ async fn app_with_history(backend: Backend) -> (TestApp, i64) {
     (app, base)
 }
 
+/// A random generator for tampering, seeded from `CONSENTD_TAMPER_SEED` (printed, so a failure
+/// can be replayed) or at random.
+fn tamper_rng() -> (u64, rand::rngs::StdRng) {
+    use rand::SeedableRng;
+    let seed: u64 = std::env::var("CONSENTD_TAMPER_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::random());
+    println!("tamper seed {seed}");
+    (seed, rand::rngs::StdRng::seed_from_u64(seed))
+}
+
+/// Applies one tampering, expects verify to report it first at `seq` as `kind`, then puts
+/// the pristine copy back and expects it to verify.
+async fn tamper_then_restore(
+    app: &mut TestApp,
+    pristine: &std::path::Path,
+    statements: &[String],
+    seq: i64,
+    kind: &str,
+    what: &str,
+) {
+    println!("{kind} at {seq}");
+    app.db
+        .tamper(&statements.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    assert_broken(app, seq, kind, what);
+    app.restore(pristine);
+    assert!(app.verify().0, "{what}: restored copy verifies");
+}
+
 fn assert_broken(app: &TestApp, seq: i64, kind: &str, what: &str) {
     let (ok, out) = app.verify();
     assert!(!ok, "{what}: verify must fail:\n{out}");
@@ -107,7 +138,7 @@ const TAMPERING: &[(&str, &[&str], i64, &str)] = &[
 /// the database — and every one is reported at the sequence number it touched. The seed is
 /// printed (and taken from `CONSENTD_TAMPER_SEED`) so a failure can be replayed.
 async fn random_single_changes_are_each_detected_at_their_entry(backend: Backend) {
-    use rand::{Rng, SeedableRng};
+    use rand::Rng;
     const CONSENTS: i64 = 12;
     const WITHDRAWALS: i64 = 4;
     let mut app = TestApp::spawn(backend).await;
@@ -140,12 +171,7 @@ async fn random_single_changes_are_each_detected_at_their_entry(backend: Backend
     assert!(app.verify().0);
     let pristine = app.backup().await;
 
-    let seed: u64 = std::env::var("CONSENTD_TAMPER_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::random());
-    println!("tamper seed {seed}");
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let (seed, mut rng) = tamper_rng();
     let consent_seq = |rng: &mut rand::rngs::StdRng| base + rng.random_range(1..=CONSENTS);
     let withdrawal_seq =
         |rng: &mut rand::rngs::StdRng| base + CONSENTS + rng.random_range(1..=WITHDRAWALS);
@@ -258,21 +284,8 @@ async fn random_single_changes_are_each_detected_at_their_entry(backend: Backend
                 )
             }
         };
-        println!("round {round}: {kind} at {seq}");
-        app.db
-            .tamper(&statements.iter().map(String::as_str).collect::<Vec<_>>())
-            .await;
-        assert_broken(
-            &app,
-            seq,
-            kind,
-            &format!("seed {seed}, round {round}: {statements:?} (head {head})"),
-        );
-        app.restore(&pristine);
-        assert!(
-            app.verify().0,
-            "seed {seed}, round {round}: restored copy verifies"
-        );
+        let what = format!("seed {seed}, round {round}: {statements:?} (head {head})");
+        tamper_then_restore(&mut app, &pristine, &statements, seq, kind, &what).await;
     }
 }
 
@@ -363,7 +376,7 @@ async fn two_servers_writing_at_once_form_one_chain(backend: Backend) {
 /// or named again, a seal list shortened or widened to cover a live record, a sealing
 /// deletion removed.
 async fn changes_to_what_retention_sealed_are_each_detected(backend: Backend) {
-    use rand::{Rng, SeedableRng};
+    use rand::Rng;
     const CONSENTS: usize = 6;
     const WITHDRAWN: usize = 4;
     let mut app = TestApp::spawn_at(backend, "2026-12-01T10:00:00Z").await;
@@ -423,12 +436,7 @@ async fn changes_to_what_retention_sealed_are_each_detected(backend: Backend) {
         .scalar_i64("SELECT MIN(ledger_seq) FROM consent_records")
         .await;
 
-    let seed: u64 = std::env::var("CONSENTD_TAMPER_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::random());
-    println!("tamper seed {seed}");
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let (seed, mut rng) = tamper_rng();
     for round in 0..10 {
         let tombstone = app
             .db
@@ -500,21 +508,8 @@ async fn changes_to_what_retention_sealed_are_each_detected(backend: Backend) {
                 "missing",
             ),
         };
-        println!("round {round}: {kind} at {seq}");
-        app.db
-            .tamper(&statements.iter().map(String::as_str).collect::<Vec<_>>())
-            .await;
-        assert_broken(
-            &app,
-            seq,
-            kind,
-            &format!("seed {seed}, round {round}: {statements:?}"),
-        );
-        app.restore(&pristine);
-        assert!(
-            app.verify().0,
-            "seed {seed}, round {round}: restored copy verifies"
-        );
+        let what = format!("seed {seed}, round {round}: {statements:?}");
+        tamper_then_restore(&mut app, &pristine, &statements, seq, kind, &what).await;
     }
 }
 
