@@ -7,7 +7,6 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use chrono_tz::Europe::Berlin;
 use rand::RngCore;
 
 use crate::app::App;
@@ -173,9 +172,7 @@ pub async fn create_token(
             // Valid through the given day in Berlin.
             let end = date
                 .succ_opt()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .and_then(|t| t.and_local_timezone(Berlin).earliest())
-                .map(|t| t.with_timezone(&Utc))
+                .and_then(crate::clock::berlin_day_start)
                 .ok_or_else(|| FieldError::new("expires", "is not a valid date"))?;
             if end <= now {
                 return Err(FieldError::new("expires", "must not be in the past").into());

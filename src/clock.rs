@@ -61,8 +61,21 @@ impl Clock {
 
     /// Today's date where the organisers are (Europe/Berlin); effective dates are Berlin dates.
     pub fn today_berlin(&self) -> NaiveDate {
-        self.now().with_timezone(&Berlin).date_naive()
+        berlin_day(self.now())
     }
+}
+
+/// The Berlin date of a moment.
+pub fn berlin_day(at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&Berlin).date_naive()
+}
+
+/// The moment Berlin day `day` starts, in UTC (`None` only past the calendar's end).
+pub fn berlin_day_start(day: NaiveDate) -> Option<DateTime<Utc>> {
+    day.and_hms_opt(0, 0, 0)?
+        .and_local_timezone(Berlin)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// The one textual form of a time inside hashed payloads and JSON: UTC, microseconds, `Z`.

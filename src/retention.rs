@@ -109,6 +109,15 @@ impl RunReport {
     }
 }
 
+/// Categories with many rows: selected by date in the database and read page by page by
+/// keyset; the others are small enough to read at once.
+const PAGED: &[&str] = &[
+    "teilnehmende-kontaktdaten",
+    "einwilligungsnachweise",
+    "pruefprotokoll",
+    "loeschprotokoll",
+];
+
 /// Due items a run report lists one by one; a sweep of a million is summed up in `totals`.
 pub const LISTED: usize = 1000;
 
@@ -198,27 +207,21 @@ impl<'a> DuePages<'a> {
     /// The rule's next page of candidates (not yet filtered by due date), and whether more
     /// may follow.
     async fn read(&mut self, rule: &RetentionRule) -> anyhow::Result<(Vec<Candidate>, bool)> {
-        let db = &self.app.db;
-        let limit = BATCH as i64;
+        let (db, limit) = (&self.app.db, BATCH as i64);
+        let category = rule.category.as_str();
         // The volume categories are selected by date in the database and read by keyset.
-        let paged = matches!(
-            rule.category.as_str(),
-            "teilnehmende-kontaktdaten"
-                | "einwilligungsnachweise"
-                | "pruefprotokoll"
-                | "loeschprotokoll"
-        );
-        if paged {
+        if PAGED.contains(&category) {
             let Some(cutoff) = rule.latest_start_due_by(self.as_of) else {
                 return Ok((Vec::new(), false));
             };
-            if rule.category == "einwilligungsnachweise" {
-                let page = store::proof_page(db, cutoff, self.after_proof.as_ref(), limit).await?;
-                self.after_proof = page.cursor;
-                return Ok((page.candidates, page.full));
-            }
             let after = self.after.as_ref();
-            let page = match rule.category.as_str() {
+            let page = match category {
+                "einwilligungsnachweise" => {
+                    let page = store::proof_page(db, cutoff, self.after_proof.as_ref(), limit);
+                    let page = page.await?;
+                    self.after_proof = page.cursor;
+                    return Ok((page.candidates, page.full));
+                }
                 "teilnehmende-kontaktdaten" => {
                     store::participant_page(db, cutoff, after, limit).await?
                 }
@@ -930,11 +933,7 @@ pub mod admin {
         from: NaiveDate,
         to: NaiveDate,
     ) -> anyhow::Result<Vec<DeletionLogEntry>> {
-        let start = |d: NaiveDate| {
-            d.and_hms_opt(0, 0, 0)
-                .and_then(|t| t.and_local_timezone(chrono_tz::Europe::Berlin).earliest())
-                .map(|t| t.with_timezone(&chrono::Utc))
-        };
+        let start = crate::clock::berlin_day_start;
         let (Some(from), Some(until)) = (start(from), to.succ_opt().and_then(start)) else {
             anyhow::bail!("dates out of range");
         };

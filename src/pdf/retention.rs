@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::notice_pdf::{FilingBlock, FilingDocument, FilingTable, PageNumbering, render_document};
 use crate::app::App;
+use crate::clock::berlin_day_start;
 use crate::domain::retention::{Period, RetentionRule};
 use crate::store::retention::{self as store, DeletionLogEntry, Hold, Pause};
 
@@ -33,13 +34,6 @@ pub struct DeletionReport {
     pub pauses: Vec<Pause>,
     /// Readable names for actors (`user:ID` → e-mail); others are shown as stored.
     pub actors: BTreeMap<String, String>,
-}
-
-/// The start of Berlin day `d` in UTC.
-fn berlin_day_start(d: NaiveDate) -> Option<DateTime<Utc>> {
-    d.and_hms_opt(0, 0, 0)
-        .and_then(|t| t.and_local_timezone(chrono_tz::Europe::Berlin).earliest())
-        .map(|t| t.with_timezone(&Utc))
 }
 
 /// Whether a hold existed at some moment of [start, end): set before the range ends, and

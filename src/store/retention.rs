@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::ledger::{insert_entries, lock_head_for_batch};
 use super::{Db, DialectSql, keyed, with_db};
-use crate::clock::{Clock, canonical_time};
+use crate::clock::{Clock, berlin_day as day, berlin_day_start, canonical_time};
 use crate::domain::ledger::{DeletionPayload, EntryKind, LedgerEntry, Seal, payload_hash};
 
 /// The e-mail address an anonymised staff account keeps (unique, so the column's constraint
@@ -148,10 +148,6 @@ pub async fn finished_messages(db: &Db) -> sqlx::Result<Vec<Candidate>> {
         .collect())
 }
 
-fn day(t: DateTime<Utc>) -> NaiveDate {
-    t.with_timezone(&chrono_tz::Europe::Berlin).date_naive()
-}
-
 pub async fn sessions(db: &Db) -> sqlx::Result<Vec<Candidate>> {
     let rows: Vec<(String, DateTime<Utc>)> = with_db!(db, pool => sqlx::query_as("SELECT id_sha256, last_seen_at FROM staff_sessions").fetch_all(pool).await?);
     Ok(rows
@@ -218,20 +214,6 @@ pub struct Page<C> {
     pub candidates: Vec<Candidate>,
     pub cursor: Option<C>,
     pub full: bool,
-}
-
-/// The first instant after `day` in Berlin: rows written before it started on or before it.
-fn end_of_day(day: NaiveDate) -> DateTime<Utc> {
-    use chrono::TimeZone;
-    let next = day
-        .succ_opt()
-        .unwrap_or(day)
-        .and_time(chrono::NaiveTime::MIN);
-    chrono_tz::Europe::Berlin
-        .from_local_datetime(&next)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| next.and_utc())
 }
 
 /// Participants not yet erased whose workshop ended on or before `ended_by`, in pages after
@@ -405,7 +387,8 @@ async fn time_page(
     let (after_time, after_id) = after.unwrap_or(&origin);
     let rows: Vec<(String, DateTime<Utc>)> = with_db!(db, pool => {
         sqlx::query_as(sql)
-            .bind(end_of_day(created_by))
+            // Rows written before the next Berlin day started.
+            .bind(created_by.succ_opt().and_then(berlin_day_start).unwrap_or(DateTime::<Utc>::MAX_UTC))
             .bind(after_time)
             .bind(after_id)
             .bind(limit)
@@ -492,22 +475,16 @@ fn sealing_for(category: &str) -> Sealing {
 
 /// The ledger entries of a consent proof, keyed by subject: the record, its events (later
 /// withdrawals and an erasure among them) and its rectifications.
-const PROOF_ENTRIES: DialectSql = DialectSql {
-    sqlite: "SELECT r.subject_id, r.ledger_seq FROM consent_records r
-               WHERE r.subject_id IN (SELECT value FROM json_each($1))
-             UNION SELECT r.subject_id, e.ledger_seq FROM consent_records r
-               JOIN consent_events e ON e.record_id = r.id
-               WHERE r.subject_id IN (SELECT value FROM json_each($1))
-             UNION SELECT x.subject_id, x.ledger_seq FROM subject_rectifications x
-               WHERE x.subject_id IN (SELECT value FROM json_each($1))",
-    postgres: "SELECT r.subject_id, r.ledger_seq FROM consent_records r
-               WHERE r.subject_id IN (SELECT jsonb_array_elements_text($1::text::jsonb))
-             UNION SELECT r.subject_id, e.ledger_seq FROM consent_records r
-               JOIN consent_events e ON e.record_id = r.id
-               WHERE r.subject_id IN (SELECT jsonb_array_elements_text($1::text::jsonb))
-             UNION SELECT x.subject_id, x.ledger_seq FROM subject_rectifications x
-               WHERE x.subject_id IN (SELECT jsonb_array_elements_text($1::text::jsonb))",
-};
+const PROOF_ENTRIES: DialectSql = keyed!(
+    "WITH k(id) AS ",
+    " SELECT r.subject_id, r.ledger_seq FROM consent_records r
+      WHERE r.subject_id IN (SELECT id FROM k)
+      UNION SELECT r.subject_id, e.ledger_seq FROM consent_records r
+        JOIN consent_events e ON e.record_id = r.id
+      WHERE r.subject_id IN (SELECT id FROM k)
+      UNION SELECT x.subject_id, x.ledger_seq FROM subject_rectifications x
+      WHERE x.subject_id IN (SELECT id FROM k)"
+);
 
 /// A consent proof reduced to a tombstone: its rows go, children first; the ledger keeps
 /// their hashes, and the deletion-log entry (keyed by the subject, like the anonymisation of

@@ -73,14 +73,8 @@ async fn a_refused_consent_does_not_fail_its_batch(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.add_workshop("koeln-2026", OM_NOTICE);
     let created: Value = app
-        .post_json(
-            "/api/v1/consents",
-            &app.consent_body("koeln-2026", "vorlage@example.org").await,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .record_consent("koeln-2026", "vorlage@example.org")
+        .await;
     let column = |name: &str| {
         format!(
             "SELECT {name} FROM consent_records WHERE id = '{}'",

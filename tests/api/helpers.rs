@@ -555,6 +555,18 @@ impl TestApp {
         })
     }
 
+    /// Posts a consent as `consent_body` describes it; the JSON answer.
+    pub async fn record_consent(&self, workshop: &str, email: &str) -> Value {
+        self.post_json(
+            "/api/v1/consents",
+            &self.consent_body(workshop, email).await,
+        )
+        .await
+        .json()
+        .await
+        .unwrap()
+    }
+
     /// The number of ledger entries now (start-up itself writes some: imported approvals,
     /// audit events).
     pub fn ledger_length(&self) -> i64 {

@@ -147,15 +147,8 @@ async fn random_single_changes_are_each_detected_at_their_entry(backend: Backend
     let mut tokens = Vec::new();
     for i in 1..=CONSENTS {
         let created: Value = app
-            .post_json(
-                "/api/v1/consents",
-                &app.consent_body("koeln-2026", &format!("r{i}@example.org"))
-                    .await,
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
+            .record_consent("koeln-2026", &format!("r{i}@example.org"))
+            .await;
         tokens.push(created["token"].as_str().unwrap().to_owned());
     }
     for token in tokens.iter().take(WITHDRAWALS as usize) {
@@ -383,15 +376,8 @@ async fn changes_to_what_retention_sealed_are_each_detected(backend: Backend) {
     app.add_workshop("koeln-2026", OM_NOTICE);
     for i in 1..=CONSENTS {
         let created: Value = app
-            .post_json(
-                "/api/v1/consents",
-                &app.consent_body("koeln-2026", &format!("s{i}@example.org"))
-                    .await,
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
+            .record_consent("koeln-2026", &format!("s{i}@example.org"))
+            .await;
         if i <= WITHDRAWN {
             let token = created["token"].as_str().unwrap();
             let r = app

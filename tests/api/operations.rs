@@ -131,15 +131,7 @@ async fn backup_while_running_then_restore(backend: Backend) {
 async fn metrics_count_requests_and_consents_without_personal_data(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.add_workshop("koeln-2026", OM_NOTICE);
-    let created: Value = app
-        .post_json(
-            "/api/v1/consents",
-            &app.consent_body("koeln-2026", "metrik@example.org").await,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created: Value = app.record_consent("koeln-2026", "metrik@example.org").await;
     let token = created["token"].as_str().unwrap().to_owned();
     app.post_json(
         &format!("/api/v1/receipts/{token}/withdraw"),

@@ -101,24 +101,10 @@ async fn deletes_on_schedule_never_early_and_only_once(backend: Backend) {
         OM_NOTICE,
     ]);
     assert!(out.status.success());
-    let early: Value = app
-        .post_json(
-            "/api/v1/consents",
-            &app.consent_body("koeln-2026", "frueh@example.org").await,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let early: Value = app.record_consent("koeln-2026", "frueh@example.org").await;
     let late: Value = app
-        .post_json(
-            "/api/v1/consents",
-            &app.consent_body("spaeter-2027", "spaet@example.org").await,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .record_consent("spaeter-2027", "spaet@example.org")
+        .await;
     app.add_user("admin@example.org", "admin");
     app.login("admin@example.org").await;
     app.login_response("admin@example.org", "Falsches-Passwort-123")
@@ -317,12 +303,7 @@ async fn holds_pauses_forecast_and_report(backend: Backend) {
         ("koeln-2026", "b@example.org"),
         ("bonn-2026", "c@example.org"),
     ] {
-        let c: Value = app
-            .post_json("/api/v1/consents", &app.consent_body(workshop, email).await)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let c: Value = app.record_consent(workshop, email).await;
         tokens.push(c);
     }
     let admin = app.create_token("admin", "admin");
@@ -777,15 +758,7 @@ async fn proofs_become_tombstones_and_logs_are_anonymised(backend: Backend) {
     app.add_workshop("koeln-2026", OM_NOTICE);
     let mut tokens = Vec::new();
     for email in ["ended@example.org", "ongoing@example.org"] {
-        let created: Value = app
-            .post_json(
-                "/api/v1/consents",
-                &app.consent_body("koeln-2026", email).await,
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
+        let created: Value = app.record_consent("koeln-2026", email).await;
         tokens.push(created["token"].as_str().unwrap().to_owned());
     }
     // The first withdraws the photos (the only consent given): processing ends today.

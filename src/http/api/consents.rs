@@ -4,13 +4,12 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Europe::Berlin;
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::clock::canonical_time;
+use crate::clock::{berlin_day_start, canonical_time};
 use crate::domain::consent::{CollectionMethod, FieldError, PurposeState};
 use crate::domain::staff::Role;
 use crate::http::AppState;
@@ -92,13 +91,6 @@ pub struct ConsentPage {
     pub total: i64,
 }
 
-fn berlin_midnight(date: NaiveDate) -> Option<DateTime<Utc>> {
-    date.and_hms_opt(0, 0, 0)?
-        .and_local_timezone(Berlin)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 /// Consent records, newest first, with the current state of each purpose.
 #[utoipa::path(get, path = "/api/v1/consents", tag = "consents", params(ConsentQuery),
     responses((status = 200, body = ConsentPage), (status = 422)), security(("bearer" = [])))]
@@ -140,11 +132,11 @@ pub async fn list(
         workshop_id,
         notice_version: query.notice_version,
         state: query.state.clone(),
-        from: query.from.and_then(berlin_midnight),
+        from: query.from.and_then(berlin_day_start),
         until: query
             .to
             .and_then(|d| d.succ_opt())
-            .and_then(berlin_midnight),
+            .and_then(berlin_day_start),
     };
     let (records, events, total) =
         consents::list(&state.app.db, &filter, per_page, (page - 1) * per_page).await?;

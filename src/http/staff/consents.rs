@@ -2,8 +2,7 @@
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use chrono::{NaiveDate, Utc};
-use chrono_tz::Europe::Berlin;
+use chrono::NaiveDate;
 use maud::html;
 use serde::Deserialize;
 
@@ -33,13 +32,6 @@ fn date(v: &Option<String>) -> Option<NaiveDate> {
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
 }
 
-fn midnight(d: NaiveDate) -> Option<chrono::DateTime<Utc>> {
-    d.and_hms_opt(0, 0, 0)?
-        .and_local_timezone(Berlin)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-}
-
 pub async fn page(
     State(state): State<AppState>,
     staff: StaffIdentity,
@@ -65,10 +57,10 @@ pub async fn page(
         workshop_id,
         notice_version: None,
         state: state_filter.clone(),
-        from: date(&filter.from).and_then(midnight),
+        from: date(&filter.from).and_then(crate::clock::berlin_day_start),
         until: date(&filter.to)
             .and_then(|d| d.succ_opt())
-            .and_then(midnight),
+            .and_then(crate::clock::berlin_day_start),
     };
     let (records, events, total) = match consents::list(
         &state.app.db,
