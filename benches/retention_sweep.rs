@@ -116,6 +116,13 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let n: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(10_000);
     let postgres = args.iter().any(|a| a == "postgres");
+    // `RUST_LOG=sqlx::query=debug` shows every statement with its time.
+    if let Ok(filter) = std::env::var("RUST_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let dir = tempfile::tempdir().unwrap();
     // SAFETY: set before any thread reads the environment.
     unsafe { std::env::set_var("CONSENTD_NOW", "2026-11-27T12:00:00Z") };

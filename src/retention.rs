@@ -122,7 +122,7 @@ const PAGED: &[&str] = &[
 pub const LISTED: usize = 1000;
 
 /// Deletions per transaction, and candidates read per page.
-const BATCH: usize = 5000;
+const BATCH: usize = 10_000;
 
 /// The hold that keeps this candidate, if one does.
 fn hold_for<'a>(
