@@ -336,29 +336,94 @@ pub async fn proof_page(
     })
 }
 
-/// Audit events and review-trail entries written on or before `created_by` that still
-/// name someone.
+/// The staff audit log in all the tables that keep it, one `(id, at)` per row that still
+/// names someone, `at` the time its clock starts: audit events and review comments when they
+/// were written; notice versions when they were decided or withdrawn (never while in review:
+/// approving checks who submitted); holds when released or ended, pauses when resumed (an
+/// active hold or pause keeps who set it and why). Versions are keyed `notice/version`.
+macro_rules! staff_trail {
+    ($hold_ended:expr) => {
+        concat!(
+            "SELECT id, at FROM (
+               SELECT id, at FROM audit_events
+               WHERE actor <> '", anonymised_actor!(), "' OR target IS NOT NULL OR ip_truncated IS NOT NULL
+               UNION ALL
+               SELECT id, at FROM notice_reviews
+               WHERE actor <> '", anonymised_actor!(), "' OR comment IS NOT NULL
+               UNION ALL
+               SELECT notice_id || '/' || version, COALESCE(decided_at, submitted_at, created_at)
+               FROM notice_versions WHERE ", versions_naming!(), "
+               UNION ALL
+               SELECT id, COALESCE(released_at, ", $hold_ended, ") FROM retention_holds
+               WHERE ", holds_naming!(), "
+               UNION ALL
+               SELECT id, resumed_at FROM retention_pauses WHERE ", pauses_naming!(), "
+             ) AS trail
+             WHERE at < $1 AND (at, id) > ($2, $3)
+             ORDER BY at, id LIMIT $4"
+        )
+    };
+}
+
+/// Notice versions past review that still name a reviewer or give a withdrawal reason.
+macro_rules! versions_naming {
+    () => {
+        concat!(
+            "state <> 'in_review' AND (submitted_by <> '",
+            anonymised_actor!(),
+            "' OR decided_by <> '",
+            anonymised_actor!(),
+            "' OR withdrawn_reason IS NOT NULL)"
+        )
+    };
+}
+
+/// Released or ended holds that still name who set them, why, or the subject held.
+macro_rules! holds_naming {
+    () => {
+        concat!(
+            "(released_at IS NOT NULL OR ends_on IS NOT NULL) AND (created_by <> '",
+            anonymised_actor!(),
+            "' OR released_by <> '",
+            anonymised_actor!(),
+            "' OR reason <> '",
+            anonymised_actor!(),
+            "' OR (scope = 'subject' AND target <> '",
+            anonymised_actor!(),
+            "'))"
+        )
+    };
+}
+
+/// Resumed pauses that still name who paused or resumed, or why.
+macro_rules! pauses_naming {
+    () => {
+        concat!(
+            "resumed_at IS NOT NULL AND (paused_by <> '",
+            anonymised_actor!(),
+            "' OR resumed_by <> '",
+            anonymised_actor!(),
+            "' OR reason <> '",
+            anonymised_actor!(),
+            "')"
+        )
+    };
+}
+
+/// The staff audit log's rows (see [`staff_trail!`]) whose clock started on or before
+/// `created_by` and that still name someone.
 pub async fn audit_page(
     db: &Db,
     created_by: NaiveDate,
     after: Option<&TimeCursor>,
     limit: i64,
 ) -> sqlx::Result<Page<TimeCursor>> {
-    let sql = concat!(
-        "SELECT id, at FROM (
-           SELECT id, at FROM audit_events
-           WHERE actor <> '",
-        anonymised_actor!(),
-        "' OR target IS NOT NULL OR ip_truncated IS NOT NULL
-           UNION ALL
-           SELECT id, at FROM notice_reviews WHERE actor <> '",
-        anonymised_actor!(),
-        "' OR comment IS NOT NULL
-         ) AS trail
-         WHERE at < $1 AND (at, id) > ($2, $3)
-         ORDER BY at, id LIMIT $4"
-    );
-    time_page(db, sql, created_by, after, limit).await
+    const TRAIL: DialectSql = DialectSql {
+        // A hold that ran out without being released ends with its last day.
+        sqlite: staff_trail!("ends_on || 'T23:59:59+00:00'"),
+        postgres: staff_trail!("(ends_on + time '23:59:59') AT TIME ZONE 'UTC'"),
+    };
+    time_page(db, TRAIL, created_by, after, limit).await
 }
 
 /// Deletion-log entries written on or before `created_by` that still carry a pseudonym.
@@ -368,17 +433,21 @@ pub async fn deletion_log_page(
     after: Option<&TimeCursor>,
     limit: i64,
 ) -> sqlx::Result<Page<TimeCursor>> {
-    let sql = "SELECT id, executed_at FROM deletion_log
+    const LOGGED: &str = "SELECT id, executed_at FROM deletion_log
                WHERE executed_at < $1 AND (executed_at, id) > ($2, $3)
                  AND subject_pseudonym IS NOT NULL
                ORDER BY executed_at, id LIMIT $4";
+    let sql = DialectSql {
+        sqlite: LOGGED,
+        postgres: LOGGED,
+    };
     time_page(db, sql, created_by, after, limit).await
 }
 
 /// A page of `(id, written at)` rows, their start the day they were written.
 async fn time_page(
     db: &Db,
-    sql: &'static str,
+    sql: DialectSql,
     created_by: NaiveDate,
     after: Option<&TimeCursor>,
     limit: i64,
@@ -386,7 +455,7 @@ async fn time_page(
     let origin = (DateTime::UNIX_EPOCH, String::new());
     let (after_time, after_id) = after.unwrap_or(&origin);
     let rows: Vec<(String, DateTime<Utc>)> = with_db!(db, pool => {
-        sqlx::query_as(sql)
+        sqlx::query_as(sql.for_pool(pool))
             // Rows written before the next Berlin day started.
             .bind(created_by.succ_opt().and_then(berlin_day_start).unwrap_or(DateTime::<Utc>::MAX_UTC))
             .bind(after_time)
@@ -504,8 +573,62 @@ const TOMBSTONE_PROOFS: &[Statement] = &[
     )),
     by_keys(keyed!("DELETE FROM subjects WHERE id IN ", " RETURNING id")),
 ];
-/// Who did it, from where and to what, and review comments go; what was done when stays.
+/// Who did it, from where and to what, review comments and the reasons for withdrawals,
+/// holds and pauses go; what was done when stays.
 const ANONYMISE_AUDIT: &[Statement] = &[
+    by_keys(keyed!(
+        concat!(
+            "UPDATE notice_versions SET
+               submitted_by = CASE WHEN submitted_by IS NULL THEN NULL ELSE '",
+            anonymised_actor!(),
+            "' END,
+               decided_by = CASE WHEN decided_by IS NULL THEN NULL ELSE '",
+            anonymised_actor!(),
+            "' END,
+               withdrawn_reason = NULL
+             WHERE ",
+            versions_naming!(),
+            " AND notice_id || '/' || version IN "
+        ),
+        " RETURNING notice_id || '/' || version"
+    )),
+    by_keys(keyed!(
+        concat!(
+            "UPDATE retention_holds SET created_by = '",
+            anonymised_actor!(),
+            "',
+               released_by = CASE WHEN released_by IS NULL THEN NULL ELSE '",
+            anonymised_actor!(),
+            "' END,
+               reason = '",
+            anonymised_actor!(),
+            "',
+               target = CASE WHEN scope = 'subject' THEN '",
+            anonymised_actor!(),
+            "' ELSE target END
+             WHERE ",
+            holds_naming!(),
+            " AND id IN "
+        ),
+        " RETURNING id"
+    )),
+    by_keys(keyed!(
+        concat!(
+            "UPDATE retention_pauses SET paused_by = '",
+            anonymised_actor!(),
+            "',
+               resumed_by = CASE WHEN resumed_by IS NULL THEN NULL ELSE '",
+            anonymised_actor!(),
+            "' END,
+               reason = '",
+            anonymised_actor!(),
+            "'
+             WHERE ",
+            pauses_naming!(),
+            " AND id IN "
+        ),
+        " RETURNING id"
+    )),
     by_keys(keyed!(
         concat!(
             "UPDATE audit_events SET actor = '",

@@ -220,12 +220,13 @@ async fn deletes_on_schedule_never_early_and_only_once(backend: Backend) {
     .unwrap();
     assert_eq!(executed_in(&run, "teilnehmende-kontaktdaten"), 1, "{run}");
     assert_eq!(executed_in(&run, "api-tokens"), 1, "{run}");
-    // The staff audit events and review trail of 2026 are anonymised the same day (three
-    // years from the end of the year they were written).
+    // The staff audit events, review trail and approvers of the imported notice versions of
+    // 2026 are anonymised the same day (three years from the end of the year they were
+    // written).
     assert_eq!(
         executed_in(&run, "pruefprotokoll"),
         app.db
-            .scalar_i64("SELECT (SELECT COUNT(*) FROM audit_events WHERE actor = 'anonymisiert') + (SELECT COUNT(*) FROM notice_reviews WHERE actor = 'anonymisiert')")
+            .scalar_i64("SELECT (SELECT COUNT(*) FROM audit_events WHERE actor = 'anonymisiert') + (SELECT COUNT(*) FROM notice_reviews WHERE actor = 'anonymisiert') + (SELECT COUNT(*) FROM notice_versions WHERE decided_by = 'anonymisiert')")
             .await,
         "{run}"
     );
@@ -778,6 +779,10 @@ async fn proofs_become_tombstones_and_logs_are_anonymised(backend: Backend) {
     let reviews_named = "SELECT COUNT(*) FROM notice_reviews WHERE actor <> 'anonymisiert'";
     let reviews_before = app.db.scalar_i64(reviews_named).await;
     assert!(reviews_before > 0);
+    // So are the approvers of the notice versions imported with the policies.
+    let versions_named = "SELECT COUNT(*) FROM notice_versions WHERE decided_by <> 'anonymisiert'";
+    let versions_before = app.db.scalar_i64(versions_named).await;
+    assert!(versions_before > 0);
 
     // The last day of 2029: nothing of these is due yet.
     let early: Value = cli_json_at(
@@ -809,10 +814,11 @@ async fn proofs_become_tombstones_and_logs_are_anonymised(backend: Backend) {
     assert_eq!(executed_in(&run, "einwilligungsnachweise"), 1, "{run}");
     assert_eq!(
         executed_in(&run, "pruefprotokoll"),
-        audit_before + reviews_before,
+        audit_before + reviews_before + versions_before,
         "{run}"
     );
     assert_eq!(app.db.scalar_i64(reviews_named).await, 0);
+    assert_eq!(app.db.scalar_i64(versions_named).await, 0);
     assert_eq!(
         app.db
             .scalar_i64("SELECT COUNT(*) FROM consent_records")
@@ -934,8 +940,138 @@ async fn proofs_become_tombstones_and_logs_are_anonymised(backend: Backend) {
     assert!(seqs.contains(&tombstone_seq), "{report}");
 }
 
+/// The rest of the staff audit log (reviewers of notice versions, who set and released holds
+/// and pauses, and why) is anonymised on the same schedule, once the version is decided and
+/// the hold or pause is over; an active hold keeps who set it and why.
+async fn staff_names_leave_reviews_holds_and_pauses(backend: Backend) {
+    let f = crate::review::fixture(backend, "2026-12-01T10:00:00Z").await;
+    f.approve_v3(true).await;
+    let app = &f.app;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let created = app
+        .record_consent("koeln-2026", "gehalten@example.org")
+        .await;
+    assert!(created["token"].is_string(), "{created}");
+    let subject = app.db.scalar_string("SELECT id FROM subjects").await;
+    let post = |path: &'static str, body: Value| f.post(&f.admin, path, body);
+    let mut holds = Vec::new();
+    for body in [
+        json!({"scope": "subject", "target": subject, "reason": "Rechtsstreit Az. 1 O 23/27"}),
+        json!({"scope": "workshop", "target": "koeln-2026", "reason": "Prüfung", "until": "2027-01-31"}),
+        json!({"scope": "category", "target": "sitzungen", "reason": "Dauerhafte Sperre"}),
+    ] {
+        let hold = post("/api/v1/retention/holds", body).await;
+        assert_eq!(hold.status(), 201);
+        holds.push(
+            hold.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let released = f
+        .post(
+            &f.admin,
+            &format!("/api/v1/retention/holds/{}/release", holds[0]),
+            json!({}),
+        )
+        .await;
+    assert_eq!(released.status(), 204);
+    assert_eq!(
+        post("/api/v1/retention/pause", json!({"reason": "Migration"}))
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(
+        post("/api/v1/retention/resume", json!({})).await.status(),
+        204
+    );
+
+    let named = |table: &str, columns: &str| {
+        format!(
+            "SELECT COUNT(*) FROM {table} WHERE {}",
+            columns
+                .split(' ')
+                .map(|c| format!("{c} <> 'anonymisiert'"))
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        )
+    };
+    let versions = named("notice_versions", "submitted_by decided_by");
+    let holds_named = named("retention_holds", "created_by reason");
+    let pauses = named("retention_pauses", "paused_by resumed_by reason");
+    assert!(app.db.scalar_i64(&versions).await >= 1);
+    assert_eq!(app.db.scalar_i64(&holds_named).await, 3);
+    assert_eq!(app.db.scalar_i64(&pauses).await, 1);
+
+    // Not before three years from the end of 2026 (holds and pauses ended in 2026 and 2027).
+    cli_json_at(app, "2029-12-30T10:00:00Z", &["retention", "run", "--json"]);
+    assert_eq!(app.db.scalar_i64(&holds_named).await, 3);
+    assert_eq!(app.db.scalar_i64(&pauses).await, 1);
+
+    let run = cli_json_at(app, "2030-01-02T10:00:00Z", &["retention", "run", "--json"]);
+    assert!(executed_in(&run, "pruefprotokoll") > 0, "{run}");
+    assert_eq!(
+        app.db.scalar_i64(&versions).await,
+        0,
+        "reviewers of decided versions"
+    );
+    assert_eq!(app.db.scalar_i64(&pauses).await, 0, "the pause");
+    assert_eq!(
+        app.db
+            .scalar_i64(&format!(
+                "{holds_named} OR released_by <> 'anonymisiert' OR target = '{subject}'"
+            ))
+            .await,
+        2,
+        "the released subject hold is anonymised; the other two stay named"
+    );
+    let hold_of = |id: &str| {
+        format!(
+            "SELECT created_by || '|' || reason || '|' || target FROM retention_holds WHERE id = '{id}'"
+        )
+    };
+    assert_eq!(
+        app.db.scalar_string(&hold_of(&holds[0])).await,
+        "anonymisiert|anonymisiert|anonymisiert"
+    );
+    // The workshop hold ran out in January 2027: its clock starts then, so it goes in 2031.
+    assert!(
+        app.db
+            .scalar_string(&hold_of(&holds[1]))
+            .await
+            .ends_with("|Prüfung|koeln-2026")
+    );
+    assert!(
+        app.db
+            .scalar_string(&hold_of(&holds[2]))
+            .await
+            .ends_with("|Dauerhafte Sperre|sitzungen"),
+        "an active hold stays as it was"
+    );
+
+    let later = cli_json_at(app, "2031-01-02T10:00:00Z", &["retention", "run", "--json"]);
+    assert!(executed_in(&later, "pruefprotokoll") >= 1, "{later}");
+    assert!(
+        app.db
+            .scalar_string(&hold_of(&holds[1]))
+            .await
+            .starts_with("anonymisiert|anonymisiert|")
+    );
+    assert!(
+        app.db
+            .scalar_string(&hold_of(&holds[2]))
+            .await
+            .ends_with("|Dauerhafte Sperre|sitzungen")
+    );
+    let verify: Value = serde_json::from_slice(&app.cli(&["verify", "--json"]).stdout).unwrap();
+    assert_eq!(verify["ok"], true, "{verify}");
+}
+
 on_both_backends!(
     proofs_become_tombstones_and_logs_are_anonymised,
+    staff_names_leave_reviews_holds_and_pauses,
     disabled_staff_accounts_are_anonymised_after_a_year,
     every_personal_column_has_a_rule,
     deletes_on_schedule_never_early_and_only_once,
