@@ -307,7 +307,7 @@ pub async fn record_batch(
             recorded.push(RecordedConsent { record, events, token: consent.token, ledger: entry });
         }
         let entries: Vec<LedgerEntry> = recorded.iter().map(|r| r.ledger.clone()).collect();
-        insert_entries!(tx, pool, &entries);
+        insert_entries!(tx, &entries);
         sqlx::query(INSERT_SUBJECTS.for_pool(pool))
             .bind(serde_json::to_string(&subjects).expect("plain data"))
             .execute(&mut *tx)

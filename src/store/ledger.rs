@@ -65,44 +65,27 @@ macro_rules! lock_head_for_batch {
 }
 pub(crate) use lock_head_for_batch;
 
-/// The entries of a batch as one JSON array (see [`insert_entries!`]).
-pub(crate) fn entries_json(entries: &[LedgerEntry]) -> String {
-    let rows: Vec<_> = entries
-        .iter()
-        .map(|e| {
-            (
-                e.seq,
-                super::bind_time(e.recorded_at),
-                &e.kind,
-                &e.ref_id,
-                &e.payload_sha256,
-                &e.prev_sha256,
-                &e.entry_sha256,
-            )
-        })
-        .collect();
-    serde_json::to_string(&rows).expect("plain data")
-}
-
-pub(crate) const INSERT_ENTRIES: super::DialectSql = super::DialectSql {
-    sqlite: "INSERT INTO ledger (seq, recorded_at, kind, ref_id, payload_sha256, prev_sha256, entry_sha256)
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6
-             FROM json_each($1)",
-    postgres: "INSERT INTO ledger (seq, recorded_at, kind, ref_id, payload_sha256, prev_sha256, entry_sha256)
-               SELECT (r ->> 0)::bigint, (r ->> 1)::timestamptz, r ->> 2, r ->> 3, r ->> 4, r ->> 5, r ->> 6
-               FROM jsonb_array_elements($1::text::jsonb) AS r",
-};
-
-/// Inserts consecutive `$entries` (following the head [`lock_head_for_batch!`] returned) in
-/// one statement and moves the head to the last of them.
+/// Inserts consecutive `$entries` (following the head [`lock_head_for_batch!`] returned) and
+/// moves the head to the last of them.
 macro_rules! insert_entries {
-    ($tx:expr, $pool:expr, $entries:expr) => {{
+    ($tx:expr, $entries:expr) => {{
         let entries: &[$crate::domain::ledger::LedgerEntry] = $entries;
         if let Some(last) = entries.last() {
-            sqlx::query($crate::store::ledger::INSERT_ENTRIES.for_pool($pool))
-                .bind($crate::store::ledger::entries_json(entries))
-                .execute(&mut *$tx)
-                .await?;
+            $crate::store::insert_values!(
+                $tx,
+                "INSERT INTO ledger (seq, recorded_at, kind, ref_id, payload_sha256, prev_sha256, entry_sha256) ",
+                7,
+                entries,
+                |row, e| {
+                    row.push_bind(e.seq)
+                        .push_bind(e.recorded_at)
+                        .push_bind(&e.kind)
+                        .push_bind(&e.ref_id)
+                        .push_bind(&e.payload_sha256)
+                        .push_bind(&e.prev_sha256)
+                        .push_bind(&e.entry_sha256);
+                }
+            );
             sqlx::query("UPDATE ledger_head SET seq = $1, entry_sha256 = $2 WHERE id = 1")
                 .bind(last.seq)
                 .bind(&last.entry_sha256)

@@ -51,6 +51,25 @@ impl Dialect for sqlx::Postgres {
     const IS_SQLITE: bool = false;
 }
 
+/// Bound values per statement: SQLite's limit (PostgreSQL allows 65,535).
+pub(crate) const MAX_BIND_PARAMETERS: usize = 32_766;
+
+/// Appends `$rows` with multi-row `INSERT … VALUES` of bound values, as few statements as the
+/// bind limit allows: `insert_values!(tx, "INSERT INTO t (a, b) ", 2, rows, |b, row| { b.push_bind(..); })`.
+/// Bound values are read as they are, where a JSON array would be parsed again per column.
+macro_rules! insert_values {
+    ($tx:expr, $head:expr, $columns:expr, $rows:expr, |$b:ident, $row:ident| $bind:block) => {{
+        for chunk in $rows.chunks($crate::store::MAX_BIND_PARAMETERS / $columns) {
+            let mut query = sqlx::QueryBuilder::new($head);
+            query.push_values(chunk, |mut $b, $row| $bind);
+            // Not kept prepared: a statement of thousands of rows would hold its memory in
+            // every connection's cache; parsing it again costs little beside its inserts.
+            query.build().persistent(false).execute(&mut *$tx).await?;
+        }
+    }};
+}
+pub(crate) use insert_values;
+
 /// One statement in its two spellings.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct DialectSql {

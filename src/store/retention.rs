@@ -804,12 +804,9 @@ pub async fn execute_batch(
             return Ok(results);
         }
         // Ledger first: log rows reference their entries.
-        insert_entries!(tx, pool, &ledger);
+        insert_entries!(tx, &ledger);
         let logged: Vec<&DeletionLogEntry> = results.iter().flatten().collect();
-        sqlx::query(INSERT_LOG.for_pool(pool))
-            .bind(log_json(&logged))
-            .execute(&mut *tx)
-            .await?;
+        insert_log!(tx, &logged);
         before_commit(&logged)?;
         tx.commit().await?;
         Ok(results)
@@ -861,49 +858,38 @@ pub(crate) fn log_entries(
     (results, ledger)
 }
 
-pub(crate) const INSERT_LOG: DialectSql = DialectSql {
-    sqlite: concat!(
-        "INSERT INTO deletion_log (",
-        columns!(),
-        ") SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-                  value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11,
-                  value ->> 12
-           FROM json_each($1)"
-    ),
-    postgres: concat!(
-        "INSERT INTO deletion_log (",
-        columns!(),
-        ") SELECT r ->> 0, (r ->> 1)::timestamptz, r ->> 2, (r ->> 3)::bigint, (r ->> 4)::date,
-                  (r ->> 5)::date, r ->> 6, r ->> 7, (r ->> 8)::bigint, (r ->> 9)::bigint,
-                  r ->> 10, r ->> 11, r ->> 12
-           FROM jsonb_array_elements($1::text::jsonb) AS r"
-    ),
-};
-
-/// Log rows as one JSON array, in the column order of [`INSERT_LOG`].
-pub(crate) fn log_json(entries: &[&DeletionLogEntry]) -> String {
-    let rows: Vec<_> = entries
-        .iter()
-        .map(|e| {
-            (
-                &e.id,
-                super::bind_time(e.executed_at),
-                &e.category,
-                e.rule_version,
-                e.start_on,
-                e.due_on,
-                &e.subject_pseudonym,
-                &e.target,
-                e.rows_affected,
-                e.ledger_seq,
-                &e.row_key,
-                &e.replay_of,
-                &e.sealed,
-            )
-        })
-        .collect();
-    serde_json::to_string(&rows).expect("plain data")
+/// Inserts deletion-log rows (their ledger entries first: the rows reference them).
+macro_rules! insert_log {
+    ($tx:expr, $entries:expr) => {{
+        let entries: &[&$crate::store::retention::DeletionLogEntry] = $entries;
+        $crate::store::insert_values!(
+            $tx,
+            concat!(
+                "INSERT INTO deletion_log (",
+                $crate::store::retention::deletion_columns!(),
+                ") "
+            ),
+            13,
+            entries,
+            |row, e| {
+                row.push_bind(&e.id)
+                    .push_bind(e.executed_at)
+                    .push_bind(&e.category)
+                    .push_bind(e.rule_version)
+                    .push_bind(e.start_on)
+                    .push_bind(e.due_on)
+                    .push_bind(&e.subject_pseudonym)
+                    .push_bind(&e.target)
+                    .push_bind(e.rows_affected)
+                    .push_bind(e.ledger_seq)
+                    .push_bind(&e.row_key)
+                    .push_bind(&e.replay_of)
+                    .push_bind(&e.sealed);
+            }
+        );
+    }};
 }
+pub(crate) use insert_log;
 
 /// Which of these deletion-log ids this database has, as entries or as replays of them.
 pub async fn logged_among(

@@ -406,12 +406,9 @@ pub async fn erase(
         let mut rows: std::collections::HashMap<String, i64> = items.iter().map(|i| (i.key.to_owned(), 1)).collect();
         // The head holds the last `subject.erased` entry; the log entries follow it.
         let (logged, ledger) = super::retention::log_entries(&items, &mut rows, &mut Default::default(), now, seq, prev.clone());
-        super::ledger::insert_entries!(tx, pool, &ledger);
+        super::ledger::insert_entries!(tx, &ledger);
         let logged: Vec<&super::retention::DeletionLogEntry> = logged.iter().flatten().collect();
-        sqlx::query(super::retention::INSERT_LOG.for_pool(pool))
-            .bind(super::retention::log_json(&logged))
-            .execute(&mut *tx)
-            .await?;
+        super::retention::insert_log!(tx, &logged);
         if let Some(email) = email {
             counts.outbox = sqlx::query(
                 "UPDATE outbox SET to_email = NULL, body = NULL, consultant_id = NULL,
