@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::ledger::{insert_entries, insert_entry, lock_head, lock_head_for_batch};
-use super::{Db, DialectSql, bind_time, with_db};
+use super::{Db, insert_values, with_db};
 use crate::clock::{Clock, canonical_time};
 use crate::domain::consent::{
     CollectionMethod, PersonalData, PurposeDecision, PurposeState, ReceiptToken, Subject, new_salt,
@@ -302,124 +302,73 @@ pub async fn record_batch(
                 subject.organisation.as_ref().map(|o| o.as_str().to_owned()),
                 consent.salt,
                 consent.digest,
-                bind_time(now),
             ));
             recorded.push(RecordedConsent { record, events, token: consent.token, ledger: entry });
         }
         let entries: Vec<LedgerEntry> = recorded.iter().map(|r| r.ledger.clone()).collect();
         insert_entries!(tx, &entries);
-        sqlx::query(INSERT_SUBJECTS.for_pool(pool))
-            .bind(serde_json::to_string(&subjects).expect("plain data"))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(INSERT_RECORDS.for_pool(pool))
-            .bind(records_json(recorded.iter().map(|r| &r.record)))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(INSERT_EVENTS.for_pool(pool))
-            .bind(events_json(recorded.iter().flat_map(|r| &r.events)))
-            .execute(&mut *tx)
-            .await?;
+        insert_values!(
+            tx,
+            "INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at) ",
+            7,
+            subjects,
+            |row, s| {
+                row.push_bind(&s.0)
+                    .push_bind(&s.1)
+                    .push_bind(&s.2)
+                    .push_bind(&s.3)
+                    .push_bind(&s.4)
+                    .push_bind(&s.5)
+                    .push_bind(now);
+            }
+        );
+        let records: Vec<&ConsentRecord> = recorded.iter().map(|r| &r.record).collect();
+        insert_values!(
+            tx,
+            concat!("INSERT INTO consent_records (", record_columns!(), ") "),
+            18,
+            records,
+            |row, r| {
+                row.push_bind(&r.id)
+                    .push_bind(&r.receipt_id)
+                    .push_bind(&r.subject_id)
+                    .push_bind(&r.workshop_id)
+                    .push_bind(&r.controller_id)
+                    .push_bind(&r.notice_id)
+                    .push_bind(r.notice_version)
+                    .push_bind(&r.notice_language)
+                    .push_bind(&r.notice_sha256)
+                    .push_bind(&r.notice_content_sha256)
+                    .push_bind(&r.collection_method)
+                    .push_bind(&r.collector)
+                    .push_bind(&r.ip_truncated)
+                    .push_bind(&r.user_agent)
+                    .push_bind(&r.token_sha256)
+                    .push_bind(&r.renews_record_id)
+                    .push_bind(r.recorded_at)
+                    .push_bind(r.ledger_seq);
+            }
+        );
+        let events: Vec<&ConsentEvent> = recorded.iter().flat_map(|r| &r.events).collect();
+        insert_values!(
+            tx,
+            concat!("INSERT INTO consent_events (", event_columns!(), ") "),
+            8,
+            events,
+            |row, e| {
+                row.push_bind(&e.id)
+                    .push_bind(&e.record_id)
+                    .push_bind(&e.purpose_id)
+                    .push_bind(&e.legal_basis)
+                    .push_bind(&e.state)
+                    .push_bind(&e.actor)
+                    .push_bind(e.occurred_at)
+                    .push_bind(e.ledger_seq);
+            }
+        );
         tx.commit().await?;
         Ok(recorded)
     })
-}
-
-const INSERT_SUBJECTS: DialectSql = DialectSql {
-    sqlite: "INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at)
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6
-             FROM json_each($1)",
-    postgres: "INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at)
-               SELECT r ->> 0, r ->> 1, r ->> 2, r ->> 3, r ->> 4, r ->> 5, (r ->> 6)::timestamptz
-               FROM jsonb_array_elements($1::text::jsonb) AS r",
-};
-
-const INSERT_RECORDS: DialectSql = DialectSql {
-    sqlite: concat!(
-        "INSERT INTO consent_records (",
-        record_columns!(),
-        ")
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-                value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11,
-                value ->> 12, value ->> 13, value ->> 14, value ->> 15, value ->> 16, value ->> 17
-         FROM json_each($1)"
-    ),
-    postgres: concat!(
-        "INSERT INTO consent_records (",
-        record_columns!(),
-        ")
-         SELECT r ->> 0, r ->> 1, r ->> 2, r ->> 3, r ->> 4, r ->> 5, (r ->> 6)::bigint,
-                r ->> 7, r ->> 8, r ->> 9, r ->> 10, r ->> 11, r ->> 12, r ->> 13, r ->> 14,
-                r ->> 15, (r ->> 16)::timestamptz, (r ->> 17)::bigint
-         FROM jsonb_array_elements($1::text::jsonb) AS r"
-    ),
-};
-
-const INSERT_EVENTS: DialectSql = DialectSql {
-    sqlite: concat!(
-        "INSERT INTO consent_events (",
-        event_columns!(),
-        ")
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-                value ->> 6, value ->> 7
-         FROM json_each($1)"
-    ),
-    postgres: concat!(
-        "INSERT INTO consent_events (",
-        event_columns!(),
-        ")
-         SELECT r ->> 0, r ->> 1, r ->> 2, r ->> 3, r ->> 4, r ->> 5, (r ->> 6)::timestamptz,
-                (r ->> 7)::bigint
-         FROM jsonb_array_elements($1::text::jsonb) AS r"
-    ),
-};
-
-/// Records as one JSON array of rows in [`record_columns!`] order.
-fn records_json<'a>(records: impl Iterator<Item = &'a ConsentRecord>) -> String {
-    let rows: Vec<_> = records
-        .map(|r| {
-            serde_json::json!([
-                r.id,
-                r.receipt_id,
-                r.subject_id,
-                r.workshop_id,
-                r.controller_id,
-                r.notice_id,
-                r.notice_version,
-                r.notice_language,
-                r.notice_sha256,
-                r.notice_content_sha256,
-                r.collection_method,
-                r.collector,
-                r.ip_truncated,
-                r.user_agent,
-                r.token_sha256,
-                r.renews_record_id,
-                bind_time(r.recorded_at),
-                r.ledger_seq
-            ])
-        })
-        .collect();
-    serde_json::Value::Array(rows).to_string()
-}
-
-/// Events as one JSON array of rows in [`event_columns!`] order.
-fn events_json<'a>(events: impl Iterator<Item = &'a ConsentEvent>) -> String {
-    let rows: Vec<_> = events
-        .map(|e| {
-            (
-                &e.id,
-                &e.record_id,
-                &e.purpose_id,
-                &e.legal_basis,
-                &e.state,
-                &e.actor,
-                bind_time(e.occurred_at),
-                e.ledger_seq,
-            )
-        })
-        .collect();
-    serde_json::to_string(&rows).expect("plain data")
 }
 
 /// Which purposes to withdraw.

@@ -37,8 +37,9 @@ macro_rules! with_db {
 }
 pub(crate) use with_db;
 
-/// The few statements that must differ per backend (set-based batches pass their rows as one
-/// JSON array, which SQLite reads with `json_each` and PostgreSQL with `jsonb_array_elements`).
+/// The few statements that must differ per backend (set-based statements pass their key sets
+/// as one JSON array, which SQLite reads with `json_each` and PostgreSQL with
+/// `jsonb_array_elements`).
 pub(crate) trait Dialect: sqlx::Database {
     const IS_SQLITE: bool;
 }
@@ -293,13 +294,6 @@ fn postgres_pool(connections: u32) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)
-}
-
-/// A time as the SQLite driver binds it (RFC 3339, as many fraction digits as needed), so
-/// that rows written from JSON compare and decode like rows written with binds. PostgreSQL
-/// parses the same text as `timestamptz`.
-pub(crate) fn bind_time(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
 }
 
 /// The URL without its password, for messages.
