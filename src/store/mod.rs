@@ -147,7 +147,11 @@ impl Db {
                 // temporary tables in memory, not in temporary files.
                 .pragma("temp_store", "memory")
                 // Another writer holding the lock longer than this: 503, not a hung request.
-                .busy_timeout(wait);
+                .busy_timeout(wait)
+                // Rows come from the connection's worker thread through a channel; at the
+                // default of 50 a large read (verify's snapshot, a sweep's page) wakes the
+                // reading task every 50 rows.
+                .row_buffer_size(1024);
             if let Some(parent) = options.get_filename().parent().filter(|_| create) {
                 if !parent.as_os_str().is_empty() {
                     std::fs::create_dir_all(parent).with_context(|| {
