@@ -59,6 +59,11 @@ async fn seed(db: &Db, n: usize) {
         }
         Db::Postgres(pool) => {
             let mut tx = pool.begin().await.unwrap();
+            // A million rows take longer than the service's statement timeout.
+            sqlx::query("SET LOCAL statement_timeout = 0")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
             sqlx::query(workshop).execute(&mut *tx).await.unwrap();
             sqlx::query(
                 "INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at)
@@ -99,6 +104,10 @@ async fn baseline(db: &Db) -> usize {
         }
         Db::Postgres(pool) => {
             let mut tx = pool.begin().await.unwrap();
+            sqlx::query("SET LOCAL statement_timeout = 0")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
             sqlx::query(log).execute(&mut *tx).await.unwrap();
             let rows = sqlx::query(update)
                 .execute(&mut *tx)
@@ -111,8 +120,17 @@ async fn baseline(db: &Db) -> usize {
     }
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // As `consentd serve` does, before the runtime's threads exist.
+    consentd::jobs::limit_malloc_arenas();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(sweep());
+}
+
+async fn sweep() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let n: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(10_000);
     let postgres = args.iter().any(|a| a == "postgres");

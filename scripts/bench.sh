@@ -109,7 +109,7 @@ $(tail -n +3 "$out/verify_pg.md")
 ## Retention sweep (\`benches/retention_sweep.rs\`)
 
 N participants of a workshop that ended in March 2020, all due for anonymisation. **Engine**:
-\`consentd::retention::run\` (pages of 5,000: anonymise, deletion-log rows with HMAC
+\`consentd::retention::run\` (pages of 10,000: anonymise, deletion-log rows with HMAC
 pseudonyms, ledger entries, journal, commit). **Baseline**: one bare \`UPDATE\` plus one
 \`INSERT … SELECT\` of N log rows. Issue 5's goal: 1,000,000 in ≤ 5 s on SQLite, ≤ 10 s on
 PostgreSQL, peak memory < 100 MB.

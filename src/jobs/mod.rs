@@ -19,6 +19,19 @@ pub fn release_free_memory() {
     }
 }
 
+/// Caps glibc's malloc arenas at two. By default a thread that allocates under contention
+/// gets an arena of its own (up to eight per core) and each arena keeps its own high-water
+/// mark: a retention sweep, whose batches run on the worker threads of different pooled SQLite
+/// connections, peaked at 109 MB instead of 69 MB for 1,000,000 records, in the same time.
+/// Called first thing in `main`, before the runtime starts (and by the sweep bench).
+pub fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes how the allocator picks arenas for later allocations.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 /// Tells the scheduled jobs that `serve` is shutting down. A job never stops inside a pass
 /// (a retention page, a letter being sent): it finishes the pass it is in and then returns,
 /// so shutdown can wait for it instead of cutting it off when the runtime ends.
