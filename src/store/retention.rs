@@ -433,15 +433,13 @@ pub async fn deletion_log_page(
     after: Option<&TimeCursor>,
     limit: i64,
 ) -> sqlx::Result<Page<TimeCursor>> {
-    const LOGGED: &str = "SELECT id, executed_at FROM deletion_log
-               WHERE executed_at < $1 AND (executed_at, id) > ($2, $3)
-                 AND subject_pseudonym IS NOT NULL
-               ORDER BY executed_at, id LIMIT $4";
-    let sql = DialectSql {
-        sqlite: LOGGED,
-        postgres: LOGGED,
-    };
-    time_page(db, sql, created_by, after, limit).await
+    const LOGGED: DialectSql = DialectSql::same(
+        "SELECT id, executed_at FROM deletion_log
+         WHERE executed_at < $1 AND (executed_at, id) > ($2, $3)
+           AND subject_pseudonym IS NOT NULL
+         ORDER BY executed_at, id LIMIT $4",
+    );
+    time_page(db, LOGGED, created_by, after, limit).await
 }
 
 /// A page of `(id, written at)` rows, their start the day they were written.
@@ -579,10 +577,10 @@ const ANONYMISE_AUDIT: &[Statement] = &[
     by_keys(keyed!(
         concat!(
             "UPDATE notice_versions SET
-               submitted_by = CASE WHEN submitted_by IS NULL THEN NULL ELSE '",
+               submitted_by = CASE WHEN submitted_by IS NOT NULL THEN '",
             anonymised_actor!(),
             "' END,
-               decided_by = CASE WHEN decided_by IS NULL THEN NULL ELSE '",
+               decided_by = CASE WHEN decided_by IS NOT NULL THEN '",
             anonymised_actor!(),
             "' END,
                withdrawn_reason = NULL
@@ -597,7 +595,7 @@ const ANONYMISE_AUDIT: &[Statement] = &[
             "UPDATE retention_holds SET created_by = '",
             anonymised_actor!(),
             "',
-               released_by = CASE WHEN released_by IS NULL THEN NULL ELSE '",
+               released_by = CASE WHEN released_by IS NOT NULL THEN '",
             anonymised_actor!(),
             "' END,
                reason = '",
@@ -617,7 +615,7 @@ const ANONYMISE_AUDIT: &[Statement] = &[
             "UPDATE retention_pauses SET paused_by = '",
             anonymised_actor!(),
             "',
-               resumed_by = CASE WHEN resumed_by IS NULL THEN NULL ELSE '",
+               resumed_by = CASE WHEN resumed_by IS NOT NULL THEN '",
             anonymised_actor!(),
             "' END,
                reason = '",

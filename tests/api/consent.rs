@@ -83,15 +83,7 @@ async fn consent_receipt_withdrawal_then_verify(backend: Backend) {
     );
 
     // Withdrawing again changes nothing and writes nothing.
-    let again: Value = app
-        .post_json(
-            &format!("/api/v1/receipts/{token}/withdraw"),
-            &json!({"all": true}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let again: Value = app.withdraw_all(&token).await.json().await.unwrap();
     assert_eq!(again["withdrawn"], json!([]));
 
     let (ok, out) = app.verify();

@@ -567,6 +567,15 @@ impl TestApp {
         .unwrap()
     }
 
+    /// Withdraws every purpose of the consent behind a receipt token, as its holder would.
+    pub async fn withdraw_all(&self, token: &str) -> reqwest::Response {
+        self.post_json(
+            &format!("/api/v1/receipts/{token}/withdraw"),
+            &json!({"all": true}),
+        )
+        .await
+    }
+
     /// The number of ledger entries now (start-up itself writes some: imported approvals,
     /// audit events).
     pub fn ledger_length(&self) -> i64 {

@@ -27,12 +27,7 @@ async fn app_with_history(backend: Backend) -> (TestApp, i64) {
             .unwrap();
         tokens.push(created["token"].as_str().unwrap().to_owned());
     }
-    let r = app
-        .post_json(
-            &format!("/api/v1/receipts/{}/withdraw", tokens[0]),
-            &json!({"all": true}),
-        )
-        .await;
+    let r = app.withdraw_all(&tokens[0]).await;
     assert_eq!(r.status(), StatusCode::OK);
     let (ok, out) = app.verify();
     assert!(
@@ -152,12 +147,7 @@ async fn random_single_changes_are_each_detected_at_their_entry(backend: Backend
         tokens.push(created["token"].as_str().unwrap().to_owned());
     }
     for token in tokens.iter().take(WITHDRAWALS as usize) {
-        let r = app
-            .post_json(
-                &format!("/api/v1/receipts/{token}/withdraw"),
-                &json!({"all": true}),
-            )
-            .await;
+        let r = app.withdraw_all(&token).await;
         assert_eq!(r.status(), StatusCode::OK);
     }
     let head = base + CONSENTS + WITHDRAWALS;
@@ -380,12 +370,7 @@ async fn changes_to_what_retention_sealed_are_each_detected(backend: Backend) {
             .await;
         if i <= WITHDRAWN {
             let token = created["token"].as_str().unwrap();
-            let r = app
-                .post_json(
-                    &format!("/api/v1/receipts/{token}/withdraw"),
-                    &json!({"all": true}),
-                )
-                .await;
+            let r = app.withdraw_all(&token).await;
             assert_eq!(r.status(), StatusCode::OK);
         }
     }

@@ -133,11 +133,7 @@ async fn metrics_count_requests_and_consents_without_personal_data(backend: Back
     app.add_workshop("koeln-2026", OM_NOTICE);
     let created: Value = app.record_consent("koeln-2026", "metrik@example.org").await;
     let token = created["token"].as_str().unwrap().to_owned();
-    app.post_json(
-        &format!("/api/v1/receipts/{token}/withdraw"),
-        &serde_json::json!({"all": true}),
-    )
-    .await;
+    app.withdraw_all(&token).await;
     assert_eq!(app.get("/metrics").await.status(), StatusCode::UNAUTHORIZED);
     let auditor = app.create_token("auditor", "prometheus");
     let response = app

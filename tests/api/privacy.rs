@@ -30,11 +30,7 @@ async fn logs_contain_no_personal_data_or_tokens(backend: Backend) {
     let token = created["token"].as_str().unwrap().to_owned();
     app.get(&format!("/r/{token}")).await;
     app.get(&format!("/api/v1/receipts/{token}")).await;
-    app.post_json(
-        &format!("/api/v1/receipts/{token}/withdraw"),
-        &json!({"all": true}),
-    )
-    .await;
+    app.withdraw_all(&token).await;
     app.client
         .post(format!("{}/r/{token}/withdraw", app.address))
         .form(&[("all", "yes")])

@@ -1027,44 +1027,26 @@ async fn staff_names_leave_reviews_holds_and_pauses(backend: Backend) {
         2,
         "the released subject hold is anonymised; the other two stay named"
     );
-    let hold_of = |id: &str| {
-        format!(
-            "SELECT created_by || '|' || reason || '|' || target FROM retention_holds WHERE id = '{id}'"
-        )
+    // Who set the hold, why, and on what.
+    let hold = async |i: usize| {
+        let sql = format!(
+            "SELECT created_by || '|' || reason || '|' || target FROM retention_holds WHERE id = '{}'",
+            holds[i]
+        );
+        app.db.scalar_string(&sql).await
     };
-    assert_eq!(
-        app.db.scalar_string(&hold_of(&holds[0])).await,
-        "anonymisiert|anonymisiert|anonymisiert"
-    );
+    assert_eq!(hold(0).await, "anonymisiert|anonymisiert|anonymisiert");
     // The workshop hold ran out in January 2027: its clock starts then, so it goes in 2031.
+    assert!(hold(1).await.ends_with("|Prüfung|koeln-2026"));
     assert!(
-        app.db
-            .scalar_string(&hold_of(&holds[1]))
-            .await
-            .ends_with("|Prüfung|koeln-2026")
-    );
-    assert!(
-        app.db
-            .scalar_string(&hold_of(&holds[2]))
-            .await
-            .ends_with("|Dauerhafte Sperre|sitzungen"),
+        hold(2).await.ends_with("|Dauerhafte Sperre|sitzungen"),
         "an active hold stays as it was"
     );
 
     let later = cli_json_at(app, "2031-01-02T10:00:00Z", &["retention", "run", "--json"]);
     assert!(executed_in(&later, "pruefprotokoll") >= 1, "{later}");
-    assert!(
-        app.db
-            .scalar_string(&hold_of(&holds[1]))
-            .await
-            .starts_with("anonymisiert|anonymisiert|")
-    );
-    assert!(
-        app.db
-            .scalar_string(&hold_of(&holds[2]))
-            .await
-            .ends_with("|Dauerhafte Sperre|sitzungen")
-    );
+    assert!(hold(1).await.starts_with("anonymisiert|anonymisiert|"));
+    assert!(hold(2).await.ends_with("|Dauerhafte Sperre|sitzungen"));
     let verify: Value = serde_json::from_slice(&app.cli(&["verify", "--json"]).stdout).unwrap();
     assert_eq!(verify["ok"], true, "{verify}");
 }

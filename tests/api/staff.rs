@@ -512,11 +512,7 @@ async fn workshops_and_consents_through_the_staff_api(backend: Backend) {
             .unwrap();
         tokens.push(c["token"].as_str().unwrap().to_owned());
     }
-    app.post_json(
-        &format!("/api/v1/receipts/{}/withdraw", tokens[1]),
-        &json!({"all": true}),
-    )
-    .await;
+    app.withdraw_all(&tokens[1]).await;
     let get = |path: String| {
         app.client
             .get(format!("{}{path}", app.address))
