@@ -2,6 +2,8 @@
 //! group commit), then the whole ledger read and checked. Reports, in the same run:
 //!
 //! - **read**: `store::ledger::snapshot` (every table `verify` compares, one transaction);
+//!   on SQLite also `snapshot_by_rows`, the same read row by row through sqlx, which the
+//!   direct read replaced;
 //! - **check**: `consentd::verify::check` on that snapshot (chain, payload hashes, subject
 //!   digests, events, head), with whatever threads it uses;
 //! - **read + check**: the two above added, what `consentd verify` spends;
@@ -48,6 +50,14 @@ async fn main() {
         reads.push(started.elapsed().as_secs_f64());
     }
     let snapshot = snapshot.unwrap();
+    // The same snapshot row by row through sqlx: what SQLite's direct read replaced (and
+    // what PostgreSQL's read is).
+    let mut reads_by_rows = Vec::new();
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        ledger::snapshot_by_rows(&app.db).await.unwrap();
+        reads_by_rows.push(started.elapsed().as_secs_f64());
+    }
     let checks = timed(|| {
         let report = consentd::verify::check(&snapshot);
         assert!(report.ok, "the seeded ledger verifies");
@@ -62,6 +72,7 @@ async fn main() {
     let raw_chain = timed(|| hash_each(&chain_bytes));
 
     let (read, check, chain) = (median(reads), median(checks), median(chains));
+    let read_by_rows = median(reads_by_rows);
     let (raw_all, raw_chain) = (median(raw_all), median(raw_chain));
     let entries = snapshot.entries.len() as f64;
     let megabytes = |bytes: &[Vec<u8>]| bytes.iter().map(Vec::len).sum::<usize>() as f64 / 1e6;
@@ -76,6 +87,13 @@ async fn main() {
         );
     };
     row("read (snapshot)", read, raw_all);
+    if !postgres {
+        row(
+            "read row by row through sqlx (before)",
+            read_by_rows,
+            raw_all,
+        );
+    }
     row("check", check, raw_all);
     row("read + check", read + check, raw_all);
     row("chain only", chain, raw_chain);

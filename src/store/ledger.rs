@@ -7,9 +7,13 @@
 
 use chrono::{DateTime, Utc};
 
+use super::audit::AuditEvent;
 use super::consents::{
     ConsentEvent, ConsentRecord, StoredSubject, event_columns, record_columns, subject_columns,
 };
+use super::retention::DeletionLogEntry;
+use super::sqlite_scan::{scan, scan_fields};
+use super::subjects::Rectification;
 use super::{Db, with_db};
 use crate::domain::ledger::LedgerEntry;
 
@@ -174,6 +178,7 @@ pub async fn entry(db: &Db, seq: i64) -> sqlx::Result<Option<LedgerEntry>> {
 }
 
 /// Everything `verify` compares, read at one consistent moment.
+#[derive(Debug)]
 pub struct Snapshot {
     pub entries: Vec<LedgerEntry>,
     pub head: (i64, String),
@@ -188,6 +193,190 @@ pub struct Snapshot {
 }
 
 pub async fn snapshot(db: &Db) -> sqlx::Result<Snapshot> {
+    match scanned_snapshot(db).await? {
+        Some(snapshot) => Ok(snapshot),
+        None => snapshot_by_rows(db).await,
+    }
+}
+
+/// SQLite's direct read of the snapshot; `None` on PostgreSQL, or when a value needs sqlx's
+/// decoding. Public so tests can compare it with [`snapshot_by_rows`].
+#[doc(hidden)]
+pub async fn scanned_snapshot(db: &Db) -> sqlx::Result<Option<Snapshot>> {
+    let Db::Sqlite(pool) = db else {
+        return Ok(None);
+    };
+    let mut tx = pool.begin().await?;
+    let snapshot = scan_snapshot(&mut tx).await?;
+    tx.commit().await?;
+    Ok(snapshot)
+}
+
+// The snapshot's row types, for SQLite's direct read.
+scan_fields!(EntryRow {
+    seq,
+    recorded_at,
+    kind,
+    ref_id,
+    payload_sha256,
+    prev_sha256,
+    entry_sha256
+});
+scan_fields!(ConsentRecord {
+    id,
+    receipt_id,
+    subject_id,
+    workshop_id,
+    controller_id,
+    notice_id,
+    notice_version,
+    notice_language,
+    notice_sha256,
+    notice_content_sha256,
+    collection_method,
+    collector,
+    ip_truncated,
+    user_agent,
+    token_sha256,
+    renews_record_id,
+    recorded_at,
+    ledger_seq,
+});
+scan_fields!(ConsentEvent {
+    id,
+    record_id,
+    purpose_id,
+    legal_basis,
+    state,
+    actor,
+    occurred_at,
+    ledger_seq
+});
+scan_fields!(StoredSubject {
+    id,
+    name,
+    email,
+    organisation,
+    salt,
+    digest,
+    created_at,
+    erased_at,
+    current_digest,
+    email_pseudonym,
+});
+scan_fields!(AuditEvent {
+    id,
+    at,
+    actor,
+    action,
+    target,
+    ip_truncated,
+    ledger_seq
+});
+scan_fields!(DeletionLogEntry {
+    id,
+    executed_at,
+    category,
+    rule_version,
+    start_on,
+    due_on,
+    subject_pseudonym,
+    target,
+    rows_affected,
+    ledger_seq,
+    row_key,
+    replay_of,
+    sealed,
+});
+scan_fields!(Rectification {
+    id,
+    subject_id,
+    fields,
+    previous_digest,
+    digest,
+    rectified_at,
+    ledger_seq
+});
+
+/// The large tables of the snapshot read by [`sqlite_scan`], in SQLite's read transaction
+/// `tx`; `None` when a value needs sqlx's decoding (then read everything through sqlx).
+async fn scan_snapshot(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+) -> sqlx::Result<Option<Snapshot>> {
+    let scanned = {
+        let mut handle = tx.lock_handle().await?;
+        let db = handle.as_raw_handle();
+        let read = move || -> sqlx::Result<Option<_>> {
+            let Some(entries) = scan::<EntryRow>(db, "ledger ORDER BY seq")? else {
+                return Ok(None);
+            };
+            // In table order, sorted here: SQLite's ORDER BY took twice as long (through the
+            // index on ledger_seq and a sort of each sequence number's events).
+            let Some(mut records) = scan::<ConsentRecord>(db, "consent_records")? else {
+                return Ok(None);
+            };
+            records.sort_unstable_by_key(|r| r.ledger_seq);
+            let Some(mut events) = scan::<ConsentEvent>(db, "consent_events")? else {
+                return Ok(None);
+            };
+            events.sort_unstable_by(|a, b| (a.ledger_seq, &a.id).cmp(&(b.ledger_seq, &b.id)));
+            let Some(subjects) = scan(db, "subjects")? else {
+                return Ok(None);
+            };
+            let Some(audit_events) = scan(db, "audit_events ORDER BY ledger_seq")? else {
+                return Ok(None);
+            };
+            let Some(deletions) = scan(db, "deletion_log ORDER BY ledger_seq")? else {
+                return Ok(None);
+            };
+            let Some(rectifications) = scan(db, "subject_rectifications ORDER BY ledger_seq")?
+            else {
+                return Ok(None);
+            };
+            Ok(Some((
+                entries,
+                records,
+                events,
+                subjects,
+                audit_events,
+                deletions,
+                rectifications,
+            )))
+        };
+        // Stepping SQLite blocks this thread for as long as the read takes.
+        match tokio::runtime::Handle::current().runtime_flavor() {
+            tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(read),
+            _ => read(),
+        }?
+    };
+    let Some((entries, records, events, subjects, audit_events, deletions, rectifications)) =
+        scanned
+    else {
+        return Ok(None);
+    };
+    let head = sqlx::query_as("SELECT seq, entry_sha256 FROM ledger_head WHERE id = 1")
+        .fetch_one(&mut **tx)
+        .await?;
+    let notice_texts = sqlx::query_as("SELECT sha256, markdown FROM notice_texts")
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(Some(Snapshot {
+        entries: entries.into_iter().map(LedgerEntry::from).collect(),
+        head,
+        records,
+        events,
+        subjects,
+        audit_events,
+        notice_texts,
+        deletions,
+        rectifications,
+    }))
+}
+
+/// The snapshot read row by row through sqlx (PostgreSQL, and SQLite values in forms only
+/// sqlx decodes).
+#[doc(hidden)]
+pub async fn snapshot_by_rows(db: &Db) -> sqlx::Result<Snapshot> {
     let is_postgres = matches!(db, Db::Postgres(_));
     let records_sql = concat!(
         "SELECT ",

@@ -13,6 +13,7 @@ pub mod personal_data;
 pub mod retention;
 pub mod sessions;
 pub mod signing_keys;
+mod sqlite_scan;
 pub mod subjects;
 pub mod tokens;
 pub mod users;

@@ -133,6 +133,25 @@ impl TestDb {
         }
     }
 
+    /// On SQLite, `verify` reads its snapshot directly (`store::ledger::scanned_snapshot`),
+    /// and what it reads is what sqlx reads row by row (`snapshot_by_rows`).
+    pub async fn assert_snapshot_reads_agree(&self) {
+        use consentd::store::ledger;
+        let db = consentd::store::Db::connect_existing(&self.url)
+            .await
+            .unwrap();
+        let by_rows = ledger::snapshot_by_rows(&db).await.unwrap();
+        assert!(!by_rows.entries.is_empty());
+        if self.backend == Backend::Sqlite {
+            let direct = ledger::scanned_snapshot(&db)
+                .await
+                .unwrap()
+                .expect("every value in the form the direct read takes");
+            assert_eq!(format!("{direct:#?}"), format!("{by_rows:#?}"));
+        }
+        db.close().await;
+    }
+
     pub async fn scalar_i64(&self, sql: &str) -> i64 {
         self.scalar(sql).await
     }

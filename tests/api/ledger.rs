@@ -493,6 +493,44 @@ on_both_backends!(
     random_single_changes_are_each_detected_at_their_entry,
 );
 
+/// SQLite keeps a value in whatever form it was written. `verify`'s direct read of SQLite
+/// agrees with sqlx's row-by-row read; a timestamp in a form only sqlx's decoder knows sends
+/// the read through sqlx, and the same history still verifies.
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_values_in_other_forms_verify_alike() {
+    let (app, base) = app_with_history(Backend::Sqlite).await;
+    app.db.assert_snapshot_reads_agree().await;
+    app.db
+        .tamper(&[
+            // The same instants in other forms sqlx accepts: without the offset (read as
+            // UTC, and not RFC 3339, so `verify` reads these tables through sqlx) and with Z.
+            "UPDATE consent_records SET recorded_at = replace(substr(recorded_at, 1, length(recorded_at) - 6), 'T', ' ')",
+            "UPDATE consent_events SET occurred_at = replace(occurred_at, '+00:00', 'Z')",
+        ])
+        .await;
+    let stored = app
+        .db
+        .scalar_string("SELECT recorded_at FROM consent_records LIMIT 1")
+        .await;
+    assert!(stored.contains(' ') && !stored.contains('+'), "{stored}");
+    let db = consentd::store::Db::connect_existing(&app.db.url)
+        .await
+        .unwrap();
+    assert!(
+        consentd::store::ledger::scanned_snapshot(&db)
+            .await
+            .unwrap()
+            .is_none(),
+        "a timestamp without offset is left to sqlx"
+    );
+    db.close().await;
+    let (ok, out) = app.verify();
+    assert!(
+        ok && out.contains(&format!("ledger OK: {} entries", base + 4)),
+        "{out}"
+    );
+}
+
 /// Erasure through the service is reported as erased, not as tampering; erasing the same
 /// data with SQL is tampering.
 async fn erasure_through_the_service_still_verifies(backend: Backend) {

@@ -515,6 +515,7 @@ async fn staff_area_finds_exports_and_erases(backend: Backend) {
     );
     let (ok, out) = app.verify();
     assert!(ok, "{out}");
+    app.db.assert_snapshot_reads_agree().await;
     // Without the CSRF token nothing happens.
     let refused = app
         .client
