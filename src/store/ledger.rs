@@ -12,7 +12,7 @@ use super::consents::{
     ConsentEvent, ConsentRecord, StoredSubject, event_columns, record_columns, subject_columns,
 };
 use super::retention::DeletionLogEntry;
-use super::sqlite_scan::{scan, scan_fields};
+use super::sqlite_scan::{ScanError, scan, scan_fields};
 use super::subjects::Rectification;
 use super::{Db, with_db};
 use crate::domain::ledger::LedgerEntry;
@@ -213,6 +213,16 @@ pub async fn scanned_snapshot(db: &Db) -> sqlx::Result<Option<Snapshot>> {
 }
 
 // The snapshot's row types, for SQLite's direct read.
+struct LedgerHead {
+    seq: i64,
+    entry_sha256: String,
+}
+struct NoticeText {
+    sha256: String,
+    markdown: String,
+}
+scan_fields!(LedgerHead { seq, entry_sha256 });
+scan_fields!(NoticeText { sha256, markdown });
 scan_fields!(EntryRow {
     seq,
     recorded_at,
@@ -298,79 +308,49 @@ scan_fields!(Rectification {
     ledger_seq
 });
 
-/// The large tables of the snapshot read by [`sqlite_scan`], in SQLite's read transaction
-/// `tx`; `None` when a value needs sqlx's decoding (then read everything through sqlx).
+/// The snapshot read by [`sqlite_scan`] in SQLite's read transaction `tx`; `None` when a
+/// value needs sqlx's decoding (then read everything through sqlx).
 async fn scan_snapshot(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
 ) -> sqlx::Result<Option<Snapshot>> {
-    let scanned = {
-        let mut handle = tx.lock_handle().await?;
-        let db = handle.as_raw_handle();
-        let read = move || -> sqlx::Result<Option<_>> {
-            let Some(entries) = scan::<EntryRow>(db, "ledger ORDER BY seq")? else {
-                return Ok(None);
-            };
-            // In table order, sorted here: SQLite's ORDER BY took twice as long (through the
-            // index on ledger_seq and a sort of each sequence number's events).
-            let Some(mut records) = scan::<ConsentRecord>(db, "consent_records")? else {
-                return Ok(None);
-            };
-            records.sort_unstable_by_key(|r| r.ledger_seq);
-            let Some(mut events) = scan::<ConsentEvent>(db, "consent_events")? else {
-                return Ok(None);
-            };
-            events.sort_unstable_by(|a, b| (a.ledger_seq, &a.id).cmp(&(b.ledger_seq, &b.id)));
-            let Some(subjects) = scan(db, "subjects")? else {
-                return Ok(None);
-            };
-            let Some(audit_events) = scan(db, "audit_events ORDER BY ledger_seq")? else {
-                return Ok(None);
-            };
-            let Some(deletions) = scan(db, "deletion_log ORDER BY ledger_seq")? else {
-                return Ok(None);
-            };
-            let Some(rectifications) = scan(db, "subject_rectifications ORDER BY ledger_seq")?
-            else {
-                return Ok(None);
-            };
-            Ok(Some((
-                entries,
-                records,
-                events,
-                subjects,
-                audit_events,
-                deletions,
-                rectifications,
-            )))
-        };
-        // Stepping SQLite blocks this thread for as long as the read takes.
-        match tokio::runtime::Handle::current().runtime_flavor() {
-            tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(read),
-            _ => read(),
-        }?
+    let mut handle = tx.lock_handle().await?;
+    let db = handle.as_raw_handle();
+    let read = move || -> Result<Snapshot, ScanError> {
+        // Records and events in table order, sorted here: SQLite's ORDER BY took twice as
+        // long (through the index on ledger_seq, then sorting each entry's events).
+        let mut records = scan::<ConsentRecord>(db, "consent_records")?;
+        records.sort_unstable_by_key(|r| r.ledger_seq);
+        let mut events = scan::<ConsentEvent>(db, "consent_events")?;
+        events.sort_unstable_by(|a, b| (a.ledger_seq, &a.id).cmp(&(b.ledger_seq, &b.id)));
+        let entries = scan::<EntryRow>(db, "ledger ORDER BY seq")?;
+        Ok(Snapshot {
+            entries: entries.into_iter().map(LedgerEntry::from).collect(),
+            head: scan::<LedgerHead>(db, "ledger_head WHERE id = 1")?
+                .pop()
+                .map(|h| (h.seq, h.entry_sha256))
+                .ok_or(ScanError::Sqlite(sqlx::Error::RowNotFound))?,
+            records,
+            events,
+            subjects: scan(db, "subjects")?,
+            audit_events: scan(db, "audit_events ORDER BY ledger_seq")?,
+            notice_texts: scan::<NoticeText>(db, "notice_texts")?
+                .into_iter()
+                .map(|t| (t.sha256, t.markdown))
+                .collect(),
+            deletions: scan(db, "deletion_log ORDER BY ledger_seq")?,
+            rectifications: scan(db, "subject_rectifications ORDER BY ledger_seq")?,
+        })
     };
-    let Some((entries, records, events, subjects, audit_events, deletions, rectifications)) =
-        scanned
-    else {
-        return Ok(None);
+    // Stepping SQLite blocks this thread for as long as the read takes.
+    let read = match tokio::runtime::Handle::current().runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(read),
+        _ => read(),
     };
-    let head = sqlx::query_as("SELECT seq, entry_sha256 FROM ledger_head WHERE id = 1")
-        .fetch_one(&mut **tx)
-        .await?;
-    let notice_texts = sqlx::query_as("SELECT sha256, markdown FROM notice_texts")
-        .fetch_all(&mut **tx)
-        .await?;
-    Ok(Some(Snapshot {
-        entries: entries.into_iter().map(LedgerEntry::from).collect(),
-        head,
-        records,
-        events,
-        subjects,
-        audit_events,
-        notice_texts,
-        deletions,
-        rectifications,
-    }))
+    match read {
+        Ok(snapshot) => Ok(Some(snapshot)),
+        Err(ScanError::NotPlain) => Ok(None),
+        Err(ScanError::Sqlite(e)) => Err(e),
+    }
 }
 
 /// The snapshot read row by row through sqlx (PostgreSQL, and SQLite values in forms only

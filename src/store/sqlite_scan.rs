@@ -9,7 +9,7 @@
 //!
 //! Only plain values are read: text that is UTF-8, integers, NULL, timestamps in RFC 3339
 //! (how sqlx writes them) and dates as `YYYY-MM-DD`. Anything else makes [`scan`] answer
-//! `None`, and the caller reads the table through sqlx, which knows every format sqlx accepts.
+//! [`ScanError::NotPlain`], and the caller reads through sqlx, which knows every form.
 
 use std::ffi::{CStr, c_int};
 use std::ptr::NonNull;
@@ -136,15 +136,23 @@ impl Drop for Statement {
     }
 }
 
-/// Runs `SELECT {T::COLUMNS} FROM {rest}` on `db`; `Ok(None)` when a value is not in the
-/// plain form this module reads (read the table through sqlx then).
+/// Why [`scan`] did not read a table.
+#[derive(Debug)]
+pub(crate) enum ScanError {
+    /// SQLite refused the statement or failed while stepping it.
+    Sqlite(sqlx::Error),
+    /// A value is not in a form this module reads: read through sqlx instead.
+    NotPlain,
+}
+
+/// Runs `SELECT {T::COLUMNS} FROM {rest}` on `db`.
 ///
 /// `db` must be the handle of a locked connection ([`sqlx::sqlite::LockedSqliteHandle`]),
 /// used by nobody else while this runs.
-pub(crate) fn scan<T: Scan>(db: NonNull<ffi::sqlite3>, rest: &str) -> sqlx::Result<Option<Vec<T>>> {
+pub(crate) fn scan<T: Scan>(db: NonNull<ffi::sqlite3>, rest: &str) -> Result<Vec<T>, ScanError> {
     let sql = format!("SELECT {} FROM {rest}", T::COLUMNS);
-    let length = c_int::try_from(sql.len())
-        .map_err(|_| sqlx::Error::Protocol("statement too long".into()))?;
+    // Longer than 2 GB cannot happen with the column lists here; sqlx would refuse it too.
+    let length = c_int::try_from(sql.len()).map_err(|_| ScanError::NotPlain)?;
     let mut stmt = std::ptr::null_mut();
     // SAFETY: `db` is a live connection that only this thread uses (the caller holds its
     // lock); `sql` outlives the call and its length is given, so no NUL is needed.
@@ -160,27 +168,25 @@ pub(crate) fn scan<T: Scan>(db: NonNull<ffi::sqlite3>, rest: &str) -> sqlx::Resu
     if code != ffi::SQLITE_OK {
         return Err(sqlite_error(db, code));
     }
-    let stmt = Statement(
-        NonNull::new(stmt).ok_or_else(|| sqlx::Error::Protocol("empty statement".into()))?,
-    );
+    // A null statement means the text held none; `SELECT … FROM` always is one.
+    let stmt = Statement(NonNull::new(stmt).ok_or(ScanError::NotPlain)?);
     let row = Row { stmt: stmt.0 };
     let mut rows = Vec::new();
     loop {
         // SAFETY: a prepared statement of this connection, stepped on this thread only.
         match unsafe { ffi::sqlite3_step(stmt.0.as_ptr()) } {
-            ffi::SQLITE_ROW => match T::from_row(&row) {
-                Some(value) => rows.push(value),
-                None => return Ok(None),
-            },
-            ffi::SQLITE_DONE => return Ok(Some(rows)),
+            ffi::SQLITE_ROW => rows.push(T::from_row(&row).ok_or(ScanError::NotPlain)?),
+            ffi::SQLITE_DONE => return Ok(rows),
             code => return Err(sqlite_error(db, code)),
         }
     }
 }
 
-fn sqlite_error(db: NonNull<ffi::sqlite3>, code: c_int) -> sqlx::Error {
+fn sqlite_error(db: NonNull<ffi::sqlite3>, code: c_int) -> ScanError {
     // SAFETY: `sqlite3_errmsg` returns a NUL-terminated message owned by the connection,
     // copied here before anything else runs on it.
     let message = unsafe { CStr::from_ptr(ffi::sqlite3_errmsg(db.as_ptr())) }.to_string_lossy();
-    sqlx::Error::Protocol(format!("SQLite error {code}: {message}"))
+    ScanError::Sqlite(sqlx::Error::Protocol(format!(
+        "SQLite error {code}: {message}"
+    )))
 }
