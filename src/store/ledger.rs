@@ -313,32 +313,34 @@ scan_fields!(Rectification {
 async fn scan_snapshot(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
 ) -> sqlx::Result<Option<Snapshot>> {
-    let mut handle = tx.lock_handle().await?;
-    let db = handle.as_raw_handle();
-    let read = move || -> Result<Snapshot, ScanError> {
+    let mut connection = tx.lock_handle().await?;
+    let mut read = || -> Result<Snapshot, ScanError> {
         // Records and events in table order, sorted here: SQLite's ORDER BY took twice as
         // long (through the index on ledger_seq, then sorting each entry's events).
-        let mut records = scan::<ConsentRecord>(db, "consent_records")?;
+        let mut records = scan::<ConsentRecord>(&mut connection, "consent_records")?;
         records.sort_unstable_by_key(|r| r.ledger_seq);
-        let mut events = scan::<ConsentEvent>(db, "consent_events")?;
+        let mut events = scan::<ConsentEvent>(&mut connection, "consent_events")?;
         events.sort_unstable_by(|a, b| (a.ledger_seq, &a.id).cmp(&(b.ledger_seq, &b.id)));
-        let entries = scan::<EntryRow>(db, "ledger ORDER BY seq")?;
+        let entries = scan::<EntryRow>(&mut connection, "ledger ORDER BY seq")?;
         Ok(Snapshot {
             entries: entries.into_iter().map(LedgerEntry::from).collect(),
-            head: scan::<LedgerHead>(db, "ledger_head WHERE id = 1")?
+            head: scan::<LedgerHead>(&mut connection, "ledger_head WHERE id = 1")?
                 .pop()
                 .map(|h| (h.seq, h.entry_sha256))
                 .ok_or(ScanError::Sqlite(sqlx::Error::RowNotFound))?,
             records,
             events,
-            subjects: scan(db, "subjects")?,
-            audit_events: scan(db, "audit_events ORDER BY ledger_seq")?,
-            notice_texts: scan::<NoticeText>(db, "notice_texts")?
+            subjects: scan(&mut connection, "subjects")?,
+            audit_events: scan(&mut connection, "audit_events ORDER BY ledger_seq")?,
+            notice_texts: scan::<NoticeText>(&mut connection, "notice_texts")?
                 .into_iter()
                 .map(|t| (t.sha256, t.markdown))
                 .collect(),
-            deletions: scan(db, "deletion_log ORDER BY ledger_seq")?,
-            rectifications: scan(db, "subject_rectifications ORDER BY ledger_seq")?,
+            deletions: scan(&mut connection, "deletion_log ORDER BY ledger_seq")?,
+            rectifications: scan(
+                &mut connection,
+                "subject_rectifications ORDER BY ledger_seq",
+            )?,
         })
     };
     // Stepping SQLite blocks this thread for as long as the read takes.

@@ -16,6 +16,7 @@ use std::ptr::NonNull;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use libsqlite3_sys as ffi;
+use sqlx::sqlite::LockedSqliteHandle;
 
 /// The current row of a statement being stepped.
 pub(crate) struct Row {
@@ -145,17 +146,20 @@ pub(crate) enum ScanError {
     NotPlain,
 }
 
-/// Runs `SELECT {T::COLUMNS} FROM {rest}` on `db`.
-///
-/// `db` must be the handle of a locked connection ([`sqlx::sqlite::LockedSqliteHandle`]),
-/// used by nobody else while this runs.
-pub(crate) fn scan<T: Scan>(db: NonNull<ffi::sqlite3>, rest: &str) -> Result<Vec<T>, ScanError> {
+/// Runs `SELECT {T::COLUMNS} FROM {rest}` on the locked connection, in whatever transaction
+/// it is in.
+pub(crate) fn scan<T: Scan>(
+    connection: &mut LockedSqliteHandle<'_>,
+    rest: &str,
+) -> Result<Vec<T>, ScanError> {
+    let db = connection.as_raw_handle();
     let sql = format!("SELECT {} FROM {rest}", T::COLUMNS);
     // Longer than 2 GB cannot happen with the column lists here; sqlx would refuse it too.
     let length = c_int::try_from(sql.len()).map_err(|_| ScanError::NotPlain)?;
     let mut stmt = std::ptr::null_mut();
-    // SAFETY: `db` is a live connection that only this thread uses (the caller holds its
-    // lock); `sql` outlives the call and its length is given, so no NUL is needed.
+    // SAFETY: `db` is a live connection that only this thread uses while `connection`, its
+    // lock, is borrowed here; `sql` outlives the call and its length is given, so no NUL is
+    // needed.
     let code = unsafe {
         ffi::sqlite3_prepare_v2(
             db.as_ptr(),
