@@ -121,13 +121,8 @@ async fn baseline(db: &Db) -> usize {
 }
 
 fn main() {
-    // As `consentd serve` does, before the runtime's threads exist.
-    consentd::jobs::limit_malloc_arenas();
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(sweep());
+    // The runtime `consentd serve` runs on (malloc arenas capped).
+    consentd::jobs::runtime().unwrap().block_on(sweep());
 }
 
 async fn sweep() {

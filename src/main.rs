@@ -336,11 +336,7 @@ enum NoticesCommand {
 }
 
 fn main() -> ExitCode {
-    // Before the runtime's threads exist, so that none of them has an arena of its own.
-    consentd::jobs::limit_malloc_arenas();
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+    consentd::jobs::runtime()
         .expect("the tokio runtime starts")
         .block_on(main_with_runtime())
 }
