@@ -80,15 +80,10 @@ impl From<anyhow::Error> for Error {
 pub fn is_storage_full(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(io) => is_disk_full(io),
-        sqlx::Error::Database(db) => {
-            let code = db.code().unwrap_or_default();
-            match db.try_downcast_ref::<sqlx::sqlite::SqliteError>() {
-                Some(_) => code
-                    .parse::<i32>()
-                    .is_ok_and(|extended| extended & 0xff == SQLITE_FULL),
-                None => code == "53100",
-            }
-        }
+        sqlx::Error::Database(db) => match crate::store::sqlite_result_code(db.as_ref()) {
+            Some(extended) => extended & 0xff == SQLITE_FULL,
+            None => db.code().as_deref() == Some("53100"),
+        },
         _ => false,
     }
 }

@@ -3,7 +3,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::ledger::{insert_entries, insert_entry, lock_head, lock_head_for_batch};
+use super::ledger::{
+    append_direct, insert_entries, insert_entry, lock_head, lock_head_for_batch, locked_head_direct,
+};
+use super::sqlite_direct::{Direct, blocking};
 use super::{Db, insert_values, with_db};
 use crate::clock::{Clock, canonical_time};
 use crate::domain::consent::{
@@ -271,64 +274,91 @@ impl<'a> PreparedConsent<'a> {
     }
 }
 
-/// Stores many consents in one transaction: one lock of the ledger head, one statement per
-/// table, one commit (one fsync) for all of them. Each consent still gets its own record,
-/// events and ledger entry, chained in the order given. All or nothing.
+/// A new subject's row.
+struct SubjectRow {
+    id: String,
+    name: String,
+    email: String,
+    organisation: Option<String>,
+    salt: String,
+    digest: String,
+}
+
+/// Chains the batch onto the ledger head `(seq, sha256)` at `now`: each consent's record,
+/// events and ledger entry, in the order given, and the rows of their subjects.
+fn chain(
+    prepared: Vec<PreparedConsent>,
+    (head_seq, head_sha256): (i64, String),
+    now: DateTime<Utc>,
+) -> (Vec<RecordedConsent>, Vec<SubjectRow>) {
+    let mut prev = head_sha256;
+    let mut recorded = Vec::with_capacity(prepared.len());
+    let mut subjects = Vec::with_capacity(prepared.len());
+    for (seq, consent) in (head_seq + 1..).zip(prepared) {
+        let (record, events, consent) = consent.at(seq, now);
+        let hash = payload_hash(&record.payload(&consent.digest, &events));
+        let entry = LedgerEntry::next(
+            seq,
+            &prev,
+            now,
+            EntryKind::ConsentRecorded,
+            &record.id,
+            &hash,
+        );
+        prev.clone_from(&entry.entry_sha256);
+        let subject = &consent.new.subject;
+        subjects.push(SubjectRow {
+            id: consent.subject_id,
+            name: subject.name.as_str().to_owned(),
+            email: subject.email.as_str().to_owned(),
+            organisation: subject.organisation.as_ref().map(|o| o.as_str().to_owned()),
+            salt: consent.salt,
+            digest: consent.digest,
+        });
+        recorded.push(RecordedConsent {
+            record,
+            events,
+            token: consent.token,
+            ledger: entry,
+        });
+    }
+    (recorded, subjects)
+}
+
+const INSERT_SUBJECT: &str =
+    "INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at) ";
+const INSERT_RECORD: &str = concat!("INSERT INTO consent_records (", record_columns!(), ") ");
+const INSERT_EVENT: &str = concat!("INSERT INTO consent_events (", event_columns!(), ") ");
+
+/// Stores many consents in one transaction: one lock of the ledger head, one commit (one
+/// fsync) for all of them. Each consent still gets its own record, events and ledger entry,
+/// chained in the order given. All or nothing.
 pub async fn record_batch(
     db: &Db,
     clock: &Clock,
     batch: &[NewConsent],
 ) -> sqlx::Result<Vec<RecordedConsent>> {
     let prepared: Vec<PreparedConsent> = batch.iter().map(PreparedConsent::of).collect();
-    with_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let (head_seq, head_sha256) = lock_head_for_batch!(tx);
-        // The time is read under the lock, so ledger times grow with sequence numbers.
-        let now = clock.now();
-        let mut prev = head_sha256;
-        let mut recorded = Vec::with_capacity(prepared.len());
-        let mut subjects = Vec::with_capacity(prepared.len());
-        for (seq, consent) in (head_seq + 1..).zip(prepared) {
-            let (record, events, consent) = consent.at(seq, now);
-            let hash = payload_hash(&record.payload(&consent.digest, &events));
-            let entry =
-                LedgerEntry::next(seq, &prev, now, EntryKind::ConsentRecorded, &record.id, &hash);
-            prev.clone_from(&entry.entry_sha256);
-            let subject = &consent.new.subject;
-            subjects.push((
-                consent.subject_id,
-                subject.name.as_str().to_owned(),
-                subject.email.as_str().to_owned(),
-                subject.organisation.as_ref().map(|o| o.as_str().to_owned()),
-                consent.salt,
-                consent.digest,
-            ));
-            recorded.push(RecordedConsent { record, events, token: consent.token, ledger: entry });
-        }
-        let entries: Vec<LedgerEntry> = recorded.iter().map(|r| r.ledger.clone()).collect();
-        insert_entries!(tx, &entries);
-        insert_values!(
-            tx,
-            "INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at) ",
-            7,
-            subjects,
-            |row, s| {
-                row.push_bind(&s.0)
-                    .push_bind(&s.1)
-                    .push_bind(&s.2)
-                    .push_bind(&s.3)
-                    .push_bind(&s.4)
-                    .push_bind(&s.5)
-                    .push_bind(now);
-            }
-        );
-        let records: Vec<&ConsentRecord> = recorded.iter().map(|r| &r.record).collect();
-        insert_values!(
-            tx,
-            concat!("INSERT INTO consent_records (", record_columns!(), ") "),
-            18,
-            records,
-            |row, r| {
+    match db {
+        Db::Sqlite(pool) => record_batch_sqlite(pool, clock, prepared).await,
+        Db::Postgres(pool) => {
+            let mut tx = pool.begin().await?;
+            let head = lock_head_for_batch!(tx);
+            // The time is read under the lock, so ledger times grow with sequence numbers.
+            let (recorded, subjects) = chain(prepared, head, clock.now());
+            let entries: Vec<LedgerEntry> = recorded.iter().map(|r| r.ledger.clone()).collect();
+            insert_entries!(tx, &entries);
+            insert_values!(tx, INSERT_SUBJECT, 7, subjects, |row, s| {
+                row.push_bind(&s.id)
+                    .push_bind(&s.name)
+                    .push_bind(&s.email)
+                    .push_bind(&s.organisation)
+                    .push_bind(&s.salt)
+                    .push_bind(&s.digest)
+                    .push_bind(entries[0].recorded_at);
+            });
+            let records: Vec<&ConsentRecord> = recorded.iter().map(|r| &r.record).collect();
+            insert_values!(tx, INSERT_RECORD, 18, records, |row, r| {
                 row.push_bind(&r.id)
                     .push_bind(&r.receipt_id)
                     .push_bind(&r.subject_id)
@@ -347,15 +377,9 @@ pub async fn record_batch(
                     .push_bind(&r.renews_record_id)
                     .push_bind(r.recorded_at)
                     .push_bind(r.ledger_seq);
-            }
-        );
-        let events: Vec<&ConsentEvent> = recorded.iter().flat_map(|r| &r.events).collect();
-        insert_values!(
-            tx,
-            concat!("INSERT INTO consent_events (", event_columns!(), ") "),
-            8,
-            events,
-            |row, e| {
+            });
+            let events: Vec<&ConsentEvent> = recorded.iter().flat_map(|r| &r.events).collect();
+            insert_values!(tx, INSERT_EVENT, 8, events, |row, e| {
                 row.push_bind(&e.id)
                     .push_bind(&e.record_id)
                     .push_bind(&e.purpose_id)
@@ -364,11 +388,102 @@ pub async fn record_batch(
                     .push_bind(&e.actor)
                     .push_bind(e.occurred_at)
                     .push_bind(e.ledger_seq);
-            }
-        );
-        tx.commit().await?;
-        Ok(recorded)
-    })
+            });
+            tx.commit().await?;
+            Ok(recorded)
+        }
+    }
+}
+
+/// [`record_batch`] on SQLite: the whole transaction runs on this thread through the locked
+/// connection, one hand-over to sqlx's worker thread instead of one per statement (under
+/// load each hand-over waited for a core behind the request threads; benches/NOTES.md).
+async fn record_batch_sqlite(
+    pool: &sqlx::SqlitePool,
+    clock: &Clock,
+    prepared: Vec<PreparedConsent<'_>>,
+) -> sqlx::Result<Vec<RecordedConsent>> {
+    let mut connection = pool.acquire().await?;
+    let mut lock = connection.lock_handle().await?;
+    let (written, left_open) = blocking(|| {
+        let db = Direct::new(&mut lock);
+        let written = write_batch_sqlite(&db, clock, prepared);
+        if written.is_err() {
+            // SQLite may have rolled back by itself (a full disk): nothing to report then.
+            let _ = db.execute("ROLLBACK");
+        }
+        (written, db.in_transaction())
+    });
+    drop(lock);
+    if left_open {
+        // Its next user would start inside this failed transaction.
+        connection.close_on_drop();
+    }
+    written
+}
+
+fn write_batch_sqlite(
+    db: &Direct<'_>,
+    clock: &Clock,
+    prepared: Vec<PreparedConsent>,
+) -> sqlx::Result<Vec<RecordedConsent>> {
+    // The write lock at once: the head read below cannot go stale.
+    db.execute("BEGIN IMMEDIATE")?;
+    let head = locked_head_direct(db)?;
+    // The time is read under the lock, so ledger times grow with sequence numbers.
+    let now = clock.now();
+    let (recorded, subjects) = chain(prepared, head, now);
+    append_direct(db, recorded.iter().map(|r| &r.ledger))?;
+    let mut insert = db.prepare_insert(INSERT_SUBJECT, 7)?;
+    for s in &subjects {
+        insert.execute(&[
+            &s.id,
+            &s.name,
+            &s.email,
+            &s.organisation,
+            &s.salt,
+            &s.digest,
+            &now,
+        ])?;
+    }
+    let mut insert = db.prepare_insert(INSERT_RECORD, 18)?;
+    for r in recorded.iter().map(|r| &r.record) {
+        insert.execute(&[
+            &r.id,
+            &r.receipt_id,
+            &r.subject_id,
+            &r.workshop_id,
+            &r.controller_id,
+            &r.notice_id,
+            &r.notice_version,
+            &r.notice_language,
+            &r.notice_sha256,
+            &r.notice_content_sha256,
+            &r.collection_method,
+            &r.collector,
+            &r.ip_truncated,
+            &r.user_agent,
+            &r.token_sha256,
+            &r.renews_record_id,
+            &r.recorded_at,
+            &r.ledger_seq,
+        ])?;
+    }
+    let mut insert = db.prepare_insert(INSERT_EVENT, 8)?;
+    for e in recorded.iter().flat_map(|r| &r.events) {
+        insert.execute(&[
+            &e.id,
+            &e.record_id,
+            &e.purpose_id,
+            &e.legal_basis,
+            &e.state,
+            &e.actor,
+            &e.occurred_at,
+            &e.ledger_seq,
+        ])?;
+    }
+    db.execute("COMMIT")?;
+    Ok(recorded)
 }
 
 /// Which purposes to withdraw.

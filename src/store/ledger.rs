@@ -12,6 +12,7 @@ use super::consents::{
     ConsentEvent, ConsentRecord, StoredSubject, event_columns, record_columns, subject_columns,
 };
 use super::retention::DeletionLogEntry;
+use super::sqlite_direct::{Direct, blocking};
 use super::sqlite_scan::{ScanError, scan, scan_fields};
 use super::subjects::Rectification;
 use super::{Db, with_db};
@@ -69,6 +70,14 @@ macro_rules! lock_head_for_batch {
 }
 pub(crate) use lock_head_for_batch;
 
+/// The ledger's columns, in the order entries are inserted.
+macro_rules! entry_columns {
+    () => {
+        "seq, recorded_at, kind, ref_id, payload_sha256, prev_sha256, entry_sha256"
+    };
+}
+pub(crate) use entry_columns;
+
 /// Inserts consecutive `$entries` (following the head [`lock_head_for_batch!`] returned) and
 /// moves the head to the last of them.
 macro_rules! insert_entries {
@@ -77,7 +86,11 @@ macro_rules! insert_entries {
         if let Some(last) = entries.last() {
             $crate::store::insert_values!(
                 $tx,
-                "INSERT INTO ledger (seq, recorded_at, kind, ref_id, payload_sha256, prev_sha256, entry_sha256) ",
+                concat!(
+                    "INSERT INTO ledger (",
+                    $crate::store::ledger::entry_columns!(),
+                    ") "
+                ),
                 7,
                 entries,
                 |row, e| {
@@ -99,6 +112,43 @@ macro_rules! insert_entries {
     }};
 }
 pub(crate) use insert_entries;
+
+/// The head on a connection used directly that holds SQLite's write lock (`BEGIN
+/// IMMEDIATE`): nobody else can move it before this transaction ends.
+pub(crate) fn locked_head_direct(db: &Direct<'_>) -> sqlx::Result<(i64, String)> {
+    let head = scan::<LedgerHead>(db, "ledger_head WHERE id = 1")?
+        .pop()
+        .ok_or(sqlx::Error::RowNotFound)?;
+    Ok((head.seq, head.entry_sha256))
+}
+
+/// [`insert_entries!`] on a connection used directly: appends consecutive `entries` after the
+/// head [`locked_head_direct`] read, and moves the head to the last of them.
+pub(crate) fn append_direct<'e>(
+    db: &Direct<'_>,
+    entries: impl IntoIterator<Item = &'e LedgerEntry>,
+) -> sqlx::Result<()> {
+    let mut insert =
+        db.prepare_insert(concat!("INSERT INTO ledger (", entry_columns!(), ") "), 7)?;
+    let mut last = None;
+    for e in entries {
+        insert.execute(&[
+            &e.seq,
+            &e.recorded_at,
+            &e.kind,
+            &e.ref_id,
+            &e.payload_sha256,
+            &e.prev_sha256,
+            &e.entry_sha256,
+        ])?;
+        last = Some(e);
+    }
+    if let Some(last) = last {
+        db.prepare("UPDATE ledger_head SET seq = ?, entry_sha256 = ? WHERE id = 1")?
+            .execute(&[&last.seq, &last.entry_sha256])?;
+    }
+    Ok(())
+}
 
 #[derive(sqlx::FromRow)]
 struct EntryRow {
@@ -313,42 +363,37 @@ scan_fields!(Rectification {
 async fn scan_snapshot(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
 ) -> sqlx::Result<Option<Snapshot>> {
-    let mut connection = tx.lock_handle().await?;
-    let mut read = || -> Result<Snapshot, ScanError> {
+    let mut lock = tx.lock_handle().await?;
+    let connection = Direct::new(&mut lock);
+    let connection = &connection;
+    let read = || -> Result<Snapshot, ScanError> {
         // Records and events in table order, sorted here: SQLite's ORDER BY took twice as
         // long (through the index on ledger_seq, then sorting each entry's events).
-        let mut records = scan::<ConsentRecord>(&mut connection, "consent_records")?;
+        let mut records = scan::<ConsentRecord>(connection, "consent_records")?;
         records.sort_unstable_by_key(|r| r.ledger_seq);
-        let mut events = scan::<ConsentEvent>(&mut connection, "consent_events")?;
+        let mut events = scan::<ConsentEvent>(connection, "consent_events")?;
         events.sort_unstable_by(|a, b| (a.ledger_seq, &a.id).cmp(&(b.ledger_seq, &b.id)));
-        let entries = scan::<EntryRow>(&mut connection, "ledger ORDER BY seq")?;
+        let entries = scan::<EntryRow>(connection, "ledger ORDER BY seq")?;
         Ok(Snapshot {
             entries: entries.into_iter().map(LedgerEntry::from).collect(),
-            head: scan::<LedgerHead>(&mut connection, "ledger_head WHERE id = 1")?
+            head: scan::<LedgerHead>(connection, "ledger_head WHERE id = 1")?
                 .pop()
                 .map(|h| (h.seq, h.entry_sha256))
                 .ok_or(ScanError::Sqlite(sqlx::Error::RowNotFound))?,
             records,
             events,
-            subjects: scan(&mut connection, "subjects")?,
-            audit_events: scan(&mut connection, "audit_events ORDER BY ledger_seq")?,
-            notice_texts: scan::<NoticeText>(&mut connection, "notice_texts")?
+            subjects: scan(connection, "subjects")?,
+            audit_events: scan(connection, "audit_events ORDER BY ledger_seq")?,
+            notice_texts: scan::<NoticeText>(connection, "notice_texts")?
                 .into_iter()
                 .map(|t| (t.sha256, t.markdown))
                 .collect(),
-            deletions: scan(&mut connection, "deletion_log ORDER BY ledger_seq")?,
-            rectifications: scan(
-                &mut connection,
-                "subject_rectifications ORDER BY ledger_seq",
-            )?,
+            deletions: scan(connection, "deletion_log ORDER BY ledger_seq")?,
+            rectifications: scan(connection, "subject_rectifications ORDER BY ledger_seq")?,
         })
     };
     // Stepping SQLite blocks this thread for as long as the read takes.
-    let read = match tokio::runtime::Handle::current().runtime_flavor() {
-        tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(read),
-        _ => read(),
-    };
-    match read {
+    match blocking(read) {
         Ok(snapshot) => Ok(Some(snapshot)),
         Err(ScanError::NotPlain) => Ok(None),
         Err(ScanError::Sqlite(e)) => Err(e),

@@ -13,6 +13,7 @@ pub mod personal_data;
 pub mod retention;
 pub mod sessions;
 pub mod signing_keys;
+mod sqlite_direct;
 mod sqlite_scan;
 pub mod subjects;
 pub mod tokens;
@@ -271,11 +272,11 @@ pub fn is_unavailable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
         sqlx::Error::Database(db) => {
-            let code = db.code().unwrap_or_default();
-            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+            if let Some(code) = sqlite_result_code(db.as_ref()) {
                 // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with any extended code.
-                return code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6));
+                return matches!(code & 0xff, 5 | 6);
             }
+            let code = db.code().unwrap_or_default();
             code.starts_with("08")
                 // 53xxx insufficient resources (too many connections, out of memory, …)
                 || code.starts_with("53")
@@ -286,6 +287,15 @@ pub fn is_unavailable(e: &sqlx::Error) -> bool {
         }
         _ => false,
     }
+}
+
+/// SQLite's extended result code, from sqlx's driver or from a direct call; `None` for
+/// PostgreSQL's errors.
+pub fn sqlite_result_code(e: &dyn sqlx::error::DatabaseError) -> Option<i32> {
+    let from_sqlite = e.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        || e.try_downcast_ref::<sqlite_direct::SqliteCallError>()
+            .is_some();
+    from_sqlite.then(|| e.code()?.parse().ok()).flatten()
 }
 
 fn sqlite_pool(connections: u32) -> SqlitePoolOptions {
