@@ -212,6 +212,12 @@ impl Param for str {
     }
 }
 
+impl<T: Param + ?Sized> Param for &T {
+    fn bind(&self, to: Binding) -> c_int {
+        (**self).bind(to)
+    }
+}
+
 impl Param for String {
     fn bind(&self, to: Binding) -> c_int {
         to.text(self)
@@ -354,5 +360,90 @@ impl DatabaseError for SqliteCallError {
             ffi::SQLITE_CONSTRAINT_CHECK => ErrorKind::CheckViolation,
             _ => ErrorKind::Other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Connection;
+    use sqlx::sqlite::SqliteConnection;
+
+    use super::*;
+
+    async fn memory() -> SqliteConnection {
+        let mut connection = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        sqlx::query("CREATE TABLE t (id TEXT PRIMARY KEY, n INTEGER, at TEXT, note TEXT)")
+            .execute(&mut connection)
+            .await
+            .unwrap();
+        connection
+    }
+
+    #[tokio::test]
+    async fn written_directly_reads_back_through_sqlx_alike() {
+        let mut connection = memory().await;
+        let at = chrono::Utc::now();
+        {
+            let mut lock = connection.lock_handle().await.unwrap();
+            let db = Direct::new(&mut lock);
+            let mut insert = db
+                .prepare_insert("INSERT INTO t (id, n, at, note) ", 4)
+                .unwrap();
+            insert.execute(&[&"a", &7_i64, &at, &Some("ü")]).unwrap();
+            insert
+                .execute(&[&"b", &-1_i64, &at, &None::<String>])
+                .unwrap();
+        }
+        let rows: Vec<(String, i64, DateTime<Utc>, Option<String>)> =
+            sqlx::query_as("SELECT id, n, at, note FROM t ORDER BY id")
+                .fetch_all(&mut connection)
+                .await
+                .unwrap();
+        assert_eq!(
+            rows,
+            [
+                ("a".into(), 7, at, Some("ü".into())),
+                ("b".into(), -1, at, None)
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn errors_keep_sqlites_result_code() {
+        let mut connection = memory().await;
+        let mut lock = connection.lock_handle().await.unwrap();
+        let db = Direct::new(&mut lock);
+        let mut insert = db.prepare("INSERT INTO t (id) VALUES (?)").unwrap();
+        insert.execute(&[&"a"]).unwrap();
+        // The statement is usable again after an error (it was reset).
+        let duplicate = sqlx::Error::from(insert.execute(&[&"a"]).unwrap_err());
+        let database = duplicate.as_database_error().unwrap();
+        assert!(database.is_unique_violation(), "{duplicate}");
+        assert_eq!(
+            crate::store::sqlite_result_code(database),
+            Some(ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+        );
+        insert.execute(&[&"b"]).unwrap();
+        // Too few or too many parameters are refused before anything is bound.
+        assert_eq!(insert.execute(&[]).unwrap_err().code, ffi::SQLITE_MISUSE);
+        assert_eq!(
+            insert.execute(&[&"c", &"d"]).unwrap_err().code,
+            ffi::SQLITE_MISUSE
+        );
+        let syntax = db.prepare("INSERT INTO nowhere").err().expect("refused");
+        assert_eq!(syntax.code, ffi::SQLITE_ERROR);
+        assert!(!crate::store::is_unavailable(&syntax.into()));
+    }
+
+    #[tokio::test]
+    async fn a_transaction_left_open_is_seen() {
+        let mut connection = memory().await;
+        let mut lock = connection.lock_handle().await.unwrap();
+        let db = Direct::new(&mut lock);
+        assert!(!db.in_transaction());
+        db.execute("BEGIN IMMEDIATE").unwrap();
+        assert!(db.in_transaction());
+        db.execute("ROLLBACK").unwrap();
+        assert!(!db.in_transaction());
     }
 }
