@@ -41,9 +41,9 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         println!("{clients} clients, {seconds} s measured after 1 s warm-up\n");
         println!(
-            "| server | consents/s | p50 | p99 | p99.9 | max | errors | ratio to baseline | RSS idle | RSS peak |"
+            "| server | consents/s | p50 | p99 | p99.9 | max | errors | ratio to baseline | server CPU per consent | RSS idle | RSS peak |"
         );
-        println!("|---|---|---|---|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|");
         let baseline = {
             let server = Server::start(
                 Command::new(std::env::current_exe().unwrap()).arg("--baseline-server"),
@@ -121,11 +121,25 @@ struct LoadResult {
     /// Latencies of the measured requests, sorted, in microseconds.
     latencies: Vec<u32>,
     rss_idle_mb: f64,
+    /// CPU seconds the server used in the measured window.
+    server_cpu_seconds: f64,
 }
 
 impl LoadResult {
     fn per_second(&self) -> f64 {
         self.requests as f64 / self.seconds
+    }
+
+    /// The server's CPU time per answered request: less noisy than throughput on a shared
+    /// machine, and what a faster request path must lower.
+    fn cpu_per_request(&self) -> String {
+        if self.requests == 0 {
+            return "–".into();
+        }
+        format!(
+            "{:.0} µs",
+            self.server_cpu_seconds * 1e6 / self.requests as f64
+        )
     }
 
     fn percentile(&self, p: f64) -> String {
@@ -142,13 +156,14 @@ fn print_row(label: &str, r: &LoadResult, baseline: Option<&LoadResult>, server:
         format!("{:.3}", r.per_second() / b.per_second())
     });
     println!(
-        "| {label} | {:.0} | {} | {} | {} | {} | {} | {ratio} | {:.1} MB | {:.1} MB |",
+        "| {label} | {:.0} | {} | {} | {} | {} | {} | {ratio} | {} | {:.1} MB | {:.1} MB |",
         r.per_second(),
         r.percentile(0.50),
         r.percentile(0.99),
         r.percentile(0.999),
         r.percentile(1.0),
         r.errors,
+        r.cpu_per_request(),
         r.rss_idle_mb,
         server.memory_mb("VmHWM:"),
     );
@@ -170,12 +185,20 @@ async fn load(server: &Server, clients: usize, seconds: u64) -> LoadResult {
             )
         })
         .collect();
+    let pid = server.child.id();
+    let server_cpu = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from.into()).await;
+        let before = common::process_cpu_seconds(pid);
+        tokio::time::sleep_until(until.into()).await;
+        common::process_cpu_seconds(pid) - before
+    });
     let mut result = LoadResult {
         requests: 0,
         errors: 0,
         seconds: seconds as f64,
         latencies: Vec::new(),
         rss_idle_mb,
+        server_cpu_seconds: 0.0,
     };
     for task in tasks {
         let (latencies, errors) = task.await.unwrap();
@@ -184,6 +207,7 @@ async fn load(server: &Server, clients: usize, seconds: u64) -> LoadResult {
         result.latencies.extend(latencies);
     }
     result.latencies.sort_unstable();
+    result.server_cpu_seconds = server_cpu.await.unwrap();
     result
 }
 

@@ -40,6 +40,24 @@ pub fn process_status_mb(pid: u32, field: &str) -> f64 {
     status_file_mb(&format!("/proc/{pid}/status"), field)
 }
 
+/// CPU time (user + system) the process has used so far, in seconds.
+pub fn process_cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command name in parentheses: state is field 3, utime 14, stime 15.
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // SAFETY: sysconf only reads a constant of the system.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (ticks(11) + ticks(12)) / per_second
+}
+
 fn status_file_mb(path: &str, field: &str) -> f64 {
     std::fs::read_to_string(path)
         .ok()
