@@ -345,7 +345,8 @@ pub async fn record_batch(
             let mut tx = pool.begin().await?;
             let head = lock_head_for_batch!(tx);
             // The time is read under the lock, so ledger times grow with sequence numbers.
-            let (recorded, subjects) = chain(prepared, head, clock.now());
+            let now = clock.now();
+            let (recorded, subjects) = chain(prepared, head, now);
             let entries: Vec<LedgerEntry> = recorded.iter().map(|r| r.ledger.clone()).collect();
             insert_entries!(tx, &entries);
             insert_values!(tx, INSERT_SUBJECT, 7, subjects, |row, s| {
@@ -355,7 +356,7 @@ pub async fn record_batch(
                     .push_bind(&s.organisation)
                     .push_bind(&s.salt)
                     .push_bind(&s.digest)
-                    .push_bind(entries[0].recorded_at);
+                    .push_bind(now);
             });
             let records: Vec<&ConsentRecord> = recorded.iter().map(|r| &r.record).collect();
             insert_values!(tx, INSERT_RECORD, 18, records, |row, r| {
