@@ -41,6 +41,7 @@ pub fn process_status_mb(pid: u32, field: &str) -> f64 {
 }
 
 /// CPU time (user + system) the process has used so far, in seconds.
+#[allow(dead_code)] // only the load bench reads another process's CPU time
 pub fn process_cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // After the command name in parentheses: state is field 3, utime 14, stime 15.
