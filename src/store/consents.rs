@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::ledger::{
-    append_direct, insert_entries, insert_entry, lock_head, lock_head_for_batch, locked_head_direct,
+    append_direct, head_direct, insert_entries, insert_entry, lock_head, lock_head_for_batch,
 };
 use super::sqlite_direct::{Direct, blocking};
 use super::{Db, insert_values, with_db};
@@ -430,12 +430,12 @@ fn write_batch_sqlite(
 ) -> sqlx::Result<Vec<RecordedConsent>> {
     // The write lock at once: the head read below cannot go stale.
     db.execute("BEGIN IMMEDIATE")?;
-    let head = locked_head_direct(db)?;
+    let head = head_direct(db)?;
     // The time is read under the lock, so ledger times grow with sequence numbers.
     let now = clock.now();
     let (recorded, subjects) = chain(prepared, head, now);
     append_direct(db, recorded.iter().map(|r| &r.ledger))?;
-    let mut insert = db.prepare_insert(INSERT_SUBJECT, 7)?;
+    let mut insert = db.prepare_insert(INSERT_SUBJECT)?;
     for s in &subjects {
         insert.execute(&[
             &s.id,
@@ -447,7 +447,7 @@ fn write_batch_sqlite(
             &now,
         ])?;
     }
-    let mut insert = db.prepare_insert(INSERT_RECORD, 18)?;
+    let mut insert = db.prepare_insert(INSERT_RECORD)?;
     for r in recorded.iter().map(|r| &r.record) {
         insert.execute(&[
             &r.id,
@@ -470,7 +470,7 @@ fn write_batch_sqlite(
             &r.ledger_seq,
         ])?;
     }
-    let mut insert = db.prepare_insert(INSERT_EVENT, 8)?;
+    let mut insert = db.prepare_insert(INSERT_EVENT)?;
     for e in recorded.iter().flat_map(|r| &r.events) {
         insert.execute(&[
             &e.id,

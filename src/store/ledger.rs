@@ -113,23 +113,23 @@ macro_rules! insert_entries {
 }
 pub(crate) use insert_entries;
 
-/// The head on a connection used directly that holds SQLite's write lock (`BEGIN
-/// IMMEDIATE`): nobody else can move it before this transaction ends.
-pub(crate) fn locked_head_direct(db: &Direct<'_>) -> sqlx::Result<(i64, String)> {
+/// The head `(seq, sha256)` as the transaction of a connection used directly sees it (the
+/// consent writer reads it holding SQLite's write lock, `BEGIN IMMEDIATE`, so nobody can move
+/// it before that transaction ends).
+pub(crate) fn head_direct(db: &Direct<'_>) -> Result<(i64, String), ScanError> {
     let head = scan::<LedgerHead>(db, "ledger_head WHERE id = 1")?
         .pop()
-        .ok_or(sqlx::Error::RowNotFound)?;
+        .ok_or(ScanError::Sqlite(sqlx::Error::RowNotFound))?;
     Ok((head.seq, head.entry_sha256))
 }
 
 /// [`insert_entries!`] on a connection used directly: appends consecutive `entries` after the
-/// head [`locked_head_direct`] read, and moves the head to the last of them.
+/// head [`head_direct`] read, and moves the head to the last of them.
 pub(crate) fn append_direct<'e>(
     db: &Direct<'_>,
     entries: impl IntoIterator<Item = &'e LedgerEntry>,
 ) -> sqlx::Result<()> {
-    let mut insert =
-        db.prepare_insert(concat!("INSERT INTO ledger (", entry_columns!(), ") "), 7)?;
+    let mut insert = db.prepare_insert(concat!("INSERT INTO ledger (", entry_columns!(), ") "))?;
     let mut last = None;
     for e in entries {
         insert.execute(&[
@@ -364,8 +364,7 @@ async fn scan_snapshot(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
 ) -> sqlx::Result<Option<Snapshot>> {
     let mut lock = tx.lock_handle().await?;
-    let connection = Direct::new(&mut lock);
-    let connection = &connection;
+    let connection = &Direct::new(&mut lock);
     let read = || -> Result<Snapshot, ScanError> {
         // Records and events in table order, sorted here: SQLite's ORDER BY took twice as
         // long (through the index on ledger_seq, then sorting each entry's events).
@@ -376,10 +375,7 @@ async fn scan_snapshot(
         let entries = scan::<EntryRow>(connection, "ledger ORDER BY seq")?;
         Ok(Snapshot {
             entries: entries.into_iter().map(LedgerEntry::from).collect(),
-            head: scan::<LedgerHead>(connection, "ledger_head WHERE id = 1")?
-                .pop()
-                .map(|h| (h.seq, h.entry_sha256))
-                .ok_or(ScanError::Sqlite(sqlx::Error::RowNotFound))?,
+            head: head_direct(connection)?,
             records,
             events,
             subjects: scan(connection, "subjects")?,

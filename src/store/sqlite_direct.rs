@@ -61,13 +61,14 @@ impl<'lock> Direct<'lock> {
         })
     }
 
-    /// Prepares `{head}VALUES (?, …)` with `columns` placeholders; `head` as in
-    /// [`super::insert_values!`]: `"INSERT INTO t (a, b) "`.
-    pub fn prepare_insert(
-        &self,
-        head: &str,
-        columns: usize,
-    ) -> Result<Statement<'_>, SqliteCallError> {
+    /// Prepares `{head}VALUES (?, …)`, one placeholder per column named in `head`, which is
+    /// written as for [`super::insert_values!`]: `"INSERT INTO t (a, b) "`.
+    pub fn prepare_insert(&self, head: &str) -> Result<Statement<'_>, SqliteCallError> {
+        let columns = head
+            .split_once('(')
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .map(|(list, _)| list.split(',').count())
+            .ok_or_else(SqliteCallError::misuse)?;
         let placeholders = vec!["?"; columns].join(", ");
         self.prepare(&format!("{head}VALUES ({placeholders})"))
     }
@@ -387,7 +388,7 @@ mod tests {
             let mut lock = connection.lock_handle().await.unwrap();
             let db = Direct::new(&mut lock);
             let mut insert = db
-                .prepare_insert("INSERT INTO t (id, n, at, note) ", 4)
+                .prepare_insert("INSERT INTO t (id, n, at, note) ")
                 .unwrap();
             insert.execute(&[&"a", &7_i64, &at, &Some("ü")]).unwrap();
             insert
