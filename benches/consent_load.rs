@@ -52,6 +52,7 @@ fn main() {
             print_row("plain axum (parse JSON, 201)", &result, None, &server);
             result
         };
+        let mut writers = Vec::new();
         for backend in backends {
             let url = common::database_url(*backend == "postgres", dir.path(), "consent_load").await;
             let server = Server::start(
@@ -68,8 +69,159 @@ fn main() {
             let result = load(&server, clients, seconds).await;
             let label = format!("consentd, {backend}");
             print_row(&label, &result, Some(&baseline), &server);
+            drop(server);
+            writers.push((backend, url));
+        }
+        // The writer's own ceiling, on the databases the load just filled: what the
+        // group-commit writer does when requests cost nothing.
+        println!(
+            "\nThe writer alone, without HTTP: `store::consents::record_batch` called in this \
+             process, one batch after another on a thread of its own (as in `serve`), {seconds} s each\n"
+        );
+        println!("| backend | consents per batch | consents/s | CPU per consent |");
+        println!("|---|---|---|---|");
+        for (backend, url) in writers {
+            let db = consentd::store::Db::connect(&url).await.unwrap();
+            let template = ConsentTemplate::read(&db).await;
+            let mean = mean_batch(&db).await;
+            for (size, label) in [
+                (mean.round().max(1.0) as usize, format!("{mean:.1} (the load's mean)")),
+                (clients, format!("{clients} (every client at once)")),
+            ] {
+                let (per_second, cpu) = writer_alone(&db, &template, size, seconds);
+                println!("| {backend} | {label} | {per_second:.0} | {cpu:.0} µs |");
+            }
+            db.close().await;
         }
     });
+}
+
+/// What every consent of the writer-alone run shares, read from a consent the load stored.
+#[derive(Clone)]
+struct ConsentTemplate {
+    workshop_id: String,
+    controller_id: String,
+    notice_id: String,
+    notice_version: i64,
+    notice_language: String,
+    notice_sha256: String,
+    notice_content_sha256: String,
+    decisions: Vec<(String, String, String)>,
+}
+
+impl ConsentTemplate {
+    async fn read(db: &consentd::store::Db) -> ConsentTemplate {
+        let record = "SELECT id, workshop_id, controller_id, notice_id, notice_version, \
+                      notice_language, notice_sha256, notice_content_sha256 \
+                      FROM consent_records ORDER BY ledger_seq DESC LIMIT 1";
+        let events = "SELECT purpose_id, legal_basis, state FROM consent_events \
+                      WHERE record_id = $1 ORDER BY purpose_id";
+        type Record = (String, String, String, String, i64, String, String, String);
+        let (r, decisions): (Record, Vec<(String, String, String)>) = match db {
+            consentd::store::Db::Sqlite(pool) => {
+                let r: Record = sqlx::query_as(record).fetch_one(pool).await.unwrap();
+                let e = sqlx::query_as(events).bind(&r.0).fetch_all(pool).await.unwrap();
+                (r, e)
+            }
+            consentd::store::Db::Postgres(pool) => {
+                let r: Record = sqlx::query_as(record).fetch_one(pool).await.unwrap();
+                let e = sqlx::query_as(events).bind(&r.0).fetch_all(pool).await.unwrap();
+                (r, e)
+            }
+        };
+        ConsentTemplate {
+            workshop_id: r.1,
+            controller_id: r.2,
+            notice_id: r.3,
+            notice_version: r.4,
+            notice_language: r.5,
+            notice_sha256: r.6,
+            notice_content_sha256: r.7,
+            decisions,
+        }
+    }
+
+    fn consent(&self, n: usize) -> consentd::store::consents::NewConsent {
+        use consentd::domain::consent::*;
+        let parse = |s: &str| serde_json::Value::String(s.to_owned());
+        consentd::store::consents::NewConsent {
+            workshop_id: self.workshop_id.clone(),
+            controller_id: self.controller_id.clone(),
+            notice_id: self.notice_id.clone(),
+            notice_version: self.notice_version as u32,
+            notice_language: self.notice_language.clone(),
+            notice_sha256: self.notice_sha256.clone(),
+            notice_content_sha256: self.notice_content_sha256.clone(),
+            subject: Subject {
+                name: SubjectName::parse("Erika Beispiel").unwrap(),
+                email: EmailAddress::parse(&format!("alone-{n}@example.org")).unwrap(),
+                organisation: Organisation::parse(Some("Beispiel GmbH")).unwrap(),
+            },
+            decisions: self
+                .decisions
+                .iter()
+                .map(|(purpose, basis, state)| PurposeDecision {
+                    purpose_id: purpose.clone(),
+                    legal_basis: serde_json::from_value(parse(basis)).unwrap(),
+                    state: PurposeState::parse(state).unwrap(),
+                })
+                .collect(),
+            method: CollectionMethod::Api,
+            collector: None,
+            renews_record_id: None,
+            ip_truncated: Some("127.0.0.0".into()),
+            user_agent: None,
+        }
+    }
+}
+
+/// Consents per commit in the load just run: a batch's entries share one time.
+async fn mean_batch(db: &consentd::store::Db) -> f64 {
+    let sql = "SELECT COUNT(*), COUNT(DISTINCT recorded_at) FROM ledger \
+               WHERE kind = 'consent.recorded'";
+    let (entries, commits): (i64, i64) = match db {
+        consentd::store::Db::Sqlite(pool) => sqlx::query_as(sql).fetch_one(pool).await.unwrap(),
+        consentd::store::Db::Postgres(pool) => sqlx::query_as(sql).fetch_one(pool).await.unwrap(),
+    };
+    entries as f64 / commits.max(1) as f64
+}
+
+/// Stores batches of `size` for `seconds` on a thread and runtime of their own, as `serve`'s
+/// writer does; returns consents per second and this process's CPU time per consent.
+fn writer_alone(
+    db: &consentd::store::Db,
+    template: &ConsentTemplate,
+    size: usize,
+    seconds: u64,
+) -> (f64, f64) {
+    let (db, template) = (db.dedicated(1), template.clone());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let clock = consentd::clock::Clock::system();
+            let (mut stored, mut n) = (0usize, 0usize);
+            let cpu_before = common::process_cpu_seconds(std::process::id());
+            let started = Instant::now();
+            let until = started + Duration::from_secs(seconds);
+            while Instant::now() < until {
+                let batch: Vec<_> = (n..n + size).map(|i| template.consent(i)).collect();
+                n += size;
+                stored += consentd::store::consents::record_batch(&db, &clock, &batch)
+                    .await
+                    .expect("the writer stores the batch")
+                    .len();
+            }
+            let elapsed = started.elapsed().as_secs_f64();
+            let cpu = common::process_cpu_seconds(std::process::id()) - cpu_before;
+            db.close().await;
+            (stored as f64 / elapsed, cpu * 1e6 / stored as f64)
+        })
+    })
+    .join()
+    .unwrap()
 }
 
 /// A server process and the port it listens on.
