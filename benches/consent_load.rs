@@ -120,12 +120,20 @@ impl ConsentTemplate {
         let (r, decisions): (Record, Vec<(String, String, String)>) = match db {
             consentd::store::Db::Sqlite(pool) => {
                 let r: Record = sqlx::query_as(record).fetch_one(pool).await.unwrap();
-                let e = sqlx::query_as(events).bind(&r.0).fetch_all(pool).await.unwrap();
+                let e = sqlx::query_as(events)
+                    .bind(&r.0)
+                    .fetch_all(pool)
+                    .await
+                    .unwrap();
                 (r, e)
             }
             consentd::store::Db::Postgres(pool) => {
                 let r: Record = sqlx::query_as(record).fetch_one(pool).await.unwrap();
-                let e = sqlx::query_as(events).bind(&r.0).fetch_all(pool).await.unwrap();
+                let e = sqlx::query_as(events)
+                    .bind(&r.0)
+                    .fetch_all(pool)
+                    .await
+                    .unwrap();
                 (r, e)
             }
         };

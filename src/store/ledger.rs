@@ -251,16 +251,122 @@ pub async fn snapshot(db: &Db) -> sqlx::Result<Snapshot> {
 
 /// SQLite's direct read of the snapshot; `None` on PostgreSQL, or when a value needs sqlx's
 /// decoding. Public so tests can compare it with [`snapshot_by_rows`].
+///
+/// Two connections read half of the tables each, on two threads: the read is most of what
+/// `verify` costs. Both must see the same moment, so their read transactions begin while a
+/// third connection holds the write lock (no commit can fall between them); writers wait
+/// only for those two beginnings, not for the read.
 #[doc(hidden)]
 pub async fn scanned_snapshot(db: &Db) -> sqlx::Result<Option<Snapshot>> {
+    use sqlx::Connection;
     let Db::Sqlite(pool) = db else {
         return Ok(None);
     };
-    let mut tx = pool.begin().await?;
-    let snapshot = scan_snapshot(&mut tx).await?;
-    tx.commit().await?;
-    Ok(snapshot)
+    // Connections of their own: the pool may be smaller than three, or busy.
+    let options = pool.connect_options();
+    let mut connections = Vec::with_capacity(3);
+    for _ in 0..3 {
+        connections.push(sqlx::SqliteConnection::connect_with(&options).await?);
+    }
+    let scanned = {
+        let [writer, first, second] = &mut connections[..] else {
+            unreachable!("three connections")
+        };
+        let (mut writer, mut first, mut second) = (
+            writer.lock_handle().await?,
+            first.lock_handle().await?,
+            second.lock_handle().await?,
+        );
+        let (writer, first, second) = (
+            Direct::new(&mut writer),
+            Direct::new(&mut first),
+            Direct::new(&mut second),
+        );
+        blocking(|| -> Result<Snapshot, ScanError> {
+            writer.execute("BEGIN IMMEDIATE")?;
+            let began = begin_read(&first).and_then(|()| begin_read(&second));
+            writer.execute("ROLLBACK")?;
+            began?;
+            let snapshot = read_in_parallel(&first, &second);
+            // Read transactions: nothing to commit, and the connections are closed next.
+            let _ = (first.execute("ROLLBACK"), second.execute("ROLLBACK"));
+            snapshot
+        })
+    };
+    for connection in connections {
+        connection.close().await?;
+    }
+    match scanned {
+        Ok(snapshot) => Ok(Some(snapshot)),
+        Err(ScanError::NotPlain) => Ok(None),
+        Err(ScanError::Sqlite(e)) => Err(e),
+    }
 }
+
+/// A read transaction whose snapshot is fixed now: SQLite takes it at the first read.
+fn begin_read(connection: &Direct<'_>) -> Result<(), ScanError> {
+    connection.execute("BEGIN")?;
+    head_direct(connection).map(drop)
+}
+
+/// The tables split over two threads, one connection each, in about equal halves: the
+/// events (the largest table, four rows per consent) by rowid, half on each.
+fn read_in_parallel(first: &Direct<'_>, second: &Direct<'_>) -> Result<Snapshot, ScanError> {
+    let middle = scan::<EventsMiddle>(
+        second,
+        "(SELECT coalesce(max(rowid), 0) / 2 AS middle FROM consent_events)",
+    )?
+    .pop()
+    .map_or(0, |m| m.middle);
+    let first = SendDirect(first);
+    let (first_half, second_half) = std::thread::scope(|scope| {
+        let first_half = scope.spawn(move || {
+            let connection = { first }.0;
+            let events = scan::<ConsentEvent>(
+                connection,
+                &format!("consent_events WHERE rowid <= {middle}"),
+            )?;
+            Ok::<_, ScanError>((events, scan::<StoredSubject>(connection, "subjects")?))
+        });
+        let second_half = (|| {
+            let events =
+                scan::<ConsentEvent>(second, &format!("consent_events WHERE rowid > {middle}"))?;
+            let records = scan::<ConsentRecord>(second, "consent_records")?;
+            let entries = scan::<EntryRow>(second, "ledger ORDER BY seq")?;
+            Ok::<_, ScanError>((events, records, entries))
+        })();
+        let first_half = first_half.join().expect("the other reader does not panic");
+        (first_half, second_half)
+    });
+    let ((mut events, subjects), (later_events, mut records, entries)) =
+        (first_half?, second_half?);
+    // Records and events in table order, sorted here: SQLite's ORDER BY took twice as long
+    // (through the index on ledger_seq, then sorting each entry's events).
+    events.extend(later_events);
+    events.sort_unstable_by(|a, b| (a.ledger_seq, &a.id).cmp(&(b.ledger_seq, &b.id)));
+    records.sort_unstable_by_key(|r| r.ledger_seq);
+    Ok(Snapshot {
+        entries: entries.into_iter().map(LedgerEntry::from).collect(),
+        head: head_direct(second)?,
+        records,
+        events,
+        subjects,
+        audit_events: scan(second, "audit_events ORDER BY ledger_seq")?,
+        notice_texts: scan::<NoticeText>(second, "notice_texts")?
+            .into_iter()
+            .map(|t| (t.sha256, t.markdown))
+            .collect(),
+        deletions: scan(second, "deletion_log ORDER BY ledger_seq")?,
+        rectifications: scan(second, "subject_rectifications ORDER BY ledger_seq")?,
+    })
+}
+
+/// One connection lent to one other thread for the length of a scope.
+struct SendDirect<'a, 'lock>(&'a Direct<'lock>);
+// SAFETY: a SQLite connection may be used from any thread, one thread at a time (sqlx opens
+// them in SQLite's multi-thread mode); the borrow ends with the scope, and the lending thread
+// does not touch this connection while the other thread has it.
+unsafe impl Send for SendDirect<'_, '_> {}
 
 // The snapshot's row types, for SQLite's direct read.
 struct LedgerHead {
@@ -271,8 +377,12 @@ struct NoticeText {
     sha256: String,
     markdown: String,
 }
+struct EventsMiddle {
+    middle: i64,
+}
 scan_fields!(LedgerHead { seq, entry_sha256 });
 scan_fields!(NoticeText { sha256, markdown });
+scan_fields!(EventsMiddle { middle });
 scan_fields!(EntryRow {
     seq,
     recorded_at,
@@ -357,44 +467,6 @@ scan_fields!(Rectification {
     rectified_at,
     ledger_seq
 });
-
-/// The snapshot read by [`sqlite_scan`] in SQLite's read transaction `tx`; `None` when a
-/// value needs sqlx's decoding (then read everything through sqlx).
-async fn scan_snapshot(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-) -> sqlx::Result<Option<Snapshot>> {
-    let mut lock = tx.lock_handle().await?;
-    let connection = &Direct::new(&mut lock);
-    let read = || -> Result<Snapshot, ScanError> {
-        // Records and events in table order, sorted here: SQLite's ORDER BY took twice as
-        // long (through the index on ledger_seq, then sorting each entry's events).
-        let mut records = scan::<ConsentRecord>(connection, "consent_records")?;
-        records.sort_unstable_by_key(|r| r.ledger_seq);
-        let mut events = scan::<ConsentEvent>(connection, "consent_events")?;
-        events.sort_unstable_by(|a, b| (a.ledger_seq, &a.id).cmp(&(b.ledger_seq, &b.id)));
-        let entries = scan::<EntryRow>(connection, "ledger ORDER BY seq")?;
-        Ok(Snapshot {
-            entries: entries.into_iter().map(LedgerEntry::from).collect(),
-            head: head_direct(connection)?,
-            records,
-            events,
-            subjects: scan(connection, "subjects")?,
-            audit_events: scan(connection, "audit_events ORDER BY ledger_seq")?,
-            notice_texts: scan::<NoticeText>(connection, "notice_texts")?
-                .into_iter()
-                .map(|t| (t.sha256, t.markdown))
-                .collect(),
-            deletions: scan(connection, "deletion_log ORDER BY ledger_seq")?,
-            rectifications: scan(connection, "subject_rectifications ORDER BY ledger_seq")?,
-        })
-    };
-    // Stepping SQLite blocks this thread for as long as the read takes.
-    match blocking(read) {
-        Ok(snapshot) => Ok(Some(snapshot)),
-        Err(ScanError::NotPlain) => Ok(None),
-        Err(ScanError::Sqlite(e)) => Err(e),
-    }
-}
 
 /// The snapshot read row by row through sqlx (PostgreSQL, and SQLite values in forms only
 /// sqlx decodes).

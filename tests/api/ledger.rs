@@ -531,6 +531,58 @@ async fn sqlite_values_in_other_forms_verify_alike() {
     );
 }
 
+/// `verify` reads SQLite over two connections at once; both must see the same moment. While
+/// consents keep being committed, every snapshot it takes is whole: the check finds nothing,
+/// and no row belongs to an entry after the head it read.
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_snapshot_read_over_two_connections_is_one_moment_under_writes() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let body = app.consent_body("koeln-2026", "x@example.org").await;
+    let writing = std::sync::atomic::AtomicBool::new(true);
+    let writers = (0..8).map(|w| {
+        let (app, body, writing) = (&app, body.clone(), &writing);
+        async move {
+            let mut stored = 0;
+            while writing.load(std::sync::atomic::Ordering::Relaxed) {
+                let mut body = body.clone();
+                body["subject"]["email"] = json!(format!("w{w}-{stored}@example.org"));
+                let response = app.post_json("/api/v1/consents", &body).await;
+                assert_eq!(response.status(), StatusCode::CREATED);
+                stored += 1;
+            }
+            stored
+        }
+    });
+    let db = consentd::store::Db::connect_existing(&app.db.url)
+        .await
+        .unwrap();
+    let reading = async {
+        let mut heads = Vec::new();
+        for _ in 0..15 {
+            let snapshot = consentd::store::ledger::scanned_snapshot(&db)
+                .await
+                .unwrap()
+                .expect("plain values");
+            let head = snapshot.head.0;
+            assert_eq!(snapshot.entries.last().map(|e| e.seq), Some(head));
+            assert!(snapshot.records.iter().all(|r| r.ledger_seq <= head));
+            assert!(snapshot.events.iter().all(|e| e.ledger_seq <= head));
+            let report = consentd::verify::check(&snapshot);
+            assert!(report.ok, "at head {head}: {:?}", report.problems);
+            heads.push(head);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        writing.store(false, std::sync::atomic::Ordering::Relaxed);
+        heads
+    };
+    let (heads, stored) = tokio::join!(reading, futures::future::join_all(writers));
+    db.close().await;
+    assert!(stored.iter().sum::<i32>() > 0);
+    // The reads really fell between commits: the head moved while they ran.
+    assert!(heads.first() < heads.last(), "{heads:?}");
+}
+
 /// Erasure through the service is reported as erased, not as tampering; erasing the same
 /// data with SQL is tampering.
 async fn erasure_through_the_service_still_verifies(backend: Backend) {
