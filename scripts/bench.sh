@@ -84,6 +84,13 @@ same \`ConsentInput\` and answers 201 without a database. RSS idle is read just 
 RSS peak after it (\`/proc/PID/status\`). Issue 7's goals: ≥ 20,000/s on SQLite, ≥ 10,000/s on
 PostgreSQL, p99 ≤ 20 ms, ratio to baseline ≥ 0.2; idle RSS ≤ 15 MB.
 
+**The writer alone**, second table: after each load, on the database it filled, the bench
+calls the group-commit writer's \`store::consents::record_batch\` itself, batch after batch,
+without HTTP, validation or queue: at the load's mean batch size (consents per commit) and at
+64 (every client in one batch, the most 64 clients can give). It is the ceiling of the
+consent path with requests for free: the load cannot go faster than the writer alone does at
+the batch sizes the load gives it.
+
 \`\`\`sh
 cargo bench --bench consent_load -- $load_s 64 both     # SECONDS CLIENTS sqlite|postgres|both
 \`\`\`
