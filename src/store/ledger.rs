@@ -282,6 +282,7 @@ pub async fn scanned_snapshot(db: &Db) -> sqlx::Result<Option<Snapshot>> {
             Direct::new(&mut first),
             Direct::new(&mut second),
         );
+        // Stepping SQLite blocks this thread for as long as the read takes.
         blocking(|| -> Result<Snapshot, ScanError> {
             writer.execute("BEGIN IMMEDIATE")?;
             let began = begin_read(&first).and_then(|()| begin_read(&second));
@@ -310,7 +311,7 @@ fn begin_read(connection: &Direct<'_>) -> Result<(), ScanError> {
 }
 
 /// The tables split over two threads, one connection each, in about equal halves: the
-/// events (the largest table, four rows per consent) by rowid, half on each.
+/// events (the largest table, a row per purpose of every consent) by rowid, half on each.
 fn read_in_parallel(first: &Direct<'_>, second: &Direct<'_>) -> Result<Snapshot, ScanError> {
     let middle = scan::<EventsMiddle>(
         second,
@@ -364,8 +365,9 @@ fn read_in_parallel(first: &Direct<'_>, second: &Direct<'_>) -> Result<Snapshot,
 /// One connection lent to one other thread for the length of a scope.
 struct SendDirect<'a, 'lock>(&'a Direct<'lock>);
 // SAFETY: a SQLite connection may be used from any thread, one thread at a time (sqlx opens
-// them in SQLite's multi-thread mode); the borrow ends with the scope, and the lending thread
-// does not touch this connection while the other thread has it.
+// them in SQLite's multi-thread mode, and its own worker thread keeps off while the lock is
+// held); the borrow ends with the scope, and the lending thread does not touch this
+// connection while the other thread has it.
 unsafe impl Send for SendDirect<'_, '_> {}
 
 // The snapshot's row types, for SQLite's direct read.
