@@ -96,6 +96,16 @@ fn main() {
     });
 }
 
+/// The same code on either backend's pool.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            consentd::store::Db::Sqlite($pool) => $body,
+            consentd::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
 /// What every consent of the writer-alone run shares, read from a consent the load stored.
 #[derive(Clone)]
 struct ConsentTemplate {
@@ -117,26 +127,11 @@ impl ConsentTemplate {
         let events = "SELECT purpose_id, legal_basis, state FROM consent_events \
                       WHERE record_id = $1 ORDER BY purpose_id";
         type Record = (String, String, String, String, i64, String, String, String);
-        let (r, decisions): (Record, Vec<(String, String, String)>) = match db {
-            consentd::store::Db::Sqlite(pool) => {
-                let r: Record = sqlx::query_as(record).fetch_one(pool).await.unwrap();
-                let e = sqlx::query_as(events)
-                    .bind(&r.0)
-                    .fetch_all(pool)
-                    .await
-                    .unwrap();
-                (r, e)
-            }
-            consentd::store::Db::Postgres(pool) => {
-                let r: Record = sqlx::query_as(record).fetch_one(pool).await.unwrap();
-                let e = sqlx::query_as(events)
-                    .bind(&r.0)
-                    .fetch_all(pool)
-                    .await
-                    .unwrap();
-                (r, e)
-            }
-        };
+        let (r, decisions): (Record, Vec<(String, String, String)>) = on_pool!(db, pool => {
+            let r: Record = sqlx::query_as(record).fetch_one(pool).await.unwrap();
+            let e = sqlx::query_as(events).bind(&r.0).fetch_all(pool).await.unwrap();
+            (r, e)
+        });
         ConsentTemplate {
             workshop_id: r.1,
             controller_id: r.2,
@@ -187,10 +182,8 @@ impl ConsentTemplate {
 async fn mean_batch(db: &consentd::store::Db) -> f64 {
     let sql = "SELECT COUNT(*), COUNT(DISTINCT recorded_at) FROM ledger \
                WHERE kind = 'consent.recorded'";
-    let (entries, commits): (i64, i64) = match db {
-        consentd::store::Db::Sqlite(pool) => sqlx::query_as(sql).fetch_one(pool).await.unwrap(),
-        consentd::store::Db::Postgres(pool) => sqlx::query_as(sql).fetch_one(pool).await.unwrap(),
-    };
+    let (entries, commits): (i64, i64) =
+        on_pool!(db, pool => sqlx::query_as(sql).fetch_one(pool).await.unwrap());
     entries as f64 / commits.max(1) as f64
 }
 
