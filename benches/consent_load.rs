@@ -106,28 +106,33 @@ macro_rules! on_pool {
     };
 }
 
-/// What every consent of the writer-alone run shares, read from a consent the load stored.
+/// What every consent of the writer-alone run shares, read from a consent the load stored
+/// and parsed once, so the timed loop only builds each consent's own address.
 #[derive(Clone)]
 struct ConsentTemplate {
     workshop_id: String,
     controller_id: String,
     notice_id: String,
-    notice_version: i64,
+    notice_version: u32,
     notice_language: String,
     notice_sha256: String,
     notice_content_sha256: String,
-    decisions: Vec<(String, String, String)>,
+    name: consentd::domain::consent::SubjectName,
+    organisation: Option<consentd::domain::consent::Organisation>,
+    decisions: Vec<consentd::domain::consent::PurposeDecision>,
 }
 
 impl ConsentTemplate {
     async fn read(db: &consentd::store::Db) -> ConsentTemplate {
+        use consentd::domain::consent::{Organisation, PurposeDecision, PurposeState, SubjectName};
+        use consentd::domain::notice::LegalBasis;
         let record = "SELECT id, workshop_id, controller_id, notice_id, notice_version, \
                       notice_language, notice_sha256, notice_content_sha256 \
                       FROM consent_records ORDER BY ledger_seq DESC LIMIT 1";
         let events = "SELECT purpose_id, legal_basis, state FROM consent_events \
                       WHERE record_id = $1 ORDER BY purpose_id";
         type Record = (String, String, String, String, i64, String, String, String);
-        let (r, decisions): (Record, Vec<(String, String, String)>) = on_pool!(db, pool => {
+        let (r, events): (Record, Vec<(String, String, String)>) = on_pool!(db, pool => {
             let r: Record = sqlx::query_as(record).fetch_one(pool).await.unwrap();
             let e = sqlx::query_as(events).bind(&r.0).fetch_all(pool).await.unwrap();
             (r, e)
@@ -136,39 +141,39 @@ impl ConsentTemplate {
             workshop_id: r.1,
             controller_id: r.2,
             notice_id: r.3,
-            notice_version: r.4,
+            notice_version: r.4 as u32,
             notice_language: r.5,
             notice_sha256: r.6,
             notice_content_sha256: r.7,
-            decisions,
+            name: SubjectName::parse("Erika Beispiel").unwrap(),
+            organisation: Organisation::parse(Some("Beispiel GmbH")).unwrap(),
+            decisions: events
+                .into_iter()
+                .map(|(purpose_id, basis, state)| PurposeDecision {
+                    purpose_id,
+                    legal_basis: LegalBasis::parse(&basis).unwrap(),
+                    state: PurposeState::parse(&state).unwrap(),
+                })
+                .collect(),
         }
     }
 
     fn consent(&self, n: usize) -> consentd::store::consents::NewConsent {
-        use consentd::domain::consent::*;
-        let parse = |s: &str| serde_json::Value::String(s.to_owned());
+        use consentd::domain::consent::{CollectionMethod, EmailAddress, Subject};
         consentd::store::consents::NewConsent {
             workshop_id: self.workshop_id.clone(),
             controller_id: self.controller_id.clone(),
             notice_id: self.notice_id.clone(),
-            notice_version: self.notice_version as u32,
+            notice_version: self.notice_version,
             notice_language: self.notice_language.clone(),
             notice_sha256: self.notice_sha256.clone(),
             notice_content_sha256: self.notice_content_sha256.clone(),
             subject: Subject {
-                name: SubjectName::parse("Erika Beispiel").unwrap(),
+                name: self.name.clone(),
                 email: EmailAddress::parse(&format!("alone-{n}@example.org")).unwrap(),
-                organisation: Organisation::parse(Some("Beispiel GmbH")).unwrap(),
+                organisation: self.organisation.clone(),
             },
-            decisions: self
-                .decisions
-                .iter()
-                .map(|(purpose, basis, state)| PurposeDecision {
-                    purpose_id: purpose.clone(),
-                    legal_basis: serde_json::from_value(parse(basis)).unwrap(),
-                    state: PurposeState::parse(state).unwrap(),
-                })
-                .collect(),
+            decisions: self.decisions.clone(),
             method: CollectionMethod::Api,
             collector: None,
             renews_record_id: None,

@@ -285,10 +285,10 @@ pub async fn scanned_snapshot(db: &Db) -> sqlx::Result<Option<Snapshot>> {
         // Stepping SQLite blocks this thread for as long as the read takes.
         blocking(|| -> Result<Snapshot, ScanError> {
             writer.execute("BEGIN IMMEDIATE")?;
-            let began = begin_read(&first).and_then(|()| begin_read(&second));
+            let began = begin_read(&first).and_then(|_| begin_read(&second));
             writer.execute("ROLLBACK")?;
-            began?;
-            let snapshot = read_in_parallel(&first, &second);
+            let head = began?;
+            let snapshot = read_in_parallel(&first, &second, head);
             // Read transactions: nothing to commit, and the connections are closed next.
             let _ = (first.execute("ROLLBACK"), second.execute("ROLLBACK"));
             snapshot
@@ -304,15 +304,21 @@ pub async fn scanned_snapshot(db: &Db) -> sqlx::Result<Option<Snapshot>> {
     }
 }
 
-/// A read transaction whose snapshot is fixed now: SQLite takes it at the first read.
-fn begin_read(connection: &Direct<'_>) -> Result<(), ScanError> {
+/// A read transaction whose snapshot is fixed now (SQLite takes it at the first read: the
+/// head, returned).
+fn begin_read(connection: &Direct<'_>) -> Result<(i64, String), ScanError> {
     connection.execute("BEGIN")?;
-    head_direct(connection).map(drop)
+    head_direct(connection)
 }
 
 /// The tables split over two threads, one connection each, in about equal halves: the
 /// events (the largest table, a row per purpose of every consent) by rowid, half on each.
-fn read_in_parallel(first: &Direct<'_>, second: &Direct<'_>) -> Result<Snapshot, ScanError> {
+/// `head` is the one both transactions began with.
+fn read_in_parallel(
+    first: &Direct<'_>,
+    second: &Direct<'_>,
+    head: (i64, String),
+) -> Result<Snapshot, ScanError> {
     let middle = scan::<EventsMiddle>(
         second,
         "(SELECT coalesce(max(rowid), 0) / 2 AS middle FROM consent_events)",
@@ -322,6 +328,7 @@ fn read_in_parallel(first: &Direct<'_>, second: &Direct<'_>) -> Result<Snapshot,
     let first = SendDirect(first);
     let (first_half, second_half) = std::thread::scope(|scope| {
         let first_half = scope.spawn(move || {
+            // `{ first }` moves the whole wrapper in; capturing only its field would not be Send.
             let connection = { first }.0;
             let events = scan::<ConsentEvent>(
                 connection,
@@ -348,7 +355,7 @@ fn read_in_parallel(first: &Direct<'_>, second: &Direct<'_>) -> Result<Snapshot,
     records.sort_unstable_by_key(|r| r.ledger_seq);
     Ok(Snapshot {
         entries: entries.into_iter().map(LedgerEntry::from).collect(),
-        head: head_direct(second)?,
+        head,
         records,
         events,
         subjects,
