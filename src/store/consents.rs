@@ -714,14 +714,31 @@ pub async fn by_id(db: &Db, id: &str) -> sqlx::Result<Option<ConsentRecord>> {
     with_db!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)
 }
 
-/// The newest events of a kind across all records (the dashboard's "recent" lists).
-pub async fn recent_events(db: &Db, state: &str, limit: i64) -> sqlx::Result<Vec<ConsentEvent>> {
-    let sql = concat!(
-        "SELECT ",
-        event_columns!(),
-        " FROM consent_events WHERE state = $1 ORDER BY ledger_seq DESC LIMIT $2"
-    );
-    with_db!(db, pool => sqlx::query_as(sql).bind(state).bind(limit).fetch_all(pool).await)
+/// The newest events in a state, across all records, newest first. The state is written into
+/// the statement, not bound: only a literal `'withdrawn'` lets SQLite and PostgreSQL use
+/// `consent_events_withdrawn`, the index of the withdrawals alone.
+macro_rules! recent_in_state {
+    ($state:literal) => {
+        concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM consent_events WHERE state = '",
+            $state,
+            "' ORDER BY ledger_seq DESC LIMIT $1"
+        )
+    };
+}
+
+/// The newest consents given (the dashboard's "recent" list).
+pub async fn recent_given(db: &Db, limit: i64) -> sqlx::Result<Vec<ConsentEvent>> {
+    let sql = recent_in_state!("given");
+    with_db!(db, pool => sqlx::query_as(sql).bind(limit).fetch_all(pool).await)
+}
+
+/// The newest withdrawals (the dashboard's "recent" list).
+pub async fn recent_withdrawals(db: &Db, limit: i64) -> sqlx::Result<Vec<ConsentEvent>> {
+    let sql = recent_in_state!("withdrawn");
+    with_db!(db, pool => sqlx::query_as(sql).bind(limit).fetch_all(pool).await)
 }
 
 /// A workshop's records in the order they were recorded, `limit` at a time after the record

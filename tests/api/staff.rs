@@ -772,7 +772,57 @@ async fn admins_create_and_revoke_tokens_in_the_web_area(backend: Backend) {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// The overview lists the newest consents and, apart, the newest withdrawals: only the
+/// withdrawn record under withdrawals, however many consents came before or after it.
+async fn dashboard_lists_the_newest_consents_and_withdrawals(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    app.add_user("admin@example.org", "admin");
+    let admin = app.login("admin@example.org").await;
+    let mut records = Vec::new();
+    let mut tokens = Vec::new();
+    for i in 0..4 {
+        let created = app
+            .record_consent("koeln-2026", &format!("liste{i}@example.org"))
+            .await;
+        records.push(created["record_id"].as_str().unwrap().to_owned());
+        tokens.push(created["token"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(app.withdraw_all(&tokens[1]).await.status(), StatusCode::OK);
+    // Consents after the withdrawal do not push it out of its own list.
+    for i in 4..16 {
+        app.record_consent("koeln-2026", &format!("liste{i}@example.org"))
+            .await;
+    }
+
+    let page = staff_get(&app, "/staff", &admin).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    let (consents, withdrawals) = html
+        .split_once("Neueste Widerrufe")
+        .expect("the overview has a list of withdrawals");
+    let consents = consents
+        .split_once("Neueste Einwilligungen")
+        .expect("the overview has a list of consents")
+        .1;
+    // Only the withdrawn record, once per purpose withdrawn (photos; newsletter was refused).
+    assert!(
+        withdrawals.contains(&records[1]),
+        "the withdrawal is listed"
+    );
+    for (i, other) in records.iter().enumerate().filter(|(i, _)| *i != 1) {
+        assert!(
+            !withdrawals.contains(other.as_str()),
+            "record {i} was not withdrawn"
+        );
+    }
+    // The newest given consents: the early records are behind the ten newest.
+    assert!(!consents.contains(&records[0]), "older than the ten newest");
+    assert_eq!(consents.matches("/api/v1/consents/").count(), 10);
+}
+
 on_both_backends!(
+    dashboard_lists_the_newest_consents_and_withdrawals,
     tls_deployments_get_secure_cookies_and_hsts,
     admins_create_and_revoke_tokens_in_the_web_area,
     login_logout_and_cookie_flags,

@@ -46,8 +46,8 @@ async fn render(
             .iter()
             .map(|w| (w.id.as_str(), w.slug.as_str()))
             .collect();
-        let recent_given = consents::recent_events(&state.app.db, "given", 10).await?;
-        let recent_withdrawn = consents::recent_events(&state.app.db, "withdrawn", 10).await?;
+        let recent_given = consents::recent_given(&state.app.db, 10).await?;
+        let recent_withdrawn = consents::recent_withdrawals(&state.app.db, 10).await?;
         let records: HashMap<String, String> = {
             let mut map = HashMap::new();
             for e in recent_given.iter().chain(&recent_withdrawn) {
