@@ -38,6 +38,7 @@ run() {
 }
 
 run load cargo bench --bench consent_load -- "$load_s" 64 both
+run sqlite_alone python3 benches/sqlite_alone.py 30000 20 64 256
 run verify_sqlite cargo bench --bench ledger_verify -- "$verify_n"
 run verify_pg cargo bench --bench ledger_verify -- "$verify_n" postgres
 run sweep_sqlite cargo bench --features simulated-clock --bench retention_sweep -- "$sweep_n"
@@ -96,6 +97,22 @@ cargo bench --bench consent_load -- $load_s 64 both     # SECONDS CLIENTS sqlite
 \`\`\`
 
 $(cat "$out/load.md")
+
+**SQLite alone**, below the writer: the rows of each consent (one ledger entry, subject, record
+and three events) written from Python straight into a fresh database with consentd's schema
+(all of \`migrations/sqlite\`), WAL, \`synchronous=FULL\`, one thread, no HTTP, hashing or
+validation. Beside it, **the floor of any schema**: each consent as one row plus its ledger
+entry, with only the unique token hash, the address index and a workshop index: roughly the
+most that any schema keeping those look-ups could give on this machine (Python's binding of the
+values is inside the timed statements, so a writer in Rust might do somewhat better).
+
+\`\`\`sh
+python3 benches/sqlite_alone.py 30000 20 64 256     # CONSENTS BATCH...
+\`\`\`
+
+\`\`\`text
+$(cat "$out/sqlite_alone.md")
+\`\`\`
 
 ## Ledger verification (\`benches/ledger_verify.rs\`)
 
