@@ -805,11 +805,13 @@ async fn dashboard_lists_the_newest_consents_and_withdrawals(backend: Backend) {
         .split_once("Neueste Einwilligungen")
         .expect("the overview has a list of consents")
         .1;
-    // Only the withdrawn record, once per purpose withdrawn (photos; newsletter was refused).
+    // Only the withdrawn record, once: of its purposes only the photos were given (the
+    // newsletter was refused), so withdrawing all withdrew one.
     assert!(
         withdrawals.contains(&records[1]),
         "the withdrawal is listed"
     );
+    assert_eq!(withdrawals.matches("/api/v1/consents/").count(), 1);
     for (i, other) in records.iter().enumerate().filter(|(i, _)| *i != 1) {
         assert!(
             !withdrawals.contains(other.as_str()),
