@@ -39,6 +39,7 @@ run() {
 
 run load cargo bench --bench consent_load -- "$load_s" 64 both
 run sqlite_alone python3 benches/sqlite_alone.py 30000 20 64 256
+run postgres_alone benches/postgres_alone.sh 8 20 64 256
 run verify_sqlite cargo bench --bench ledger_verify -- "$verify_n"
 run verify_pg cargo bench --bench ledger_verify -- "$verify_n" postgres
 run sweep_sqlite cargo bench --features simulated-clock --bench retention_sweep -- "$sweep_n"
@@ -112,6 +113,19 @@ python3 benches/sqlite_alone.py 30000 20 64 256     # CONSENTS BATCH...
 
 \`\`\`text
 $(cat "$out/sqlite_alone.md")
+\`\`\`
+
+**PostgreSQL alone**, below its writer: the same rows per consent, generated inside the server
+and inserted by one pgbench client (consentd has one consent writer, and the ledger head's lock
+makes appends serial across instances too) into a fresh database with consentd's schema,
+\`synchronous_commit\` on. "Without it" subtracts what making the values costs the server.
+
+\`\`\`sh
+benches/postgres_alone.sh 8 20 64 256     # SECONDS BATCH...
+\`\`\`
+
+\`\`\`text
+$(cat "$out/postgres_alone.md")
 \`\`\`
 
 ## Ledger verification (\`benches/ledger_verify.rs\`)
