@@ -23,6 +23,7 @@ seconds=${1:-8}
 [ $# -gt 0 ] && shift
 batches=("$@")
 [ ${#batches[@]} -eq 0 ] && batches=(20 64 256)
+command -v pgbench >/dev/null || { echo "pgbench is needed (it comes with the PostgreSQL server package)" >&2; exit 1; }
 database=consentd_postgres_alone
 export PGOPTIONS="-c client_min_messages=warning"
 work=$(mktemp -d)
@@ -97,6 +98,7 @@ for batch in "${batches[@]}"; do
     fresh_database
     stored=$(tps "$work/consents.sql" "$batch")
     generated=$(tps "$work/generate.sql" "$batch")
+    [ -n "$stored" ] && [ -n "$generated" ] || { echo "pgbench failed at batch $batch" >&2; exit 1; }
     awk -v b="$batch" -v s="$stored" -v g="$generated" 'BEGIN {
         with = s * b; per = 1e6 / with; gen = 1e6 / (g * b);
         printf "batch %4d: %8.0f consents/s in PostgreSQL (%.0f µs each, of which making the rows %.0f µs; without it %.0f/s)\n",
