@@ -32,29 +32,30 @@ trap 'rm -rf "$work"; psql -q "$server/postgres" -c "DROP DATABASE IF EXISTS $da
 cat > "$work/consents.sql" <<'SQL'
 BEGIN;
 SELECT seq FROM ledger_head WHERE id = 1 FOR UPDATE;
-WITH s AS (SELECT nextval('alone_seq') AS seq FROM generate_series(1, :batch)),
+WITH n AS (SELECT nextval('alone_seq') AS seq FROM generate_series(1, :batch)),
+s AS (SELECT seq, lpad(seq::text, 14, '0') AS k FROM n),
 ledger_rows AS (
     INSERT INTO ledger (seq, recorded_at, kind, ref_id, payload_sha256, prev_sha256, entry_sha256)
-    SELECT seq, now(), 'consent.recorded', 'r' || lpad(seq::text, 14, '0'),
+    SELECT seq, now(), 'consent.recorded', 'r' || k,
            md5(random()::text) || md5(random()::text), md5(random()::text) || md5(random()::text),
            md5(random()::text) || md5(random()::text)
     FROM s RETURNING seq),
 subject_rows AS (
     INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at)
-    SELECT 's' || lpad(seq::text, 14, '0'), 'Erika Beispiel', left(md5(random()::text), 12) || '@example.org',
+    SELECT 's' || k, 'Erika Beispiel', left(md5(random()::text), 12) || '@example.org',
            'Beispiel GmbH', md5(random()::text), md5(random()::text) || md5(random()::text), now()
     FROM s RETURNING id),
 record_rows AS (
     INSERT INTO consent_records (id, receipt_id, subject_id, workshop_id, controller_id, notice_id,
            notice_version, notice_language, notice_sha256, notice_content_sha256, collection_method,
            collector, ip_truncated, user_agent, token_sha256, renews_record_id, recorded_at, ledger_seq)
-    SELECT 'r' || lpad(seq::text, 14, '0'), 'x' || lpad(seq::text, 14, '0'), 's' || lpad(seq::text, 14, '0'),
+    SELECT 'r' || k, 'x' || k, 's' || k,
            'w', 'c', 'notice', 1, 'de', 'n', md5(random()::text) || md5(random()::text), 'api', NULL,
            '127.0.0.0', NULL, md5(random()::text) || md5(random()::text), NULL, now(), seq
     FROM s RETURNING id),
 event_rows AS (
     INSERT INTO consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq)
-    SELECT 'e' || lpad(seq::text, 14, '0') || purpose, 'r' || lpad(seq::text, 14, '0'), purpose,
+    SELECT 'e' || k || purpose, 'r' || k, purpose,
            'art6-1-a', 'given', 'participant', now(), seq
     FROM s CROSS JOIN (VALUES ('durchfuehrung'), ('fotos'), ('newsletter')) AS purposes (purpose)
     RETURNING id)

@@ -13,7 +13,7 @@ the ceiling of any writer on this schema, on this machine.
 Beside it, in the same run, the floor of any schema: each consent as ONE row (subject fields
 and purpose decisions inline) plus its ledger entry, keeping only what no design can drop:
 the ledger, a unique token hash for receipts, the address index for Art. 15 look-ups and a
-workshop index for exports. What that floor cannot reach, no schema of consentd's can.
+workshop index for exports: roughly the most any schema keeping those look-ups could give here.
 
 Python builds the rows outside the timed statements; its own time per consent is printed
 apart and not counted. See benches/NOTES.md (sessions 9 and 10).
@@ -33,13 +33,18 @@ NOW = "2026-11-28T07:00:00.000000+00:00"
 PURPOSES = ("durchfuehrung", "fotos", "newsletter")
 
 
-def fresh_database(path):
-    db = sqlite3.connect(path, isolation_level=None)
+def random_hex():
+    return os.urandom(32).hex()
+
+
+def time_ordered_ids():
+    counter = itertools.count(10**12)
+    return lambda: "%013d-%s" % (next(counter), uuid.uuid4().hex[:20])
+
+
+def consentd_schema(db):
     for migration in sorted(glob.glob(os.path.join(ROOT, "migrations/sqlite/*.sql"))):
         db.executescript(open(migration, encoding="utf-8").read())
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = FULL")
-    db.execute("PRAGMA foreign_keys = ON")
     db.execute(
         "INSERT INTO notice_texts VALUES ('n' , 'notice', 1, 'de', 't', 'm', '{}', '2026-01-01', ?)",
         (NOW,),
@@ -49,49 +54,36 @@ def fresh_database(path):
         "VALUES ('w', 'w', 'W', 'workshop', '2026-12-01', '2026-12-02', 'notice', 'c', ?)",
         (NOW,),
     )
-    return db
 
 
-def run(consents, batch):
-    directory = tempfile.mkdtemp(prefix="sqlite_alone")
-    db = fresh_database(os.path.join(directory, "alone.db"))
-    counter = itertools.count(10**12)
-    time_ordered = lambda: "%013d-%s" % (next(counter), uuid.uuid4().hex[:20])
-    random_hex = lambda: os.urandom(32).hex()
-    seq, building, storing = 0, 0.0, 0.0
-    for _ in range(consents // batch):
-        started = time.perf_counter()
+CONSENTD_INSERTS = (
+    "INSERT INTO ledger (seq, recorded_at, kind, ref_id, payload_sha256, prev_sha256, entry_sha256) "
+    "VALUES (?,?,?,?,?,?,?)",
+    "INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at) VALUES (?,?,?,?,?,?,?)",
+    "INSERT INTO consent_records (id, receipt_id, subject_id, workshop_id, controller_id, notice_id, "
+    "notice_version, notice_language, notice_sha256, notice_content_sha256, collection_method, collector, "
+    "ip_truncated, user_agent, token_sha256, renews_record_id, recorded_at, ledger_seq) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    "INSERT INTO consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq) "
+    "VALUES (?,?,?,?,?,?,?,?)",
+)
+
+
+def consentd_rows(new_id):
+    """Rows for each of CONSENTD_INSERTS, for the consents with these ledger sequence numbers."""
+    def rows(seqs):
         ledger, subjects, records, events = [], [], [], []
-        for _ in range(batch):
-            seq += 1
-            subject, record = time_ordered(), time_ordered()
+        for seq in seqs:
+            subject, record = new_id(), new_id()
             ledger.append((seq, NOW, "consent.recorded", record, random_hex(), random_hex(), random_hex()))
             subjects.append((subject, "Erika Beispiel", random_hex()[:12] + "@example.org", "Beispiel GmbH",
                              random_hex()[:32], random_hex(), NOW))
-            records.append((record, time_ordered(), subject, "w", "c", "notice", 1, "de", "n", random_hex(),
+            records.append((record, new_id(), subject, "w", "c", "notice", 1, "de", "n", random_hex(),
                             "api", None, "127.0.0.0", None, random_hex(), None, NOW, seq))
             for purpose in PURPOSES:
-                events.append((time_ordered(), record, purpose, "art6-1-a", "given", "participant", NOW, seq))
-        head = random_hex()
-        building += time.perf_counter() - started
-        started = time.perf_counter()
-        db.execute("BEGIN IMMEDIATE")
-        db.executemany("INSERT INTO ledger (seq, recorded_at, kind, ref_id, payload_sha256, prev_sha256, "
-                       "entry_sha256) VALUES (?,?,?,?,?,?,?)", ledger)
-        db.executemany("INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at) "
-                       "VALUES (?,?,?,?,?,?,?)", subjects)
-        db.executemany("INSERT INTO consent_records (id, receipt_id, subject_id, workshop_id, controller_id, "
-                       "notice_id, notice_version, notice_language, notice_sha256, notice_content_sha256, "
-                       "collection_method, collector, ip_truncated, user_agent, token_sha256, "
-                       "renews_record_id, recorded_at, ledger_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                       records)
-        db.executemany("INSERT INTO consent_events (id, record_id, purpose_id, legal_basis, state, actor, "
-                       "occurred_at, ledger_seq) VALUES (?,?,?,?,?,?,?,?)", events)
-        db.execute("UPDATE ledger_head SET seq = ?, entry_sha256 = ? WHERE id = 1", (seq, head))
-        db.execute("COMMIT")
-        storing += time.perf_counter() - started
-    db.close()
-    report("consentd's schema", consents // batch * batch, batch, storing, building)
+                events.append((new_id(), record, purpose, "art6-1-a", "given", "participant", NOW, seq))
+        return ledger, subjects, records, events
+    return rows
 
 
 FLOOR_SCHEMA = """
@@ -108,43 +100,52 @@ CREATE INDEX consents_by_email ON consents (lower(email));
 CREATE INDEX consents_by_workshop ON consents (workshop_id, ledger_seq);
 """
 
+FLOOR_INSERTS = (
+    "INSERT INTO ledger VALUES (?,?,?,?,?,?,?)",
+    "INSERT INTO consents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+)
 
-def run_floor(consents, batch):
-    directory = tempfile.mkdtemp(prefix="sqlite_floor")
-    db = sqlite3.connect(os.path.join(directory, "floor.db"), isolation_level=None)
-    db.executescript(FLOOR_SCHEMA)
+
+def floor_rows(new_id):
+    """Rows for each of FLOOR_INSERTS, for the consents with these ledger sequence numbers."""
+    purposes = json.dumps([[p, "art6-1-a", "given"] for p in PURPOSES])
+    def rows(seqs):
+        ledger, consents = [], []
+        for seq in seqs:
+            record = new_id()
+            ledger.append((seq, NOW, "consent.recorded", record, random_hex(), random_hex(), random_hex()))
+            consents.append((record, new_id(), "w", "Erika Beispiel", random_hex()[:12] + "@example.org",
+                             "Beispiel GmbH", random_hex()[:32], random_hex(), "n", random_hex(), "api",
+                             "127.0.0.0", random_hex(), purposes, NOW, seq))
+        return ledger, consents
+    return rows
+
+
+def run(layout, create, inserts, rows_of, consents, batch):
+    """Stores CONSENTS in batches of BATCH into a fresh database and prints the rate."""
+    db = sqlite3.connect(os.path.join(tempfile.mkdtemp(prefix="sqlite_alone"), "alone.db"),
+                         isolation_level=None)
+    create(db)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = FULL")
     db.execute("PRAGMA foreign_keys = ON")
-    counter = itertools.count(10**12)
-    time_ordered = lambda: "%013d-%s" % (next(counter), uuid.uuid4().hex[:20])
-    random_hex = lambda: os.urandom(32).hex()
-    purposes = json.dumps([[p, "art6-1-a", "given"] for p in PURPOSES])
+    rows = rows_of(time_ordered_ids())
     seq, building, storing = 0, 0.0, 0.0
     for _ in range(consents // batch):
         started = time.perf_counter()
-        ledger, rows = [], []
-        for _ in range(batch):
-            seq += 1
-            record = time_ordered()
-            ledger.append((seq, NOW, "consent.recorded", record, random_hex(), random_hex(), random_hex()))
-            rows.append((record, time_ordered(), "w", "Erika Beispiel", random_hex()[:12] + "@example.org",
-                         "Beispiel GmbH", random_hex()[:32], random_hex(), "n", random_hex(), "api",
-                         "127.0.0.0", random_hex(), purposes, NOW, seq))
+        tables = rows(range(seq + 1, seq + batch + 1))
+        seq += batch
         head = random_hex()
         building += time.perf_counter() - started
         started = time.perf_counter()
         db.execute("BEGIN IMMEDIATE")
-        db.executemany("INSERT INTO ledger VALUES (?,?,?,?,?,?,?)", ledger)
-        db.executemany("INSERT INTO consents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        for sql, table in zip(inserts, tables):
+            db.executemany(sql, table)
         db.execute("UPDATE ledger_head SET seq = ?, entry_sha256 = ? WHERE id = 1", (seq, head))
         db.execute("COMMIT")
         storing += time.perf_counter() - started
     db.close()
-    report("one row per consent (floor)", consents // batch * batch, batch, storing, building)
-
-
-def report(layout, stored, batch, storing, building):
+    stored = seq
     print(f"{layout:<28} batch {batch:>4}: {stored / storing:8.0f} consents/s in SQLite "
           f"({storing / stored * 1e6:.0f} µs each; Python's row building {building / stored * 1e6:.0f} µs, not counted)")
 
@@ -152,5 +153,6 @@ def report(layout, stored, batch, storing, building):
 if __name__ == "__main__":
     consents = int(sys.argv[1]) if len(sys.argv) > 1 else 30000
     for batch in [int(b) for b in sys.argv[2:]] or [20, 64, 256]:
-        run(consents, batch)
-        run_floor(consents, batch)
+        run("consentd's schema", consentd_schema, CONSENTD_INSERTS, consentd_rows, consents, batch)
+        run("one row per consent (floor)", lambda db: db.executescript(FLOOR_SCHEMA), FLOOR_INSERTS,
+            floor_rows, consents, batch)
