@@ -120,6 +120,7 @@ struct ConsentTemplate {
     name: consentd::domain::consent::SubjectName,
     organisation: Option<consentd::domain::consent::Organisation>,
     decisions: Vec<consentd::domain::consent::PurposeDecision>,
+    catalog_generation: i64,
 }
 
 impl ConsentTemplate {
@@ -131,11 +132,13 @@ impl ConsentTemplate {
                       FROM consent_records ORDER BY ledger_seq DESC LIMIT 1";
         let events = "SELECT purpose_id, legal_basis, state FROM consent_events \
                       WHERE record_id = $1 ORDER BY purpose_id";
+        let generation = "SELECT generation FROM notice_catalog_generation WHERE id = 1";
         type Record = (String, String, String, String, i64, String, String, String);
-        let (r, events): (Record, Vec<(String, String, String)>) = on_pool!(db, pool => {
+        let (r, events, catalog_generation): (Record, Vec<(String, String, String)>, i64) = on_pool!(db, pool => {
             let r: Record = sqlx::query_as(record).fetch_one(pool).await.unwrap();
             let e = sqlx::query_as(events).bind(&r.0).fetch_all(pool).await.unwrap();
-            (r, e)
+            let g = sqlx::query_scalar(generation).fetch_one(pool).await.unwrap();
+            (r, e, g)
         });
         ConsentTemplate {
             workshop_id: r.1,
@@ -155,6 +158,7 @@ impl ConsentTemplate {
                     state: PurposeState::parse(&state).unwrap(),
                 })
                 .collect(),
+            catalog_generation,
         }
     }
 
@@ -179,6 +183,7 @@ impl ConsentTemplate {
             renews_record_id: None,
             ip_truncated: Some("127.0.0.0".into()),
             user_agent: None,
+            catalog_generation: self.catalog_generation,
         }
     }
 }
@@ -215,10 +220,14 @@ fn writer_alone(
             while Instant::now() < until {
                 let batch: Vec<_> = (n..n + size).map(|i| template.consent(i)).collect();
                 n += size;
-                stored += consentd::store::consents::record_batch(&db, &clock, &batch)
+                let answers = consentd::store::consents::record_batch(&db, &clock, &batch)
                     .await
-                    .expect("the writer stores the batch")
-                    .len();
+                    .expect("the writer stores the batch");
+                assert!(
+                    answers.iter().all(Result::is_ok),
+                    "a consent found outdated"
+                );
+                stored += answers.len();
             }
             let elapsed = started.elapsed().as_secs_f64();
             let cpu = common::process_cpu_seconds(std::process::id()) - cpu_before;

@@ -12,6 +12,7 @@ use crate::deletion_journal::DeletionJournal;
 use crate::domain::notice::PolicySet;
 use crate::store::group_commit::ConsentWriter;
 use crate::store::{self, Db};
+use crate::workshop_views::WorkshopViews;
 
 /// What every command and request works with.
 #[derive(Clone)]
@@ -26,6 +27,8 @@ pub struct App {
     pub consents: ConsentWriter,
     /// Unix seconds when this process last finished a real retention run (0: not yet).
     pub last_retention_run: Arc<std::sync::atomic::AtomicI64>,
+    /// The workshops consents are being recorded for, as last read.
+    pub workshop_views: Arc<WorkshopViews>,
     catalog: Arc<CatalogCache>,
 }
 
@@ -86,6 +89,7 @@ impl App {
                 journal: DeletionJournal::new(settings.deletion_journal.clone()),
                 signer: Arc::new(signer),
                 last_retention_run: Arc::default(),
+                workshop_views: Arc::default(),
                 catalog: Arc::default(),
             },
             report,

@@ -22,3 +22,4 @@ pub mod signing;
 pub mod store;
 pub mod subject_rights;
 pub mod verify;
+pub mod workshop_views;

@@ -15,8 +15,11 @@ use crate::domain::consent::{
     SubjectName, decide,
 };
 use crate::domain::notice::{Language, NoticeVersion};
-use crate::store::consents::{self, ConsentEvent, ConsentRecord, NewConsent, RecordedConsent};
+use crate::store::consents::{
+    self, ConsentEvent, ConsentRecord, NewConsent, Outdated, RecordedConsent,
+};
 use crate::store::workshops::{self, Workshop};
+use crate::workshop_views::WorkshopView;
 
 /// The notice a participant was shown, as the client reports it.
 #[derive(Debug, Deserialize)]
@@ -110,13 +113,41 @@ pub fn apply_client_override(
 
 /// A workshop that accepts consents, with the notice version in force for it today.
 pub struct OpenWorkshop {
-    pub workshop: Workshop,
+    pub workshop: Arc<Workshop>,
     /// Shared, not copied: every consent request looks its notice up here.
     catalog: Arc<Catalog>,
     version_number: u32,
 }
 
 impl OpenWorkshop {
+    /// The view's workshop, if its notice has an approved version in force today.
+    fn in_force(app: &App, view: WorkshopView) -> Result<OpenWorkshop, Error> {
+        let WorkshopView { workshop, catalog } = view;
+        let notice = catalog.notice(&workshop.notice_id).ok_or(Error::Conflict {
+            code: "no_notice_in_force",
+            message: format!(
+                "notice `{}` of this workshop is not in policies/",
+                workshop.notice_id
+            ),
+        })?;
+        let version_number = notice
+            .in_force(app.clock.today_berlin())
+            .ok_or(Error::Conflict {
+                code: "no_notice_in_force",
+                message: format!(
+                    "no approved version of notice `{}` is in force today",
+                    notice.id
+                ),
+            })?
+            .content
+            .version;
+        Ok(OpenWorkshop {
+            workshop,
+            catalog,
+            version_number,
+        })
+    }
+
     pub fn notice(&self) -> &CatalogNotice {
         self.catalog
             .notice(&self.workshop.notice_id)
@@ -133,8 +164,16 @@ impl OpenWorkshop {
             .version(self.version_number)
             .expect("checked when opened")
     }
+
+    fn view(&self) -> WorkshopView {
+        WorkshopView {
+            workshop: self.workshop.clone(),
+            catalog: self.catalog.clone(),
+        }
+    }
 }
 
+/// The workshop as the database has it now.
 pub async fn open_workshop(app: &App, slug: &str) -> Result<OpenWorkshop, Error> {
     crate::domain::workshop::Slug::parse(slug).map_err(|_| Error::NotFound("workshop"))?;
     let (workshop, generation) = workshops::by_slug_with_catalog_generation(&app.db, slug)
@@ -142,29 +181,24 @@ pub async fn open_workshop(app: &App, slug: &str) -> Result<OpenWorkshop, Error>
         .filter(|(w, _)| w.archived_at.is_none())
         .ok_or(Error::NotFound("workshop"))?;
     let catalog = app.catalog_at(generation).await?;
-    let notice = catalog.notice(&workshop.notice_id).ok_or(Error::Conflict {
-        code: "no_notice_in_force",
-        message: format!(
-            "notice `{}` of this workshop is not in policies/",
-            workshop.notice_id
-        ),
-    })?;
-    let version_number = notice
-        .in_force(app.clock.today_berlin())
-        .ok_or(Error::Conflict {
-            code: "no_notice_in_force",
-            message: format!(
-                "no approved version of notice `{}` is in force today",
-                notice.id
-            ),
-        })?
-        .content
-        .version;
-    Ok(OpenWorkshop {
-        workshop,
-        catalog: catalog.clone(),
-        version_number,
-    })
+    OpenWorkshop::in_force(
+        app,
+        WorkshopView {
+            workshop: Arc::new(workshop),
+            catalog,
+        },
+    )
+}
+
+/// [`open_workshop`], kept as the view the next consents are checked against (or, when the
+/// workshop takes no consents now, no view kept).
+async fn open_workshop_and_keep_view(app: &App, slug: &str) -> Result<OpenWorkshop, Error> {
+    let open = open_workshop(app, slug).await;
+    match &open {
+        Ok(open) => app.workshop_views.put(open.view()),
+        Err(_) => app.workshop_views.forget(slug),
+    }
+    open
 }
 
 /// How a version that is not in force is described in a 409.
@@ -204,16 +238,66 @@ async fn record_with(
             format!("unknown workshop `{}`", input.workshop.escape_debug()),
         )
     })?;
-    let open = match open_workshop(app, &input.workshop).await {
-        Err(Error::NotFound(_)) => {
-            return Err(FieldError::new(
-                "workshop",
-                format!("unknown workshop `{}`", input.workshop),
-            )
-            .into());
+    // Checked against the cached view first, and whatever that view says is confirmed: a
+    // consent by the writer under the ledger lock, a refusal by the same checks against the
+    // database. So this loop runs at most twice.
+    let mut view = app.workshop_views.get(&input.workshop);
+    loop {
+        let from_cache = view.is_some();
+        let open = match view.take() {
+            Some(view) => OpenWorkshop::in_force(app, view),
+            None => open_workshop_and_keep_view(app, &input.workshop).await,
+        };
+        let checked =
+            open.and_then(|open| checked_consent(app, &open, &input, method, &client, &collector));
+        let consent = match checked {
+            Ok(consent) => NewConsent {
+                renews_record_id: renews_record_id.clone(),
+                ..consent
+            },
+            Err(_) if from_cache => continue,
+            Err(Error::NotFound(_)) => {
+                return Err(FieldError::new(
+                    "workshop",
+                    format!("unknown workshop `{}`", input.workshop),
+                )
+                .into());
+            }
+            Err(e) => return Err(e),
+        };
+        match app.consents.record(consent).await? {
+            Ok(recorded) => {
+                tracing::info!(
+                    record = %recorded.record.id,
+                    ledger_seq = recorded.ledger.seq,
+                    method = method.as_str(),
+                    "consent recorded"
+                );
+                return Ok(recorded);
+            }
+            Err(Outdated) if from_cache => continue,
+            Err(Outdated) => {
+                return Err(Error::Conflict {
+                    code: "workshop_changed",
+                    message: "the workshop or its privacy notice changed while the consent \
+                              was being recorded, and nothing was stored; load the notice \
+                              again and submit again"
+                        .to_owned(),
+                });
+            }
         }
-        other => other?,
-    };
+    }
+}
+
+/// The consent `input` asks for, checked against the workshop and its notice in force.
+fn checked_consent(
+    app: &App,
+    open: &OpenWorkshop,
+    input: &ConsentInput,
+    method: CollectionMethod,
+    client: &ClientInfo,
+    collector: &Option<String>,
+) -> Result<NewConsent, Error> {
     let (notice, version) = (open.notice(), open.version());
     if input.notice.id != notice.id {
         return Err(FieldError::new(
@@ -260,34 +344,23 @@ async fn record_with(
             ),
         });
     }
-    let subject = input.subject.parse()?;
-    let decisions = decide(version, &input.purposes, input.acknowledged)?;
-    let recorded = app
-        .consents
-        .record(NewConsent {
-            workshop_id: open.workshop.id.clone(),
-            controller_id: notice.controller.clone(),
-            notice_id: notice.id.clone(),
-            notice_version: version.version,
-            notice_language: language.code().to_owned(),
-            notice_sha256: text.sha256.clone(),
-            notice_content_sha256: open.catalog_version().content_sha256.clone(),
-            subject,
-            decisions,
-            method,
-            collector,
-            renews_record_id,
-            ip_truncated: client.ip_truncated,
-            user_agent: client.user_agent,
-        })
-        .await?;
-    tracing::info!(
-        record = %recorded.record.id,
-        ledger_seq = recorded.ledger.seq,
-        method = method.as_str(),
-        "consent recorded"
-    );
-    Ok(recorded)
+    Ok(NewConsent {
+        workshop_id: open.workshop.id.clone(),
+        controller_id: notice.controller.clone(),
+        notice_id: notice.id.clone(),
+        notice_version: version.version,
+        notice_language: language.code().to_owned(),
+        notice_sha256: text.sha256.clone(),
+        notice_content_sha256: open.catalog_version().content_sha256.clone(),
+        subject: input.subject.parse()?,
+        decisions: decide(version, &input.purposes, input.acknowledged)?,
+        method,
+        collector: collector.clone(),
+        renews_record_id: None,
+        ip_truncated: client.ip_truncated.clone(),
+        user_agent: client.user_agent.clone(),
+        catalog_generation: open.catalog.generation,
+    })
 }
 
 /// Everything shown on a receipt.

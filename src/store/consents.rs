@@ -34,7 +34,19 @@ pub struct NewConsent {
     pub renews_record_id: Option<String>,
     pub ip_truncated: Option<String>,
     pub user_agent: Option<String>,
+    /// The notice catalogue generation the consent was checked against: it is stored only
+    /// while that is still the database's (see [`Outdated`]).
+    pub catalog_generation: i64,
 }
+
+/// Why the writer did not store a consent: between the request's checks and the commit, its
+/// workshop was archived (or is gone) or the notice catalogue changed (a version approved,
+/// withdrawn, …). Nothing of it was written; checking it again against the database decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outdated;
+
+/// One consent of a batch, stored or not.
+pub type Stored = Result<RecordedConsent, Outdated>;
 
 /// A stored consent; the token is only known at this moment and is never stored in clear.
 pub struct RecordedConsent {
@@ -191,9 +203,53 @@ macro_rules! insert_event {
 pub(crate) use insert_event;
 
 /// Stores subject, record, events and ledger entry in one transaction.
-pub async fn record(db: &Db, clock: &Clock, new: &NewConsent) -> sqlx::Result<RecordedConsent> {
-    let mut recorded = record_batch(db, clock, std::slice::from_ref(new)).await?;
-    Ok(recorded.pop().expect("one consent in, one out"))
+pub async fn record(db: &Db, clock: &Clock, new: &NewConsent) -> sqlx::Result<Stored> {
+    let mut stored = record_batch(db, clock, std::slice::from_ref(new)).await?;
+    Ok(stored.pop().expect("one consent in, one out"))
+}
+
+/// Whether `new` was checked against what the database holds under the ledger lock: the
+/// catalogue `generation`, and `open_workshops` (of the batch's workshops, those not archived).
+fn is_current(new: &NewConsent, generation: i64, open_workshops: &[String]) -> bool {
+    new.catalog_generation == generation && open_workshops.contains(&new.workshop_id)
+}
+
+/// The batch's workshops, each once: what the writer reads back under the lock.
+fn workshop_ids(batch: &[PreparedConsent]) -> Vec<String> {
+    let mut ids: Vec<String> = batch.iter().map(|p| p.new.workshop_id.clone()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Splits the batch into the consents to store and, in batch order, which of them those are.
+fn keep_current<'a>(
+    batch: Vec<PreparedConsent<'a>>,
+    generation: i64,
+    open_workshops: &[String],
+) -> (Vec<PreparedConsent<'a>>, Vec<bool>) {
+    let current: Vec<bool> = batch
+        .iter()
+        .map(|p| is_current(p.new, generation, open_workshops))
+        .collect();
+    let mut flags = current.iter();
+    let kept = batch
+        .into_iter()
+        .filter(|_| *flags.next().expect("one flag per consent"))
+        .collect();
+    (kept, current)
+}
+
+/// The answers in batch order: the stored consents where `current`, [`Outdated`] elsewhere.
+fn in_batch_order(current: Vec<bool>, recorded: Vec<RecordedConsent>) -> Vec<Stored> {
+    let mut recorded = recorded.into_iter();
+    current
+        .into_iter()
+        .map(|kept| match kept {
+            true => Ok(recorded.next().expect("one stored consent per current one")),
+            false => Err(Outdated),
+        })
+        .collect()
 }
 
 /// A consent with everything that needs no lock worked out: ids, salt, digest, token.
@@ -332,18 +388,35 @@ const INSERT_EVENT: &str = concat!("INSERT INTO consent_events (", event_columns
 
 /// Stores many consents in one transaction: one lock of the ledger head, one commit (one
 /// fsync) for all of them. Each consent still gets its own record, events and ledger entry,
-/// chained in the order given. All or nothing.
+/// chained in the order given. All or nothing, except that a consent checked against a view
+/// that is no longer the database's is left out and answered [`Outdated`]: requests check
+/// consents against a cached view of their workshop and notice catalogue, and this is where
+/// that view is confirmed, under the same lock as the write.
 pub async fn record_batch(
     db: &Db,
     clock: &Clock,
     batch: &[NewConsent],
-) -> sqlx::Result<Vec<RecordedConsent>> {
+) -> sqlx::Result<Vec<Stored>> {
     let prepared: Vec<PreparedConsent> = batch.iter().map(PreparedConsent::of).collect();
     match db {
         Db::Sqlite(pool) => record_batch_sqlite(pool, clock, prepared).await,
         Db::Postgres(pool) => {
             let mut tx = pool.begin().await?;
             let head = lock_head_for_batch!(tx);
+            // Shared locks: an approval or an archiving waits for this commit, so what is
+            // read here still holds when the consents become visible.
+            let generation: i64 = sqlx::query_scalar(
+                "SELECT generation FROM notice_catalog_generation WHERE id = 1 FOR SHARE",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            let open: Vec<String> = sqlx::query_scalar(
+                "SELECT id FROM workshops WHERE id = ANY($1) AND archived_at IS NULL FOR SHARE",
+            )
+            .bind(workshop_ids(&prepared))
+            .fetch_all(&mut *tx)
+            .await?;
+            let (prepared, current) = keep_current(prepared, generation, &open);
             // The time is read under the lock, so ledger times grow with sequence numbers.
             let now = clock.now();
             let (recorded, subjects) = chain(prepared, head, now);
@@ -391,7 +464,7 @@ pub async fn record_batch(
                     .push_bind(e.ledger_seq);
             });
             tx.commit().await?;
-            Ok(recorded)
+            Ok(in_batch_order(current, recorded))
         }
     }
 }
@@ -403,7 +476,7 @@ async fn record_batch_sqlite(
     pool: &sqlx::SqlitePool,
     clock: &Clock,
     prepared: Vec<PreparedConsent<'_>>,
-) -> sqlx::Result<Vec<RecordedConsent>> {
+) -> sqlx::Result<Vec<Stored>> {
     let mut connection = pool.acquire().await?;
     let mut lock = connection.lock_handle().await?;
     let (written, left_open) = blocking(|| {
@@ -423,14 +496,32 @@ async fn record_batch_sqlite(
     written
 }
 
+/// The catalogue generation and, of `workshop_ids`, the workshops not archived.
+fn view_direct(db: &Direct<'_>, workshop_ids: Vec<String>) -> sqlx::Result<(i64, Vec<String>)> {
+    let mut read = db.prepare("SELECT generation FROM notice_catalog_generation WHERE id = 1")?;
+    let generation = read.next_row()?.and_then(|row| row.integer(0));
+    let generation = generation.ok_or(sqlx::Error::RowNotFound)?;
+    let mut read = db.prepare("SELECT 1 FROM workshops WHERE id = ? AND archived_at IS NULL")?;
+    let mut open = Vec::with_capacity(workshop_ids.len());
+    for id in workshop_ids {
+        read.query(&[&id])?;
+        if read.next_row()?.is_some() {
+            open.push(id);
+        }
+    }
+    Ok((generation, open))
+}
+
 fn write_batch_sqlite(
     db: &Direct<'_>,
     clock: &Clock,
     prepared: Vec<PreparedConsent>,
-) -> sqlx::Result<Vec<RecordedConsent>> {
-    // The write lock at once: the head read below cannot go stale.
+) -> sqlx::Result<Vec<Stored>> {
+    // The write lock at once: neither the head nor the view read below can go stale.
     db.execute("BEGIN IMMEDIATE")?;
     let head = head_direct(db)?;
+    let (generation, open) = view_direct(db, workshop_ids(&prepared))?;
+    let (prepared, current) = keep_current(prepared, generation, &open);
     // The time is read under the lock, so ledger times grow with sequence numbers.
     let now = clock.now();
     let (recorded, subjects) = chain(prepared, head, now);
@@ -484,7 +575,7 @@ fn write_batch_sqlite(
         ])?;
     }
     db.execute("COMMIT")?;
-    Ok(recorded)
+    Ok(in_batch_order(current, recorded))
 }
 
 /// Which purposes to withdraw.

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{mpsc, oneshot};
 
 use super::Db;
-use super::consents::{self, NewConsent, RecordedConsent};
+use super::consents::{self, NewConsent, Stored};
 use crate::clock::Clock;
 
 /// Large enough to amortise a commit over many consents, small enough that one batch's
@@ -25,7 +25,7 @@ const QUEUE: usize = 4 * MAX_BATCH;
 
 struct Job {
     consent: NewConsent,
-    reply: oneshot::Sender<sqlx::Result<RecordedConsent>>,
+    reply: oneshot::Sender<sqlx::Result<Stored>>,
 }
 
 /// The handle requests use; cheap to clone.
@@ -75,8 +75,9 @@ impl ConsentWriter {
         )
     }
 
-    /// Stores one consent; returns once it is committed (or failed).
-    pub async fn record(&self, consent: NewConsent) -> sqlx::Result<RecordedConsent> {
+    /// Stores one consent; returns once it is committed (or failed, or found
+    /// [`consents::Outdated`]).
+    pub async fn record(&self, consent: NewConsent) -> sqlx::Result<Stored> {
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Job { consent, reply })
@@ -106,7 +107,7 @@ async fn store(
     db: &Db,
     clock: &Clock,
     consents: Vec<NewConsent>,
-    replies: Vec<oneshot::Sender<sqlx::Result<RecordedConsent>>>,
+    replies: Vec<oneshot::Sender<sqlx::Result<Stored>>>,
     stats: &Stats,
 ) {
     let committed = |n: usize| {
@@ -114,9 +115,9 @@ async fn store(
         stats.consents.fetch_add(n as u64, Ordering::Relaxed);
     };
     match consents::record_batch(db, clock, &consents).await {
-        Ok(recorded) => {
-            committed(recorded.len());
-            for (reply, consent) in replies.into_iter().zip(recorded) {
+        Ok(stored) => {
+            committed(stored.iter().filter(|s| s.is_ok()).count());
+            for (reply, consent) in replies.into_iter().zip(stored) {
                 // A caller that went away (client disconnected) still has its consent stored.
                 let _ = reply.send(Ok(consent));
             }
@@ -139,7 +140,7 @@ async fn store(
             tracing::warn!(error = %e, consents = replies.len(), "consent batch failed; storing one by one");
             for (consent, reply) in consents.iter().zip(replies) {
                 let result = consents::record(db, clock, consent).await;
-                if result.is_ok() {
+                if matches!(result, Ok(Ok(_))) {
                     committed(1);
                 }
                 let _ = reply.send(result);

@@ -122,6 +122,13 @@ impl Statement<'_> {
         Ok(())
     }
 
+    /// Binds `params` for a read from its first row: step with [`Statement::next_row`].
+    pub fn query(&mut self, params: &[&dyn Param]) -> Result<(), SqliteCallError> {
+        // A statement stepped before must be reset before it can be bound again.
+        self.reset();
+        self.bind(params)
+    }
+
     /// Steps to the next row; `None` at the end.
     pub fn next_row(&mut self) -> Result<Option<Row<'_>>, SqliteCallError> {
         match self.step_raw() {

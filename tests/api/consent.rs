@@ -427,6 +427,55 @@ async fn oversized(app: &TestApp) -> reqwest::Response {
         .unwrap()
 }
 
+/// Requests check a consent against a cached view of its workshop and notice catalogue, and
+/// the writer confirms that view in the commit. So what another instance or the CLI changes
+/// behind this process's back still decides the next consent: a catalogue that moved on costs
+/// a check against the database, not the consent; an archived workshop takes no consent.
+async fn changes_made_elsewhere_decide_the_next_consent(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let post = |email: &'static str| {
+        let app = &app;
+        async move {
+            let body = app.consent_body("koeln-2026", email).await;
+            app.post_json("/api/v1/consents", &body).await
+        }
+    };
+    assert_eq!(
+        post("erste@example.org").await.status(),
+        StatusCode::CREATED
+    );
+
+    // As a notice review in another instance would (nothing in force changes).
+    app.db
+        .tamper(&["UPDATE notice_catalog_generation SET generation = generation + 1 WHERE id = 1"])
+        .await;
+    assert_eq!(
+        post("zweite@example.org").await.status(),
+        StatusCode::CREATED,
+        "checked again against the new catalogue, and stored"
+    );
+
+    // As `POST …/archive` on another instance would.
+    app.db
+        .tamper(&[
+            "UPDATE workshops SET archived_at = '2026-01-01T00:00:00Z' WHERE slug = 'koeln-2026'",
+        ])
+        .await;
+    let refused = post("dritte@example.org").await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "workshop", "{body}");
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(*) FROM consent_records")
+            .await,
+        2
+    );
+    let (ok, report) = app.verify();
+    assert!(ok, "{report}");
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
@@ -438,4 +487,5 @@ on_both_backends!(
     bad_bodies_get_4xx_naming_the_field,
     notices_api_lists_versions_in_force,
     version_in_force_follows_the_clock,
+    changes_made_elsewhere_decide_the_next_consent,
 );

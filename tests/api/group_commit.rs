@@ -10,7 +10,7 @@ use consentd::domain::consent::{
 };
 use consentd::domain::notice::LegalBasis;
 use consentd::store::Db;
-use consentd::store::consents::NewConsent;
+use consentd::store::consents::{NewConsent, Outdated};
 use consentd::store::group_commit::ConsentWriter;
 
 use crate::helpers::{Backend, OM_NOTICE, TestApp, metric};
@@ -67,8 +67,9 @@ async fn concurrent_consents_share_commits_and_each_is_stored(backend: Backend) 
     );
 }
 
-/// A consent the database refuses (here: a workshop that does not exist) fails alone; the
-/// others of its batch are stored.
+/// A consent the database refuses (here: a notice text it does not hold) fails alone; the
+/// others of its batch are stored. Consents checked against an outdated view (a workshop that
+/// is gone, an older notice catalogue) are left out and answered `Outdated`, not stored.
 async fn a_refused_consent_does_not_fail_its_batch(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.add_workshop("koeln-2026", OM_NOTICE);
@@ -85,13 +86,23 @@ async fn a_refused_consent_does_not_fail_its_batch(backend: Backend) {
     let controller_id = app.db.scalar_string(&column("controller_id")).await;
     let notice_sha256 = app.db.scalar_string(&column("notice_sha256")).await;
     let content_sha256 = app.db.scalar_string(&column("notice_content_sha256")).await;
-    let consent = |i: usize, workshop_id: &str| NewConsent {
-        workshop_id: workshop_id.to_owned(),
+    let generation = app
+        .db
+        .scalar_i64("SELECT generation FROM notice_catalog_generation WHERE id = 1")
+        .await;
+    let consent = |i: usize| NewConsent {
+        workshop_id: match i {
+            11 => "no-such-workshop".to_owned(),
+            _ => workshop_id.clone(),
+        },
         controller_id: controller_id.clone(),
         notice_id: OM_NOTICE.to_owned(),
         notice_version: created["notice"]["version"].as_u64().unwrap() as u32,
         notice_language: "de".to_owned(),
-        notice_sha256: notice_sha256.clone(),
+        notice_sha256: match i {
+            7 => "0".repeat(64),
+            _ => notice_sha256.clone(),
+        },
         notice_content_sha256: content_sha256.clone(),
         subject: Subject {
             name: SubjectName::parse("Erika Beispiel").unwrap(),
@@ -108,34 +119,35 @@ async fn a_refused_consent_does_not_fail_its_batch(backend: Backend) {
         renews_record_id: None,
         ip_truncated: None,
         user_agent: None,
+        catalog_generation: match i {
+            13 => generation - 1,
+            _ => generation,
+        },
     };
 
     let db = Db::connect(&app.db.url).await.unwrap();
     let writer = ConsentWriter::spawn(db, Clock::system());
     // Queued together, so the writer takes them as one batch (or a few).
-    let results = futures::future::join_all((0..20).map(|i| {
-        let workshop = if i == 7 {
-            "no-such-workshop"
-        } else {
-            workshop_id.as_str()
-        };
-        writer.record(consent(i, workshop))
-    }))
-    .await;
+    let results = futures::future::join_all((0..20).map(|i| writer.record(consent(i)))).await;
     for (i, result) in results.iter().enumerate() {
-        assert_eq!(
-            result.is_ok(),
-            i != 7,
-            "consent {i}: {:?}",
-            result.as_ref().err()
-        );
+        let answer = match result {
+            Err(_) => "refused",
+            Ok(Err(Outdated)) => "outdated",
+            Ok(Ok(_)) => "stored",
+        };
+        let expected = match i {
+            7 => "refused",
+            11 | 13 => "outdated",
+            _ => "stored",
+        };
+        assert_eq!(answer, expected, "consent {i}: {:?}", result.as_ref().err());
     }
     assert_eq!(
         app.db
             .scalar_i64("SELECT COUNT(*) FROM consent_records")
             .await,
-        20,
-        "the first consent and the 19 good ones"
+        18,
+        "the first consent and the 17 good ones"
     );
     let (ok, report) = app.verify();
     assert!(ok, "{report}");
