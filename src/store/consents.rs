@@ -3,11 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::ledger::{
-    append_direct, head_direct, insert_entries, insert_entry, lock_head, lock_head_for_batch,
-};
+use super::ledger::{append_direct, head_direct, insert_entry, lock_head, lock_head_for_batch};
 use super::sqlite_direct::{Direct, blocking};
-use super::{Db, insert_values, with_db};
+use super::{Db, with_db};
 use crate::clock::{Clock, canonical_time};
 use crate::domain::consent::{
     CollectionMethod, PersonalData, PurposeDecision, PurposeState, ReceiptToken, Subject, new_salt,
@@ -420,53 +418,107 @@ pub async fn record_batch(
             // The time is read under the lock, so ledger times grow with sequence numbers.
             let now = clock.now();
             let (recorded, subjects) = chain(prepared, head, now);
-            let entries: Vec<LedgerEntry> = recorded.iter().map(|r| r.ledger.clone()).collect();
-            insert_entries!(tx, &entries);
-            insert_values!(tx, INSERT_SUBJECT, 7, subjects, |row, s| {
-                row.push_bind(&s.id)
-                    .push_bind(&s.name)
-                    .push_bind(&s.email)
-                    .push_bind(&s.organisation)
-                    .push_bind(&s.salt)
-                    .push_bind(&s.digest)
-                    .push_bind(now);
-            });
-            let records: Vec<&ConsentRecord> = recorded.iter().map(|r| &r.record).collect();
-            insert_values!(tx, INSERT_RECORD, 18, records, |row, r| {
-                row.push_bind(&r.id)
-                    .push_bind(&r.receipt_id)
-                    .push_bind(&r.subject_id)
-                    .push_bind(&r.workshop_id)
-                    .push_bind(&r.controller_id)
-                    .push_bind(&r.notice_id)
-                    .push_bind(r.notice_version)
-                    .push_bind(&r.notice_language)
-                    .push_bind(&r.notice_sha256)
-                    .push_bind(&r.notice_content_sha256)
-                    .push_bind(&r.collection_method)
-                    .push_bind(&r.collector)
-                    .push_bind(&r.ip_truncated)
-                    .push_bind(&r.user_agent)
-                    .push_bind(&r.token_sha256)
-                    .push_bind(&r.renews_record_id)
-                    .push_bind(r.recorded_at)
-                    .push_bind(r.ledger_seq);
-            });
-            let events: Vec<&ConsentEvent> = recorded.iter().flat_map(|r| &r.events).collect();
-            insert_values!(tx, INSERT_EVENT, 8, events, |row, e| {
-                row.push_bind(&e.id)
-                    .push_bind(&e.record_id)
-                    .push_bind(&e.purpose_id)
-                    .push_bind(&e.legal_basis)
-                    .push_bind(&e.state)
-                    .push_bind(&e.actor)
-                    .push_bind(e.occurred_at)
-                    .push_bind(e.ledger_seq);
-            });
+            insert_batch_postgres(&mut tx, &recorded, &subjects, now).await?;
             tx.commit().await?;
             Ok(in_batch_order(current, recorded))
         }
     }
+}
+
+/// [`record_batch`]'s rows on PostgreSQL: one statement per table, each column bound as one
+/// array and unnested, so every batch size runs the same prepared statement.
+async fn insert_batch_postgres(
+    tx: &mut sqlx::PgConnection,
+    recorded: &[RecordedConsent],
+    subjects: &[SubjectRow],
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    fn column<'a, T, U>(rows: &'a [T], value: impl Fn(&'a T) -> U) -> Vec<U> {
+        rows.iter().map(value).collect()
+    }
+    let Some(last) = recorded.last().map(|r| &r.ledger) else {
+        return Ok(());
+    };
+    let entries: Vec<&LedgerEntry> = recorded.iter().map(|r| &r.ledger).collect();
+    sqlx::query(concat!(
+        "INSERT INTO ledger (",
+        super::ledger::entry_columns!(),
+        ") SELECT * FROM unnest($1::int8[], $2::timestamptz[], $3::text[], $4::text[], \
+         $5::text[], $6::text[], $7::text[])"
+    ))
+    .bind(column(&entries, |e| e.seq))
+    .bind(column(&entries, |e| e.recorded_at))
+    .bind(column(&entries, |e| e.kind.as_str()))
+    .bind(column(&entries, |e| e.ref_id.as_str()))
+    .bind(column(&entries, |e| e.payload_sha256.as_str()))
+    .bind(column(&entries, |e| e.prev_sha256.as_str()))
+    .bind(column(&entries, |e| e.entry_sha256.as_str()))
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE ledger_head SET seq = $1, entry_sha256 = $2 WHERE id = 1")
+        .bind(last.seq)
+        .bind(&last.entry_sha256)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at) \
+         SELECT *, $7 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])",
+    )
+    .bind(column(subjects, |s| s.id.as_str()))
+    .bind(column(subjects, |s| s.name.as_str()))
+    .bind(column(subjects, |s| s.email.as_str()))
+    .bind(column(subjects, |s| s.organisation.as_deref()))
+    .bind(column(subjects, |s| s.salt.as_str()))
+    .bind(column(subjects, |s| s.digest.as_str()))
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let records: Vec<&ConsentRecord> = recorded.iter().map(|r| &r.record).collect();
+    sqlx::query(concat!(
+        "INSERT INTO consent_records (",
+        record_columns!(),
+        ") SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+         $6::text[], $7::int8[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
+         $13::text[], $14::text[], $15::text[], $16::text[], $17::timestamptz[], $18::int8[])"
+    ))
+    .bind(column(&records, |r| r.id.as_str()))
+    .bind(column(&records, |r| r.receipt_id.as_str()))
+    .bind(column(&records, |r| r.subject_id.as_str()))
+    .bind(column(&records, |r| r.workshop_id.as_str()))
+    .bind(column(&records, |r| r.controller_id.as_str()))
+    .bind(column(&records, |r| r.notice_id.as_str()))
+    .bind(column(&records, |r| r.notice_version))
+    .bind(column(&records, |r| r.notice_language.as_str()))
+    .bind(column(&records, |r| r.notice_sha256.as_str()))
+    .bind(column(&records, |r| r.notice_content_sha256.as_str()))
+    .bind(column(&records, |r| r.collection_method.as_str()))
+    .bind(column(&records, |r| r.collector.as_deref()))
+    .bind(column(&records, |r| r.ip_truncated.as_deref()))
+    .bind(column(&records, |r| r.user_agent.as_deref()))
+    .bind(column(&records, |r| r.token_sha256.as_str()))
+    .bind(column(&records, |r| r.renews_record_id.as_deref()))
+    .bind(column(&records, |r| r.recorded_at))
+    .bind(column(&records, |r| r.ledger_seq))
+    .execute(&mut *tx)
+    .await?;
+    let events: Vec<&ConsentEvent> = recorded.iter().flat_map(|r| &r.events).collect();
+    sqlx::query(concat!(
+        "INSERT INTO consent_events (",
+        event_columns!(),
+        ") SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+         $6::text[], $7::timestamptz[], $8::int8[])"
+    ))
+    .bind(column(&events, |e| e.id.as_str()))
+    .bind(column(&events, |e| e.record_id.as_str()))
+    .bind(column(&events, |e| e.purpose_id.as_str()))
+    .bind(column(&events, |e| e.legal_basis.as_str()))
+    .bind(column(&events, |e| e.state.as_str()))
+    .bind(column(&events, |e| e.actor.as_str()))
+    .bind(column(&events, |e| e.occurred_at))
+    .bind(column(&events, |e| e.ledger_seq))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// [`record_batch`] on SQLite: the whole transaction runs on this thread through the locked
