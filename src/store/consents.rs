@@ -3,7 +3,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::ledger::{append_direct, head_direct, insert_entry, lock_head, lock_head_for_batch};
+use super::bulk::column;
+use super::ledger::{
+    append_direct, head_direct, insert_entries, insert_entry, lock_head, lock_head_for_batch,
+};
 use super::sqlite_direct::{Direct, blocking};
 use super::{Db, with_db};
 use crate::clock::{Clock, canonical_time};
@@ -433,33 +436,8 @@ async fn insert_batch_postgres(
     subjects: &[SubjectRow],
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    fn column<'a, T, U>(rows: &'a [T], value: impl Fn(&'a T) -> U) -> Vec<U> {
-        rows.iter().map(value).collect()
-    }
-    let Some(last) = recorded.last().map(|r| &r.ledger) else {
-        return Ok(());
-    };
-    let entries: Vec<&LedgerEntry> = recorded.iter().map(|r| &r.ledger).collect();
-    sqlx::query(concat!(
-        "INSERT INTO ledger (",
-        super::ledger::entry_columns!(),
-        ") SELECT * FROM unnest($1::int8[], $2::timestamptz[], $3::text[], $4::text[], \
-         $5::text[], $6::text[], $7::text[])"
-    ))
-    .bind(column(&entries, |e| e.seq))
-    .bind(column(&entries, |e| e.recorded_at))
-    .bind(column(&entries, |e| e.kind.as_str()))
-    .bind(column(&entries, |e| e.ref_id.as_str()))
-    .bind(column(&entries, |e| e.payload_sha256.as_str()))
-    .bind(column(&entries, |e| e.prev_sha256.as_str()))
-    .bind(column(&entries, |e| e.entry_sha256.as_str()))
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE ledger_head SET seq = $1, entry_sha256 = $2 WHERE id = 1")
-        .bind(last.seq)
-        .bind(&last.entry_sha256)
-        .execute(&mut *tx)
-        .await?;
+    let entries: Vec<LedgerEntry> = recorded.iter().map(|r| r.ledger.clone()).collect();
+    insert_entries!(tx, &entries);
     sqlx::query(
         "INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at) \
          SELECT *, $7 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])",

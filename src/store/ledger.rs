@@ -84,25 +84,7 @@ macro_rules! insert_entries {
     ($tx:expr, $entries:expr) => {{
         let entries: &[$crate::domain::ledger::LedgerEntry] = $entries;
         if let Some(last) = entries.last() {
-            $crate::store::insert_values!(
-                $tx,
-                concat!(
-                    "INSERT INTO ledger (",
-                    $crate::store::ledger::entry_columns!(),
-                    ") "
-                ),
-                7,
-                entries,
-                |row, e| {
-                    row.push_bind(e.seq)
-                        .push_bind(e.recorded_at)
-                        .push_bind(&e.kind)
-                        .push_bind(&e.ref_id)
-                        .push_bind(&e.payload_sha256)
-                        .push_bind(&e.prev_sha256)
-                        .push_bind(&e.entry_sha256);
-                }
-            );
+            $crate::store::bulk::AppendRows::append_ledger_rows(&mut *$tx, entries).await?;
             sqlx::query("UPDATE ledger_head SET seq = $1, entry_sha256 = $2 WHERE id = 1")
                 .bind(last.seq)
                 .bind(&last.entry_sha256)

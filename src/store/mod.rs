@@ -3,6 +3,7 @@
 //! carry booleans or timestamps). Placeholders are `$1`, which both drivers understand.
 
 pub mod audit;
+pub(crate) mod bulk;
 pub mod consents;
 pub mod consultants;
 pub mod group_commit;

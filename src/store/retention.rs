@@ -860,31 +860,7 @@ pub(crate) fn log_entries(
 macro_rules! insert_log {
     ($tx:expr, $entries:expr) => {{
         let entries: &[&$crate::store::retention::DeletionLogEntry] = $entries;
-        $crate::store::insert_values!(
-            $tx,
-            concat!(
-                "INSERT INTO deletion_log (",
-                $crate::store::retention::deletion_columns!(),
-                ") "
-            ),
-            13,
-            entries,
-            |row, e| {
-                row.push_bind(&e.id)
-                    .push_bind(e.executed_at)
-                    .push_bind(&e.category)
-                    .push_bind(e.rule_version)
-                    .push_bind(e.start_on)
-                    .push_bind(e.due_on)
-                    .push_bind(&e.subject_pseudonym)
-                    .push_bind(&e.target)
-                    .push_bind(e.rows_affected)
-                    .push_bind(e.ledger_seq)
-                    .push_bind(&e.row_key)
-                    .push_bind(&e.replay_of)
-                    .push_bind(&e.sealed);
-            }
-        );
+        $crate::store::bulk::AppendRows::append_deletion_log_rows(&mut *$tx, entries).await?;
     }};
 }
 pub(crate) use insert_log;
