@@ -111,6 +111,10 @@ async fn store(
     stats: &Stats,
 ) {
     let committed = |n: usize| {
+        // A batch whose consents were all outdated stored nothing.
+        if n == 0 {
+            return;
+        }
         stats.commits.fetch_add(1, Ordering::Relaxed);
         stats.consents.fetch_add(n as u64, Ordering::Relaxed);
     };
