@@ -69,7 +69,8 @@ async fn concurrent_consents_share_commits_and_each_is_stored(backend: Backend) 
 
 /// A consent the database refuses (here: a notice text it does not hold) fails alone; the
 /// others of its batch are stored. Consents checked against an outdated view (a workshop that
-/// is gone, an older notice catalogue) are left out and answered `Outdated`, not stored.
+/// is gone, an older notice catalogue) are left out and answered `Outdated`, not stored, and
+/// the rest of their batch gets each its own answer.
 async fn a_refused_consent_does_not_fail_its_batch(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.add_workshop("koeln-2026", OM_NOTICE);
@@ -92,7 +93,7 @@ async fn a_refused_consent_does_not_fail_its_batch(backend: Backend) {
         .await;
     let consent = |i: usize| NewConsent {
         workshop_id: match i {
-            11 => "no-such-workshop".to_owned(),
+            _ if i % 20 == 11 => "no-such-workshop".to_owned(),
             _ => workshop_id.clone(),
         },
         controller_id: controller_id.clone(),
@@ -120,7 +121,7 @@ async fn a_refused_consent_does_not_fail_its_batch(backend: Backend) {
         ip_truncated: None,
         user_agent: None,
         catalog_generation: match i {
-            13 => generation - 1,
+            _ if i % 20 == 13 => generation - 1,
             _ => generation,
         },
     };
@@ -148,6 +149,39 @@ async fn a_refused_consent_does_not_fail_its_batch(backend: Backend) {
             .await,
         18,
         "the first consent and the 17 good ones"
+    );
+
+    // Without a refusal the batch commits with its outdated consents left out: every answer
+    // must still be the one of its own consent (a receipt token handed to the wrong request
+    // would be another participant's).
+    let (commits_before, stored_before) = writer.committed();
+    let results = futures::future::join_all((20..40).map(|i| writer.record(consent(i)))).await;
+    for (i, result) in (20..).zip(&results) {
+        match result.as_ref().expect("nothing refused") {
+            Err(Outdated) => assert!(i == 31 || i == 33, "consent {i} found outdated"),
+            Ok(recorded) => {
+                assert!(i != 31 && i != 33, "consent {i} stored");
+                let email = app
+                    .db
+                    .scalar_string(&format!(
+                        "SELECT email FROM subjects WHERE id = '{}'",
+                        recorded.record.subject_id
+                    ))
+                    .await;
+                assert_eq!(
+                    email,
+                    format!("batch-{i}@example.org"),
+                    "answer of consent {i}"
+                );
+            }
+        }
+    }
+    let (commits, stored) = writer.committed();
+    assert_eq!(stored - stored_before, 18);
+    assert!(
+        commits - commits_before < 18,
+        "18 consents took {} commits: no batch held several",
+        commits - commits_before
     );
     let (ok, report) = app.verify();
     assert!(ok, "{report}");
