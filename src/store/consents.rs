@@ -4,9 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::bulk::column;
-use super::ledger::{
-    append_direct, head_direct, insert_entries, insert_entry, lock_head, lock_head_for_batch,
-};
+use super::ledger::{append_direct, head_direct, insert_entry, lock_head, lock_head_for_batch};
 use super::sqlite_direct::{Direct, blocking};
 use super::{Db, with_db};
 use crate::clock::{Clock, canonical_time};
@@ -436,12 +434,41 @@ async fn insert_batch_postgres(
     subjects: &[SubjectRow],
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    let entries: Vec<LedgerEntry> = recorded.iter().map(|r| r.ledger.clone()).collect();
-    insert_entries!(tx, &entries);
-    sqlx::query(
-        "INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at) \
-         SELECT *, $7 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])",
-    )
+    let Some(last) = recorded.last().map(|r| &r.ledger) else {
+        return Ok(());
+    };
+    let entries: Vec<&LedgerEntry> = recorded.iter().map(|r| &r.ledger).collect();
+    let records: Vec<&ConsentRecord> = recorded.iter().map(|r| &r.record).collect();
+    let events: Vec<&ConsentEvent> = recorded.iter().flat_map(|r| &r.events).collect();
+    // One statement, one round trip: foreign keys are checked at its end, when every row of
+    // every table is in.
+    sqlx::query(concat!(
+        "WITH ledger_rows AS (INSERT INTO ledger (",
+        super::ledger::entry_columns!(),
+        ") SELECT * FROM unnest($1::int8[], $2::timestamptz[], $3::text[], $4::text[], \
+         $5::text[], $6::text[], $7::text[])), \
+         head AS (UPDATE ledger_head SET seq = $8, entry_sha256 = $9 WHERE id = 1), \
+         subject_rows AS (INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at) \
+         SELECT *, $16 FROM unnest($10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])), \
+         record_rows AS (INSERT INTO consent_records (",
+        record_columns!(),
+        ") SELECT * FROM unnest($17::text[], $18::text[], $19::text[], $20::text[], $21::text[], \
+         $22::text[], $23::int8[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], \
+         $29::text[], $30::text[], $31::text[], $32::text[], $33::timestamptz[], $34::int8[])) \
+         INSERT INTO consent_events (",
+        event_columns!(),
+        ") SELECT * FROM unnest($35::text[], $36::text[], $37::text[], $38::text[], $39::text[], \
+         $40::text[], $41::timestamptz[], $42::int8[])"
+    ))
+    .bind(column(&entries, |e| e.seq))
+    .bind(column(&entries, |e| e.recorded_at))
+    .bind(column(&entries, |e| e.kind.as_str()))
+    .bind(column(&entries, |e| e.ref_id.as_str()))
+    .bind(column(&entries, |e| e.payload_sha256.as_str()))
+    .bind(column(&entries, |e| e.prev_sha256.as_str()))
+    .bind(column(&entries, |e| e.entry_sha256.as_str()))
+    .bind(last.seq)
+    .bind(&last.entry_sha256)
     .bind(column(subjects, |s| s.id.as_str()))
     .bind(column(subjects, |s| s.name.as_str()))
     .bind(column(subjects, |s| s.email.as_str()))
@@ -449,16 +476,6 @@ async fn insert_batch_postgres(
     .bind(column(subjects, |s| s.salt.as_str()))
     .bind(column(subjects, |s| s.digest.as_str()))
     .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    let records: Vec<&ConsentRecord> = recorded.iter().map(|r| &r.record).collect();
-    sqlx::query(concat!(
-        "INSERT INTO consent_records (",
-        record_columns!(),
-        ") SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-         $6::text[], $7::int8[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], \
-         $13::text[], $14::text[], $15::text[], $16::text[], $17::timestamptz[], $18::int8[])"
-    ))
     .bind(column(&records, |r| r.id.as_str()))
     .bind(column(&records, |r| r.receipt_id.as_str()))
     .bind(column(&records, |r| r.subject_id.as_str()))
@@ -477,15 +494,6 @@ async fn insert_batch_postgres(
     .bind(column(&records, |r| r.renews_record_id.as_deref()))
     .bind(column(&records, |r| r.recorded_at))
     .bind(column(&records, |r| r.ledger_seq))
-    .execute(&mut *tx)
-    .await?;
-    let events: Vec<&ConsentEvent> = recorded.iter().flat_map(|r| &r.events).collect();
-    sqlx::query(concat!(
-        "INSERT INTO consent_events (",
-        event_columns!(),
-        ") SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-         $6::text[], $7::timestamptz[], $8::int8[])"
-    ))
     .bind(column(&events, |e| e.id.as_str()))
     .bind(column(&events, |e| e.record_id.as_str()))
     .bind(column(&events, |e| e.purpose_id.as_str()))
