@@ -14,6 +14,37 @@ pub(crate) fn column<'a, T, U>(rows: &'a [T], value: impl Fn(&'a T) -> U) -> Vec
     rows.iter().map(value).collect()
 }
 
+/// PostgreSQL's insert of ledger rows from the arrays `$1`…`$7`, which
+/// [`bind_ledger_arrays`] binds. A macro, so statements can embed it (`concat!`).
+macro_rules! ledger_from_arrays {
+    () => {
+        concat!(
+            "INSERT INTO ledger (",
+            $crate::store::ledger::entry_columns!(),
+            ") SELECT * FROM unnest($1::int8[], $2::timestamptz[], $3::text[], $4::text[], \
+             $5::text[], $6::text[], $7::text[])"
+        )
+    };
+}
+pub(crate) use ledger_from_arrays;
+
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds `entries` as the arrays `$1`…`$7` of [`ledger_from_arrays!`].
+pub(crate) fn bind_ledger_arrays<'q>(
+    query: PgQuery<'q>,
+    entries: &'q [&LedgerEntry],
+) -> PgQuery<'q> {
+    query
+        .bind(column(entries, |e| e.seq))
+        .bind(column(entries, |e| e.recorded_at))
+        .bind(column(entries, |e| e.kind.as_str()))
+        .bind(column(entries, |e| e.ref_id.as_str()))
+        .bind(column(entries, |e| e.payload_sha256.as_str()))
+        .bind(column(entries, |e| e.prev_sha256.as_str()))
+        .bind(column(entries, |e| e.entry_sha256.as_str()))
+}
+
 pub(crate) trait AppendRows {
     /// Ledger entries; the caller moves the head.
     async fn append_ledger_rows(&mut self, entries: &[LedgerEntry]) -> sqlx::Result<()>;
@@ -67,21 +98,10 @@ impl AppendRows for sqlx::PgConnection {
         if entries.is_empty() {
             return Ok(());
         }
-        sqlx::query(concat!(
-            "INSERT INTO ledger (",
-            entry_columns!(),
-            ") SELECT * FROM unnest($1::int8[], $2::timestamptz[], $3::text[], $4::text[], \
-             $5::text[], $6::text[], $7::text[])"
-        ))
-        .bind(column(entries, |e| e.seq))
-        .bind(column(entries, |e| e.recorded_at))
-        .bind(column(entries, |e| e.kind.as_str()))
-        .bind(column(entries, |e| e.ref_id.as_str()))
-        .bind(column(entries, |e| e.payload_sha256.as_str()))
-        .bind(column(entries, |e| e.prev_sha256.as_str()))
-        .bind(column(entries, |e| e.entry_sha256.as_str()))
-        .execute(&mut *self)
-        .await?;
+        let entries: Vec<&LedgerEntry> = entries.iter().collect();
+        bind_ledger_arrays(sqlx::query(ledger_from_arrays!()), &entries)
+            .execute(&mut *self)
+            .await?;
         Ok(())
     }
 

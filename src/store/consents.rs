@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::bulk::column;
+use super::bulk::{bind_ledger_arrays, column, ledger_from_arrays};
 use super::ledger::{append_direct, head_direct, insert_entry, lock_head, lock_head_for_batch};
 use super::sqlite_direct::{Direct, blocking};
 use super::{Db, with_db};
@@ -231,10 +231,10 @@ fn keep_current<'a>(
         .iter()
         .map(|p| is_current(p.new, generation, open_workshops))
         .collect();
-    let mut flags = current.iter();
     let kept = batch
         .into_iter()
-        .filter(|_| *flags.next().expect("one flag per consent"))
+        .zip(&current)
+        .filter_map(|(consent, &keep)| keep.then_some(consent))
         .collect();
     (kept, current)
 }
@@ -380,8 +380,13 @@ fn chain(
     (recorded, subjects)
 }
 
-const INSERT_SUBJECT: &str =
-    "INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at) ";
+/// The columns a new subject's row fills.
+macro_rules! new_subject_columns {
+    () => {
+        "id, name, email, organisation, salt, digest, created_at"
+    };
+}
+const INSERT_SUBJECT: &str = concat!("INSERT INTO subjects (", new_subject_columns!(), ") ");
 const INSERT_RECORD: &str = concat!("INSERT INTO consent_records (", record_columns!(), ") ");
 const INSERT_EVENT: &str = concat!("INSERT INTO consent_events (", event_columns!(), ") ");
 
@@ -442,14 +447,13 @@ async fn insert_batch_postgres(
     let events: Vec<&ConsentEvent> = recorded.iter().flat_map(|r| &r.events).collect();
     // One statement, one round trip: foreign keys are checked at its end, when every row of
     // every table is in.
-    sqlx::query(concat!(
-        "WITH ledger_rows AS (INSERT INTO ledger (",
-        super::ledger::entry_columns!(),
-        ") SELECT * FROM unnest($1::int8[], $2::timestamptz[], $3::text[], $4::text[], \
-         $5::text[], $6::text[], $7::text[])), \
-         head AS (UPDATE ledger_head SET seq = $8, entry_sha256 = $9 WHERE id = 1), \
-         subject_rows AS (INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at) \
-         SELECT *, $16 FROM unnest($10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])), \
+    let statement = sqlx::query(concat!(
+        "WITH ledger_rows AS (",
+        ledger_from_arrays!(),
+        "), head AS (UPDATE ledger_head SET seq = $8, entry_sha256 = $9 WHERE id = 1), \
+         subject_rows AS (INSERT INTO subjects (",
+        new_subject_columns!(),
+        ") SELECT *, $16 FROM unnest($10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])), \
          record_rows AS (INSERT INTO consent_records (",
         record_columns!(),
         ") SELECT * FROM unnest($17::text[], $18::text[], $19::text[], $20::text[], $21::text[], \
@@ -459,51 +463,45 @@ async fn insert_batch_postgres(
         event_columns!(),
         ") SELECT * FROM unnest($35::text[], $36::text[], $37::text[], $38::text[], $39::text[], \
          $40::text[], $41::timestamptz[], $42::int8[])"
-    ))
-    .bind(column(&entries, |e| e.seq))
-    .bind(column(&entries, |e| e.recorded_at))
-    .bind(column(&entries, |e| e.kind.as_str()))
-    .bind(column(&entries, |e| e.ref_id.as_str()))
-    .bind(column(&entries, |e| e.payload_sha256.as_str()))
-    .bind(column(&entries, |e| e.prev_sha256.as_str()))
-    .bind(column(&entries, |e| e.entry_sha256.as_str()))
-    .bind(last.seq)
-    .bind(&last.entry_sha256)
-    .bind(column(subjects, |s| s.id.as_str()))
-    .bind(column(subjects, |s| s.name.as_str()))
-    .bind(column(subjects, |s| s.email.as_str()))
-    .bind(column(subjects, |s| s.organisation.as_deref()))
-    .bind(column(subjects, |s| s.salt.as_str()))
-    .bind(column(subjects, |s| s.digest.as_str()))
-    .bind(now)
-    .bind(column(&records, |r| r.id.as_str()))
-    .bind(column(&records, |r| r.receipt_id.as_str()))
-    .bind(column(&records, |r| r.subject_id.as_str()))
-    .bind(column(&records, |r| r.workshop_id.as_str()))
-    .bind(column(&records, |r| r.controller_id.as_str()))
-    .bind(column(&records, |r| r.notice_id.as_str()))
-    .bind(column(&records, |r| r.notice_version))
-    .bind(column(&records, |r| r.notice_language.as_str()))
-    .bind(column(&records, |r| r.notice_sha256.as_str()))
-    .bind(column(&records, |r| r.notice_content_sha256.as_str()))
-    .bind(column(&records, |r| r.collection_method.as_str()))
-    .bind(column(&records, |r| r.collector.as_deref()))
-    .bind(column(&records, |r| r.ip_truncated.as_deref()))
-    .bind(column(&records, |r| r.user_agent.as_deref()))
-    .bind(column(&records, |r| r.token_sha256.as_str()))
-    .bind(column(&records, |r| r.renews_record_id.as_deref()))
-    .bind(column(&records, |r| r.recorded_at))
-    .bind(column(&records, |r| r.ledger_seq))
-    .bind(column(&events, |e| e.id.as_str()))
-    .bind(column(&events, |e| e.record_id.as_str()))
-    .bind(column(&events, |e| e.purpose_id.as_str()))
-    .bind(column(&events, |e| e.legal_basis.as_str()))
-    .bind(column(&events, |e| e.state.as_str()))
-    .bind(column(&events, |e| e.actor.as_str()))
-    .bind(column(&events, |e| e.occurred_at))
-    .bind(column(&events, |e| e.ledger_seq))
-    .execute(&mut *tx)
-    .await?;
+    ));
+    bind_ledger_arrays(statement, &entries)
+        .bind(last.seq)
+        .bind(&last.entry_sha256)
+        .bind(column(subjects, |s| s.id.as_str()))
+        .bind(column(subjects, |s| s.name.as_str()))
+        .bind(column(subjects, |s| s.email.as_str()))
+        .bind(column(subjects, |s| s.organisation.as_deref()))
+        .bind(column(subjects, |s| s.salt.as_str()))
+        .bind(column(subjects, |s| s.digest.as_str()))
+        .bind(now)
+        .bind(column(&records, |r| r.id.as_str()))
+        .bind(column(&records, |r| r.receipt_id.as_str()))
+        .bind(column(&records, |r| r.subject_id.as_str()))
+        .bind(column(&records, |r| r.workshop_id.as_str()))
+        .bind(column(&records, |r| r.controller_id.as_str()))
+        .bind(column(&records, |r| r.notice_id.as_str()))
+        .bind(column(&records, |r| r.notice_version))
+        .bind(column(&records, |r| r.notice_language.as_str()))
+        .bind(column(&records, |r| r.notice_sha256.as_str()))
+        .bind(column(&records, |r| r.notice_content_sha256.as_str()))
+        .bind(column(&records, |r| r.collection_method.as_str()))
+        .bind(column(&records, |r| r.collector.as_deref()))
+        .bind(column(&records, |r| r.ip_truncated.as_deref()))
+        .bind(column(&records, |r| r.user_agent.as_deref()))
+        .bind(column(&records, |r| r.token_sha256.as_str()))
+        .bind(column(&records, |r| r.renews_record_id.as_deref()))
+        .bind(column(&records, |r| r.recorded_at))
+        .bind(column(&records, |r| r.ledger_seq))
+        .bind(column(&events, |e| e.id.as_str()))
+        .bind(column(&events, |e| e.record_id.as_str()))
+        .bind(column(&events, |e| e.purpose_id.as_str()))
+        .bind(column(&events, |e| e.legal_basis.as_str()))
+        .bind(column(&events, |e| e.state.as_str()))
+        .bind(column(&events, |e| e.actor.as_str()))
+        .bind(column(&events, |e| e.occurred_at))
+        .bind(column(&events, |e| e.ledger_seq))
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }
 
