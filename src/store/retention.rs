@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::ledger::{insert_entries, lock_head_for_batch};
-use super::{Db, DialectSql, keyed, with_db};
+use super::sqlite_direct::Param;
+use super::{Db, DialectSql, keyed, sqlite_scan, with_db};
 use crate::clock::{Clock, berlin_day as day, berlin_day_start, canonical_time};
 use crate::domain::ledger::{DeletionPayload, EntryKind, LedgerEntry, Seal, payload_hash};
 
@@ -225,32 +226,44 @@ pub async fn participant_page(
     after: Option<&TimeCursor>,
     limit: i64,
 ) -> sqlx::Result<Page<TimeCursor>> {
-    let origin = (DateTime::UNIX_EPOCH, String::new());
-    let (after_time, after_id) = after.unwrap_or(&origin);
-    let rows: Vec<(
+    // CROSS JOIN makes SQLite walk the subjects in index order (no sort of all rows per
+    // page); PostgreSQL plans it like a JOIN.
+    const PARTICIPANTS: &str = "SELECT s.id, s.created_at, r.id, w.ends_on, s.email, w.slug
+         FROM subjects s CROSS JOIN consent_records r CROSS JOIN workshops w
+         WHERE r.subject_id = s.id AND w.id = r.workshop_id
+           AND s.erased_at IS NULL AND (s.created_at, s.id) > ($1, $2) AND w.ends_on <= $3
+         ORDER BY s.created_at, s.id LIMIT $4";
+    type Row = (
         String,
         DateTime<Utc>,
         String,
         NaiveDate,
         Option<String>,
         String,
-    )> = with_db!(db, pool => {
-        sqlx::query_as(
-            // CROSS JOIN makes SQLite walk the subjects in index order (no sort of all rows
-            // per page); PostgreSQL plans it like a JOIN.
-            "SELECT s.id, s.created_at, r.id, w.ends_on, s.email, w.slug
-             FROM subjects s CROSS JOIN consent_records r CROSS JOIN workshops w
-             WHERE r.subject_id = s.id AND w.id = r.workshop_id
-               AND s.erased_at IS NULL AND (s.created_at, s.id) > ($1, $2) AND w.ends_on <= $3
-             ORDER BY s.created_at, s.id LIMIT $4",
-        )
-        .bind(after_time)
-        .bind(after_id)
-        .bind(ended_by)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?
-    });
+    );
+    let origin = (DateTime::UNIX_EPOCH, String::new());
+    let (after_time, after_id) = after.unwrap_or(&origin);
+    // SQLite: stepped on this thread, as sqlx's hand-over of each row from its worker took
+    // two thirds of the page's time (benches/NOTES.md, session 12).
+    let direct = match db {
+        Db::Sqlite(pool) => {
+            let params: [&(dyn Param + Sync); 4] = [after_time, after_id, &ended_by, &limit];
+            sqlite_scan::fetch_all::<Row>(pool, PARTICIPANTS, &params).await?
+        }
+        Db::Postgres(_) => None,
+    };
+    let rows = match direct {
+        Some(rows) => rows,
+        None => with_db!(db, pool => {
+            sqlx::query_as(PARTICIPANTS)
+                .bind(after_time)
+                .bind(after_id)
+                .bind(ended_by)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }),
+    };
     let cursor = rows.last().map(|r| (r.1, r.0.clone()));
     let full = rows.len() as i64 == limit;
     let candidates = rows

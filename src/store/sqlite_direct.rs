@@ -246,6 +246,13 @@ impl Param for DateTime<Utc> {
     }
 }
 
+impl Param for chrono::NaiveDate {
+    fn bind(&self, to: Binding) -> c_int {
+        // sqlx's encoding of the same type.
+        to.text(&self.format("%F").to_string())
+    }
+}
+
 impl<T: Param> Param for Option<T> {
     fn bind(&self, to: Binding) -> c_int {
         match self {

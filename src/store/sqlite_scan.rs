@@ -10,7 +10,7 @@ use std::ffi::c_int;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::sqlite_direct::{Direct, Row, SqliteCallError};
+use super::sqlite_direct::{Direct, Param, Row, SqliteCallError, blocking};
 
 /// A value of one column, or `None` when it is not in the plain form [`scan`] reads.
 pub(crate) trait Column: Sized {
@@ -100,6 +100,51 @@ impl From<ScanError> for sqlx::Error {
             ScanError::Sqlite(e) => e,
             ScanError::NotPlain => sqlx::Error::Decode("a value in a form only sqlx reads".into()),
         }
+    }
+}
+
+/// A row of a query's result, read column by column: tuples of [`Column`]s.
+pub(crate) trait Tuple: Sized {
+    fn from_row(row: &Row) -> Option<Self>;
+}
+
+macro_rules! tuple_from_columns {
+    ($($t:ident),+) => {
+        impl<$($t: Column),+> Tuple for ($($t,)+) {
+            fn from_row(row: &Row) -> Option<Self> {
+                let mut column = 0..;
+                Some(($($t::read(row, column.next()?)?,)+))
+            }
+        }
+    };
+}
+tuple_from_columns!(A, B, C, D, E, F);
+
+/// Runs `sql` with `params` on a connection of `pool`, stepping it on this thread: all its
+/// rows, or `None` when a value is not plain (read those through sqlx). For reads of many
+/// rows, where sqlx's hand-over of each row from its worker thread would be most of the time.
+pub(crate) async fn fetch_all<T: Tuple>(
+    pool: &sqlx::SqlitePool,
+    sql: &str,
+    params: &[&(dyn Param + Sync)],
+) -> sqlx::Result<Option<Vec<T>>> {
+    let mut connection = pool.acquire().await?;
+    let mut handle = connection.lock_handle().await?;
+    let connection = Direct::new(&mut handle);
+    let read = blocking(|| -> Result<Vec<T>, ScanError> {
+        let params: Vec<&dyn Param> = params.iter().map(|&p| p as &dyn Param).collect();
+        let mut statement = connection.prepare(sql)?;
+        statement.query(&params)?;
+        let mut rows = Vec::new();
+        while let Some(row) = statement.next_row()? {
+            rows.push(T::from_row(&row).ok_or(ScanError::NotPlain)?);
+        }
+        Ok(rows)
+    });
+    match read {
+        Ok(rows) => Ok(Some(rows)),
+        Err(ScanError::NotPlain) => Ok(None),
+        Err(ScanError::Sqlite(e)) => Err(e),
     }
 }
 
