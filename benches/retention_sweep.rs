@@ -1,7 +1,12 @@
 //! Retention sweep: N participants whose contact data is due, anonymised by the engine (set-
 //! based batches, each deletion with its deletion-log entry and its ledger entry), side by
-//! side with a bare-SQL baseline on an identical database (one UPDATE + one INSERT … SELECT
-//! for the log, one transaction, no ledger, no pseudonyms).
+//! side with two bare-SQL baselines, each on an identical database:
+//! - `baseline`: the same anonymisation in consentd's schema (one UPDATE + one INSERT … SELECT
+//!   for the log, one transaction, no ledger, no pseudonyms);
+//! - `bare`: issue 5's reference, "a bare SQL DELETE of N rows plus N log rows": the subjects
+//!   copied into a table without indexes, deleted with one DELETE while one INSERT … SELECT
+//!   writes N rows into a log table without indexes. What it leaves out is what consentd's
+//!   schema needs: the address index (Art. 15 look-ups) and the keys the records hang on.
 //!
 //! Every participant keeps the newsletter consent, so their consent proofs are not due (the
 //! processing goes on): the engine still reads every proof to find that out, and that read
@@ -83,41 +88,67 @@ async fn seed(db: &Db, n: usize) {
     }
 }
 
+/// Runs the statements in one transaction (PostgreSQL: without the service's statement
+/// timeout, which a million rows exceed); the rows the last one changed.
+macro_rules! in_one_transaction {
+    ($db:expr, [$($sql:expr),+]) => {
+        match $db {
+            Db::Sqlite(pool) => {
+                let mut tx = pool.begin().await.unwrap();
+                let rows = [$(sqlx::query($sql).execute(&mut *tx).await.unwrap().rows_affected()),+];
+                tx.commit().await.unwrap();
+                rows[rows.len() - 1] as usize
+            }
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await.unwrap();
+                sqlx::query("SET LOCAL statement_timeout = 0")
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                let rows = [$(sqlx::query($sql).execute(&mut *tx).await.unwrap().rows_affected()),+];
+                tx.commit().await.unwrap();
+                rows[rows.len() - 1] as usize
+            }
+        }
+    };
+}
+
+/// A log row for each subject of `$table` not yet erased.
+macro_rules! log_rows_of {
+    ($log:literal, $table:literal) => {
+        concat!(
+            "INSERT INTO ", $log, " (id, executed_at, category, rule_version, start_on, due_on, subject_pseudonym, target, rows_affected, ledger_seq)
+             SELECT 'd' || id, '2026-11-27T12:00:00Z', 'teilnehmende-kontaktdaten', 1, '2020-03-01', '2023-12-31', digest, 'subjects', 1, 1
+             FROM ", $table, " WHERE erased_at IS NULL"
+        )
+    };
+}
+
 /// The baseline: anonymise all subjects with one UPDATE and write one log row each with one
 /// INSERT … SELECT, in one transaction.
 async fn baseline(db: &Db) -> usize {
-    let log = "INSERT INTO deletion_log (id, executed_at, category, rule_version, start_on, due_on, subject_pseudonym, target, rows_affected, ledger_seq)
-         SELECT 'd' || id, '2026-11-27T12:00:00Z', 'teilnehmende-kontaktdaten', 1, '2020-03-01', '2023-12-31', digest, 'subjects', 1, 1
-         FROM subjects WHERE erased_at IS NULL";
     let update = "UPDATE subjects SET name = NULL, email = NULL, organisation = NULL, salt = NULL, erased_at = '2026-11-27T12:00:00Z' WHERE erased_at IS NULL";
-    match db {
-        Db::Sqlite(pool) => {
-            let mut tx = pool.begin().await.unwrap();
-            sqlx::query(log).execute(&mut *tx).await.unwrap();
-            let rows = sqlx::query(update)
-                .execute(&mut *tx)
-                .await
-                .unwrap()
-                .rows_affected();
-            tx.commit().await.unwrap();
-            rows as usize
-        }
-        Db::Postgres(pool) => {
-            let mut tx = pool.begin().await.unwrap();
-            sqlx::query("SET LOCAL statement_timeout = 0")
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-            sqlx::query(log).execute(&mut *tx).await.unwrap();
-            let rows = sqlx::query(update)
-                .execute(&mut *tx)
-                .await
-                .unwrap()
-                .rows_affected();
-            tx.commit().await.unwrap();
-            rows as usize
-        }
-    }
+    in_one_transaction!(db, [log_rows_of!("deletion_log", "subjects"), update])
+}
+
+/// Issue 5's reference, set up untimed: the subjects copied into `bare_subjects` and an empty
+/// `bare_log` like the deletion log, both without any index.
+async fn bare_setup(db: &Db) {
+    in_one_transaction!(
+        db,
+        [
+            "CREATE TABLE bare_subjects AS SELECT * FROM subjects",
+            "CREATE TABLE bare_log AS SELECT * FROM deletion_log WHERE 1 = 0"
+        ]
+    );
+}
+
+/// Issue 5's reference, timed: one DELETE of every row and one INSERT … SELECT of a log row
+/// each, in one transaction. The WHERE clause keeps SQLite from emptying the table wholesale
+/// (its truncate optimisation): each row is deleted, as a sweep must.
+async fn bare(db: &Db) -> usize {
+    let delete = "DELETE FROM bare_subjects WHERE erased_at IS NULL";
+    in_one_transaction!(db, [log_rows_of!("bare_log", "bare_subjects"), delete])
 }
 
 fn main() {
@@ -141,18 +172,23 @@ async fn sweep() {
     unsafe { std::env::set_var("CONSENTD_NOW", "2026-11-27T12:00:00Z") };
 
     let mut results = Vec::new();
-    for side in ["engine", "baseline"] {
+    for side in ["engine", "baseline", "bare"] {
         let app = common::open_app(postgres, dir.path(), side).await;
         seed(&app.db, n).await;
+        if side == "bare" {
+            bare_setup(&app.db).await;
+        }
         let rss_before = common::status_mb("VmHWM:");
         let started = Instant::now();
-        let done = if side == "engine" {
-            consentd::retention::run(&app, false, None)
-                .await
-                .unwrap()
-                .executed
-        } else {
-            baseline(&app.db).await
+        let done = match side {
+            "engine" => {
+                consentd::retention::run(&app, false, None)
+                    .await
+                    .unwrap()
+                    .executed
+            }
+            "baseline" => baseline(&app.db).await,
+            _ => bare(&app.db).await,
         };
         let secs = started.elapsed().as_secs_f64();
         assert_eq!(done, n, "{side} handled every due record");
@@ -167,4 +203,8 @@ async fn sweep() {
         app.db.close().await;
     }
     println!("ratio engine/baseline: {:.1}×", results[0].1 / results[1].1);
+    println!(
+        "ratio engine/bare DELETE (issue 5's reference): {:.1}×",
+        results[0].1 / results[2].1
+    );
 }

@@ -148,9 +148,13 @@ $(tail -n +3 "$out/verify_pg.md")
 
 N participants of a workshop that ended in March 2020, all due for anonymisation. **Engine**:
 \`consentd::retention::run\` (pages of 10,000: anonymise, deletion-log rows with HMAC
-pseudonyms, ledger entries, journal, commit). **Baseline**: one bare \`UPDATE\` plus one
-\`INSERT … SELECT\` of N log rows. Issue 5's goal: 1,000,000 in ≤ 5 s on SQLite, ≤ 10 s on
-PostgreSQL, peak memory < 100 MB.
+pseudonyms, ledger entries, journal, commit). **Baseline**: the same anonymisation in
+consentd's schema as one bare \`UPDATE\` plus one \`INSERT … SELECT\` of N log rows. **Bare
+DELETE**: issue 5's own reference ("a bare SQL DELETE of 1 M rows plus 1 M log rows"): the
+subjects copied into a table without indexes, one \`DELETE\` of them all and one
+\`INSERT … SELECT\` of N rows into a log table without indexes. Each in the same run, on an
+identical database. Issue 5's goal: 1,000,000 in ≤ 5 s on SQLite, ≤ 10 s on PostgreSQL, peak
+memory < 100 MB.
 
 \`\`\`sh
 cargo bench --features simulated-clock --bench retention_sweep -- $sweep_n   # add \`postgres\`
