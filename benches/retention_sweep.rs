@@ -83,7 +83,10 @@ async fn seed(db: &Db, n: usize) {
         ),
     };
     // `n` is a number this bench parsed: nothing to inject.
-    in_one_transaction!(db, [workshop, sqlx::AssertSqlSafe(subjects), RECORDS, EVENTS]);
+    in_one_transaction!(
+        db,
+        [workshop, sqlx::AssertSqlSafe(subjects), RECORDS, EVENTS]
+    );
     in_one_transaction!(db, ["ANALYZE"]);
 }
 
