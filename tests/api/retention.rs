@@ -1052,6 +1052,35 @@ async fn staff_names_leave_reviews_holds_and_pauses(backend: Backend) {
     assert_eq!(verify["ok"], true, "{verify}");
 }
 
+/// SQLite's participant pages are stepped directly (`sqlite_scan::fetch_all`), which reads
+/// only the forms sqlx writes. A value in another form (a creation time in SQLite's own
+/// `YYYY-MM-DD HH:MM:SS`, as a hand-made import would write it) sends the page through sqlx,
+/// which reads it: nobody due is skipped and the run does not fail.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_participant_in_another_time_format_is_anonymised_too() {
+    let app = TestApp::spawn_at(Backend::Sqlite, "2026-12-01T10:00:00Z").await;
+    // The workshop ended in March 2026: contact data due at the end of 2029.
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    app.record_consent("koeln-2026", "eins@example.org").await;
+    app.record_consent("koeln-2026", "zwei@example.org").await;
+    app.db
+        .tamper(&["UPDATE subjects SET created_at = '2026-12-01 10:00:00' WHERE email = 'eins@example.org'"])
+        .await;
+
+    let run = cli_json_at(
+        &app,
+        "2030-01-02T10:00:00Z",
+        &["retention", "run", "--json"],
+    );
+    assert_eq!(executed_in(&run, "teilnehmende-kontaktdaten"), 2, "{run}");
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(*) FROM subjects WHERE email IS NOT NULL")
+            .await,
+        0
+    );
+}
+
 on_both_backends!(
     proofs_become_tombstones_and_logs_are_anonymised,
     staff_names_leave_reviews_holds_and_pauses,
