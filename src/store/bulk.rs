@@ -4,6 +4,8 @@
 //! parsed and planned again on every batch, which cost more than the inserts themselves
 //! (benches/NOTES.md, session 11).
 
+use std::borrow::Borrow;
+
 use super::insert_values;
 use super::ledger::entry_columns;
 use super::retention::{DeletionLogEntry, deletion_columns};
@@ -30,19 +32,20 @@ pub(crate) use ledger_from_arrays;
 
 type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
-/// Binds `entries` as the arrays `$1`…`$7` of [`ledger_from_arrays!`].
-pub(crate) fn bind_ledger_arrays<'q>(
+/// Binds `entries` (owned or borrowed) as the arrays `$1`…`$7` of [`ledger_from_arrays!`].
+pub(crate) fn bind_ledger_arrays<'q, E: Borrow<LedgerEntry>>(
     query: PgQuery<'q>,
-    entries: &'q [&LedgerEntry],
+    entries: &'q [E],
 ) -> PgQuery<'q> {
+    let entry = |e: &'q E| -> &'q LedgerEntry { e.borrow() };
     query
-        .bind(column(entries, |e| e.seq))
-        .bind(column(entries, |e| e.recorded_at))
-        .bind(column(entries, |e| e.kind.as_str()))
-        .bind(column(entries, |e| e.ref_id.as_str()))
-        .bind(column(entries, |e| e.payload_sha256.as_str()))
-        .bind(column(entries, |e| e.prev_sha256.as_str()))
-        .bind(column(entries, |e| e.entry_sha256.as_str()))
+        .bind(column(entries, |e| entry(e).seq))
+        .bind(column(entries, |e| entry(e).recorded_at))
+        .bind(column(entries, |e| entry(e).kind.as_str()))
+        .bind(column(entries, |e| entry(e).ref_id.as_str()))
+        .bind(column(entries, |e| entry(e).payload_sha256.as_str()))
+        .bind(column(entries, |e| entry(e).prev_sha256.as_str()))
+        .bind(column(entries, |e| entry(e).entry_sha256.as_str()))
 }
 
 pub(crate) trait AppendRows {
@@ -98,8 +101,7 @@ impl AppendRows for sqlx::PgConnection {
         if entries.is_empty() {
             return Ok(());
         }
-        let entries: Vec<&LedgerEntry> = entries.iter().collect();
-        bind_ledger_arrays(sqlx::query(ledger_from_arrays!()), &entries)
+        bind_ledger_arrays(sqlx::query(ledger_from_arrays!()), entries)
             .execute(&mut *self)
             .await?;
         Ok(())

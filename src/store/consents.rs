@@ -431,8 +431,9 @@ pub async fn record_batch(
     }
 }
 
-/// [`record_batch`]'s rows on PostgreSQL: one statement per table, each column bound as one
-/// array and unnested, so every batch size runs the same prepared statement.
+/// [`record_batch`]'s rows on PostgreSQL, and the new ledger head: one statement for all
+/// tables, each column bound as one array and unnested, so every batch size runs the same
+/// prepared statement.
 async fn insert_batch_postgres(
     tx: &mut sqlx::PgConnection,
     recorded: &[RecordedConsent],

@@ -13,7 +13,7 @@ use super::consents::{
 };
 use super::retention::DeletionLogEntry;
 use super::sqlite_direct::{Direct, blocking};
-use super::sqlite_scan::{ScanError, scan, scan_fields};
+use super::sqlite_scan::{ScanError, scan, scan_fields, unless_not_plain};
 use super::subjects::Rectification;
 use super::{Db, with_db};
 use crate::domain::ledger::LedgerEntry;
@@ -279,11 +279,7 @@ pub async fn scanned_snapshot(db: &Db) -> sqlx::Result<Option<Snapshot>> {
     for connection in connections {
         connection.close().await?;
     }
-    match scanned {
-        Ok(snapshot) => Ok(Some(snapshot)),
-        Err(ScanError::NotPlain) => Ok(None),
-        Err(ScanError::Sqlite(e)) => Err(e),
-    }
+    unless_not_plain(scanned)
 }
 
 /// A read transaction whose snapshot is fixed now (SQLite takes it at the first read: the

@@ -10,7 +10,7 @@ use std::ffi::c_int;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::sqlite_direct::{Direct, Param, Row, SqliteCallError, blocking};
+use super::sqlite_direct::{Direct, Param, Row, SqliteCallError, Statement, blocking};
 
 /// A value of one column, or `None` when it is not in the plain form [`scan`] reads.
 pub(crate) trait Column: Sized {
@@ -53,11 +53,16 @@ impl<T: Column> Column for Option<T> {
     }
 }
 
-/// A row type read by [`scan`]; implemented with [`scan_fields!`].
-pub(crate) trait Scan: Sized {
+/// A value made from a row, column by column; `None` when a column is not plain. Tuples of
+/// [`Column`]s, and the structs of [`scan_fields!`].
+pub(crate) trait FromRow: Sized {
+    fn from_row(row: &Row) -> Option<Self>;
+}
+
+/// A table's row type read by [`scan`]; implemented with [`scan_fields!`].
+pub(crate) trait Scan: FromRow {
     /// Its columns in field order, for the `SELECT`.
     const COLUMNS: &'static str;
-    fn from_row(row: &Row) -> Option<Self>;
 }
 
 /// Implements [`Scan`] for a struct whose fields are named as its table's columns:
@@ -67,7 +72,9 @@ macro_rules! scan_fields {
     ($ty:ty { $($field:ident),+ $(,)? }) => {
         impl $crate::store::sqlite_scan::Scan for $ty {
             const COLUMNS: &'static str = stringify!($($field),+);
+        }
 
+        impl $crate::store::sqlite_scan::FromRow for $ty {
             fn from_row(row: &$crate::store::sqlite_direct::Row) -> Option<Self> {
                 let mut column = 0..;
                 Some(Self {
@@ -103,14 +110,18 @@ impl From<ScanError> for sqlx::Error {
     }
 }
 
-/// A row of a query's result, read column by column: tuples of [`Column`]s.
-pub(crate) trait Tuple: Sized {
-    fn from_row(row: &Row) -> Option<Self>;
+/// Reading through sqlx instead when a value is not plain: `None`.
+pub(crate) fn unless_not_plain<T>(read: Result<T, ScanError>) -> sqlx::Result<Option<T>> {
+    match read {
+        Ok(value) => Ok(Some(value)),
+        Err(ScanError::NotPlain) => Ok(None),
+        Err(ScanError::Sqlite(e)) => Err(e),
+    }
 }
 
 macro_rules! tuple_from_columns {
     ($($t:ident),+) => {
-        impl<$($t: Column),+> Tuple for ($($t,)+) {
+        impl<$($t: Column),+> FromRow for ($($t,)+) {
             fn from_row(row: &Row) -> Option<Self> {
                 let mut column = 0..;
                 Some(($($t::read(row, column.next()?)?,)+))
@@ -123,7 +134,7 @@ tuple_from_columns!(A, B, C, D, E, F);
 /// Runs `sql` with `params` on a connection of `pool`, stepping it on this thread: all its
 /// rows, or `None` when a value is not plain (read those through sqlx). For reads of many
 /// rows, where sqlx's hand-over of each row from its worker thread would be most of the time.
-pub(crate) async fn fetch_all<T: Tuple>(
+pub(crate) async fn fetch_all<T: FromRow>(
     pool: &sqlx::SqlitePool,
     sql: &str,
     params: &[&(dyn Param + Sync)],
@@ -135,23 +146,20 @@ pub(crate) async fn fetch_all<T: Tuple>(
         let params: Vec<&dyn Param> = params.iter().map(|&p| p as &dyn Param).collect();
         let mut statement = connection.prepare(sql)?;
         statement.query(&params)?;
-        let mut rows = Vec::new();
-        while let Some(row) = statement.next_row()? {
-            rows.push(T::from_row(&row).ok_or(ScanError::NotPlain)?);
-        }
-        Ok(rows)
+        all_rows(&mut statement)
     });
-    match read {
-        Ok(rows) => Ok(Some(rows)),
-        Err(ScanError::NotPlain) => Ok(None),
-        Err(ScanError::Sqlite(e)) => Err(e),
-    }
+    unless_not_plain(read)
 }
 
 /// Runs `SELECT {T::COLUMNS} FROM {rest}` on the locked connection, in whatever transaction
 /// it is in.
 pub(crate) fn scan<T: Scan>(connection: &Direct<'_>, rest: &str) -> Result<Vec<T>, ScanError> {
     let mut statement = connection.prepare(&format!("SELECT {} FROM {rest}", T::COLUMNS))?;
+    all_rows(&mut statement)
+}
+
+/// Steps `statement` to its end.
+fn all_rows<T: FromRow>(statement: &mut Statement<'_>) -> Result<Vec<T>, ScanError> {
     let mut rows = Vec::new();
     while let Some(row) = statement.next_row()? {
         rows.push(T::from_row(&row).ok_or(ScanError::NotPlain)?);
