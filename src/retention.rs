@@ -266,6 +266,21 @@ async fn candidates(app: &App, rule: &RetentionRule) -> anyhow::Result<Vec<Candi
     })
 }
 
+/// Erased values out of SQLite's write-ahead log too, after a run, a replay, an erasure or a
+/// rectification. A failure is logged, not returned: the deletion itself is committed.
+pub(crate) async fn empty_write_ahead_log(app: &App) {
+    match app.db.empty_write_ahead_log().await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            "the write-ahead log was in use and still holds erased values; the next retention run empties it"
+        ),
+        Err(e) => tracing::warn!(
+            error = %e,
+            "the write-ahead log could not be emptied; the next retention run tries again"
+        ),
+    }
+}
+
 pub(crate) fn pseudonym(key: &[u8], email: Option<&str>) -> Option<String> {
     let email = email?;
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).ok()?;
@@ -327,6 +342,8 @@ pub async fn run(app: &App, dry_run: bool, as_of: Option<NaiveDate>) -> anyhow::
         totals.executed += executed;
     }
     if !dry_run {
+        // Also after a run that deleted nothing: an earlier one may have found the log busy.
+        empty_write_ahead_log(app).await;
         report.reminders_queued = queue_reminders(app, as_of).await?;
         app.last_retention_run.store(
             app.clock.now().timestamp(),
@@ -574,6 +591,7 @@ pub async fn replay(
         None,
     )
     .await?;
+    empty_write_ahead_log(app).await;
     Ok(report)
 }
 

@@ -715,6 +715,8 @@ pub async fn rectify(
     }
     let done = subjects::rectify(&app.db, &app.clock, &changes).await?;
     if !done.is_empty() {
+        // The values as they were are personal data the person asked to have replaced.
+        crate::retention::empty_write_ahead_log(app).await;
         by.audit(app, "subject.rectified", &format!("subject:{subject_id}"))
             .await?;
     }
@@ -837,6 +839,7 @@ pub async fn erase(
     if counts.subjects == 0 && rows.iter().all(|s| s.erased_at.is_some()) {
         return Err(RightsError::Erased);
     }
+    crate::retention::empty_write_ahead_log(app).await;
     by.audit(app, "subject.erased", &format!("subject:{subject_id}"))
         .await?;
 

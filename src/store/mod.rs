@@ -157,6 +157,10 @@ impl Db {
                 // Statement journals (a multi-row INSERT that may fail halfway keeps one) and
                 // temporary tables in memory, not in temporary files.
                 .pragma("temp_store", "memory")
+                // Erased values are overwritten with zeros in the file, not merely unlinked
+                // (left as they were, a copy of the file would still hold them; see
+                // `empty_write_ahead_log` for the log's copies).
+                .pragma("secure_delete", "on")
                 // Another writer holding the lock longer than this: 503, not a hung request.
                 .busy_timeout(wait)
                 // Rows come from the connection's worker thread through a channel; with room
@@ -205,6 +209,24 @@ impl Db {
             Db::Postgres(pool) => Db::Postgres(
                 postgres_pool(connections).connect_lazy_with((*pool.connect_options()).clone()),
             ),
+        }
+    }
+
+    /// After personal data was erased or changed: SQLite's write-ahead log still holds the
+    /// pages as they were before, until a checkpoint has copied the log into the database
+    /// and emptied it. False when a reader or writer kept it from being emptied (callers
+    /// warn; the next retention run tries again). PostgreSQL recycles its own log files and
+    /// keeps dead row versions until `VACUUM` reuses their space (see the README).
+    pub async fn empty_write_ahead_log(&self) -> sqlx::Result<bool> {
+        match self {
+            Db::Sqlite(pool) => {
+                let (busy, _, _): (i64, i64, i64) =
+                    sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .fetch_one(pool)
+                        .await?;
+                Ok(busy == 0)
+            }
+            Db::Postgres(_) => Ok(true),
         }
     }
 

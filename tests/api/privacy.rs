@@ -98,3 +98,118 @@ async fn logs_contain_no_personal_data_or_tokens(backend: Backend) {
 }
 
 on_both_backends!(logs_contain_no_personal_data_or_tokens);
+
+/// The database file and its write-ahead log, as a copy of the disk would hold them.
+fn database_files(app: &TestApp) -> Vec<u8> {
+    let path = app.db.url.trim_start_matches("sqlite://").to_owned();
+    let mut bytes = std::fs::read(&path).unwrap();
+    if let Ok(log) = std::fs::read(format!("{path}-wal")) {
+        bytes.extend(log);
+    }
+    bytes
+}
+
+fn holds(bytes: &[u8], value: &str) -> bool {
+    bytes.windows(value.len()).any(|w| w == value.as_bytes())
+}
+
+/// Erased and anonymised values are overwritten in the SQLite file and gone from its
+/// write-ahead log, not merely unlinked: a copy of the disk does not bring them back.
+#[tokio::test(flavor = "multi_thread")]
+async fn erased_values_are_gone_from_the_database_files() {
+    let app = TestApp::spawn_at(Backend::Sqlite, "2026-12-01T10:00:00Z").await;
+    // Ended in March 2026: contact data due for anonymisation at the end of 2029.
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let people = [
+        // Erased on request (Art. 17).
+        [
+            "Xaver Spurlos",
+            "spurlos.xaver@example.org",
+            "Firma Rueckstandsfrei",
+            "Spurensucher/4.2",
+        ],
+        // Anonymised by a retention run.
+        [
+            "Yvonne Verjaehrt",
+            "verjaehrt.yvonne@example.org",
+            "Firma Fristablauf",
+            "Fristablauf/9.1",
+        ],
+    ];
+    let mut tokens = Vec::new();
+    for [name, email, organisation, agent] in people {
+        let mut body = app.consent_body("koeln-2026", email).await;
+        body["subject"]["name"] = json!(name);
+        body["subject"]["organisation"] = json!(organisation);
+        let created: Value = app
+            .client
+            .post(format!("{}/api/v1/consents", app.address))
+            .header("user-agent", agent)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        tokens.push(created["token"].as_str().unwrap().to_owned());
+    }
+    let before = database_files(&app);
+    for value in people.iter().flatten() {
+        assert!(
+            holds(&before, value),
+            "`{value}` stored (the test reads the right files)"
+        );
+    }
+
+    let receipt: Value = app
+        .get(&format!("/api/v1/receipts/{}", tokens[0]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let erased = app
+        .client
+        .delete(format!(
+            "{}/api/v1/subjects/{}",
+            app.address,
+            receipt["subject"]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(app.create_token("admin", "admin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(erased.status(), reqwest::StatusCode::OK);
+    let after_erasure = database_files(&app);
+    for value in people[0] {
+        assert!(
+            !holds(&after_erasure, value),
+            "`{value}` left on disk after the erasure"
+        );
+    }
+    for value in people[1] {
+        assert!(holds(&after_erasure, value), "`{value}` is not due yet");
+    }
+
+    let run = app
+        .command()
+        .env("CONSENTD_NOW", "2030-01-02T10:00:00Z")
+        .args(["retention", "run", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let run: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert!(run["executed"].as_i64().unwrap() >= 1, "{run}");
+    let after_run = database_files(&app);
+    for value in people.iter().flatten() {
+        assert!(
+            !holds(&after_run, value),
+            "`{value}` left on disk after the run"
+        );
+    }
+    assert!(app.verify().0, "the proofs still verify");
+}
