@@ -6,7 +6,10 @@
 //! - `bare`: issue 5's reference, "a bare SQL DELETE of N rows plus N log rows": the subjects
 //!   copied into a table without indexes, deleted with one DELETE while one INSERT … SELECT
 //!   writes N rows into a log table without indexes. What it leaves out is what consentd's
-//!   schema needs: the address index (Art. 15 look-ups) and the keys the records hang on.
+//!   schema needs: the keys the records hang on and the index of the subjects not yet erased.
+//!
+//! The seeded participants are like real ones: ids in creation order (the service's are
+//! UUIDv7) and e-mail addresses in random order.
 //!
 //! Every participant keeps the newsletter consent, so their consent proofs are not due (the
 //! processing goes on): the engine still reads every proof to find that out, and that read
@@ -63,8 +66,8 @@ macro_rules! in_one_transaction {
 }
 
 /// Fills the database with N participants of one workshop that ended in March 2020, in SQL
-/// (random ids like the real ones, one sign-up per second), so seeding a million takes
-/// seconds.
+/// (one sign-up per second, ids in that order, random addresses), so seeding a million
+/// takes seconds.
 async fn seed(db: &Db, n: usize) {
     let workshop = "INSERT INTO workshops (id, slug, title, kind, starts_on, ends_on, notice_id, controller_id, created_at)
          VALUES ('w1', 'bench-2020', 'Bench', 'seminar', '2020-03-01', '2020-03-01', 'om-workshop-teilnehmende', 'om', '2020-03-01T00:00:00Z')";
@@ -72,12 +75,14 @@ async fn seed(db: &Db, n: usize) {
         Db::Sqlite(_) => format!(
             "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {n} - 1)
              INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at)
-             SELECT lower(hex(randomblob(16))), 'Person ' || i, 'p' || i || '@example.org', NULL, 'salt', 'digest',
+             SELECT printf('%012x', i) || lower(hex(randomblob(10))), 'Person ' || i,
+                    lower(hex(randomblob(6))) || '@example.org', NULL, 'salt', 'digest',
                     strftime('%Y-%m-%dT%H:%M:%S+00:00', '2020-03-01', '+' || i || ' seconds') FROM n"
         ),
         Db::Postgres(_) => format!(
             "INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at)
-             SELECT md5(random()::text || i), 'Person ' || i, 'p' || i || '@example.org', NULL, 'salt', 'digest',
+             SELECT lpad(to_hex(i), 12, '0') || substr(md5(random()::text), 1, 20), 'Person ' || i,
+                    substr(md5(random()::text), 1, 12) || '@example.org', NULL, 'salt', 'digest',
                     '2020-03-01T00:00:00Z'::timestamptz + i * interval '1 second'
              FROM generate_series(0, {n} - 1) AS i"
         ),
