@@ -96,6 +96,15 @@ fn main() {
     });
 }
 
+/// An address in no particular order, as people's are: an index of addresses would take
+/// each at a random place.
+fn random_address() -> String {
+    format!(
+        "{}@example.org",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+}
+
 /// The same code on either backend's pool.
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
@@ -162,7 +171,7 @@ impl ConsentTemplate {
         }
     }
 
-    fn consent(&self, n: usize) -> consentd::store::consents::NewConsent {
+    fn consent(&self) -> consentd::store::consents::NewConsent {
         use consentd::domain::consent::{CollectionMethod, EmailAddress, Subject};
         consentd::store::consents::NewConsent {
             workshop_id: self.workshop_id.clone(),
@@ -174,7 +183,7 @@ impl ConsentTemplate {
             notice_content_sha256: self.notice_content_sha256.clone(),
             subject: Subject {
                 name: self.name.clone(),
-                email: EmailAddress::parse(&format!("alone-{n}@example.org")).unwrap(),
+                email: EmailAddress::parse(&random_address()).unwrap(),
                 organisation: self.organisation.clone(),
             },
             decisions: self.decisions.clone(),
@@ -213,13 +222,12 @@ fn writer_alone(
             .unwrap();
         runtime.block_on(async move {
             let clock = consentd::clock::Clock::system();
-            let (mut stored, mut n) = (0usize, 0usize);
+            let mut stored = 0usize;
             let cpu_before = common::process_cpu_seconds(std::process::id());
             let started = Instant::now();
             let until = started + Duration::from_secs(seconds);
             while Instant::now() < until {
-                let batch: Vec<_> = (n..n + size).map(|i| template.consent(i)).collect();
-                n += size;
+                let batch: Vec<_> = (0..size).map(|_| template.consent()).collect();
                 let answers = consentd::store::consents::record_batch(&db, &clock, &batch)
                     .await
                     .expect("the writer stores the batch");
@@ -345,11 +353,9 @@ async fn load(server: &Server, clients: usize, seconds: u64) -> LoadResult {
     let measure_from = start + Duration::from_secs(1);
     let until = measure_from + Duration::from_secs(seconds);
     let tasks: Vec<_> = (0..clients)
-        .map(|client| {
+        .map(|_| {
             let notice = notice.clone();
-            tokio::spawn(
-                async move { client_loop(port, client, notice, measure_from, until).await },
-            )
+            tokio::spawn(async move { client_loop(port, notice, measure_from, until).await })
         })
         .collect();
     let pid = server.child.id();
@@ -380,7 +386,6 @@ async fn load(server: &Server, clients: usize, seconds: u64) -> LoadResult {
 
 async fn client_loop(
     port: u16,
-    client: usize,
     notice: Value,
     measure_from: Instant,
     until: Instant,
@@ -394,7 +399,7 @@ async fn client_loop(
             "notice": notice,
             "subject": {
                 "name": "Erika Beispiel",
-                "email": format!("last-{client}-{i}@example.org"),
+                "email": random_address(),
                 "organisation": "Beispiel GmbH",
             },
             "purposes": { "durchfuehrung": true, "fotos": i % 2 == 0, "newsletter": false },
