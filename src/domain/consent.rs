@@ -332,14 +332,24 @@ pub fn truncate_ip(ip: IpAddr) -> String {
     }
 }
 
-/// The participant's capability for `/r/{token}`: 256 random bits, URL-safe. Only its
-/// SHA-256 is stored, so a database leak does not hand out withdrawal links.
+/// The participant's capability for `/r/{token}`: the record's id and 256 random bits,
+/// URL-safe. The id lets the record be found by its key, the random bits make the token
+/// unguessable; only the token's SHA-256 is stored, so a database leak does not hand out
+/// withdrawal links. Tokens issued before migration 0014 are the random bits alone.
 pub struct ReceiptToken(String);
 
+/// Bytes of the id and of the secret in a token.
+const RECORD_ID_BYTES: usize = 16;
+const SECRET_BYTES: usize = 32;
+/// Lengths in base64url without padding: with the record's id, and without (before 0014).
+const TOKEN_LEN: usize = 64;
+const LEGACY_TOKEN_LEN: usize = 43;
+
 impl ReceiptToken {
-    pub fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
+    pub fn for_record(record_id: &uuid::Uuid) -> Self {
+        let mut bytes = [0u8; RECORD_ID_BYTES + SECRET_BYTES];
+        bytes[..RECORD_ID_BYTES].copy_from_slice(record_id.as_bytes());
+        rand::rng().fill_bytes(&mut bytes[RECORD_ID_BYTES..]);
         ReceiptToken(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
     }
 
@@ -351,9 +361,22 @@ impl ReceiptToken {
         sha256_hex(token.as_bytes())
     }
 
+    /// The id of the record a token names; `None` for a token from before migration 0014
+    /// (found by its hash) or one that is not a token.
+    pub fn record_id(token: &str) -> Option<String> {
+        if token.len() != TOKEN_LEN {
+            return None;
+        }
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token)
+            .ok()?;
+        let id = uuid::Uuid::from_slice(bytes.get(..RECORD_ID_BYTES)?).ok()?;
+        Some(id.to_string())
+    }
+
     /// Cheap shape check before touching the database.
     pub fn looks_valid(token: &str) -> bool {
-        token.len() == 43
+        (token.len() == TOKEN_LEN || token.len() == LEGACY_TOKEN_LEN)
             && token
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -371,6 +394,36 @@ pub fn new_salt() -> String {
 mod tests {
     use super::*;
     use crate::domain::notice::{Localized, Purpose};
+
+    #[test]
+    fn receipt_tokens_name_their_record_and_keep_256_secret_bits() {
+        let id = uuid::Uuid::now_v7();
+        let token = ReceiptToken::for_record(&id);
+        assert_eq!(token.as_str().len(), 64);
+        assert!(ReceiptToken::looks_valid(token.as_str()));
+        assert_eq!(
+            ReceiptToken::record_id(token.as_str()),
+            Some(id.to_string())
+        );
+        assert_ne!(
+            token.as_str(),
+            ReceiptToken::for_record(&id).as_str(),
+            "the secret part is random"
+        );
+        // A token from before migration 0014: the random bits alone, found by its hash.
+        let legacy = "Ab-_".repeat(10) + "xyz";
+        assert!(ReceiptToken::looks_valid(&legacy));
+        assert_eq!(ReceiptToken::record_id(&legacy), None);
+        for bad in [
+            String::new(),
+            "A".repeat(63),
+            "A".repeat(65),
+            "A".repeat(63) + "!",
+        ] {
+            assert!(!ReceiptToken::looks_valid(&bad), "{bad}");
+        }
+        assert_eq!(ReceiptToken::record_id(&"*".repeat(64)), None);
+    }
 
     fn version() -> NoticeVersion {
         let purpose = |id: &str, required: bool, basis| Purpose {
@@ -480,15 +533,6 @@ mod tests {
             truncate_ip("::ffff:198.51.100.9".parse().unwrap()),
             "198.51.100.0"
         );
-    }
-
-    #[test]
-    fn tokens_are_256_bit_and_distinct() {
-        let a = ReceiptToken::generate();
-        let b = ReceiptToken::generate();
-        assert_ne!(a.as_str(), b.as_str());
-        assert!(ReceiptToken::looks_valid(a.as_str()));
-        assert_eq!(ReceiptToken::hash(a.as_str()).len(), 64);
     }
 
     #[test]

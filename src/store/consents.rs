@@ -275,15 +275,16 @@ impl<'a> PreparedConsent<'a> {
             },
             &salt,
         );
+        // Time-ordered ids: new rows append to their indexes instead of dirtying a random
+        // page of each per consent (that made a commit write ~10× the pages).
+        let record_id = uuid::Uuid::now_v7();
         PreparedConsent {
             new,
-            token: ReceiptToken::generate(),
+            token: ReceiptToken::for_record(&record_id),
             salt,
             digest,
-            // Time-ordered ids: new rows append to their indexes instead of dirtying a random
-            // page of each per consent (that made a commit write ~10× the pages).
             subject_id: uuid::Uuid::now_v7().to_string(),
-            record_id: uuid::Uuid::now_v7().to_string(),
+            record_id: record_id.to_string(),
             receipt_id: uuid::Uuid::now_v7().to_string(),
         }
     }
@@ -742,13 +743,20 @@ pub fn current_states(history: &[ConsentEvent]) -> Vec<&ConsentEvent> {
     latest
 }
 
+/// The record a receipt token opens: the one it names, if the token is that record's, or,
+/// for a token from before migration 0014, the one with its hash.
 pub async fn by_token(db: &Db, token: &str) -> sqlx::Result<Option<ConsentRecord>> {
+    let token_sha256 = ReceiptToken::hash(token);
+    if let Some(id) = ReceiptToken::record_id(token) {
+        return Ok(by_id(db, &id)
+            .await?
+            .filter(|record| record.token_sha256 == token_sha256));
+    }
     let sql = concat!(
         "SELECT ",
         record_columns!(),
-        " FROM consent_records WHERE token_sha256 = $1"
+        " FROM consent_records WHERE token_sha256 = $1 AND legacy_token = 1"
     );
-    let token_sha256 = ReceiptToken::hash(token);
     with_db!(db, pool => sqlx::query_as(sql).bind(&token_sha256).fetch_optional(pool).await)
 }
 

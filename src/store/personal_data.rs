@@ -92,6 +92,7 @@ pub const COLUMNS: &[(&str, &[(&str, Holds)])] = &[
             ("user_agent", P("teilnehmende-kontaktdaten")),
             ("token_sha256", P("einwilligungsnachweise")),
             ("renews_record_id", ID),
+            ("legacy_token", TECH),
             ("recorded_at", P("einwilligungsnachweise")),
             ("ledger_seq", TECH),
         ],

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Backend, OM_NOTICE, TestApp};
+use crate::helpers::{Backend, OM_NOTICE, TestApp, TestDb};
 use crate::on_both_backends;
 
 /// Posts a consent and returns (token, receipt JSON).
@@ -413,7 +413,123 @@ async fn workshop_records_zip_has_pdfs_signed_receipts_and_manifest(backend: Bac
     );
 }
 
+/// A receipt token names its record; with any other secret it opens nothing, nor with the
+/// id of another record.
+async fn a_token_opens_only_its_own_receipt(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let (token, _) = consent(&app, "eigener.beleg@example.org").await;
+    let (other, _) = consent(&app, "anderer.beleg@example.org").await;
+    let status = |token: String| {
+        let app = &app;
+        async move { app.get(&format!("/api/v1/receipts/{token}")).await.status() }
+    };
+    assert_eq!(status(token.clone()).await, StatusCode::OK);
+    let flipped = |token: &str, at: usize| {
+        let mut bytes = token.as_bytes().to_vec();
+        bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+        String::from_utf8(bytes).unwrap()
+    };
+    // The secret changed, the id kept: the record is found, the token is not its own.
+    assert_eq!(status(flipped(&token, 63)).await, StatusCode::NOT_FOUND);
+    // The other record's id with this token's secret.
+    let swapped = format!("{}{}", &other[..21], &token[21..]);
+    assert_eq!(status(swapped).await, StatusCode::NOT_FOUND);
+    assert_eq!(status(flipped(&token, 3)).await, StatusCode::NOT_FOUND);
+}
+
+/// Receipt tokens issued before migration 0014 carry no record id: after the migration they
+/// still open their receipt, found by their hash.
+async fn tokens_from_before_migration_0014_still_open_their_receipt(backend: Backend) {
+    use consentd::store::Db;
+    let dir = tempfile::tempdir().unwrap();
+    let test_db = TestDb::create_in(backend, dir.path(), None).await;
+    let db = Db::connect(&test_db.url).await.unwrap();
+    // The schema as it was before 0014 (the same files, so the same checksums) ...
+    let sub = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let before = tempfile::tempdir().unwrap();
+    for file in
+        std::fs::read_dir(format!("{}/migrations/{sub}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    {
+        let path = file.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.as_str() < "0014" {
+            std::fs::copy(&path, before.path().join(name)).unwrap();
+        }
+    }
+    let earlier = sqlx::migrate::Migrator::new(before.path()).await.unwrap();
+    // ... with a consent recorded then, its token the random bits alone.
+    let legacy_token = "Ab-_".repeat(10) + "xyz";
+    let rows = [
+        "INSERT INTO notice_texts (sha256, notice_id, version, language, title, markdown, metadata_json, effective_on, first_loaded_at)
+         VALUES ('n', 'notice', 1, 'de', 'T', 'M', '{}', '2026-01-01', '2026-01-01T00:00:00Z')",
+        "INSERT INTO workshops (id, slug, title, kind, starts_on, ends_on, notice_id, controller_id, created_at)
+         VALUES ('w', 'w', 'W', 'workshop', '2026-01-01', '2026-01-01', 'notice', 'c', '2026-01-01T00:00:00Z')",
+        "INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at)
+         VALUES ('s', 'N', 'a@example.org', NULL, 'salt', 'digest', '2026-01-01T00:00:00Z')",
+        "INSERT INTO ledger (seq, recorded_at, kind, ref_id, payload_sha256, prev_sha256, entry_sha256)
+         VALUES (1, '2026-01-01T00:00:00Z', 'consent.given', 'r-before', 'p', 'q', 'e')",
+        "INSERT INTO consent_records (id, receipt_id, subject_id, workshop_id, controller_id, notice_id,
+             notice_version, notice_language, notice_sha256, notice_content_sha256, collection_method,
+             token_sha256, recorded_at, ledger_seq)
+         VALUES ('r-before', 'receipt', 's', 'w', 'c', 'notice', 1, 'de', 'n', 'c', 'api', $1, '2026-01-01T00:00:00Z', 1)",
+        "INSERT INTO consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq)
+         VALUES ('e', 'r-before', 'fotos', 'art6-1-a', 'given', 'subject', '2026-01-01T00:00:00Z', 1)",
+    ];
+    macro_rules! before_0014 {
+        ($pool:expr) => {{
+            earlier.run($pool).await.unwrap();
+            for sql in rows {
+                sqlx::query(sql)
+                    .bind(consentd::domain::consent::ReceiptToken::hash(&legacy_token))
+                    .execute($pool)
+                    .await
+                    .unwrap();
+            }
+        }};
+    }
+    match &db {
+        Db::Sqlite(pool) => before_0014!(pool),
+        Db::Postgres(pool) => before_0014!(pool),
+    }
+    assert_eq!(
+        db.migrate().await.unwrap(),
+        1,
+        "0014 and nothing else was left"
+    );
+    if let Db::Sqlite(pool) = &db {
+        // The rebuilt table is still the one the events reference.
+        let broken: Vec<(String, i64, String, i64)> = sqlx::query_as("PRAGMA foreign_key_check")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        assert!(broken.is_empty(), "{broken:?}");
+        sqlx::query("DELETE FROM consent_records WHERE id = 'r-before'")
+            .execute(pool)
+            .await
+            .expect_err("its events still hold on to the record");
+    }
+
+    let found = consentd::store::consents::by_token(&db, &legacy_token)
+        .await
+        .unwrap();
+    assert_eq!(found.map(|r| r.id).as_deref(), Some("r-before"));
+    let other = "Ab-_".repeat(10) + "xyw";
+    assert!(
+        consentd::store::consents::by_token(&db, &other)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    db.close().await;
+}
+
 on_both_backends!(
+    a_token_opens_only_its_own_receipt,
+    tokens_from_before_migration_0014_still_open_their_receipt,
     receipt_is_signed_and_verifies_offline,
     rotated_keys_keep_old_receipts_verifiable,
     consent_record_pdf_holds_text_hash_and_timeline,
