@@ -402,6 +402,11 @@ mod tests {
         assert_eq!(token.as_str().len(), 64);
         assert!(ReceiptToken::looks_valid(token.as_str()));
         assert_eq!(
+            ReceiptToken::hash(token.as_str()).len(),
+            64,
+            "SHA-256 in hex"
+        );
+        assert_eq!(
             ReceiptToken::record_id(token.as_str()),
             Some(id.to_string())
         );
