@@ -218,16 +218,37 @@ impl Db {
     /// warn; the next retention run tries again). PostgreSQL recycles its own log files and
     /// keeps dead row versions until `VACUUM` reuses their space (see the README).
     pub async fn empty_write_ahead_log(&self) -> sqlx::Result<bool> {
-        match self {
-            Db::Sqlite(pool) => {
-                let (busy, _, _): (i64, i64, i64) =
-                    sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
-                        .fetch_one(pool)
-                        .await?;
-                Ok(busy == 0)
-            }
-            Db::Postgres(_) => Ok(true),
+        let Db::Sqlite(pool) = self else {
+            return Ok(true);
+        };
+        // While it waits for readers, the checkpoint holds off every writer: with the pool's
+        // busy timeout, a long read (a `verify` of a large ledger) would stall consents for
+        // up to that long. So it waits briefly and leaves a busy log to the next run.
+        let mut connection = pool.acquire().await?;
+        let timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+            .fetch_one(&mut *connection)
+            .await?;
+        let emptied = async {
+            sqlx::query("PRAGMA busy_timeout = 50")
+                .execute(&mut *connection)
+                .await?;
+            let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                .fetch_one(&mut *connection)
+                .await?;
+            // An integer SQLite itself gave: nothing to inject.
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "PRAGMA busy_timeout = {timeout}"
+            )))
+            .execute(&mut *connection)
+            .await?;
+            Ok::<_, sqlx::Error>(busy == 0)
         }
+        .await;
+        if emptied.is_err() {
+            // Its busy timeout may still be the short one: not for the next user.
+            connection.close_on_drop();
+        }
+        emptied
     }
 
     /// Applies the migrations of this backend that have not run yet; returns how many ran.

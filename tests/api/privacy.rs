@@ -213,3 +213,67 @@ async fn erased_values_are_gone_from_the_database_files() {
     }
     assert!(app.verify().0, "the proofs still verify");
 }
+
+/// Emptying the log waits for readers only briefly. A long read (a `verify` of a large
+/// ledger, say) leaves the log to the next run instead of holding off every consent while
+/// the checkpoint waits for it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_reader_does_not_hold_off_consents_while_the_log_is_emptied() {
+    use sqlx::Connection;
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let created = app
+        .record_consent("koeln-2026", "lang.gelesen@example.org")
+        .await;
+    // A reader whose snapshot is older than the log's last frames: no checkpoint can empty
+    // the log while it reads.
+    let mut reader = sqlx::SqliteConnection::connect(&app.db.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut reader).await.unwrap();
+    let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM consent_records")
+        .fetch_one(&mut reader)
+        .await
+        .unwrap();
+    app.record_consent("koeln-2026", "danach@example.org").await;
+
+    let receipt: Value = app
+        .get(&format!(
+            "/api/v1/receipts/{}",
+            created["token"].as_str().unwrap()
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let erasure = app
+        .client
+        .delete(format!(
+            "{}/api/v1/subjects/{}",
+            app.address,
+            receipt["subject"]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(app.create_token("admin", "admin"))
+        .send();
+    let consent = async {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let started = std::time::Instant::now();
+        let response = app
+            .post_json(
+                "/api/v1/consents",
+                &app.consent_body("koeln-2026", "waehrenddessen@example.org")
+                    .await,
+            )
+            .await;
+        (response.status(), started.elapsed())
+    };
+    let started = std::time::Instant::now();
+    let (erased, (status, consent_took)) = tokio::join!(erasure, consent);
+    let erasure_took = started.elapsed();
+    assert_eq!(erased.unwrap().status(), reqwest::StatusCode::OK);
+    assert_eq!(status, reqwest::StatusCode::CREATED);
+    assert!(
+        erasure_took < std::time::Duration::from_secs(5)
+            && consent_took < std::time::Duration::from_secs(5),
+        "erasure {erasure_took:?}, consent {consent_took:?}: held off by the checkpoint"
+    );
+    sqlx::query("COMMIT").execute(&mut reader).await.unwrap();
+}
