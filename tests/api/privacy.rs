@@ -109,6 +109,23 @@ fn database_files(app: &TestApp) -> Vec<u8> {
     bytes
 }
 
+/// An admin's Art. 17 request for the person behind a receipt token, ready to send.
+async fn erasure_of(app: &TestApp, token: &str) -> reqwest::RequestBuilder {
+    let receipt: Value = app
+        .get(&format!("/api/v1/receipts/{token}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.client
+        .delete(format!(
+            "{}/api/v1/subjects/{}",
+            app.address,
+            receipt["subject"]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(app.create_token("admin", "admin"))
+}
+
 fn holds(bytes: &[u8], value: &str) -> bool {
     bytes.windows(value.len()).any(|w| w == value.as_bytes())
 }
@@ -162,23 +179,7 @@ async fn erased_values_are_gone_from_the_database_files() {
         );
     }
 
-    let receipt: Value = app
-        .get(&format!("/api/v1/receipts/{}", tokens[0]))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let erased = app
-        .client
-        .delete(format!(
-            "{}/api/v1/subjects/{}",
-            app.address,
-            receipt["subject"]["id"].as_str().unwrap()
-        ))
-        .bearer_auth(app.create_token("admin", "admin"))
-        .send()
-        .await
-        .unwrap();
+    let erased = erasure_of(&app, &tokens[0]).await.send().await.unwrap();
     assert_eq!(erased.status(), reqwest::StatusCode::OK);
     let after_erasure = database_files(&app);
     for value in people[0] {
@@ -235,23 +236,8 @@ async fn a_long_reader_does_not_hold_off_consents_while_the_log_is_emptied() {
         .unwrap();
     app.record_consent("koeln-2026", "danach@example.org").await;
 
-    let receipt: Value = app
-        .get(&format!(
-            "/api/v1/receipts/{}",
-            created["token"].as_str().unwrap()
-        ))
+    let erasure = erasure_of(&app, created["token"].as_str().unwrap())
         .await
-        .json()
-        .await
-        .unwrap();
-    let erasure = app
-        .client
-        .delete(format!(
-            "{}/api/v1/subjects/{}",
-            app.address,
-            receipt["subject"]["id"].as_str().unwrap()
-        ))
-        .bearer_auth(app.create_token("admin", "admin"))
         .send();
     let consent = async {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
