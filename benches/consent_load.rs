@@ -36,7 +36,7 @@ fn main() {
         Some("postgres") => &["postgres"],
         _ => &["sqlite", "postgres"],
     };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let runtime = consentd::jobs::runtime().unwrap();
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         println!("{clients} clients, {seconds} s measured after 1 s warm-up\n");
@@ -487,7 +487,7 @@ fn baseline_server() {
         )
     }
 
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
+    consentd::jobs::runtime().unwrap().block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         println!(
             "baseline listening on http://{}",

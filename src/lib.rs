@@ -2,6 +2,7 @@
 //! lawyers can file.
 
 pub mod accounts;
+pub mod allocator;
 pub mod app;
 pub mod catalog;
 pub mod clock;

@@ -480,7 +480,7 @@ async fn serve(settings: &Settings, serve_settings: &ServeSettings) -> anyhow::R
     )];
     // The first pass runs before the first request is answered.
     consentd::jobs::reconsent::run_once(&app).await?;
-    consentd::jobs::release_free_memory();
+    consentd::allocator::release_free_memory();
     jobs.push(consentd::jobs::reconsent::spawn(app.clone(), stop.clone()));
     jobs.extend(consentd::jobs::retention::spawn(
         app.clone(),

@@ -8,34 +8,10 @@ pub mod retention;
 use tokio::sync::watch;
 use tokio::time::Interval;
 
-/// Hands heap memory freed by a pass (a retention page, start-up's policy and catalogue
-/// work) back to the operating system: glibc keeps it otherwise, and an idle service would
-/// hold its peak for good.
-pub fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free pages of the allocator's own heap to the kernel.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-/// Caps glibc's malloc arenas at two. By default a thread that allocates under contention
-/// gets an arena of its own (up to eight per core) and each arena keeps its own high-water
-/// mark: a retention sweep, whose batches run on the worker threads of different pooled SQLite
-/// connections, peaked at 109 MB instead of 69 MB for 1,000,000 records, in the same time.
-/// Called by [`runtime`], before the runtime's threads exist.
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes how the allocator picks arenas for later allocations.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-}
-
 /// The multi-threaded runtime `main` runs on (and the sweep bench, to measure the same
-/// thing): malloc arenas are capped first, so that none of its threads has an arena of its own.
+/// thing): the allocator is set up first, before any of its threads exists.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    limit_malloc_arenas();
+    crate::allocator::configure();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -16,7 +16,7 @@ pub fn spawn(app: App, interval: RetentionInterval, mut stop: Stop) -> Option<Jo
             if let Err(e) = crate::retention::run(&app, false, None).await {
                 tracing::warn!(error = %format!("{e:#}"), "retention run failed");
             }
-            super::release_free_memory();
+            crate::allocator::release_free_memory();
         }
     }))
 }
