@@ -4,7 +4,8 @@
 //! the request threads took turns on the arenas' locks: a value allocated on one thread and
 //! freed on the other locks its arena, and under load about a seventh of the writer thread's
 //! time went to those locks. mimalloc frees into the owning thread's heap without a lock:
-//! consents on SQLite went up by a fifth at the same CPU (benches/NOTES.md, session 14).
+//! consents on SQLite went up by about a fifth, each with less CPU (benches/NOTES.md,
+//! session 14).
 
 use std::ffi::c_long;
 
