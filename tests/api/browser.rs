@@ -205,12 +205,7 @@ async fn participant_consents_and_withdraws_in_a_browser(backend: Backend) {
     b.close().await;
 
     let token = link.rsplit('/').next().unwrap();
-    let api: serde_json::Value = app
-        .get(&format!("/api/v1/receipts/{token}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let api: serde_json::Value = app.receipt(token).await;
     let fotos = api["purposes"]
         .as_array()
         .unwrap()

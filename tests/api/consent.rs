@@ -30,12 +30,7 @@ async fn consent_receipt_withdrawal_then_verify(backend: Backend) {
     );
     assert_eq!(created["purposes"]["durchfuehrung"], "acknowledged");
 
-    let receipt: Value = app
-        .get(&format!("/api/v1/receipts/{token}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let receipt: Value = app.receipt(&token).await;
     assert_eq!(receipt["receipt_id"], created["receipt_id"]);
     assert_eq!(receipt["notice"]["sha256"], created["notice"]["sha256"]);
     assert_eq!(receipt["collection_method"], "api");

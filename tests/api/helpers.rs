@@ -555,6 +555,15 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The participant's receipt behind `token`, from `GET /api/v1/receipts/{token}`.
+    pub async fn receipt(&self, token: &str) -> Value {
+        self.get(&format!("/api/v1/receipts/{token}"))
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// The version in force of `notice` in `language`, from `GET /api/v1/notices`.
     pub async fn notice(&self, notice: &str, language: &str) -> Value {
         let all: Vec<Value> = self.get("/api/v1/notices").await.json().await.unwrap();

@@ -609,12 +609,7 @@ async fn erasure_through_the_service_still_verifies(backend: Backend) {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let receipt: Value = app
-        .get(&format!("/api/v1/receipts/{token}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let receipt: Value = app.receipt(token).await;
     assert_eq!(receipt["subject"]["email"], Value::Null);
     assert_eq!(receipt["subject"]["erased"], true);
     assert!(

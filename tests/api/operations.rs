@@ -421,12 +421,7 @@ async fn disk_full_answers_503_and_recovers_when_space_is_back(backend: Backend)
     let subject_of = |token: String| {
         let app = &app;
         async move {
-            let receipt: Value = app
-                .get(&format!("/api/v1/receipts/{token}"))
-                .await
-                .json()
-                .await
-                .unwrap();
+            let receipt: Value = app.receipt(&token).await;
             receipt["subject"].clone()
         }
     };

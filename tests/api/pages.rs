@@ -109,12 +109,7 @@ async fn web_form_consent_receipt_and_one_click_withdrawal(backend: Backend) {
     );
     assert_eq!(receipt.headers()["cache-control"], "no-store");
     let html = receipt.text().await.unwrap();
-    let api: serde_json::Value = app
-        .get(&format!("/api/v1/receipts/{token}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let api: serde_json::Value = app.receipt(&token).await;
     assert_eq!(api["collection_method"], "web-form");
     assert!(
         html.contains(api["receipt_id"].as_str().unwrap()),
@@ -153,12 +148,7 @@ async fn web_form_consent_receipt_and_one_click_withdrawal(backend: Backend) {
         .await
         .unwrap();
     assert!(html.contains("widerrufen"));
-    let api: serde_json::Value = app
-        .get(&format!("/api/v1/receipts/{token}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let api: serde_json::Value = app.receipt(&token).await;
     let fotos = api["purposes"]
         .as_array()
         .unwrap()

@@ -111,12 +111,7 @@ fn database_files(app: &TestApp) -> Vec<u8> {
 
 /// An admin's Art. 17 request for the person behind a receipt token, ready to send.
 async fn erasure_of(app: &TestApp, token: &str) -> reqwest::RequestBuilder {
-    let receipt: Value = app
-        .get(&format!("/api/v1/receipts/{token}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let receipt: Value = app.receipt(token).await;
     app.client
         .delete(format!(
             "{}/api/v1/subjects/{}",

@@ -18,7 +18,7 @@ async fn consent(app: &TestApp, email: &str) -> (String, Value) {
     assert_eq!(response.status(), StatusCode::CREATED);
     let created: Value = response.json().await.unwrap();
     let token = created["token"].as_str().unwrap().to_owned();
-    let receipt = receipt_of(app, &token).await;
+    let receipt = app.receipt(&token).await;
     (token, receipt)
 }
 
@@ -123,27 +123,19 @@ async fn receipt_is_signed_and_verifies_offline(backend: Backend) {
     }
 
     // The same state gives the same receipt; a withdrawal gives a new one that says so.
-    let again = receipt_of(&app, &token).await;
+    let again = app.receipt(&token).await;
     assert_eq!(again["jws"], receipt["jws"]);
     app.post_json(
         &format!("/api/v1/receipts/{token}/withdraw"),
         &serde_json::json!({"purposes": ["fotos"]}),
     )
     .await;
-    let after = receipt_of(&app, &token).await;
+    let after = app.receipt(&token).await;
     assert_ne!(after["jws"], receipt["jws"]);
     let file = write(&app, "withdrawn.json", &after.to_string());
     let (ok, out) = run(&app, &["verify-receipt", &file, "--key", &keys_file]);
     assert!(ok, "{out}");
     assert!(out.contains("fotos: withdrawn"), "{out}");
-}
-
-async fn receipt_of(app: &TestApp, token: &str) -> Value {
-    app.get(&format!("/api/v1/receipts/{token}"))
-        .await
-        .json()
-        .await
-        .unwrap()
 }
 
 async fn rotated_keys_keep_old_receipts_verifiable(backend: Backend) {

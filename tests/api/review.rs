@@ -465,13 +465,7 @@ async fn on_the_effective_date_the_new_version_is_in_force(backend: Backend) {
     assert_eq!(f.state_of(3).await, "in_force");
 
     // Re-consent: the changed purpose that was given, and the new one; not the refused ones.
-    let receipt: Value = f
-        .app
-        .get(&format!("/api/v1/receipts/{fotos_token}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let receipt: Value = f.app.receipt(&fotos_token).await;
     let state = |r: &Value, id: &str| {
         r["purposes"]
             .as_array()
@@ -493,13 +487,7 @@ async fn on_the_effective_date_the_new_version_is_in_force(backend: Backend) {
         Some("given"),
         "unchanged purposes stay as they were"
     );
-    let plain: Value = f
-        .app
-        .get(&format!("/api/v1/receipts/{token}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let plain: Value = f.app.receipt(&token).await;
     assert_eq!(
         state(&plain, "fotos").as_deref(),
         Some("refused"),
@@ -556,13 +544,7 @@ async fn on_the_effective_date_the_new_version_is_in_force(backend: Backend) {
         .trim_start_matches("/r/")
         .trim_end_matches("?saved=1")
         .to_owned();
-    let new: Value = f
-        .app
-        .get(&format!("/api/v1/receipts/{new_token}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let new: Value = f.app.receipt(&new_token).await;
     assert_eq!(new["notice"]["version"], 3);
     assert_eq!(state(&new, "fotos").as_deref(), Some("given"));
     assert_eq!(state(&new, "film").as_deref(), Some("refused"));

@@ -96,12 +96,7 @@ async fn person_with_history(backend: Backend) -> (TestApp, String, String) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let receipt: Value = app
-        .get(&format!("/api/v1/receipts/{}", tokens[0]))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let receipt: Value = app.receipt(&tokens[0]).await;
     let subject_id = receipt["subject"]["id"].as_str().unwrap().to_owned();
     (app, subject_id, tokens.remove(0))
 }
@@ -251,12 +246,7 @@ async fn rectification_is_recorded_and_verifies(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{report}");
     assert_eq!(report["subject_ids"].as_array().unwrap().len(), 2);
     assert_eq!(report["fields"], json!(["name", "organisation"]));
-    let receipt: Value = app
-        .get(&format!("/api/v1/receipts/{token}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let receipt: Value = app.receipt(&token).await;
     assert_eq!(receipt["subject"]["name"], "Hanna Hansen-Berg");
     let (ok, out) = app.verify();
     assert!(ok, "a rectification through the service verifies: {out}");
@@ -384,12 +374,7 @@ async fn erasure_removes_the_person_everywhere_and_reports(backend: Backend) {
 
     // The participant's link shows the erased record; the proof can be re-linked only with
     // the address.
-    let receipt: Value = app
-        .get(&format!("/api/v1/receipts/{token}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let receipt: Value = app.receipt(&token).await;
     assert_eq!(receipt["subject"]["erased"], true);
     assert!(receipt["jws"].is_string());
     let (_, found) = admin
