@@ -48,19 +48,17 @@ subject_rows AS (
 record_rows AS (
     INSERT INTO consent_records (id, receipt_id, subject_id, workshop_id, controller_id, notice_id,
            notice_version, notice_language, notice_sha256, notice_content_sha256, collection_method,
-           collector, ip_truncated, user_agent, token_sha256, renews_record_id, recorded_at, ledger_seq)
+           collector, ip_truncated, user_agent, token_sha256, renews_record_id, recorded_at, ledger_seq,
+           first_events)
     SELECT 'r' || k, 'x' || k, 's' || k,
            'w', 'c', 'notice', 1, 'de', 'n', md5(random()::text) || md5(random()::text), 'api', NULL,
-           '127.0.0.0', NULL, md5(random()::text) || md5(random()::text), NULL, now(), seq
-    FROM s RETURNING id),
-event_rows AS (
-    INSERT INTO consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq)
-    SELECT 'e' || k || purpose, 'r' || k, purpose,
-           'art6-1-a', 'given', 'participant', now(), seq
-    FROM s CROSS JOIN (VALUES ('durchfuehrung'), ('fotos'), ('newsletter')) AS purposes (purpose)
-    RETURNING id)
+           '127.0.0.0', NULL, md5(random()::text) || md5(random()::text), NULL, now(), seq,
+           '[["e' || k || 'd","durchfuehrung","art6-1-a","given","subject",null],'
+           || '["e' || k || 'f","fotos","art6-1-a","given","subject",null],'
+           || '["e' || k || 'n","newsletter","art6-1-a","given","subject",null]]'
+    FROM s RETURNING id)
 SELECT (SELECT count(*) FROM ledger_rows), (SELECT count(*) FROM subject_rows),
-       (SELECT count(*) FROM record_rows), (SELECT count(*) FROM event_rows);
+       (SELECT count(*) FROM record_rows);
 UPDATE ledger_head SET seq = currval('alone_seq'), entry_sha256 = md5(random()::text) WHERE id = 1;
 COMMIT;
 SQL

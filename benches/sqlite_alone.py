@@ -3,8 +3,8 @@
 
 A fresh database with consentd's SQLite schema (migrations/sqlite applied in order), WAL,
 synchronous=FULL and foreign keys on (as `consentd serve` opens it). One thread stores
-consents in batches of B: per consent one ledger entry, one subject, one record and three
-events, with time-ordered ids and random addresses and token hashes as the service writes
+consents in batches of B: per consent one ledger entry, one subject and one record holding its
+three first events (migration 0015), with time-ordered ids and random addresses and token hashes as the service writes
 them, then moves the ledger head and commits. No HTTP, no validation, no hashing of our own:
 the ceiling of any writer on this schema, on this machine.
 
@@ -62,27 +62,26 @@ CONSENTD_INSERTS = (
     "INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at) VALUES (?,?,?,?,?,?,?)",
     "INSERT INTO consent_records (id, receipt_id, subject_id, workshop_id, controller_id, notice_id, "
     "notice_version, notice_language, notice_sha256, notice_content_sha256, collection_method, collector, "
-    "ip_truncated, user_agent, token_sha256, renews_record_id, recorded_at, ledger_seq) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    "INSERT INTO consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq) "
-    "VALUES (?,?,?,?,?,?,?,?)",
+    "ip_truncated, user_agent, token_sha256, renews_record_id, recorded_at, ledger_seq, first_events) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 )
 
 
 def consentd_rows(new_id):
     """Rows for each of CONSENTD_INSERTS, for the consents with these ledger sequence numbers."""
     def rows(seqs):
-        ledger, subjects, records, events = [], [], [], []
+        ledger, subjects, records = [], [], []
         for seq in seqs:
             subject, record = new_id(), new_id()
             ledger.append((seq, NOW, "consent.recorded", record, random_hex(), random_hex(), random_hex()))
             subjects.append((subject, "Erika Beispiel", random_hex()[:12] + "@example.org", "Beispiel GmbH",
                              random_hex()[:32], random_hex(), NOW))
+            # The first events inside the record (migration 0015), as the service writes them.
+            first_events = json.dumps([[new_id(), purpose, "art6-1-a", "given", "subject", None]
+                                       for purpose in PURPOSES], separators=(",", ":"))
             records.append((record, new_id(), subject, "w", "c", "notice", 1, "de", "n", random_hex(),
-                            "api", None, "127.0.0.0", None, random_hex(), None, NOW, seq))
-            for purpose in PURPOSES:
-                events.append((new_id(), record, purpose, "art6-1-a", "given", "participant", NOW, seq))
-        return ledger, subjects, records, events
+                            "api", None, "127.0.0.0", None, random_hex(), None, NOW, seq, first_events))
+        return ledger, subjects, records
     return rows
 
 

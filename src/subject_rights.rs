@@ -25,7 +25,7 @@ use crate::store::{retention as retention_store, subjects, workshops};
 pub const EXPORT_SOURCES: &[(&str, &str)] = &[
     ("subjects", "identity"),
     ("consent_records", "consents"),
-    ("consent_events", "consents[].events"),
+    ("later_consent_events", "consents[].events"),
     ("subject_rectifications", "rectifications"),
     ("workshop_attendance", "attendance"),
     ("outbox", "reminders"),

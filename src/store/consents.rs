@@ -55,6 +55,36 @@ pub struct RecordedConsent {
     pub ledger: LedgerEntry,
 }
 
+impl RecordedConsent {
+    /// The record's `first_events` column: its events as `[id, purpose_id, legal_basis,
+    /// state, actor, occurred_at]` each, the time null where it is the record's own (see
+    /// migration 0015; the `consent_events` view reads them back as rows).
+    fn first_events(&self) -> Option<String> {
+        if self.events.is_empty() {
+            return None;
+        }
+        let events: Vec<_> = self
+            .events
+            .iter()
+            .map(|e| {
+                let occurred = (e.occurred_at != self.record.recorded_at).then(|| {
+                    e.occurred_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
+                });
+                (
+                    &e.id,
+                    &e.purpose_id,
+                    &e.legal_basis,
+                    &e.state,
+                    &e.actor,
+                    occurred,
+                )
+            })
+            .collect();
+        Some(serde_json::to_string(&events).expect("strings serialise"))
+    }
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ConsentRecord {
     pub id: String,
@@ -183,7 +213,7 @@ macro_rules! insert_event {
     ($tx:expr, $event:expr) => {{
         let event: &$crate::store::consents::ConsentEvent = $event;
         sqlx::query(concat!(
-            "INSERT INTO consent_events (",
+            "INSERT INTO later_consent_events (",
             event_columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         ))
@@ -388,8 +418,11 @@ macro_rules! new_subject_columns {
     };
 }
 const INSERT_SUBJECT: &str = concat!("INSERT INTO subjects (", new_subject_columns!(), ") ");
-const INSERT_RECORD: &str = concat!("INSERT INTO consent_records (", record_columns!(), ") ");
-const INSERT_EVENT: &str = concat!("INSERT INTO consent_events (", event_columns!(), ") ");
+const INSERT_RECORD: &str = concat!(
+    "INSERT INTO consent_records (",
+    record_columns!(),
+    ", first_events) "
+);
 
 /// Stores many consents in one transaction: one lock of the ledger head, one commit (one
 /// fsync) for all of them. Each consent still gets its own record, events and ledger entry,
@@ -446,7 +479,8 @@ async fn insert_batch_postgres(
     };
     let entries: Vec<&LedgerEntry> = recorded.iter().map(|r| &r.ledger).collect();
     let records: Vec<&ConsentRecord> = recorded.iter().map(|r| &r.record).collect();
-    let events: Vec<&ConsentEvent> = recorded.iter().flat_map(|r| &r.events).collect();
+    let first_events: Vec<Option<String>> =
+        recorded.iter().map(RecordedConsent::first_events).collect();
     // One statement, one round trip: foreign keys are checked at its end, when every row of
     // every table is in.
     let statement = sqlx::query(concat!(
@@ -455,16 +489,12 @@ async fn insert_batch_postgres(
         "), head AS (UPDATE ledger_head SET seq = $8, entry_sha256 = $9 WHERE id = 1), \
          subject_rows AS (INSERT INTO subjects (",
         new_subject_columns!(),
-        ") SELECT *, $16 FROM unnest($10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])), \
-         record_rows AS (INSERT INTO consent_records (",
+        ") SELECT *, $16 FROM unnest($10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])) \
+         INSERT INTO consent_records (",
         record_columns!(),
-        ") SELECT * FROM unnest($17::text[], $18::text[], $19::text[], $20::text[], $21::text[], \
+        ", first_events) SELECT * FROM unnest($17::text[], $18::text[], $19::text[], $20::text[], $21::text[], \
          $22::text[], $23::int8[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], \
-         $29::text[], $30::text[], $31::text[], $32::text[], $33::timestamptz[], $34::int8[])) \
-         INSERT INTO consent_events (",
-        event_columns!(),
-        ") SELECT * FROM unnest($35::text[], $36::text[], $37::text[], $38::text[], $39::text[], \
-         $40::text[], $41::timestamptz[], $42::int8[])"
+         $29::text[], $30::text[], $31::text[], $32::text[], $33::timestamptz[], $34::int8[], $35::text[])"
     ));
     bind_ledger_arrays(statement, &entries)
         .bind(last.seq)
@@ -494,14 +524,7 @@ async fn insert_batch_postgres(
         .bind(column(&records, |r| r.renews_record_id.as_deref()))
         .bind(column(&records, |r| r.recorded_at))
         .bind(column(&records, |r| r.ledger_seq))
-        .bind(column(&events, |e| e.id.as_str()))
-        .bind(column(&events, |e| e.record_id.as_str()))
-        .bind(column(&events, |e| e.purpose_id.as_str()))
-        .bind(column(&events, |e| e.legal_basis.as_str()))
-        .bind(column(&events, |e| e.state.as_str()))
-        .bind(column(&events, |e| e.actor.as_str()))
-        .bind(column(&events, |e| e.occurred_at))
-        .bind(column(&events, |e| e.ledger_seq))
+        .bind(&first_events)
         .execute(&mut *tx)
         .await?;
     Ok(())
@@ -577,7 +600,7 @@ fn write_batch_sqlite(
         ])?;
     }
     let mut insert = db.prepare_insert(INSERT_RECORD)?;
-    for r in recorded.iter().map(|r| &r.record) {
+    for (r, first_events) in recorded.iter().map(|r| (&r.record, r.first_events())) {
         insert.execute(&[
             &r.id,
             &r.receipt_id,
@@ -597,19 +620,7 @@ fn write_batch_sqlite(
             &r.renews_record_id,
             &r.recorded_at,
             &r.ledger_seq,
-        ])?;
-    }
-    let mut insert = db.prepare_insert(INSERT_EVENT)?;
-    for e in recorded.iter().flat_map(|r| &r.events) {
-        insert.execute(&[
-            &e.id,
-            &e.record_id,
-            &e.purpose_id,
-            &e.legal_basis,
-            &e.state,
-            &e.actor,
-            &e.occurred_at,
-            &e.ledger_seq,
+            &first_events,
         ])?;
     }
     db.execute("COMMIT")?;
@@ -796,13 +807,17 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<ConsentRecord>, Vec<ConsentEvent>, i64)> {
-    // One static statement per query: optional filters are `$n IS NULL OR …`.
+    // One static statement per query: optional filters are `$n IS NULL OR …`. Events are
+    // matched in their two tables, not through the view `consent_events`: correlated with
+    // `r`, SQLite would read all of the view for each record.
     macro_rules! matching {
         () => {
             "FROM consent_records r
              WHERE ($1 IS NULL OR r.workshop_id = $1)
                AND ($2 IS NULL OR r.notice_version = $2)
-               AND ($3 IS NULL OR EXISTS (SELECT 1 FROM consent_events e WHERE e.record_id = r.id AND e.state = $3))
+               AND ($3 IS NULL
+                    OR EXISTS (SELECT 1 FROM first_consent_events f WHERE f.record_id = r.id AND f.state = $3)
+                    OR EXISTS (SELECT 1 FROM later_consent_events e WHERE e.record_id = r.id AND e.state = $3))
                AND ($4 IS NULL OR r.recorded_at >= $4)
                AND ($5 IS NULL OR r.recorded_at < $5)"
         };
@@ -850,30 +865,37 @@ pub async fn by_id(db: &Db, id: &str) -> sqlx::Result<Option<ConsentRecord>> {
     with_db!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)
 }
 
-/// The newest events in a state, across all records, newest first. The state is written into
-/// the statement, not bound: only a literal `'withdrawn'` lets SQLite and PostgreSQL use
-/// `consent_events_withdrawn`, the index of the withdrawals alone.
-macro_rules! recent_in_state {
-    ($state:literal) => {
-        concat!(
-            "SELECT ",
-            event_columns!(),
-            " FROM consent_events WHERE state = '",
-            $state,
-            "' ORDER BY ledger_seq DESC LIMIT $1"
-        )
-    };
-}
-
-/// The newest consents given (the dashboard's "recent" list).
+/// The newest consents given (the dashboard's "recent" list): given decisions among the
+/// newest `limit` records, and later re-grants, newest first.
 pub async fn recent_given(db: &Db, limit: i64) -> sqlx::Result<Vec<ConsentEvent>> {
-    let sql = recent_in_state!("given");
+    let sql = concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM (
+           SELECT ",
+        event_columns!(),
+        " FROM first_consent_events
+           WHERE state = 'given'
+             AND record_id IN (SELECT id FROM consent_records ORDER BY ledger_seq DESC LIMIT $1)
+           UNION ALL
+           SELECT * FROM (SELECT ",
+        event_columns!(),
+        " FROM later_consent_events
+                          WHERE state = 'given' ORDER BY ledger_seq DESC LIMIT $1) AS later
+         ) AS given ORDER BY ledger_seq DESC, id LIMIT $1"
+    );
     with_db!(db, pool => sqlx::query_as(sql).bind(limit).fetch_all(pool).await)
 }
 
-/// The newest withdrawals (the dashboard's "recent" list).
+/// The newest withdrawals (the dashboard's "recent" list), along
+/// `later_consent_events_withdrawn`, the index of the withdrawals alone (a first decision is
+/// never a withdrawal).
 pub async fn recent_withdrawals(db: &Db, limit: i64) -> sqlx::Result<Vec<ConsentEvent>> {
-    let sql = recent_in_state!("withdrawn");
+    let sql = concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM later_consent_events WHERE state = 'withdrawn' ORDER BY ledger_seq DESC LIMIT $1"
+    );
     with_db!(db, pool => sqlx::query_as(sql).bind(limit).fetch_all(pool).await)
 }
 

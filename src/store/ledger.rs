@@ -177,7 +177,7 @@ pub struct Counts {
 pub async fn counts(db: &Db) -> sqlx::Result<Counts> {
     let row: (i64, i64, i64, i64) = with_db!(db, pool => sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM consent_records),
-                (SELECT COUNT(*) FROM consent_events WHERE state = 'withdrawn'),
+                (SELECT COUNT(*) FROM later_consent_events WHERE state = 'withdrawn'),
                 (SELECT COUNT(*) FROM deletion_log),
                 (SELECT seq FROM ledger_head WHERE id = 1)",
     )
@@ -290,33 +290,24 @@ fn begin_read(connection: &Direct<'_>) -> Result<(i64, String), ScanError> {
 }
 
 /// The tables split over two threads, one connection each, in about equal halves: the
-/// events (the largest table, a row per purpose of every consent) by rowid, half on each.
-/// `head` is the one both transactions began with.
+/// consents' first events (read out of their records) and the subjects on one, the later
+/// events, the records and the ledger on the other. `head` is the one both transactions
+/// began with.
 fn read_in_parallel(
     first: &Direct<'_>,
     second: &Direct<'_>,
     head: (i64, String),
 ) -> Result<Snapshot, ScanError> {
-    let middle = scan::<EventsMiddle>(
-        second,
-        "(SELECT coalesce(max(rowid), 0) / 2 AS middle FROM consent_events)",
-    )?
-    .pop()
-    .map_or(0, |m| m.middle);
     let first = SendDirect(first);
     let (first_half, second_half) = std::thread::scope(|scope| {
         let first_half = scope.spawn(move || {
             // `{ first }` moves the whole wrapper in; capturing only its field would not be Send.
             let connection = { first }.0;
-            let events = scan::<ConsentEvent>(
-                connection,
-                &format!("consent_events WHERE rowid <= {middle}"),
-            )?;
+            let events = scan::<ConsentEvent>(connection, "first_consent_events")?;
             Ok::<_, ScanError>((events, scan::<StoredSubject>(connection, "subjects")?))
         });
         let second_half = (|| {
-            let events =
-                scan::<ConsentEvent>(second, &format!("consent_events WHERE rowid > {middle}"))?;
+            let events = scan::<ConsentEvent>(second, "later_consent_events")?;
             let records = scan::<ConsentRecord>(second, "consent_records")?;
             let entries = scan::<EntryRow>(second, "ledger ORDER BY seq")?;
             Ok::<_, ScanError>((events, records, entries))
@@ -364,12 +355,8 @@ struct NoticeText {
     sha256: String,
     markdown: String,
 }
-struct EventsMiddle {
-    middle: i64,
-}
 scan_fields!(LedgerHead { seq, entry_sha256 });
 scan_fields!(NoticeText { sha256, markdown });
-scan_fields!(EventsMiddle { middle });
 scan_fields!(EntryRow {
     seq,
     recorded_at,

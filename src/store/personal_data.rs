@@ -59,7 +59,7 @@ pub const COLUMNS: &[(&str, &[(&str, Holds)])] = &[
         ],
     ),
     (
-        "consent_events",
+        "later_consent_events",
         // Each decision and withdrawal is the proof itself (Art. 7(1)); the data processed
         // under an optional consent (photos, newsletter lists) lives in other systems.
         &[
@@ -95,6 +95,8 @@ pub const COLUMNS: &[(&str, &[(&str, Holds)])] = &[
             ("legacy_token", TECH),
             ("recorded_at", P("einwilligungsnachweise")),
             ("ledger_seq", TECH),
+            // The first decisions, one per purpose (migration 0015).
+            ("first_events", P("einwilligungsnachweise")),
         ],
     ),
     (
@@ -359,7 +361,8 @@ pub const COLUMNS: &[(&str, &[(&str, Holds)])] = &[
     ),
 ];
 
-/// Every (table, column) of the live schema.
+/// Every (table, column) of the live schema's tables (views such as `consent_events` hold
+/// nothing of their own).
 pub async fn schema_columns(db: &Db) -> sqlx::Result<Vec<(String, String)>> {
     match db {
         Db::Sqlite(_) => with_db!(db, pool => {
@@ -372,8 +375,11 @@ pub async fn schema_columns(db: &Db) -> sqlx::Result<Vec<(String, String)>> {
         }),
         Db::Postgres(_) => with_db!(db, pool => {
             sqlx::query_as(
-                "SELECT table_name::text, column_name::text FROM information_schema.columns
-                 WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position",
+                "SELECT c.table_name::text, c.column_name::text FROM information_schema.columns c
+                 JOIN information_schema.tables t
+                   ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+                 WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'
+                 ORDER BY c.table_name, c.ordinal_position",
             )
             .fetch_all(pool)
             .await

@@ -309,14 +309,23 @@ pub async fn proof_page(
     );
     let rows: Vec<Row> = with_db!(db, pool => {
         sqlx::query_as(
+            // The view `consent_events` is not used here: correlated with `r`, SQLite would
+            // read all of it for each record. Later events come after the first ones, in
+            // ledger order and in time.
             "SELECT w.id, r.ledger_seq, r.id, r.subject_id, w.ends_on, w.slug,
-                    (SELECT MAX(e.occurred_at) FROM consent_events e WHERE e.record_id = r.id)
+                    COALESCE((SELECT MAX(e.occurred_at) FROM later_consent_events e WHERE e.record_id = r.id),
+                             (SELECT MAX(f.occurred_at) FROM first_consent_events f WHERE f.record_id = r.id))
              FROM workshops w JOIN consent_records r ON r.workshop_id = w.id
              WHERE w.ends_on <= $1 AND (w.id, r.ledger_seq) > ($2, $3)
                AND NOT EXISTS (
-                 SELECT 1 FROM consent_events g
+                 SELECT 1 FROM first_consent_events g
                  WHERE g.record_id = r.id AND g.state = 'given'
-                   AND NOT EXISTS (SELECT 1 FROM consent_events l
+                   AND NOT EXISTS (SELECT 1 FROM later_consent_events l
+                                   WHERE l.record_id = r.id AND l.purpose_id = g.purpose_id))
+               AND NOT EXISTS (
+                 SELECT 1 FROM later_consent_events g
+                 WHERE g.record_id = r.id AND g.state = 'given'
+                   AND NOT EXISTS (SELECT 1 FROM later_consent_events l
                                    WHERE l.record_id = g.record_id AND l.purpose_id = g.purpose_id
                                      AND l.ledger_seq > g.ledger_seq))
              ORDER BY w.id, r.ledger_seq LIMIT $4",
@@ -560,7 +569,7 @@ const PROOF_ENTRIES: DialectSql = keyed!(
     " SELECT r.subject_id, r.ledger_seq FROM consent_records r
       WHERE r.subject_id IN (SELECT id FROM k)
       UNION SELECT r.subject_id, e.ledger_seq FROM consent_records r
-        JOIN consent_events e ON e.record_id = r.id
+        JOIN later_consent_events e ON e.record_id = r.id
       WHERE r.subject_id IN (SELECT id FROM k)
       UNION SELECT x.subject_id, x.ledger_seq FROM subject_rectifications x
       WHERE x.subject_id IN (SELECT id FROM k)"
@@ -575,8 +584,8 @@ const TOMBSTONE_PROOFS: &[Statement] = &[
         " RETURNING subject_id"
     )),
     by_keys(keyed!(
-        "DELETE FROM consent_events WHERE record_id IN (SELECT id FROM consent_records WHERE subject_id IN ",
-        ") RETURNING (SELECT r.subject_id FROM consent_records r WHERE r.id = consent_events.record_id)"
+        "DELETE FROM later_consent_events WHERE record_id IN (SELECT id FROM consent_records WHERE subject_id IN ",
+        ") RETURNING (SELECT r.subject_id FROM consent_records r WHERE r.id = later_consent_events.record_id)"
     )),
     by_keys(keyed!(
         "DELETE FROM consent_records WHERE subject_id IN ",

@@ -108,11 +108,11 @@ const TAMPERING: &[(&str, &[&str], i64, &str)] = &[
     ),
     (
         "refusal turned into consent",
-        &["UPDATE consent_events SET state = 'given' WHERE ledger_seq = {2} AND purpose_id = 'newsletter'"],
+        &["UPDATE consent_records SET first_events = replace(first_events, '\"newsletter\",\"art6-1-a\",\"refused\"', '\"newsletter\",\"art6-1-a\",\"given\"') WHERE ledger_seq = {2}"],
         2,
         "changed",
     ),
-    ("withdrawal deleted", &["DELETE FROM consent_events WHERE ledger_seq = {4}"], 4, "missing"),
+    ("withdrawal deleted", &["DELETE FROM later_consent_events WHERE ledger_seq = {4}"], 4, "missing"),
     (
         "edited subject",
         &["UPDATE subjects SET email = 'someone-else@example.org' WHERE email = 'p2@example.org'"],
@@ -121,7 +121,7 @@ const TAMPERING: &[(&str, &[&str], i64, &str)] = &[
     ),
     (
         "inserted event",
-        &["INSERT INTO consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq)
+        &["INSERT INTO later_consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq)
            SELECT 'forged', record_id, 'newsletter', 'art6-1-a', 'given', 'subject', occurred_at, {3}
            FROM consent_events WHERE ledger_seq = {3} LIMIT 1"],
         3,
@@ -233,7 +233,7 @@ async fn random_single_changes_are_each_detected_at_their_entry(backend: Backend
                 let s = consent_seq(&mut rng);
                 (
                     vec![format!(
-                        "UPDATE consent_events SET state = 'given' WHERE ledger_seq = {s} AND purpose_id = 'newsletter'"
+                        "UPDATE consent_records SET first_events = replace(first_events, '\"newsletter\",\"art6-1-a\",\"refused\"', '\"newsletter\",\"art6-1-a\",\"given\"') WHERE ledger_seq = {s}"
                     )],
                     s,
                     "changed",
@@ -242,7 +242,9 @@ async fn random_single_changes_are_each_detected_at_their_entry(backend: Backend
             5 => {
                 let s = withdrawal_seq(&mut rng);
                 (
-                    vec![format!("DELETE FROM consent_events WHERE ledger_seq = {s}")],
+                    vec![format!(
+                        "DELETE FROM later_consent_events WHERE ledger_seq = {s}"
+                    )],
                     s,
                     "missing",
                 )
@@ -250,7 +252,7 @@ async fn random_single_changes_are_each_detected_at_their_entry(backend: Backend
             6 => {
                 let s = consent_seq(&mut rng);
                 (vec![format!(
-                    "INSERT INTO consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq)
+                    "INSERT INTO later_consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq)
                      SELECT 'forged-{round}', record_id, 'newsletter', 'art6-1-a', 'given', 'subject', occurred_at, {s}
                      FROM consent_events WHERE ledger_seq = {s} LIMIT 1"
                 )], s, "changed")
@@ -434,7 +436,7 @@ async fn changes_to_what_retention_sealed_are_each_detected(backend: Backend) {
         let (statements, seq, kind): (Vec<String>, i64, &str) = match rng.random_range(0..6) {
             0 => (
                 vec![format!(
-                    "INSERT INTO consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq) \
+                    "INSERT INTO later_consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq) \
                      VALUES ('back-{round}', 'gone', 'fotos', 'art6-1-a', 'given', 'subject', '2026-12-01T10:00:00+00:00', {first_sealed})"
                 )],
                 first_sealed,
@@ -505,7 +507,7 @@ async fn sqlite_values_in_other_forms_verify_alike() {
             // The same instants in other forms sqlx accepts: without the offset (read as
             // UTC, and not RFC 3339, so `verify` reads these tables through sqlx) and with Z.
             "UPDATE consent_records SET recorded_at = replace(substr(recorded_at, 1, length(recorded_at) - 6), 'T', ' ')",
-            "UPDATE consent_events SET occurred_at = replace(occurred_at, '+00:00', 'Z')",
+            "UPDATE later_consent_events SET occurred_at = replace(occurred_at, '+00:00', 'Z')",
         ])
         .await;
     let stored = app

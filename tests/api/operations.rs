@@ -472,14 +472,19 @@ async fn disk_full_answers_503_and_recovers_when_space_is_back(backend: Backend)
         }
     }
     assert_eq!(refused, 3, "the disk never became full for the database");
-    // An erasure writes the deletion journal and the database: refused as well.
+    // An erasure writes the deletion journal and the database: refused as well. On
+    // PostgreSQL all it writes may still fit in pages the tablespace already holds (the
+    // later events' table has a few rows since migration 0015): then it is done whole.
     let (status, body) = erase(later_id.clone()).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    assert_eq!(body["error"]["code"], "storage_full", "{body}");
+    let erased_while_full = backend == Backend::Postgres && status == StatusCode::OK;
+    if !erased_while_full {
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(body["error"]["code"], "storage_full", "{body}");
+    }
     assert_eq!(
         subject_of(acknowledged[2].clone()).await["erased"],
-        false,
-        "nothing erased"
+        erased_while_full,
+        "erased whole or not at all"
     );
     // Reads still work.
     assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
@@ -489,8 +494,10 @@ async fn disk_full_answers_503_and_recovers_when_space_is_back(backend: Backend)
     let (status, created) = post(last_refused.unwrap()).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     acknowledged.push(created["token"].as_str().unwrap().to_owned());
-    let (status, report) = erase(later_id).await;
-    assert_eq!(status, StatusCode::OK, "{report}\n{}", app.logs());
+    if !erased_while_full {
+        let (status, report) = erase(later_id).await;
+        assert_eq!(status, StatusCode::OK, "{report}\n{}", app.logs());
+    }
 
     // The journal holds whole lines only (a write cut short by the full disk was cut back),
     // so a replay reads it to the end.

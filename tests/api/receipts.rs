@@ -431,7 +431,8 @@ async fn a_token_opens_only_its_own_receipt(backend: Backend) {
 }
 
 /// Receipt tokens issued before migration 0014 carry no record id: after the migration they
-/// still open their receipt, found by their hash.
+/// still open their receipt, found by their hash. Migration 0015 moves the record's first
+/// events into it and keeps the later ones as rows: both read back as before.
 async fn tokens_from_before_migration_0014_still_open_their_receipt(backend: Backend) {
     use consentd::store::Db;
     let dir = tempfile::tempdir().unwrap();
@@ -470,6 +471,13 @@ async fn tokens_from_before_migration_0014_still_open_their_receipt(backend: Bac
          VALUES ('r-before', 'receipt', 's', 'w', 'c', 'notice', 1, 'de', 'n', 'c', 'api', $1, '2026-01-01T00:00:00Z', 1)",
         "INSERT INTO consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq)
          VALUES ('e', 'r-before', 'fotos', 'art6-1-a', 'given', 'subject', '2026-01-01T00:00:00Z', 1)",
+        // A first event at a time of its own, and a later withdrawal (0015 keeps it a row).
+        "INSERT INTO consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq)
+         VALUES ('e0', 'r-before', 'newsletter', 'art6-1-a', 'given', 'subject', '2026-01-01T00:00:01Z', 1)",
+        "INSERT INTO ledger (seq, recorded_at, kind, ref_id, payload_sha256, prev_sha256, entry_sha256)
+         VALUES (2, '2026-01-02T00:00:00Z', 'consent.events', 'r-before', 'p2', 'e', 'e2')",
+        "INSERT INTO consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq)
+         VALUES ('e2', 'r-before', 'fotos', 'art6-1-a', 'withdrawn', 'subject', '2026-01-02T00:00:00Z', 2)",
     ];
     macro_rules! before_0014 {
         ($pool:expr) => {{
@@ -489,8 +497,8 @@ async fn tokens_from_before_migration_0014_still_open_their_receipt(backend: Bac
     }
     assert_eq!(
         db.migrate().await.unwrap(),
-        1,
-        "0014 and nothing else was left"
+        2,
+        "0014 and 0015 and nothing else were left"
     );
     if let Db::Sqlite(pool) = &db {
         // The rebuilt table is still the one the events reference.
@@ -499,11 +507,55 @@ async fn tokens_from_before_migration_0014_still_open_their_receipt(backend: Bac
             .await
             .unwrap();
         assert!(broken.is_empty(), "{broken:?}");
-        sqlx::query("DELETE FROM consent_records WHERE id = 'r-before'")
-            .execute(pool)
-            .await
-            .expect_err("its events still hold on to the record");
     }
+    // 0015: the first events are in the record, the withdrawal still a row; read back alike.
+    let events = consentd::store::consents::events_of(&db, "r-before")
+        .await
+        .unwrap();
+    let seen: Vec<_> = events
+        .iter()
+        .map(|e| {
+            (
+                e.id.as_str(),
+                e.purpose_id.as_str(),
+                e.state.as_str(),
+                e.ledger_seq,
+                e.occurred_at.to_rfc3339(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "e",
+                "fotos",
+                "given",
+                1,
+                "2026-01-01T00:00:00+00:00".to_owned()
+            ),
+            (
+                "e0",
+                "newsletter",
+                "given",
+                1,
+                "2026-01-01T00:00:01+00:00".to_owned()
+            ),
+            (
+                "e2",
+                "fotos",
+                "withdrawn",
+                2,
+                "2026-01-02T00:00:00+00:00".to_owned()
+            ),
+        ]
+    );
+    let later = "SELECT id FROM later_consent_events";
+    let rows: Vec<String> = match &db {
+        Db::Sqlite(pool) => sqlx::query_scalar(later).fetch_all(pool).await.unwrap(),
+        Db::Postgres(pool) => sqlx::query_scalar(later).fetch_all(pool).await.unwrap(),
+    };
+    assert_eq!(rows, ["e2"], "only the later event stays a row");
 
     let found = consentd::store::consents::by_token(&db, &legacy_token)
         .await
