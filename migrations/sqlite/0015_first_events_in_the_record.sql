@@ -35,8 +35,6 @@ DROP TABLE consent_events;
 CREATE INDEX later_consent_events_by_record ON later_consent_events (record_id, ledger_seq);
 CREATE INDEX later_consent_events_by_ledger ON later_consent_events (ledger_seq);
 CREATE INDEX later_consent_events_withdrawn ON later_consent_events (ledger_seq) WHERE state = 'withdrawn';
--- The newest records first (the dashboard's recent consents), as the events' ledger index did.
-CREATE INDEX consent_records_by_ledger ON consent_records (ledger_seq);
 
 CREATE VIEW first_consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq) AS
     SELECT e.value ->> 0, r.id, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4,

@@ -866,7 +866,8 @@ pub async fn by_id(db: &Db, id: &str) -> sqlx::Result<Option<ConsentRecord>> {
 }
 
 /// The newest consents given (the dashboard's "recent" list): given decisions among the
-/// newest `limit` records, and later re-grants, newest first.
+/// newest `limit` records (found backwards along the ledger, whose consent entries name
+/// their record), and later re-grants, newest first.
 pub async fn recent_given(db: &Db, limit: i64) -> sqlx::Result<Vec<ConsentEvent>> {
     let sql = concat!(
         "SELECT ",
@@ -876,7 +877,8 @@ pub async fn recent_given(db: &Db, limit: i64) -> sqlx::Result<Vec<ConsentEvent>
         event_columns!(),
         " FROM first_consent_events
            WHERE state = 'given'
-             AND record_id IN (SELECT id FROM consent_records ORDER BY ledger_seq DESC LIMIT $1)
+             AND record_id IN (SELECT ref_id FROM ledger WHERE kind = 'consent.recorded'
+                               ORDER BY seq DESC LIMIT $1)
            UNION ALL
            SELECT * FROM (SELECT ",
         event_columns!(),
