@@ -85,6 +85,41 @@ impl RecordedConsent {
     }
 }
 
+/// A record's first events read back from its `first_events` column, as the view
+/// `first_consent_events` reads them; `None` when the column is not in the form
+/// [`RecordedConsent::first_events`] writes (times in RFC 3339), for callers that then read
+/// through the view instead.
+pub(crate) fn decode_first_events(
+    record_id: &str,
+    recorded_at: DateTime<Utc>,
+    ledger_seq: i64,
+    json: &str,
+) -> Option<Vec<ConsentEvent>> {
+    type Event = (String, String, String, String, String, Option<String>);
+    let events: Vec<Event> = serde_json::from_str(json).ok()?;
+    events
+        .into_iter()
+        .map(|(id, purpose_id, legal_basis, state, actor, occurred)| {
+            let occurred_at = match occurred {
+                None => recorded_at,
+                Some(time) => DateTime::parse_from_rfc3339(&time)
+                    .ok()?
+                    .with_timezone(&Utc),
+            };
+            Some(ConsentEvent {
+                id,
+                record_id: record_id.to_owned(),
+                purpose_id,
+                legal_basis,
+                state,
+                actor,
+                occurred_at,
+                ledger_seq,
+            })
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ConsentRecord {
     pub id: String,
@@ -915,4 +950,62 @@ pub async fn workshop_page(
         " FROM consent_records WHERE workshop_id = $1 AND ledger_seq > $2 ORDER BY ledger_seq LIMIT $3"
     );
     with_db!(db, pool => sqlx::query_as(sql).bind(workshop_id).bind(after).bind(limit).fetch_all(pool).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::decode_first_events;
+
+    #[test]
+    fn first_events_read_back_with_the_record_s_time_or_their_own() {
+        let recorded: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
+        let json = r#"[["e1","fotos","art6-1-a","given","subject",null],
+                       ["e2","newsletter","art6-1-a","refused","subject","2026-01-01T00:00:01.5+00:00"]]"#;
+        let events = decode_first_events("r", recorded, 7, json).unwrap();
+        let seen: Vec<_> = events
+            .iter()
+            .map(|e| {
+                (
+                    e.id.as_str(),
+                    e.record_id.as_str(),
+                    e.purpose_id.as_str(),
+                    e.state.as_str(),
+                    e.ledger_seq,
+                    e.occurred_at.to_rfc3339(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (
+                    "e1",
+                    "r",
+                    "fotos",
+                    "given",
+                    7,
+                    "2026-01-01T00:00:00+00:00".to_owned()
+                ),
+                (
+                    "e2",
+                    "r",
+                    "newsletter",
+                    "refused",
+                    7,
+                    "2026-01-01T00:00:01.500+00:00".to_owned()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn first_events_in_another_form_are_left_to_the_view() {
+        let recorded: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
+        // A time as SQLite may hold it after a hand edit: sqlx reads it, this does not.
+        let json = r#"[["e1","fotos","art6-1-a","given","subject","2026-01-01 00:00:01"]]"#;
+        assert!(decode_first_events("r", recorded, 7, json).is_none());
+        assert!(decode_first_events("r", recorded, 7, "[[\"e1\"]]").is_none());
+    }
 }
