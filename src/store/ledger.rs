@@ -306,17 +306,8 @@ fn read_in_parallel(
             let connection = { first }.0;
             // The first events out of the records' JSON here: through the view, SQLite
             // parsed each array again for every field (twice the time of the whole read).
-            let events = scan::<FirstEvents>(connection, "consent_records")?
-                .into_iter()
-                .map(|r| match &r.first_events {
-                    None => Some(Vec::new()),
-                    Some(json) => decode_first_events(&r.id, r.recorded_at, r.ledger_seq, json),
-                })
-                .collect::<Option<Vec<_>>>()
-                .ok_or(ScanError::NotPlain)?
-                .into_iter()
-                .flatten()
-                .collect::<Vec<ConsentEvent>>();
+            let records = scan::<FirstEvents>(connection, "consent_records")?;
+            let events = first_events(records).ok_or(ScanError::NotPlain)?;
             Ok::<_, ScanError>((events, scan::<StoredSubject>(connection, "subjects")?))
         });
         let second_half = (|| {
@@ -333,7 +324,7 @@ fn read_in_parallel(
     // Records and events in table order, sorted here: SQLite's ORDER BY took twice as long
     // (through the index on ledger_seq, then sorting each entry's events).
     events.extend(later_events);
-    events.sort_unstable_by(|a, b| (a.ledger_seq, &a.id).cmp(&(b.ledger_seq, &b.id)));
+    in_ledger_order(&mut events);
     records.sort_unstable_by_key(|r| r.ledger_seq);
     Ok(Snapshot {
         entries: entries.into_iter().map(LedgerEntry::from).collect(),
@@ -360,6 +351,7 @@ struct SendDirect<'a, 'lock>(&'a Direct<'lock>);
 unsafe impl Send for SendDirect<'_, '_> {}
 
 // The snapshot's row types, for SQLite's direct read.
+#[derive(sqlx::FromRow)]
 struct FirstEvents {
     id: String,
     recorded_at: DateTime<Utc>,
@@ -467,6 +459,27 @@ scan_fields!(Rectification {
     ledger_seq
 });
 
+/// The records' first events, decoded from their JSON; `None` if one is not in the form the
+/// service writes (then the view `first_consent_events` reads them).
+fn first_events(records: Vec<FirstEvents>) -> Option<Vec<ConsentEvent>> {
+    let decoded = records.iter().map(|r| match &r.first_events {
+        None => Some(Vec::new()),
+        Some(json) => decode_first_events(&r.id, r.recorded_at, r.ledger_seq, json),
+    });
+    Some(
+        decoded
+            .collect::<Option<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect(),
+    )
+}
+
+/// Events in the order `verify` compares them: by ledger entry, then by id.
+fn in_ledger_order(events: &mut [ConsentEvent]) {
+    events.sort_unstable_by(|a, b| (a.ledger_seq, &a.id).cmp(&(b.ledger_seq, &b.id)));
+}
+
 /// The snapshot read row by row through sqlx (PostgreSQL, and SQLite values in forms only
 /// sqlx decodes).
 #[doc(hidden)]
@@ -477,11 +490,11 @@ pub async fn snapshot_by_rows(db: &Db) -> sqlx::Result<Snapshot> {
         record_columns!(),
         " FROM consent_records ORDER BY ledger_seq"
     );
-    let events_sql = concat!(
-        "SELECT ",
-        event_columns!(),
-        " FROM consent_events ORDER BY ledger_seq, id"
-    );
+    // The first events are decoded here from the records' JSON and sorted with the later
+    // ones: PostgreSQL's sort of the view took as long as the rest of the read.
+    let first_events_sql = "SELECT id, recorded_at, ledger_seq, first_events FROM consent_records";
+    let view_sql = concat!("SELECT ", event_columns!(), " FROM first_consent_events");
+    let later_sql = concat!("SELECT ", event_columns!(), " FROM later_consent_events");
     let subjects_sql = concat!("SELECT ", subject_columns!(), " FROM subjects");
     let deletions_sql = concat!(
         "SELECT ",
@@ -511,7 +524,13 @@ pub async fn snapshot_by_rows(db: &Db) -> sqlx::Result<Snapshot> {
             .fetch_one(&mut *tx)
             .await?;
         let records = sqlx::query_as(records_sql).fetch_all(&mut *tx).await?;
-        let events = sqlx::query_as(events_sql).fetch_all(&mut *tx).await?;
+        let records_json: Vec<FirstEvents> = sqlx::query_as(first_events_sql).fetch_all(&mut *tx).await?;
+        let mut events = match first_events(records_json) {
+            Some(events) => events,
+            None => sqlx::query_as(view_sql).fetch_all(&mut *tx).await?,
+        };
+        events.extend(sqlx::query_as::<_, ConsentEvent>(later_sql).fetch_all(&mut *tx).await?);
+        in_ledger_order(&mut events);
         let subjects = sqlx::query_as(subjects_sql).fetch_all(&mut *tx).await?;
         let audit_events = sqlx::query_as(audit_sql).fetch_all(&mut *tx).await?;
         let notice_texts = sqlx::query_as("SELECT sha256, markdown FROM notice_texts").fetch_all(&mut *tx).await?;
