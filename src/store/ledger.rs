@@ -306,8 +306,13 @@ fn read_in_parallel(
             let connection = { first }.0;
             // The first events out of the records' JSON here: through the view, SQLite
             // parsed each array again for every field (twice the time of the whole read).
+            // The other thread reads the records too; decoding here keeps the halves even.
             let records = scan::<FirstEvents>(connection, "consent_records")?;
-            let events = first_events(records).ok_or(ScanError::NotPlain)?;
+            let columns = records.iter().map(|r| {
+                let json = r.first_events.as_deref();
+                (r.id.as_str(), r.recorded_at, r.ledger_seq, json)
+            });
+            let events = first_events(columns).ok_or(ScanError::NotPlain)?;
             Ok::<_, ScanError>((events, scan::<StoredSubject>(connection, "subjects")?))
         });
         let second_half = (|| {
@@ -351,7 +356,6 @@ struct SendDirect<'a, 'lock>(&'a Direct<'lock>);
 unsafe impl Send for SendDirect<'_, '_> {}
 
 // The snapshot's row types, for SQLite's direct read.
-#[derive(sqlx::FromRow)]
 struct FirstEvents {
     id: String,
     recorded_at: DateTime<Utc>,
@@ -459,12 +463,15 @@ scan_fields!(Rectification {
     ledger_seq
 });
 
-/// The records' first events, decoded from their JSON; `None` if one is not in the form the
-/// service writes (then the view `first_consent_events` reads them).
-fn first_events(records: Vec<FirstEvents>) -> Option<Vec<ConsentEvent>> {
-    let decoded = records.iter().map(|r| match &r.first_events {
+/// The records' first events, decoded from their JSON (`(id, recorded_at, ledger_seq,
+/// first_events)` per record); `None` if one is not in the form the service writes (then the
+/// view `first_consent_events` reads them).
+fn first_events<'a>(
+    records: impl Iterator<Item = (&'a str, DateTime<Utc>, i64, Option<&'a str>)>,
+) -> Option<Vec<ConsentEvent>> {
+    let decoded = records.map(|(id, recorded_at, seq, json)| match json {
         None => Some(Vec::new()),
-        Some(json) => decode_first_events(&r.id, r.recorded_at, r.ledger_seq, json),
+        Some(json) => decode_first_events(id, recorded_at, seq, json),
     });
     Some(
         decoded
@@ -473,6 +480,14 @@ fn first_events(records: Vec<FirstEvents>) -> Option<Vec<ConsentEvent>> {
             .flatten()
             .collect(),
     )
+}
+
+/// A record and its `first_events` column, for the sqlx read.
+#[derive(sqlx::FromRow)]
+struct RecordWithFirstEvents {
+    #[sqlx(flatten)]
+    record: ConsentRecord,
+    first_events: Option<String>,
 }
 
 /// Events in the order `verify` compares them: by ledger entry, then by id.
@@ -488,11 +503,11 @@ pub async fn snapshot_by_rows(db: &Db) -> sqlx::Result<Snapshot> {
     let records_sql = concat!(
         "SELECT ",
         record_columns!(),
-        " FROM consent_records ORDER BY ledger_seq"
+        ", first_events FROM consent_records ORDER BY ledger_seq"
     );
-    // The first events are decoded here from the records' JSON and sorted with the later
-    // ones: PostgreSQL's sort of the view took as long as the rest of the read.
-    let first_events_sql = "SELECT id, recorded_at, ledger_seq, first_events FROM consent_records";
+    // The first events are decoded here from the records' JSON (read with the records) and
+    // sorted with the later ones: PostgreSQL's sort of the view took as long as the rest of
+    // the read.
     let view_sql = concat!("SELECT ", event_columns!(), " FROM first_consent_events");
     let later_sql = concat!("SELECT ", event_columns!(), " FROM later_consent_events");
     let subjects_sql = concat!("SELECT ", subject_columns!(), " FROM subjects");
@@ -523,14 +538,18 @@ pub async fn snapshot_by_rows(db: &Db) -> sqlx::Result<Snapshot> {
         let head = sqlx::query_as("SELECT seq, entry_sha256 FROM ledger_head WHERE id = 1")
             .fetch_one(&mut *tx)
             .await?;
-        let records = sqlx::query_as(records_sql).fetch_all(&mut *tx).await?;
-        let records_json: Vec<FirstEvents> = sqlx::query_as(first_events_sql).fetch_all(&mut *tx).await?;
-        let mut events = match first_events(records_json) {
+        let record_rows: Vec<RecordWithFirstEvents> = sqlx::query_as(records_sql).fetch_all(&mut *tx).await?;
+        let columns = record_rows.iter().map(|r| {
+            let record = &r.record;
+            (record.id.as_str(), record.recorded_at, record.ledger_seq, r.first_events.as_deref())
+        });
+        let mut events = match first_events(columns) {
             Some(events) => events,
             None => sqlx::query_as(view_sql).fetch_all(&mut *tx).await?,
         };
         events.extend(sqlx::query_as::<_, ConsentEvent>(later_sql).fetch_all(&mut *tx).await?);
         in_ledger_order(&mut events);
+        let records = record_rows.into_iter().map(|r| r.record).collect();
         let subjects = sqlx::query_as(subjects_sql).fetch_all(&mut *tx).await?;
         let audit_events = sqlx::query_as(audit_sql).fetch_all(&mut *tx).await?;
         let notice_texts = sqlx::query_as("SELECT sha256, markdown FROM notice_texts").fetch_all(&mut *tx).await?;
