@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::bulk::{bind_ledger_arrays, column, ledger_from_arrays};
 use super::ledger::{append_direct, head_direct, insert_entry, lock_head, lock_head_for_batch};
-use super::sqlite_direct::{Direct, blocking};
+use super::sqlite_direct::{Direct, with_locked};
 use super::{Db, with_db};
 use crate::clock::{Clock, canonical_time};
 use crate::domain::consent::{
@@ -573,23 +573,7 @@ async fn record_batch_sqlite(
     clock: &Clock,
     prepared: Vec<PreparedConsent<'_>>,
 ) -> sqlx::Result<Vec<Stored>> {
-    let mut connection = pool.acquire().await?;
-    let mut lock = connection.lock_handle().await?;
-    let (written, left_open) = blocking(|| {
-        let db = Direct::new(&mut lock);
-        let written = write_batch_sqlite(&db, clock, prepared);
-        if written.is_err() {
-            // SQLite may have rolled back by itself (a full disk): nothing to report then.
-            let _ = db.execute("ROLLBACK");
-        }
-        (written, db.in_transaction())
-    });
-    drop(lock);
-    if left_open {
-        // Its next user would start inside this failed transaction.
-        connection.close_on_drop();
-    }
-    written
+    with_locked(pool, |db| write_batch_sqlite(db, clock, prepared)).await
 }
 
 /// The catalogue generation and, of `workshop_ids`, the workshops not archived.

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::ledger::{insert_entries, lock_head_for_batch};
-use super::sqlite_direct::Param;
+use super::ledger::{append_direct, head_direct, insert_entries, lock_head_for_batch};
+use super::sqlite_direct::{Direct, Param, numbered, with_locked};
+use super::sqlite_scan::{ScanError, all_rows, scan_where, unless_not_plain};
 use super::{Db, DialectSql, keyed, sqlite_scan, with_db};
 use crate::clock::{Clock, berlin_day as day, berlin_day_start, canonical_time};
 use crate::domain::ledger::{DeletionPayload, EntryKind, LedgerEntry, Seal, payload_hash};
@@ -770,9 +771,20 @@ pub async fn execute_batch(
     if items.is_empty() {
         return Ok(Vec::new());
     }
-    let now = clock.now();
     let keys = serde_json::to_string(&items.iter().map(|i| i.key).collect::<Vec<_>>())
         .expect("plain strings");
+    if let Db::Sqlite(pool) = db {
+        let batch = DirectBatch {
+            items,
+            category,
+            keys: &keys,
+            before_commit,
+        };
+        if let Some(results) = batch.execute(pool, clock).await? {
+            return Ok(results);
+        }
+    }
+    let now = clock.now();
     let sealing = sealing_for(category);
     with_db!(db, pool => {
         let mut tx = pool.begin().await?;
@@ -803,7 +815,7 @@ pub async fn execute_batch(
                     .bind(&keys)
                     .fetch_all(&mut *tx)
                     .await?;
-                left.iter().map(|a| (a.id.clone(), a.ledger_seq, payload_hash(&a.payload()))).collect()
+                audit_residuals(&left)
             }
             Sealing::DeletionLogResidual => {
                 const LEFT: DialectSql = keyed!(concat!("SELECT ", columns!(), " FROM deletion_log WHERE id IN "), "");
@@ -811,13 +823,11 @@ pub async fn execute_batch(
                     .bind(&keys)
                     .fetch_all(&mut *tx)
                     .await?;
-                left.iter().map(|d| (d.id.clone(), d.ledger_seq, d.payload().hash())).collect()
+                log_residuals(&left)
             }
             Sealing::Nothing | Sealing::Tombstone(_) => Vec::new(),
         };
-        for (key, seq, hash) in residuals {
-            seals.entry(key).or_default().push(Seal { seq, residual_sha256: Some(hash) });
-        }
+        add_residuals(&mut seals, residuals);
         let (results, ledger) = log_entries(items, &mut rows, &mut seals, now, seq, prev);
         if ledger.is_empty() {
             tx.rollback().await?;
@@ -831,6 +841,142 @@ pub async fn execute_batch(
         tx.commit().await?;
         Ok(results)
     })
+}
+
+/// What is left of anonymised audit rows, hashed as `verify` will hash it: `(key, seq, hash)`.
+fn audit_residuals(left: &[super::audit::AuditEvent]) -> Vec<(String, i64, String)> {
+    let hash = |a: &super::audit::AuditEvent| payload_hash(&a.payload());
+    left.iter()
+        .map(|a| (a.id.clone(), a.ledger_seq, hash(a)))
+        .collect()
+}
+
+/// Likewise for anonymised deletion-log rows.
+fn log_residuals(left: &[DeletionLogEntry]) -> Vec<(String, i64, String)> {
+    let hash = |d: &DeletionLogEntry| d.payload().hash();
+    left.iter()
+        .map(|d| (d.id.clone(), d.ledger_seq, hash(d)))
+        .collect()
+}
+
+fn add_residuals(seals: &mut HashMap<String, Vec<Seal>>, residuals: Vec<(String, i64, String)>) {
+    for (key, seq, hash) in residuals {
+        seals.entry(key).or_default().push(Seal {
+            seq,
+            residual_sha256: Some(hash),
+        });
+    }
+}
+
+/// What is left of the anonymised rows of a batch (`?1` its keys), for [`DirectBatch`].
+const AUDIT_LEFT: &str = "audit_events WHERE id IN (SELECT value FROM json_each(?1))";
+const LOG_LEFT: &str = "deletion_log WHERE id IN (SELECT value FROM json_each(?1))";
+
+/// [`execute_batch`] on SQLite: the whole transaction on this thread through the locked
+/// connection. Through sqlx, every key a statement returns (two per participant) was handed
+/// over from its worker thread one row at a time (benches/NOTES.md, session 16).
+struct DirectBatch<'a> {
+    items: &'a [BatchItem<'a>],
+    category: &'a str,
+    keys: &'a str,
+    before_commit: BeforeCommit<'a>,
+}
+
+impl DirectBatch<'_> {
+    /// The results, or `None` when a value read is in a form only sqlx reads (nothing was
+    /// changed then: the caller runs the batch through sqlx).
+    async fn execute(
+        &self,
+        pool: &sqlx::SqlitePool,
+        clock: &Clock,
+    ) -> sqlx::Result<Option<Vec<Option<DeletionLogEntry>>>> {
+        unless_not_plain(with_locked(pool, |db| self.run(db, clock)).await)
+    }
+
+    fn run(
+        &self,
+        db: &Direct<'_>,
+        clock: &Clock,
+    ) -> Result<Vec<Option<DeletionLogEntry>>, ScanError> {
+        // The write lock at once, as the consent writer takes it: the ledger head cannot move.
+        db.execute("BEGIN IMMEDIATE")?;
+        let (seq, prev) = head_direct(db)?;
+        let now = clock.now();
+        let keys: [&dyn Param; 1] = [&self.keys];
+        let mut seals: HashMap<String, Vec<Seal>> = HashMap::new();
+        if let Sealing::Tombstone(entries) = sealing_for(self.category) {
+            let mut read = db.prepare(&numbered(entries.sqlite))?;
+            read.query(&keys)?;
+            for (key, seq) in all_rows::<(String, i64)>(&mut read)? {
+                let seal = Seal {
+                    seq,
+                    residual_sha256: None,
+                };
+                seals.entry(key).or_default().push(seal);
+            }
+        }
+        let mut rows: HashMap<String, i64> = HashMap::with_capacity(self.items.len());
+        for statement in statements_for(self.category) {
+            let mut run = db.prepare(&numbered(statement.sql.sqlite))?;
+            if statement.binds_now {
+                run.query(&[&self.keys, &now])?;
+            } else {
+                run.query(&keys)?;
+            }
+            while let Some(row) = run.next_row()? {
+                let key = row.text(0).ok_or(ScanError::NotPlain)?;
+                *rows.entry(key.to_owned()).or_default() += 1;
+            }
+        }
+        let residuals = match sealing_for(self.category) {
+            Sealing::AuditResidual => audit_residuals(&scan_where(db, AUDIT_LEFT, &keys)?),
+            Sealing::DeletionLogResidual => log_residuals(&scan_where(db, LOG_LEFT, &keys)?),
+            Sealing::Nothing | Sealing::Tombstone(_) => Vec::new(),
+        };
+        add_residuals(&mut seals, residuals);
+        let (results, ledger) = log_entries(self.items, &mut rows, &mut seals, now, seq, prev);
+        if ledger.is_empty() {
+            db.execute("ROLLBACK")?;
+            return Ok(results);
+        }
+        let logged: Vec<&DeletionLogEntry> = results.iter().flatten().collect();
+        // The journal is written and synced on a core of its own while the rows go in; it
+        // is whole before the commit all the same.
+        let before_commit = self.before_commit;
+        std::thread::scope(|scope| {
+            let journal = scope.spawn(|| before_commit(&logged));
+            let inserted = append_direct(db, &ledger).and_then(|()| insert_log_direct(db, &logged));
+            let journaled = journal
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            inserted.and(journaled.map_err(sqlx::Error::from))
+        })?;
+        db.execute("COMMIT")?;
+        Ok(results)
+    }
+}
+
+/// [`insert_log!`] on a connection used directly.
+fn insert_log_direct(db: &Direct<'_>, entries: &[&DeletionLogEntry]) -> sqlx::Result<()> {
+    let mut insert = db.prepare_insert(concat!("INSERT INTO deletion_log (", columns!(), ") "))?;
+    for e in entries {
+        insert.execute(&[
+            &e.id,
+            &e.executed_at,
+            &e.category,
+            &e.rule_version,
+            &e.start_on,
+            &e.due_on,
+            &e.subject_pseudonym,
+            &e.target,
+            &e.rows_affected,
+            &e.ledger_seq,
+            &e.row_key,
+            &e.replay_of,
+            &e.sealed,
+        ])?;
+    }
+    Ok(())
 }
 
 /// The log entries and chained ledger entries of the items that changed rows, in item order.

@@ -309,6 +309,44 @@ impl Row<'_> {
     }
 }
 
+/// Runs `work` on this thread with a connection of `pool` locked for direct calls. A
+/// transaction that `work` leaves open when it fails is rolled back, and a connection still
+/// inside one after that is closed instead of going back to the pool (its next user would
+/// start inside the failed transaction).
+pub(crate) async fn with_locked<T, E: From<sqlx::Error>>(
+    pool: &sqlx::SqlitePool,
+    work: impl FnOnce(&Direct<'_>) -> Result<T, E>,
+) -> Result<T, E> {
+    let mut connection = pool.acquire().await?;
+    let mut lock = connection.lock_handle().await?;
+    let (done, left_open) = blocking(|| {
+        let db = Direct::new(&mut lock);
+        let done = work(&db);
+        if done.is_err() && db.in_transaction() {
+            // SQLite may have rolled back by itself (a full disk): nothing to report then.
+            let _ = db.execute("ROLLBACK");
+        }
+        (done, db.in_transaction())
+    });
+    drop(lock);
+    if left_open {
+        connection.close_on_drop();
+    }
+    done
+}
+
+/// sqlx's `$N` placeholders as SQLite's `?N`: sqlx binds `$N` by its number, while
+/// [`Statement`] binds in order of index, which for `$N` is the order of first appearance.
+pub(crate) fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        let before_digit = chars.peek().is_some_and(char::is_ascii_digit);
+        out.push(if c == '$' && before_digit { '?' } else { c });
+    }
+    out
+}
+
 /// Runs blocking SQLite work on this thread; on a multi-thread runtime the runtime is told,
 /// so that its other tasks move to another worker meanwhile.
 pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
@@ -384,6 +422,16 @@ mod tests {
     use sqlx::sqlite::SqliteConnection;
 
     use super::*;
+
+    #[test]
+    fn numbered_placeholders_keep_their_numbers() {
+        assert_eq!(
+            numbered(
+                "UPDATE t SET at = $2 WHERE id IN (SELECT value FROM json_each($1)) AND note <> '$.x'"
+            ),
+            "UPDATE t SET at = ?2 WHERE id IN (SELECT value FROM json_each(?1)) AND note <> '$.x'"
+        );
+    }
 
     async fn memory() -> SqliteConnection {
         let mut connection = SqliteConnection::connect("sqlite::memory:").await.unwrap();

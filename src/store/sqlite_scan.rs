@@ -101,6 +101,12 @@ impl From<SqliteCallError> for ScanError {
     }
 }
 
+impl From<sqlx::Error> for ScanError {
+    fn from(e: sqlx::Error) -> Self {
+        ScanError::Sqlite(e)
+    }
+}
+
 impl From<ScanError> for sqlx::Error {
     fn from(e: ScanError) -> Self {
         match e {
@@ -129,6 +135,7 @@ macro_rules! tuple_from_columns {
         }
     };
 }
+tuple_from_columns!(A, B);
 tuple_from_columns!(A, B, C, D, E, F);
 
 /// Runs `sql` with `params` on a connection of `pool`, stepping it on this thread: all its
@@ -154,12 +161,22 @@ pub(crate) async fn fetch_all<T: FromRow>(
 /// Runs `SELECT {T::COLUMNS} FROM {rest}` on the locked connection, in whatever transaction
 /// it is in.
 pub(crate) fn scan<T: Scan>(connection: &Direct<'_>, rest: &str) -> Result<Vec<T>, ScanError> {
+    scan_where(connection, rest, &[])
+}
+
+/// [`scan`] with `params` bound to the placeholders of `rest` (`?` or `?N`).
+pub(crate) fn scan_where<T: Scan>(
+    connection: &Direct<'_>,
+    rest: &str,
+    params: &[&dyn Param],
+) -> Result<Vec<T>, ScanError> {
     let mut statement = connection.prepare(&format!("SELECT {} FROM {rest}", T::COLUMNS))?;
+    statement.query(params)?;
     all_rows(&mut statement)
 }
 
 /// Steps `statement` to its end.
-fn all_rows<T: FromRow>(statement: &mut Statement<'_>) -> Result<Vec<T>, ScanError> {
+pub(crate) fn all_rows<T: FromRow>(statement: &mut Statement<'_>) -> Result<Vec<T>, ScanError> {
     let mut rows = Vec::new();
     while let Some(row) = statement.next_row()? {
         rows.push(T::from_row(&row).ok_or(ScanError::NotPlain)?);

@@ -1081,6 +1081,41 @@ async fn a_participant_in_another_time_format_is_anonymised_too() {
     );
 }
 
+/// On SQLite a sweep's batch runs on the locked connection itself and reads what is left of
+/// anonymised audit rows there, to seal it in the deletion log. An audit time in a form only
+/// sqlx reads (SQLite's own `YYYY-MM-DD HH:MM:SS`) sends the batch through sqlx instead: the
+/// rows are anonymised all the same and the ledger still verifies.
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_times_in_another_format_are_anonymised_and_sealed_too() {
+    let app = TestApp::spawn_at(Backend::Sqlite, "2026-12-01T10:00:00Z").await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let events = app.db.scalar_i64("SELECT COUNT(*) FROM audit_events").await;
+    assert!(events > 0);
+    app.db
+        .tamper(&["UPDATE audit_events SET at = replace(substr(at, 1, 19), 'T', ' ')"])
+        .await;
+    let stored = app
+        .db
+        .scalar_string("SELECT at FROM audit_events LIMIT 1")
+        .await;
+    assert!(stored.contains(' ') && !stored.contains('+'), "{stored}");
+
+    let run = cli_json_at(
+        &app,
+        "2030-01-02T10:00:00Z",
+        &["retention", "run", "--json"],
+    );
+    assert!(executed_in(&run, "pruefprotokoll") >= events, "{run}");
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(*) FROM audit_events WHERE actor <> 'anonymisiert'")
+            .await,
+        0
+    );
+    let verify: Value = serde_json::from_slice(&app.cli(&["verify", "--json"]).stdout).unwrap();
+    assert_eq!(verify["ok"], true, "{verify}");
+}
+
 on_both_backends!(
     proofs_become_tombstones_and_logs_are_anonymised,
     staff_names_leave_reviews_holds_and_pauses,
