@@ -27,6 +27,8 @@ pub struct App {
     pub consents: ConsentWriter,
     /// Unix seconds when this process last finished a real retention run (0: not yet).
     pub last_retention_run: Arc<std::sync::atomic::AtomicI64>,
+    /// Items per transaction of a retention run (`--retention-page`).
+    pub retention_page: usize,
     /// The workshops consents are being recorded for, as last read.
     pub workshop_views: Arc<WorkshopViews>,
     catalog: Arc<CatalogCache>,
@@ -89,6 +91,7 @@ impl App {
                 journal: DeletionJournal::new(settings.deletion_journal.clone()),
                 signer: Arc::new(signer),
                 last_retention_run: Arc::default(),
+                retention_page: settings.retention_page as usize,
                 workshop_views: Arc::default(),
                 catalog: Arc::default(),
             },

@@ -59,6 +59,17 @@ pub struct Settings {
         global = true
     )]
     pub signing_key: PathBuf,
+
+    /// Items a retention run deletes per transaction, each with one commit: more is faster,
+    /// fewer holds less memory and leaves less to redo after a crash.
+    #[arg(
+        long,
+        env = "CONSENTD_RETENTION_PAGE",
+        default_value = "10000",
+        value_parser = clap::value_parser!(u32).range(1..=100_000),
+        global = true
+    )]
+    pub retention_page: u32,
 }
 
 #[derive(clap::Args, Debug, Clone)]

@@ -121,7 +121,7 @@ const PAGED: &[&str] = &[
 /// Due items a run report lists one by one; a sweep of a million is summed up in `totals`.
 pub const LISTED: usize = 1000;
 
-/// Deletions per transaction, and candidates read per page.
+/// Entries of the deletion journal replayed per transaction.
 const BATCH: usize = 10_000;
 
 /// The hold that keeps this candidate, if one does.
@@ -149,8 +149,27 @@ fn enforced_rules(app: &App) -> impl Iterator<Item = &RetentionRule> {
         .filter(|r| ENFORCED.contains(&r.category.as_str()))
 }
 
+/// A page of a large table read in the order its rows were written.
+type TimePage = store::Page<store::TimeCursor>;
+
+async fn time_page(
+    db: crate::store::Db,
+    category: &'static str,
+    cutoff: NaiveDate,
+    after: Option<store::TimeCursor>,
+    limit: i64,
+) -> sqlx::Result<TimePage> {
+    let after = after.as_ref();
+    match category {
+        "teilnehmende-kontaktdaten" => store::participant_page(&db, cutoff, after, limit).await,
+        "pruefprotokoll" => store::audit_page(&db, cutoff, after, limit).await,
+        _ => store::deletion_log_page(&db, cutoff, after, limit).await,
+    }
+}
+
 /// What is due by `as_of` under the enforced rules, holds applied, page by page (at most
-/// [`BATCH`] items each), so memory stays flat however much is due. Reading changes nothing.
+/// `App::retention_page` items each), so memory stays flat however much is due. Reading
+/// changes nothing.
 struct DuePages<'a> {
     app: &'a App,
     as_of: NaiveDate,
@@ -158,6 +177,8 @@ struct DuePages<'a> {
     rules: Vec<&'a RetentionRule>,
     /// Large tables read in the order they were written: where the last page ended.
     after: Option<store::TimeCursor>,
+    /// The page after a full one, read while that one is deleted.
+    read_ahead: Option<tokio::task::JoinHandle<sqlx::Result<TimePage>>>,
     /// Consent proofs: where the last page ended.
     after_proof: Option<store::ProofCursor>,
     /// Other categories (small tables): read at once, handed out in pages.
@@ -175,6 +196,7 @@ impl<'a> DuePages<'a> {
             holds: store::holds(&app.db).await?,
             rules,
             after: None,
+            read_ahead: None,
             after_proof: None,
             pending: Vec::new(),
             loaded: false,
@@ -207,27 +229,29 @@ impl<'a> DuePages<'a> {
     /// The rule's next page of candidates (not yet filtered by due date), and whether more
     /// may follow.
     async fn read(&mut self, rule: &RetentionRule) -> anyhow::Result<(Vec<Candidate>, bool)> {
-        let (db, limit) = (&self.app.db, BATCH as i64);
+        let (db, limit) = (&self.app.db, self.app.retention_page as i64);
         let category = rule.category.as_str();
         // The volume categories are selected by date in the database and read by keyset.
-        if PAGED.contains(&category) {
+        if let Some(&category) = PAGED.iter().find(|&&c| c == category) {
             let Some(cutoff) = rule.latest_start_due_by(self.as_of) else {
                 return Ok((Vec::new(), false));
             };
-            let after = self.after.as_ref();
-            let page = match category {
-                "einwilligungsnachweise" => {
-                    let page = store::proof_page(db, cutoff, self.after_proof.as_ref(), limit);
-                    let page = page.await?;
-                    self.after_proof = page.cursor;
-                    return Ok((page.candidates, page.full));
-                }
-                "teilnehmende-kontaktdaten" => {
-                    store::participant_page(db, cutoff, after, limit).await?
-                }
-                "pruefprotokoll" => store::audit_page(db, cutoff, after, limit).await?,
-                _ => store::deletion_log_page(db, cutoff, after, limit).await?,
+            if category == "einwilligungsnachweise" {
+                let page = store::proof_page(db, cutoff, self.after_proof.as_ref(), limit);
+                let page = page.await?;
+                self.after_proof = page.cursor;
+                return Ok((page.candidates, page.full));
+            }
+            let page = match self.read_ahead.take() {
+                Some(next) => next.await??,
+                None => time_page(db.clone(), category, cutoff, self.after.take(), limit).await?,
             };
+            if page.full {
+                // Safe beside the deletion of this page: the next one is the keyset range
+                // after it, and the deletion's statements check each row again anyway.
+                let next = time_page(db.clone(), category, cutoff, page.cursor.clone(), limit);
+                self.read_ahead = Some(tokio::spawn(next));
+            }
             self.after = page.cursor;
             return Ok((page.candidates, page.full));
         }
@@ -235,7 +259,9 @@ impl<'a> DuePages<'a> {
             self.pending = candidates(self.app, rule).await?;
             self.loaded = true;
         }
-        let rest = self.pending.split_off(self.pending.len().min(BATCH));
+        let rest = self
+            .pending
+            .split_off(self.pending.len().min(self.app.retention_page));
         let page = std::mem::replace(&mut self.pending, rest);
         Ok((page, !self.pending.is_empty()))
     }

@@ -124,6 +124,7 @@ pub async fn open_app(postgres: bool, dir: &std::path::Path, name: &str) -> cons
         mail_from: "x@example.org".into(),
         deletion_journal: dir.join(format!("{name}-journal.jsonl")),
         signing_key: dir.join(format!("{name}-signing-key.pem")),
+        retention_page: 10_000,
     };
     consentd::app::App::open(&settings).await.unwrap()
 }

@@ -134,8 +134,13 @@ async fn world(backend: Backend, seed: u64, participants: usize) -> World {
 }
 
 impl World {
+    /// Pages of 97 (prime, so they line up with nothing): each run works through many of
+    /// them, each read while the one before it is being deleted, and two instances
+    /// interleave page by page.
     fn run_args(&self) -> Vec<String> {
-        vec!["retention".into(), "run".into(), "--json".into()]
+        ["retention", "run", "--json", "--retention-page", "97"]
+            .map(String::from)
+            .to_vec()
     }
 
     fn now(&self) -> String {
