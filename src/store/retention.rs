@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::ledger::{append_direct, head_direct, insert_entries, lock_head_for_batch};
 use super::sqlite_direct::{Direct, Param, numbered, with_locked};
-use super::sqlite_scan::{ScanError, all_rows, scan_where, unless_not_plain};
+use super::sqlite_scan::{ScanError, all_rows, unless_not_plain};
 use super::{Db, DialectSql, keyed, sqlite_scan, with_db};
 use crate::clock::{Clock, berlin_day as day, berlin_day_start, canonical_time};
 use crate::domain::ledger::{DeletionPayload, EntryKind, LedgerEntry, Seal, payload_hash};
@@ -795,9 +795,7 @@ pub async fn execute_batch(
                 .bind(&keys)
                 .fetch_all(&mut *tx)
                 .await?;
-            for (key, seq) in found {
-                seals.entry(key).or_default().push(Seal { seq, residual_sha256: None });
-            }
+            add_seals(&mut seals, found.into_iter().map(|(key, seq)| (key, seq, None)));
         }
         let mut rows: HashMap<String, i64> = HashMap::with_capacity(items.len());
         for statement in statements_for(category) {
@@ -807,19 +805,16 @@ pub async fn execute_batch(
                 *rows.entry(key).or_default() += 1;
             }
         }
-        // What is left of anonymised rows, hashed as `verify` will hash it.
-        let residuals: Vec<(String, i64, String)> = match sealing {
+        let residuals = match sealing {
             Sealing::AuditResidual => {
-                const LEFT: DialectSql = keyed!(concat!("SELECT ", super::audit::audit_columns!(), " FROM audit_events WHERE id IN "), "");
-                let left: Vec<super::audit::AuditEvent> = sqlx::query_as(LEFT.for_pool(pool))
+                let left: Vec<super::audit::AuditEvent> = sqlx::query_as(AUDIT_LEFT.for_pool(pool))
                     .bind(&keys)
                     .fetch_all(&mut *tx)
                     .await?;
                 audit_residuals(&left)
             }
             Sealing::DeletionLogResidual => {
-                const LEFT: DialectSql = keyed!(concat!("SELECT ", columns!(), " FROM deletion_log WHERE id IN "), "");
-                let left: Vec<DeletionLogEntry> = sqlx::query_as(LEFT.for_pool(pool))
+                let left: Vec<DeletionLogEntry> = sqlx::query_as(LOG_LEFT.for_pool(pool))
                     .bind(&keys)
                     .fetch_all(&mut *tx)
                     .await?;
@@ -827,7 +822,7 @@ pub async fn execute_batch(
             }
             Sealing::Nothing | Sealing::Tombstone(_) => Vec::new(),
         };
-        add_residuals(&mut seals, residuals);
+        add_seals(&mut seals, residuals);
         let (results, ledger) = log_entries(items, &mut rows, &mut seals, now, seq, prev);
         if ledger.is_empty() {
             tx.rollback().await?;
@@ -843,34 +838,50 @@ pub async fn execute_batch(
     })
 }
 
-/// What is left of anonymised audit rows, hashed as `verify` will hash it: `(key, seq, hash)`.
-fn audit_residuals(left: &[super::audit::AuditEvent]) -> Vec<(String, i64, String)> {
-    let hash = |a: &super::audit::AuditEvent| payload_hash(&a.payload());
+/// What is left of the anonymised rows of a batch (`$1` its keys), to seal it.
+const AUDIT_LEFT: DialectSql = keyed!(
+    concat!(
+        "SELECT ",
+        super::audit::audit_columns!(),
+        " FROM audit_events WHERE id IN "
+    ),
+    ""
+);
+const LOG_LEFT: DialectSql = keyed!(
+    concat!("SELECT ", columns!(), " FROM deletion_log WHERE id IN "),
+    ""
+);
+
+/// The seal of each anonymised audit row: `(key, seq, hash of what is left)`, the hash as
+/// `verify` computes it.
+fn audit_residuals(left: &[super::audit::AuditEvent]) -> Vec<(String, i64, Option<String>)> {
+    let hash = |a: &super::audit::AuditEvent| Some(payload_hash(&a.payload()));
     left.iter()
         .map(|a| (a.id.clone(), a.ledger_seq, hash(a)))
         .collect()
 }
 
 /// Likewise for anonymised deletion-log rows.
-fn log_residuals(left: &[DeletionLogEntry]) -> Vec<(String, i64, String)> {
-    let hash = |d: &DeletionLogEntry| d.payload().hash();
+fn log_residuals(left: &[DeletionLogEntry]) -> Vec<(String, i64, Option<String>)> {
+    let hash = |d: &DeletionLogEntry| Some(d.payload().hash());
     left.iter()
         .map(|d| (d.id.clone(), d.ledger_seq, hash(d)))
         .collect()
 }
 
-fn add_residuals(seals: &mut HashMap<String, Vec<Seal>>, residuals: Vec<(String, i64, String)>) {
-    for (key, seq, hash) in residuals {
-        seals.entry(key).or_default().push(Seal {
+/// Adds `(key, seq, residual hash)` seals, grouped by the key whose deletion seals them.
+fn add_seals(
+    seals: &mut HashMap<String, Vec<Seal>>,
+    found: impl IntoIterator<Item = (String, i64, Option<String>)>,
+) {
+    for (key, seq, residual_sha256) in found {
+        let seal = Seal {
             seq,
-            residual_sha256: Some(hash),
-        });
+            residual_sha256,
+        };
+        seals.entry(key).or_default().push(seal);
     }
 }
-
-/// What is left of the anonymised rows of a batch (`?1` its keys), for [`DirectBatch`].
-const AUDIT_LEFT: &str = "audit_events WHERE id IN (SELECT value FROM json_each(?1))";
-const LOG_LEFT: &str = "deletion_log WHERE id IN (SELECT value FROM json_each(?1))";
 
 /// [`execute_batch`] on SQLite: the whole transaction on this thread through the locked
 /// connection. Through sqlx, every key a statement returns (two per participant) was handed
@@ -903,17 +914,20 @@ impl DirectBatch<'_> {
         let (seq, prev) = head_direct(db)?;
         let now = clock.now();
         let keys: [&dyn Param; 1] = [&self.keys];
-        let mut seals: HashMap<String, Vec<Seal>> = HashMap::new();
-        if let Sealing::Tombstone(entries) = sealing_for(self.category) {
-            let mut read = db.prepare(&numbered(entries.sqlite))?;
+        // A keyed read (`$1` the keys), stepped here.
+        let read = |sql: DialectSql| {
+            let mut read = db.prepare(&numbered(sql.sqlite))?;
             read.query(&keys)?;
-            for (key, seq) in all_rows::<(String, i64)>(&mut read)? {
-                let seal = Seal {
-                    seq,
-                    residual_sha256: None,
-                };
-                seals.entry(key).or_default().push(seal);
-            }
+            Ok::<_, ScanError>(read)
+        };
+        let sealing = sealing_for(self.category);
+        let mut seals: HashMap<String, Vec<Seal>> = HashMap::new();
+        if let Sealing::Tombstone(entries) = sealing {
+            let found = all_rows::<(String, i64)>(&mut read(entries)?)?;
+            add_seals(
+                &mut seals,
+                found.into_iter().map(|(key, seq)| (key, seq, None)),
+            );
         }
         let mut rows: HashMap<String, i64> = HashMap::with_capacity(self.items.len());
         for statement in statements_for(self.category) {
@@ -928,12 +942,12 @@ impl DirectBatch<'_> {
                 *rows.entry(key.to_owned()).or_default() += 1;
             }
         }
-        let residuals = match sealing_for(self.category) {
-            Sealing::AuditResidual => audit_residuals(&scan_where(db, AUDIT_LEFT, &keys)?),
-            Sealing::DeletionLogResidual => log_residuals(&scan_where(db, LOG_LEFT, &keys)?),
+        let residuals = match sealing {
+            Sealing::AuditResidual => audit_residuals(&all_rows(&mut read(AUDIT_LEFT)?)?),
+            Sealing::DeletionLogResidual => log_residuals(&all_rows(&mut read(LOG_LEFT)?)?),
             Sealing::Nothing | Sealing::Tombstone(_) => Vec::new(),
         };
-        add_residuals(&mut seals, residuals);
+        add_seals(&mut seals, residuals);
         let (results, ledger) = log_entries(self.items, &mut rows, &mut seals, now, seq, prev);
         if ledger.is_empty() {
             db.execute("ROLLBACK")?;

@@ -10,7 +10,7 @@ use std::ffi::c_int;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::sqlite_direct::{Direct, Param, Row, SqliteCallError, Statement, blocking};
+use super::sqlite_direct::{Direct, Param, Row, SqliteCallError, Statement, with_locked};
 
 /// A value of one column, or `None` when it is not in the plain form [`scan`] reads.
 pub(crate) trait Column: Sized {
@@ -146,32 +146,19 @@ pub(crate) async fn fetch_all<T: FromRow>(
     sql: &str,
     params: &[&(dyn Param + Sync)],
 ) -> sqlx::Result<Option<Vec<T>>> {
-    let mut connection = pool.acquire().await?;
-    let mut handle = connection.lock_handle().await?;
-    let connection = Direct::new(&mut handle);
-    let read = blocking(|| -> Result<Vec<T>, ScanError> {
+    let read = with_locked(pool, |connection| -> Result<Vec<T>, ScanError> {
         let params: Vec<&dyn Param> = params.iter().map(|&p| p as &dyn Param).collect();
         let mut statement = connection.prepare(sql)?;
         statement.query(&params)?;
         all_rows(&mut statement)
     });
-    unless_not_plain(read)
+    unless_not_plain(read.await)
 }
 
 /// Runs `SELECT {T::COLUMNS} FROM {rest}` on the locked connection, in whatever transaction
 /// it is in.
 pub(crate) fn scan<T: Scan>(connection: &Direct<'_>, rest: &str) -> Result<Vec<T>, ScanError> {
-    scan_where(connection, rest, &[])
-}
-
-/// [`scan`] with `params` bound to the placeholders of `rest` (`?` or `?N`).
-pub(crate) fn scan_where<T: Scan>(
-    connection: &Direct<'_>,
-    rest: &str,
-    params: &[&dyn Param],
-) -> Result<Vec<T>, ScanError> {
     let mut statement = connection.prepare(&format!("SELECT {} FROM {rest}", T::COLUMNS))?;
-    statement.query(params)?;
     all_rows(&mut statement)
 }
 
