@@ -223,14 +223,16 @@ fn writer_alone(
         runtime.block_on(async move {
             let clock = consentd::clock::Clock::system();
             let mut stored = 0usize;
+            let mut written = consentd::store::consents::WrittenHead::default();
             let cpu_before = common::process_cpu_seconds(std::process::id());
             let started = Instant::now();
             let until = started + Duration::from_secs(seconds);
             while Instant::now() < until {
                 let batch: Vec<_> = (0..size).map(|_| template.consent()).collect();
-                let answers = consentd::store::consents::record_batch(&db, &clock, &batch)
-                    .await
-                    .expect("the writer stores the batch");
+                let answers =
+                    consentd::store::consents::record_batch(&db, &clock, &batch, &mut written)
+                        .await
+                        .expect("the writer stores the batch");
                 assert!(
                     answers.iter().all(Result::is_ok),
                     "a consent found outdated"

@@ -268,7 +268,8 @@ pub(crate) use insert_event;
 
 /// Stores subject, record, events and ledger entry in one transaction.
 pub async fn record(db: &Db, clock: &Clock, new: &NewConsent) -> sqlx::Result<Stored> {
-    let mut stored = record_batch(db, clock, std::slice::from_ref(new)).await?;
+    let mut head = WrittenHead::default();
+    let mut stored = record_batch(db, clock, std::slice::from_ref(new), &mut head).await?;
     Ok(stored.pop().expect("one consent in, one out"))
 }
 
@@ -459,6 +460,12 @@ const INSERT_RECORD: &str = concat!(
     ", first_events) "
 );
 
+/// What a writer remembers between batches: the ledger head its last batch left, if nothing
+/// has failed since. On PostgreSQL the next batch is chained from it without a round trip to
+/// lock and read the head; the statement storing the batch checks that it is still the head.
+#[derive(Debug, Default)]
+pub struct WrittenHead(Option<(i64, String)>);
+
 /// Stores many consents in one transaction: one lock of the ledger head, one commit (one
 /// fsync) for all of them. Each consent still gets its own record, events and ledger entry,
 /// chained in the order given. All or nothing, except that a consent checked against a view
@@ -469,69 +476,172 @@ pub async fn record_batch(
     db: &Db,
     clock: &Clock,
     batch: &[NewConsent],
+    written: &mut WrittenHead,
 ) -> sqlx::Result<Vec<Stored>> {
     let prepared: Vec<PreparedConsent> = batch.iter().map(PreparedConsent::of).collect();
     match db {
         Db::Sqlite(pool) => record_batch_sqlite(pool, clock, prepared).await,
         Db::Postgres(pool) => {
-            let mut tx = pool.begin().await?;
-            let head = lock_head_for_batch!(tx);
-            // Shared locks: an approval or an archiving waits for this commit, so what is
-            // read here still holds when the consents become visible.
-            let generation: i64 = sqlx::query_scalar(
-                "SELECT generation FROM notice_catalog_generation WHERE id = 1 FOR SHARE",
-            )
-            .fetch_one(&mut *tx)
-            .await?;
-            let open: Vec<String> = sqlx::query_scalar(
-                "SELECT id FROM workshops WHERE id = ANY($1) AND archived_at IS NULL FOR SHARE",
-            )
-            .bind(workshop_ids(&prepared))
-            .fetch_all(&mut *tx)
-            .await?;
-            let (prepared, current) = keep_current(prepared, generation, &open);
-            // The time is read under the lock, so ledger times grow with sequence numbers.
-            let now = clock.now();
-            let (recorded, subjects) = chain(prepared, head, now);
-            insert_batch_postgres(&mut tx, &recorded, &subjects, now).await?;
-            tx.commit().await?;
-            Ok(in_batch_order(current, recorded))
+            // Forgotten until this batch has committed: after a failure, the head is read again.
+            let last = written.0.take();
+            let result = match last {
+                Some(head) => match record_batch_postgres_after(pool, clock, prepared, head).await?
+                {
+                    Some(stored) => Ok(stored),
+                    // Another writer appended, or the view changed: the long way.
+                    None => {
+                        let prepared = batch.iter().map(PreparedConsent::of).collect();
+                        record_batch_postgres_locked(pool, clock, prepared).await
+                    }
+                },
+                None => record_batch_postgres_locked(pool, clock, prepared).await,
+            };
+            let (stored, head) = result?;
+            written.0 = head;
+            Ok(stored)
         }
     }
 }
 
+/// The batch on PostgreSQL, chained from `head`, the head this writer's last batch left: one
+/// statement, committed on its own, that stores it only if `head` is still the ledger's and
+/// every consent's view (catalogue generation, workshop open) still holds; it locks the
+/// catalogue and the workshops as [`record_batch_postgres_locked`] does. One round trip
+/// instead of six. `None` when anything differed: then nothing was stored.
+///
+/// The time is read before the statement, not under the head's lock: if the head is still
+/// this writer's last entry, nothing was appended since that entry, which is older.
+async fn record_batch_postgres_after(
+    pool: &sqlx::PgPool,
+    clock: &Clock,
+    prepared: Vec<PreparedConsent<'_>>,
+    head: (i64, String),
+) -> sqlx::Result<Option<(Vec<Stored>, Option<(i64, String)>)>> {
+    let Some(generation) = prepared.first().map(|p| p.new.catalog_generation) else {
+        return Ok(Some((Vec::new(), Some(head))));
+    };
+    if prepared
+        .iter()
+        .any(|p| p.new.catalog_generation != generation)
+    {
+        return Ok(None);
+    }
+    let workshops = workshop_ids(&prepared);
+    let now = clock.now();
+    let expected = Expected {
+        head: (head.0, &head.1),
+        generation,
+        workshops: &workshops,
+    };
+    let (recorded, subjects) = chain(prepared, head.clone(), now);
+    let mut conn = pool.acquire().await?;
+    if insert_batch_postgres(&mut conn, &recorded, &subjects, now, expected).await? {
+        let head = recorded
+            .last()
+            .map(|r| (r.ledger.seq, r.ledger.entry_sha256.clone()));
+        Ok(Some((recorded.into_iter().map(Ok).collect(), head)))
+    } else {
+        Ok(None)
+    }
+}
+
+/// The batch on PostgreSQL with the ledger head locked and read first, and the view checked
+/// under shared locks: consents whose view no longer holds are answered [`Outdated`].
+async fn record_batch_postgres_locked(
+    pool: &sqlx::PgPool,
+    clock: &Clock,
+    prepared: Vec<PreparedConsent<'_>>,
+) -> sqlx::Result<(Vec<Stored>, Option<(i64, String)>)> {
+    let mut tx = pool.begin().await?;
+    let head = lock_head_for_batch!(tx);
+    // Shared locks: an approval or an archiving waits for this commit, so what is
+    // read here still holds when the consents become visible.
+    let generation: i64 = sqlx::query_scalar(
+        "SELECT generation FROM notice_catalog_generation WHERE id = 1 FOR SHARE",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let open: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM workshops WHERE id = ANY($1) AND archived_at IS NULL FOR SHARE",
+    )
+    .bind(workshop_ids(&prepared))
+    .fetch_all(&mut *tx)
+    .await?;
+    let (prepared, current) = keep_current(prepared, generation, &open);
+    // The time is read under the lock, so ledger times grow with sequence numbers.
+    let now = clock.now();
+    let kept_workshops = workshop_ids(&prepared);
+    let expected = Expected {
+        head: (head.0, &head.1),
+        generation,
+        workshops: &kept_workshops,
+    };
+    let (recorded, subjects) = chain(prepared, head.clone(), now);
+    // Under the locks taken above the statement's own checks hold.
+    if !insert_batch_postgres(&mut tx, &recorded, &subjects, now, expected).await? {
+        return Err(sqlx::Error::Protocol(
+            "the locked ledger head or view changed within the transaction".into(),
+        ));
+    }
+    tx.commit().await?;
+    let head = recorded
+        .last()
+        .map_or(head, |r| (r.ledger.seq, r.ledger.entry_sha256.clone()));
+    Ok((in_batch_order(current, recorded), Some(head)))
+}
+
+/// What [`insert_batch_postgres`] stores its rows under: the ledger head they are chained
+/// from, the catalogue generation the consents were checked against, their workshops (each
+/// once, all open).
+struct Expected<'a> {
+    head: (i64, &'a str),
+    generation: i64,
+    workshops: &'a [String],
+}
+
 /// [`record_batch`]'s rows on PostgreSQL, and the new ledger head: one statement for all
 /// tables, each column bound as one array and unnested, so every batch size runs the same
-/// prepared statement.
+/// prepared statement. It moves the head and writes rows only if the head, the catalogue
+/// generation and the workshops are as `expected` (locking the latter two for share); `false`
+/// when they were not and nothing was written.
 async fn insert_batch_postgres(
     tx: &mut sqlx::PgConnection,
     recorded: &[RecordedConsent],
     subjects: &[SubjectRow],
     now: DateTime<Utc>,
-) -> sqlx::Result<()> {
+    expected: Expected<'_>,
+) -> sqlx::Result<bool> {
     let Some(last) = recorded.last().map(|r| &r.ledger) else {
-        return Ok(());
+        return Ok(true);
     };
     let entries: Vec<&LedgerEntry> = recorded.iter().map(|r| &r.ledger).collect();
     let records: Vec<&ConsentRecord> = recorded.iter().map(|r| &r.record).collect();
     let first_events: Vec<Option<String>> =
         recorded.iter().map(RecordedConsent::first_events).collect();
     // One statement, one round trip: foreign keys are checked at its end, when every row of
-    // every table is in.
+    // every table is in. The checks sit in the head's update (its subqueries run, and lock,
+    // before it locks the head), and every insert waits for the head's row: no row is written
+    // before the head is this statement's, so it cannot block a writer holding the head.
     let statement = sqlx::query(concat!(
-        "WITH ledger_rows AS (",
+        "WITH head AS (UPDATE ledger_head SET seq = $8, entry_sha256 = $9 \
+         WHERE id = 1 AND seq = $36 AND entry_sha256 = $37 \
+         AND (SELECT generation FROM notice_catalog_generation WHERE id = 1 FOR SHARE) = $38 \
+         AND (SELECT count(*) FROM (SELECT FROM workshops WHERE id = ANY($39::text[]) AND archived_at IS NULL FOR SHARE) AS open) \
+             = cardinality($39::text[]) \
+         RETURNING 1), ledger_rows AS (",
         ledger_from_arrays!(),
-        "), head AS (UPDATE ledger_head SET seq = $8, entry_sha256 = $9 WHERE id = 1), \
-         subject_rows AS (INSERT INTO subjects (",
+        " WHERE EXISTS (SELECT FROM head)), subject_rows AS (INSERT INTO subjects (",
         new_subject_columns!(),
-        ") SELECT *, $16 FROM unnest($10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])) \
+        ") SELECT *, $16 FROM unnest($10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[]) \
+         WHERE EXISTS (SELECT FROM head)) \
          INSERT INTO consent_records (",
         record_columns!(),
         ", first_events) SELECT * FROM unnest($17::text[], $18::text[], $19::text[], $20::text[], $21::text[], \
          $22::text[], $23::int8[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], \
-         $29::text[], $30::text[], $31::text[], $32::text[], $33::timestamptz[], $34::int8[], $35::text[])"
+         $29::text[], $30::text[], $31::text[], $32::text[], $33::timestamptz[], $34::int8[], $35::text[]) \
+         WHERE EXISTS (SELECT FROM head)"
     ));
-    bind_ledger_arrays(statement, &entries)
+    let inserted = bind_ledger_arrays(statement, &entries)
         .bind(last.seq)
         .bind(&last.entry_sha256)
         .bind(column(subjects, |s| s.id.as_str()))
@@ -560,9 +670,14 @@ async fn insert_batch_postgres(
         .bind(column(&records, |r| r.recorded_at))
         .bind(column(&records, |r| r.ledger_seq))
         .bind(&first_events)
+        .bind(expected.head.0)
+        .bind(expected.head.1)
+        .bind(expected.generation)
+        .bind(expected.workshops)
         .execute(&mut *tx)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected();
+    Ok(inserted == records.len() as u64)
 }
 
 /// [`record_batch`] on SQLite: the whole transaction runs on this thread through the locked

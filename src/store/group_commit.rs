@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{mpsc, oneshot};
 
 use super::Db;
-use super::consents::{self, NewConsent, Stored};
+use super::consents::{self, NewConsent, Stored, WrittenHead};
 use crate::clock::Clock;
 
 /// Large enough to amortise a commit over many consents, small enough that one batch's
@@ -90,11 +90,12 @@ impl ConsentWriter {
 
 async fn run(db: Db, clock: Clock, mut jobs: mpsc::Receiver<Job>, stats: Arc<Stats>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut written = WrittenHead::default();
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (consents, replies): (Vec<_>, Vec<_>) =
             batch.drain(..).map(|j| (j.consent, j.reply)).unzip();
         let (size, started) = (consents.len(), std::time::Instant::now());
-        store(&db, &clock, consents, replies, &stats).await;
+        store(&db, &clock, consents, replies, &mut written, &stats).await;
         tracing::debug!(
             consents = size,
             ms = started.elapsed().as_millis() as u64,
@@ -108,6 +109,7 @@ async fn store(
     clock: &Clock,
     consents: Vec<NewConsent>,
     replies: Vec<oneshot::Sender<sqlx::Result<Stored>>>,
+    written: &mut WrittenHead,
     stats: &Stats,
 ) {
     let committed = |n: usize| {
@@ -118,7 +120,7 @@ async fn store(
         stats.commits.fetch_add(1, Ordering::Relaxed);
         stats.consents.fetch_add(n as u64, Ordering::Relaxed);
     };
-    match consents::record_batch(db, clock, &consents).await {
+    match consents::record_batch(db, clock, &consents, written).await {
         Ok(stored) => {
             committed(stored.iter().filter(|s| s.is_ok()).count());
             for (reply, consent) in replies.into_iter().zip(stored) {

@@ -77,53 +77,19 @@ async fn a_refused_consent_does_not_fail_its_batch(backend: Backend) {
     let created: Value = app
         .record_consent("koeln-2026", "vorlage@example.org")
         .await;
-    let column = |name: &str| {
-        format!(
-            "SELECT {name} FROM consent_records WHERE id = '{}'",
-            created["record_id"].as_str().unwrap()
-        )
-    };
-    let workshop_id = app.db.scalar_string(&column("workshop_id")).await;
-    let controller_id = app.db.scalar_string(&column("controller_id")).await;
-    let notice_sha256 = app.db.scalar_string(&column("notice_sha256")).await;
-    let content_sha256 = app.db.scalar_string(&column("notice_content_sha256")).await;
-    let generation = app
-        .db
-        .scalar_i64("SELECT generation FROM notice_catalog_generation WHERE id = 1")
-        .await;
-    let consent = |i: usize| NewConsent {
-        workshop_id: match i {
-            _ if i % 20 == 11 => "no-such-workshop".to_owned(),
-            _ => workshop_id.clone(),
-        },
-        controller_id: controller_id.clone(),
-        notice_id: OM_NOTICE.to_owned(),
-        notice_version: created["notice"]["version"].as_u64().unwrap() as u32,
-        notice_language: "de".to_owned(),
-        notice_sha256: match i {
-            7 => "0".repeat(64),
-            _ => notice_sha256.clone(),
-        },
-        notice_content_sha256: content_sha256.clone(),
-        subject: Subject {
-            name: SubjectName::parse("Erika Beispiel").unwrap(),
-            email: EmailAddress::parse(&format!("batch-{i}@example.org")).unwrap(),
-            organisation: None,
-        },
-        decisions: vec![PurposeDecision {
-            purpose_id: "durchfuehrung".to_owned(),
-            legal_basis: LegalBasis::Contract,
-            state: PurposeState::Acknowledged,
-        }],
-        method: CollectionMethod::Api,
-        collector: None,
-        renews_record_id: None,
-        ip_truncated: None,
-        user_agent: None,
-        catalog_generation: match i {
-            _ if i % 20 == 13 => generation - 1,
-            _ => generation,
-        },
+    let like = ConsentLike::stored(&app, &created).await;
+    let consent = |i: usize| {
+        let mut consent = like.consent(&format!("batch-{i}@example.org"));
+        if i % 20 == 11 {
+            consent.workshop_id = "no-such-workshop".to_owned();
+        }
+        if i == 7 {
+            consent.notice_sha256 = "0".repeat(64);
+        }
+        if i % 20 == 13 {
+            consent.catalog_generation -= 1;
+        }
+        consent
     };
 
     let db = Db::connect(&app.db.url).await.unwrap();
@@ -187,7 +153,137 @@ async fn a_refused_consent_does_not_fail_its_batch(backend: Backend) {
     assert!(ok, "{report}");
 }
 
+/// A writer chains each batch from the ledger head its last batch left (on PostgreSQL without
+/// reading it again), so what others do between two of its batches must still decide: entries
+/// appended by another instance, a notice catalogue that moved on, an archived workshop.
+async fn a_writer_s_next_batch_follows_what_others_wrote_meanwhile(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let created: Value = app.record_consent("koeln-2026", "zuerst@example.org").await;
+    let like = ConsentLike::stored(&app, &created).await;
+    let writer = ConsentWriter::spawn(Db::connect(&app.db.url).await.unwrap(), Clock::system());
+    let stored_seq =
+        |answer: sqlx::Result<consentd::store::consents::Stored>, what: &str| match answer {
+            Ok(Ok(recorded)) => recorded.ledger.seq,
+            Ok(Err(Outdated)) => panic!("{what}: found outdated"),
+            Err(e) => panic!("{what}: {e}"),
+        };
+    let first = stored_seq(writer.record(like.consent("a@example.org")).await, "first");
+
+    // Another instance appends (the server withdraws the consent it recorded).
+    let withdrawn = app.withdraw_all(created["token"].as_str().unwrap()).await;
+    assert_eq!(withdrawn.status(), StatusCode::OK);
+    assert_eq!(app.ledger_length(), first + 1);
+    let after_others = stored_seq(
+        writer.record(like.consent("b@example.org")).await,
+        "after another instance's entry",
+    );
+    assert_eq!(
+        after_others,
+        first + 2,
+        "chained after the other instance's entry"
+    );
+
+    // The catalogue moves on: a consent checked against the older one is not stored.
+    app.db
+        .tamper(&["UPDATE notice_catalog_generation SET generation = generation + 1 WHERE id = 1"])
+        .await;
+    let stale = writer.record(like.consent("c@example.org")).await;
+    assert!(matches!(stale, Ok(Err(Outdated))), "older catalogue stored");
+    let mut current = like.consent("d@example.org");
+    current.catalog_generation += 1;
+    let seq = stored_seq(
+        writer.record(current).await,
+        "checked against the new catalogue",
+    );
+    assert_eq!(seq, first + 3);
+
+    // The workshop is archived elsewhere: no consent for it is stored any more.
+    app.db
+        .tamper(&[
+            "UPDATE workshops SET archived_at = '2026-01-01T00:00:00Z' WHERE slug = 'koeln-2026'",
+        ])
+        .await;
+    let mut late = like.consent("e@example.org");
+    late.catalog_generation += 1;
+    assert!(
+        matches!(writer.record(late).await, Ok(Err(Outdated))),
+        "consent for an archived workshop stored"
+    );
+
+    assert_eq!(
+        app.db
+            .scalar_i64("SELECT COUNT(*) FROM consent_records")
+            .await,
+        4,
+        "the server's consent and the writer's three"
+    );
+    let (ok, report) = app.verify();
+    assert!(ok, "{report}");
+}
+
+/// What the writer needs to store consents like one recorded through the API.
+struct ConsentLike {
+    workshop_id: String,
+    controller_id: String,
+    notice_version: u32,
+    notice_sha256: String,
+    content_sha256: String,
+    generation: i64,
+}
+
+impl ConsentLike {
+    async fn stored(app: &TestApp, created: &Value) -> ConsentLike {
+        let column = |name: &str| {
+            format!(
+                "SELECT {name} FROM consent_records WHERE id = '{}'",
+                created["record_id"].as_str().unwrap()
+            )
+        };
+        ConsentLike {
+            workshop_id: app.db.scalar_string(&column("workshop_id")).await,
+            controller_id: app.db.scalar_string(&column("controller_id")).await,
+            notice_version: created["notice"]["version"].as_u64().unwrap() as u32,
+            notice_sha256: app.db.scalar_string(&column("notice_sha256")).await,
+            content_sha256: app.db.scalar_string(&column("notice_content_sha256")).await,
+            generation: app
+                .db
+                .scalar_i64("SELECT generation FROM notice_catalog_generation WHERE id = 1")
+                .await,
+        }
+    }
+
+    fn consent(&self, email: &str) -> NewConsent {
+        NewConsent {
+            workshop_id: self.workshop_id.clone(),
+            controller_id: self.controller_id.clone(),
+            notice_id: OM_NOTICE.to_owned(),
+            notice_version: self.notice_version,
+            notice_language: "de".to_owned(),
+            notice_sha256: self.notice_sha256.clone(),
+            notice_content_sha256: self.content_sha256.clone(),
+            subject: Subject {
+                name: SubjectName::parse("Erika Beispiel").unwrap(),
+                email: EmailAddress::parse(email).unwrap(),
+                organisation: None,
+            },
+            decisions: vec![PurposeDecision {
+                purpose_id: "durchfuehrung".to_owned(),
+                legal_basis: LegalBasis::Contract,
+                state: PurposeState::Acknowledged,
+            }],
+            method: CollectionMethod::Api,
+            collector: None,
+            renews_record_id: None,
+            ip_truncated: None,
+            user_agent: None,
+            catalog_generation: self.generation,
+        }
+    }
+}
+
 on_both_backends!(
     concurrent_consents_share_commits_and_each_is_stored,
     a_refused_consent_does_not_fail_its_batch,
+    a_writer_s_next_batch_follows_what_others_wrote_meanwhile,
 );
