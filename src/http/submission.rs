@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::error::Error;
 use super::extract::ClientInfo;
@@ -21,32 +22,52 @@ use crate::store::consents::{
 use crate::store::workshops::{self, Workshop};
 use crate::workshop_views::WorkshopView;
 
-/// The notice a participant was shown, as the client reports it.
-#[derive(Debug, Deserialize)]
+/// The notice a participant was shown, as the client reports it (as `GET /api/v1/notices`
+/// lists it).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoticeRef {
     pub id: String,
+    #[schema(minimum = 1)]
     pub version: u32,
+    #[schema(pattern = "^(de|en)$")]
     pub language: String,
+    /// SHA-256 of the text shown, lower-case hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub sha256: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubjectInput {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
+    /// Empty or absent: not given.
     #[serde(default)]
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub organisation: Option<String>,
 }
 
 /// `POST /api/v1/consents`, and what the web form is turned into.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentInput {
+    /// The workshop's slug.
+    #[schema(
+        pattern = r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$",
+        min_length = 2,
+        max_length = 80
+    )]
     pub workshop: String,
     pub notice: NoticeRef,
     pub subject: SubjectInput,
+    /// Each optional purpose of the notice by id: `true` given, `false` refused.
     #[serde(default)]
     pub purposes: BTreeMap<String, bool>,
     /// Acknowledges all required purposes at once (the web form's checkbox).
@@ -58,10 +79,13 @@ pub struct ConsentInput {
     pub client: Option<ClientOverride>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientOverride {
+    /// IPv4 or IPv6; stored truncated.
     pub ip: Option<String>,
+    /// Kept to its first 512 characters.
+    #[schema(pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub user_agent: Option<String>,
 }
 

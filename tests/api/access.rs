@@ -355,9 +355,186 @@ async fn unparsable_path_parameters_on_pages_get_the_error_page(backend: Backend
     }
 }
 
+/// What the OpenAPI document says a request may hold, the API takes: the consent body is
+/// described field by field (not as any object) and a consent as clients send it fits that
+/// description; every value of each enumerated parameter or field (`pattern: ^(a|b|…)$`) is
+/// accepted. (Schemathesis generates requests from these constraints.)
+async fn documented_values_are_accepted(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    let token = app.create_token("admin", "openapi");
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    let get = |path: String| {
+        let (app, token) = (&app, &token);
+        async move {
+            let response = app
+                .client
+                .get(format!("{}{path}", app.address))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let body = response.json().await.unwrap_or(Value::Null);
+            (status, body)
+        }
+    };
+
+    let consent = resolved(
+        &doc,
+        &doc["paths"]["/api/v1/consents"]["post"]["requestBody"]["content"]["application/json"]["schema"],
+    );
+    let required: Vec<&str> = consent["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(required, ["workshop", "notice", "subject"], "{consent}");
+    let body = app.consent_body("koeln-2026", "doku@example.org").await;
+    assert_fits(&doc, consent, &body, "consent");
+    // The same body, posted.
+    let created = app.record_consent("koeln-2026", "doku@example.org").await;
+    let withdrawal = &doc["paths"]["/api/v1/receipts/{token}/withdraw"]["post"]["requestBody"]["content"]
+        ["application/json"]["schema"];
+    for body in [json!({"all": true}), json!({"purposes": ["fotos"]})] {
+        assert_fits(&doc, withdrawal, &body, "withdrawal");
+    }
+    let withdrawn = app.withdraw_all(created["token"].as_str().unwrap()).await;
+    assert_eq!(withdrawn.status(), StatusCode::OK);
+
+    let (_, subjects) = get("/api/v1/subjects?email=doku@example.org".to_owned()).await;
+    let subject = subjects["subjects"][0]["id"]
+        .as_str()
+        .expect("the subject's id");
+    for (template, parameter, path, query) in [
+        (
+            "/api/v1/consents",
+            "state",
+            "/api/v1/consents".to_owned(),
+            "",
+        ),
+        (
+            "/api/v1/retention/concept",
+            "format",
+            "/api/v1/retention/concept".to_owned(),
+            "",
+        ),
+        (
+            "/api/v1/retention/report",
+            "format",
+            "/api/v1/retention/report".to_owned(),
+            "&from=2026-01-01&to=2026-01-31",
+        ),
+        (
+            "/api/v1/subjects/{id}/export",
+            "format",
+            format!("/api/v1/subjects/{subject}/export"),
+            "",
+        ),
+    ] {
+        let schema = doc["paths"][template]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == parameter)
+            .map(|p| &p["schema"])
+            .unwrap_or_else(|| panic!("{template}: no parameter {parameter}"));
+        for value in enumerated(schema) {
+            let (status, _) = get(format!("{path}?{parameter}={value}{query}")).await;
+            assert_eq!(status, StatusCode::OK, "{path}?{parameter}={value}");
+        }
+    }
+    let workshop = resolved(
+        &doc,
+        &doc["paths"]["/api/v1/workshops"]["post"]["requestBody"]["content"]["application/json"]["schema"],
+    );
+    for (i, kind) in enumerated(&workshop["properties"]["kind"])
+        .into_iter()
+        .enumerate()
+    {
+        let body = json!({
+            "slug": format!("art-{i}"), "title": "Workshop", "starts": "2027-03-01",
+            "ends": "2027-03-02", "notice": OM_NOTICE, "kind": kind,
+        });
+        assert_fits(&doc, workshop, &body, "workshop");
+        let response = app
+            .client
+            .post(format!("{}/api/v1/workshops", app.address))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED, "kind {kind}");
+    }
+}
+
+/// `schema`, or the component it refers to.
+fn resolved<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference.trim_start_matches("#/components/schemas/");
+            &doc["components"]["schemas"][name]
+        }
+        None => schema,
+    }
+}
+
+/// The values of an enumeration written as `pattern: ^(a|b|…)$` (at least two).
+fn enumerated(schema: &Value) -> Vec<String> {
+    let pattern = schema["pattern"].as_str().unwrap_or_default();
+    let values: Vec<String> = pattern
+        .strip_prefix("^(")
+        .and_then(|p| p.strip_suffix(")$"))
+        .map(|p| p.split('|').map(str::to_owned).collect())
+        .unwrap_or_default();
+    assert!(values.len() >= 2, "not an enumeration: {schema}");
+    values
+}
+
+/// Every field of `value` is described in `schema` and meets its pattern and lengths.
+fn assert_fits(doc: &Value, schema: &Value, value: &Value, at: &str) {
+    let schema = resolved(doc, schema);
+    // `Option<T>` fields are `oneOf: [null, T]` or carry `type: [T, null]`.
+    let schema = schema["oneOf"]
+        .as_array()
+        .and_then(|alternatives| alternatives.iter().find(|a| a["type"] != "null"))
+        .map_or(schema, |a| resolved(doc, a));
+    match value {
+        Value::Object(fields) => {
+            for (name, field) in fields {
+                let described = schema["properties"].get(name).or_else(|| {
+                    schema["additionalProperties"]
+                        .is_object()
+                        .then_some(&schema["additionalProperties"])
+                });
+                let described = described.unwrap_or_else(|| panic!("{at}.{name} is not described"));
+                assert_fits(doc, described, field, &format!("{at}.{name}"));
+            }
+        }
+        Value::String(text) => {
+            if let Some(pattern) = schema["pattern"].as_str() {
+                let regex = regex::Regex::new(pattern).unwrap();
+                assert!(
+                    regex.is_match(text),
+                    "{at}: {text:?} does not match {pattern}"
+                );
+            }
+            let chars = text.chars().count() as u64;
+            if let Some(max) = schema["maxLength"].as_u64() {
+                assert!(chars <= max, "{at}: longer than {max}");
+            }
+            if let Some(min) = schema["minLength"].as_u64() {
+                assert!(chars >= min, "{at}: shorter than {min}");
+            }
+        }
+        _ => {}
+    }
+}
+
 on_both_backends!(
     every_route_admits_exactly_its_audience,
     openapi_document_covers_the_api,
     unparsable_path_parameters_get_the_json_error,
-    unparsable_path_parameters_on_pages_get_the_error_page
+    unparsable_path_parameters_on_pages_get_the_error_page,
+    documented_values_are_accepted
 );

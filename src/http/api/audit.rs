@@ -15,8 +15,10 @@ use crate::store::audit::{self, AuditEvent};
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// 1-based page number.
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<i64>,
     /// Events per page, at most 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<i64>,
 }
 

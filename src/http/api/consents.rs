@@ -22,7 +22,7 @@ use crate::store::workshops;
 
 /// Records a participant's consent (the registration site, anonymously or with a collector
 /// token). `notice.sha256` must be the hash of the text in force that the participant saw.
-#[utoipa::path(post, path = "/api/v1/consents", tag = "participants", request_body = Object,
+#[utoipa::path(post, path = "/api/v1/consents", tag = "participants", request_body = ConsentInput,
     responses((status = 201, body = Object), (status = 409), (status = 413), (status = 415), (status = 422), (status = 429)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -68,18 +68,27 @@ pub async fn create(
 #[into_params(parameter_in = Query)]
 pub struct ConsentQuery {
     /// Workshop slug.
+    #[param(
+        pattern = r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$",
+        min_length = 2,
+        max_length = 80
+    )]
     pub workshop: Option<String>,
     /// Notice version number.
+    #[param(minimum = 1)]
     pub notice_version: Option<i64>,
     /// Records with at least one event in this state: acknowledged, given, refused, withdrawn, expired, erased.
+    #[param(pattern = "^(acknowledged|given|refused|withdrawn|expired|erased)$")]
     pub state: Option<String>,
     /// Recorded on or after this date (Europe/Berlin), YYYY-MM-DD.
     pub from: Option<NaiveDate>,
     /// Recorded on or before this date (Europe/Berlin), YYYY-MM-DD.
     pub to: Option<NaiveDate>,
     /// 1-based page number.
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<i64>,
     /// Records per page, at most 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<i64>,
 }
 

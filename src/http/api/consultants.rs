@@ -52,11 +52,18 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<ConsultantVi
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsultantInput {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     pub authorised_on: NaiveDate,
     /// Language of the reminder letters: `de` (default) or `en`.
     #[serde(default)]
+    #[schema(pattern = "^(de|en)$")]
     pub language: Option<String>,
 }
 
@@ -104,6 +111,7 @@ pub async fn import(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttendanceInput {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
 }
 

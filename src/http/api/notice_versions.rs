@@ -225,6 +225,7 @@ pub async fn decide(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentInput {
+    #[schema(max_length = 5000, pattern = r"\S")]
     pub comment: String,
 }
 
@@ -252,6 +253,7 @@ pub async fn comment(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WithdrawInput {
+    #[schema(max_length = 5000, pattern = r"\S")]
     pub reason: String,
 }
 

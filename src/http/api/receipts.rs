@@ -29,22 +29,24 @@ pub async fn show(
 }
 
 /// `{"purposes": ["fotos", …]}` or `{"all": true}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct WithdrawInput {
+pub struct PurposeWithdrawal {
+    /// Purpose ids of this receipt.
     #[serde(default)]
     pub purposes: Vec<String>,
+    /// Every purpose given.
     #[serde(default)]
     pub all: bool,
 }
 
 /// Withdraws the named purposes, or all (`{"all": true}`).
-#[utoipa::path(post, path = "/api/v1/receipts/{token}/withdraw", tag = "participants", request_body = Object,
+#[utoipa::path(post, path = "/api/v1/receipts/{token}/withdraw", tag = "participants", request_body = PurposeWithdrawal,
     responses((status = 200, body = Object), (status = 404), (status = 422)))]
 pub async fn withdraw(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    ApiJson(input): ApiJson<WithdrawInput>,
+    ApiJson(input): ApiJson<PurposeWithdrawal>,
 ) -> Result<Json<Value>, Error> {
     let receipt = load_receipt(&state.app, &token).await?;
     let which = if input.all {

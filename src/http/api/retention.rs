@@ -35,6 +35,7 @@ pub struct ReportQuery {
     /// Last day, YYYY-MM-DD.
     pub to: NaiveDate,
     /// csv (default; UTF-8 with BOM, semicolons), json or pdf (for filing).
+    #[param(pattern = "^(csv|json|pdf)$")]
     pub format: Option<String>,
 }
 
@@ -90,6 +91,7 @@ pub async fn report(
 #[into_params(parameter_in = Query)]
 pub struct ConceptQuery {
     /// md (default) or pdf (for filing).
+    #[param(pattern = "^(md|pdf)$")]
     pub format: Option<String>,
 }
 
@@ -128,8 +130,13 @@ pub async fn holds(State(state): State<AppState>) -> Result<Json<Vec<Hold>>, Err
 #[serde(deny_unknown_fields)]
 pub struct HoldInput {
     /// subject, workshop or category
+    #[schema(pattern = "^(subject|workshop|category)$")]
     pub scope: String,
+    /// The subject id, the workshop slug or the category.
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[!-~]+$")]
     pub target: String,
+    /// Why the data must be kept (dispute, Art. 18 request, …).
+    #[schema(pattern = r"\S")]
     pub reason: String,
     pub until: Option<NaiveDate>,
 }
@@ -181,6 +188,7 @@ pub async fn release_hold(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PauseInput {
+    #[schema(pattern = r"\S")]
     pub reason: String,
 }
 

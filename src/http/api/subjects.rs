@@ -49,6 +49,7 @@ impl From<RightsError> for Error {
 pub struct FindQuery {
     /// The address the person gave (case is ignored). Also finds erased subjects whose kept
     /// pseudonym matches it.
+    #[param(format = Email, max_length = 254)]
     pub email: String,
 }
 
@@ -70,6 +71,7 @@ pub async fn find(
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `json` (default) or `pdf`.
+    #[param(pattern = "^(json|pdf)$")]
     pub format: Option<String>,
 }
 

@@ -22,7 +22,13 @@ use crate::store::{audit, is_unique_violation};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkshopInput {
+    #[schema(
+        pattern = r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$",
+        min_length = 2,
+        max_length = 80
+    )]
     pub slug: String,
+    #[schema(max_length = 200, pattern = r"\S")]
     pub title: String,
     pub starts: NaiveDate,
     pub ends: NaiveDate,
@@ -32,6 +38,7 @@ pub struct WorkshopInput {
     pub location: Option<String>,
     /// authorisation, re-authorisation, erfahrungsaustausch, seminar (default) or other.
     #[serde(default)]
+    #[schema(pattern = "^(authorisation|re-authorisation|erfahrungsaustausch|seminar|other)$")]
     pub kind: Option<String>,
 }
 
@@ -39,11 +46,13 @@ pub struct WorkshopInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkshopPatch {
+    #[schema(max_length = 200, pattern = r"\S")]
     pub title: Option<String>,
     pub starts: Option<NaiveDate>,
     pub ends: Option<NaiveDate>,
     /// An empty string clears the location.
     pub location: Option<String>,
+    #[schema(pattern = "^(authorisation|re-authorisation|erfahrungsaustausch|seminar|other)$")]
     pub kind: Option<String>,
 }
 
