@@ -410,7 +410,7 @@ struct SubjectRow {
 /// events and ledger entry, in the order given, and the rows of their subjects.
 fn chain(
     prepared: Vec<PreparedConsent>,
-    (head_seq, head_sha256): (i64, String),
+    (head_seq, head_sha256): LedgerHead,
     now: DateTime<Utc>,
 ) -> (Vec<RecordedConsent>, Vec<SubjectRow>) {
     let mut prev = head_sha256;
@@ -464,7 +464,10 @@ const INSERT_RECORD: &str = concat!(
 /// has failed since. On PostgreSQL the next batch is chained from it without a round trip to
 /// lock and read the head; the statement storing the batch checks that it is still the head.
 #[derive(Debug, Default)]
-pub struct WrittenHead(Option<(i64, String)>);
+pub struct WrittenHead(Option<LedgerHead>);
+
+/// The ledger head as `(seq, entry_sha256)`.
+type LedgerHead = (i64, String);
 
 /// Stores many consents in one transaction: one lock of the ledger head, one commit (one
 /// fsync) for all of them. Each consent still gets its own record, events and ledger entry,
@@ -497,7 +500,7 @@ pub async fn record_batch(
                 None => record_batch_postgres_locked(pool, clock, prepared).await,
             };
             let (stored, head) = result?;
-            written.0 = head;
+            written.0 = Some(head);
             Ok(stored)
         }
     }
@@ -515,10 +518,10 @@ async fn record_batch_postgres_after(
     pool: &sqlx::PgPool,
     clock: &Clock,
     prepared: Vec<PreparedConsent<'_>>,
-    head: (i64, String),
-) -> sqlx::Result<Option<(Vec<Stored>, Option<(i64, String)>)>> {
+    head: LedgerHead,
+) -> sqlx::Result<Option<(Vec<Stored>, LedgerHead)>> {
     let Some(generation) = prepared.first().map(|p| p.new.catalog_generation) else {
-        return Ok(Some((Vec::new(), Some(head))));
+        return Ok(Some((Vec::new(), head)));
     };
     if prepared
         .iter()
@@ -536,9 +539,9 @@ async fn record_batch_postgres_after(
     let (recorded, subjects) = chain(prepared, head.clone(), now);
     let mut conn = pool.acquire().await?;
     if insert_batch_postgres(&mut conn, &recorded, &subjects, now, expected).await? {
-        let head = recorded
-            .last()
-            .map(|r| (r.ledger.seq, r.ledger.entry_sha256.clone()));
+        let head = recorded.last().map_or(head.clone(), |r| {
+            (r.ledger.seq, r.ledger.entry_sha256.clone())
+        });
         Ok(Some((recorded.into_iter().map(Ok).collect(), head)))
     } else {
         Ok(None)
@@ -551,7 +554,7 @@ async fn record_batch_postgres_locked(
     pool: &sqlx::PgPool,
     clock: &Clock,
     prepared: Vec<PreparedConsent<'_>>,
-) -> sqlx::Result<(Vec<Stored>, Option<(i64, String)>)> {
+) -> sqlx::Result<(Vec<Stored>, LedgerHead)> {
     let mut tx = pool.begin().await?;
     let head = lock_head_for_batch!(tx);
     // Shared locks: an approval or an archiving waits for this commit, so what is
@@ -587,7 +590,7 @@ async fn record_batch_postgres_locked(
     let head = recorded
         .last()
         .map_or(head, |r| (r.ledger.seq, r.ledger.entry_sha256.clone()));
-    Ok((in_batch_order(current, recorded), Some(head)))
+    Ok((in_batch_order(current, recorded), head))
 }
 
 /// What [`insert_batch_postgres`] stores its rows under: the ledger head they are chained
