@@ -573,11 +573,11 @@ async fn record_batch_postgres_locked(
     let (prepared, current) = keep_current(prepared, generation, &open);
     // The time is read under the lock, so ledger times grow with sequence numbers.
     let now = clock.now();
-    let kept_workshops = workshop_ids(&prepared);
     let expected = Expected {
         head: (head.0, &head.1),
         generation,
-        workshops: &kept_workshops,
+        // Open, and share-locked above: whether or not a kept consent names each.
+        workshops: &open,
     };
     let (recorded, subjects) = chain(prepared, head.clone(), now);
     // Under the locks taken above the statement's own checks hold.
