@@ -8,6 +8,9 @@
 //!   digests, events, head), with whatever threads it uses;
 //! - **read + check**: the two above added, what `consentd verify` spends;
 //! - **chain only**: `domain::ledger::verify_chain` over the entries (the hash chain alone);
+//! - **chain only: read, check, read + check**: what `consentd verify --chain-only` spends:
+//!   `store::ledger::chain` (entries and head) and `consentd::verify::check_chain` (the
+//!   chain on every core);
 //! - **raw SHA-256**, on one core, over exactly the bytes the check hashes (each entry's
 //!   previous hash and canonical bytes, the canonical JSON of every payload, every subject
 //!   digest's input, every notice text) and over the chain's bytes alone: the ceilings.
@@ -69,6 +72,20 @@ async fn main() {
         verify_chain(&snapshot.entries, Some(head)).unwrap();
     });
 
+    // `consentd verify --chain-only`: the entries and the head alone, then the chain on
+    // every core.
+    let mut chain_reads = Vec::new();
+    let mut chain_checks = Vec::new();
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        let (entries, head) = ledger::chain(&app.db).await.unwrap();
+        chain_reads.push(started.elapsed().as_secs_f64());
+        let started = Instant::now();
+        let report = consentd::verify::check_chain(&entries, (head.0, &head.1), &[]);
+        chain_checks.push(started.elapsed().as_secs_f64());
+        assert!(report.ok && report.length == snapshot.head.0);
+    }
+
     let (all_bytes, chain_bytes) = hashed_bytes(&snapshot);
     let raw_all = timed(|| hash_each(&all_bytes));
     let raw_chain = timed(|| hash_each(&chain_bytes));
@@ -97,7 +114,19 @@ async fn main() {
     }
     row("check", check, raw_all);
     row("read + check", read + check, raw_all);
-    row("chain only", chain, raw_chain);
+    row(
+        "chain only (one thread, from the snapshot)",
+        chain,
+        raw_chain,
+    );
+    let (chain_read, chain_check) = (median(chain_reads), median(chain_checks));
+    row("chain only: read (entries and head)", chain_read, raw_chain);
+    row("chain only: check (every core)", chain_check, raw_chain);
+    row(
+        "chain only: read + check (`verify --chain-only`)",
+        chain_read + chain_check,
+        raw_chain,
+    );
     row(
         &format!("raw SHA-256, all bytes ({:.0} MB)", megabytes(&all_bytes)),
         raw_all,

@@ -236,15 +236,72 @@ pub async fn snapshot(db: &Db) -> sqlx::Result<Snapshot> {
 /// decoding. Public so tests can compare it with [`snapshot_by_rows`].
 ///
 /// Two connections read half of the tables each, on two threads: the read is most of what
-/// `verify` costs. Both must see the same moment, so their read transactions begin while a
-/// third connection holds the write lock (no commit can fall between them); writers wait
-/// only for those two beginnings, not for the read.
+/// `verify` costs.
 #[doc(hidden)]
 pub async fn scanned_snapshot(db: &Db) -> sqlx::Result<Option<Snapshot>> {
-    use sqlx::Connection;
     let Db::Sqlite(pool) = db else {
         return Ok(None);
     };
+    with_two_readers(pool, read_in_parallel).await
+}
+
+/// The ledger's entries and its head, read at one moment: all `consentd verify
+/// --chain-only` needs. On SQLite two connections read half of the entries each.
+pub async fn chain(db: &Db) -> sqlx::Result<(Vec<LedgerEntry>, (i64, String))> {
+    if let Db::Sqlite(pool) = db
+        && let Some(read) = with_two_readers(pool, read_chain_in_parallel).await?
+    {
+        return Ok(read);
+    }
+    let is_postgres = matches!(db, Db::Postgres(_));
+    with_db!(db, pool => {
+        let mut tx = begin_snapshot!(pool, is_postgres);
+        let read = chain_in!(tx);
+        tx.commit().await?;
+        Ok(read)
+    })
+}
+
+/// Begins a transaction on `$pool` whose reads all see one moment: SQLite's read
+/// transaction is a snapshot already; PostgreSQL's default is not.
+macro_rules! begin_snapshot {
+    ($pool:expr, $is_postgres:expr) => {{
+        let mut tx = $pool.begin().await?;
+        if $is_postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx
+    }};
+}
+use begin_snapshot;
+
+/// The entries and the head, read in transaction `$tx`.
+macro_rules! chain_in {
+    ($tx:expr) => {{
+        let sql = concat!("SELECT ", entry_columns!(), " FROM ledger ORDER BY seq");
+        let rows: Vec<EntryRow> = sqlx::query_as(sql).fetch_all(&mut *$tx).await?;
+        let head: (i64, String) =
+            sqlx::query_as("SELECT seq, entry_sha256 FROM ledger_head WHERE id = 1")
+                .fetch_one(&mut *$tx)
+                .await?;
+        let entries: Vec<LedgerEntry> = rows.into_iter().map(LedgerEntry::from).collect();
+        (entries, head)
+    }};
+}
+use chain_in;
+
+/// Runs `read` on two connections of their own whose read transactions see the same
+/// moment, with the head both began at; `None` when a value needs sqlx's decoding.
+///
+/// Both transactions begin while a third connection holds the write lock (no commit can
+/// fall between them); writers wait only for those two beginnings, not for the read.
+async fn with_two_readers<T>(
+    pool: &sqlx::SqlitePool,
+    read: impl FnOnce(&Direct<'_>, &Direct<'_>, (i64, String)) -> Result<T, ScanError>,
+) -> sqlx::Result<Option<T>> {
+    use sqlx::Connection;
     // Connections of their own: the pool may be smaller than three, or busy.
     let options = pool.connect_options();
     let mut connections = Vec::with_capacity(3);
@@ -266,21 +323,49 @@ pub async fn scanned_snapshot(db: &Db) -> sqlx::Result<Option<Snapshot>> {
             Direct::new(&mut second),
         );
         // Stepping SQLite blocks this thread for as long as the read takes.
-        blocking(|| -> Result<Snapshot, ScanError> {
+        blocking(|| -> Result<T, ScanError> {
             writer.execute("BEGIN IMMEDIATE")?;
             let began = begin_read(&first).and_then(|_| begin_read(&second));
             writer.execute("ROLLBACK")?;
             let head = began?;
-            let snapshot = read_in_parallel(&first, &second, head);
+            let read = read(&first, &second, head);
             // Read transactions: nothing to commit, and the connections are closed next.
             let _ = (first.execute("ROLLBACK"), second.execute("ROLLBACK"));
-            snapshot
+            read
         })
     };
     for connection in connections {
         connection.close().await?;
     }
     unless_not_plain(scanned)
+}
+
+/// The entries up to half the head's number on one thread, the rest on this one: the two
+/// ranges cover every number, so rows beyond the head are read too (and reported).
+fn read_chain_in_parallel(
+    first: &Direct<'_>,
+    second: &Direct<'_>,
+    head: (i64, String),
+) -> Result<(Vec<LedgerEntry>, (i64, String)), ScanError> {
+    let middle = head.0 / 2;
+    let first = SendDirect(first);
+    let (low, high) = std::thread::scope(|scope| {
+        let low = scope.spawn(move || {
+            let connection = { first }.0;
+            scan::<EntryRow>(
+                connection,
+                &format!("ledger WHERE seq <= {middle} ORDER BY seq"),
+            )
+        });
+        let high = scan::<EntryRow>(second, &format!("ledger WHERE seq > {middle} ORDER BY seq"));
+        (low.join().expect("the other reader does not panic"), high)
+    });
+    let entries = low?
+        .into_iter()
+        .chain(high?)
+        .map(LedgerEntry::from)
+        .collect();
+    Ok((entries, head))
 }
 
 /// A read transaction whose snapshot is fixed now (SQLite takes it at the first read: the
@@ -522,22 +607,8 @@ pub async fn snapshot_by_rows(db: &Db) -> sqlx::Result<Snapshot> {
         " FROM audit_events ORDER BY ledger_seq"
     );
     with_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        if is_postgres {
-            // SQLite's read transaction is a snapshot already; PostgreSQL's default is not.
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                .execute(&mut *tx)
-                .await?;
-        }
-        let rows: Vec<EntryRow> = sqlx::query_as(
-            "SELECT seq, recorded_at, kind, ref_id, payload_sha256, prev_sha256, entry_sha256
-             FROM ledger ORDER BY seq",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        let head = sqlx::query_as("SELECT seq, entry_sha256 FROM ledger_head WHERE id = 1")
-            .fetch_one(&mut *tx)
-            .await?;
+        let mut tx = begin_snapshot!(pool, is_postgres);
+        let (entries, head) = chain_in!(tx);
         let record_rows: Vec<RecordWithFirstEvents> = sqlx::query_as(records_sql).fetch_all(&mut *tx).await?;
         let columns = record_rows.iter().map(|r| {
             let record = &r.record;
@@ -557,7 +628,7 @@ pub async fn snapshot_by_rows(db: &Db) -> sqlx::Result<Snapshot> {
         let rectifications = sqlx::query_as(super::subjects::ALL_RECTIFICATIONS).fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok(Snapshot {
-            entries: rows.into_iter().map(LedgerEntry::from).collect(),
+            entries,
             head,
             records,
             events,

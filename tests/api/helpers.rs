@@ -613,7 +613,12 @@ impl TestApp {
     }
 
     pub fn verify(&self) -> (bool, String) {
-        let out = self.cli(&["verify"]);
+        self.verify_with(&[])
+    }
+
+    /// `consentd verify` with these arguments: whether it passed, and what it printed.
+    pub fn verify_with(&self, args: &[&str]) -> (bool, String) {
+        let out = self.cli(&[&["verify"], args].concat());
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),

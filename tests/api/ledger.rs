@@ -64,8 +64,41 @@ async fn tamper_then_restore(
         .tamper(&statements.iter().map(String::as_str).collect::<Vec<_>>())
         .await;
     assert_broken(app, seq, kind, what);
+    assert_chain_only_agrees(app, statements, seq, kind, what);
     app.restore(pristine);
     assert!(app.verify().0, "{what}: restored copy verifies");
+}
+
+/// `verify --chain-only` reports a change to the ledger's own rows where the full check
+/// does, and passes when only the tables changed: it does not compare them, and says so.
+fn assert_chain_only_agrees(
+    app: &TestApp,
+    statements: &[String],
+    seq: i64,
+    kind: &str,
+    what: &str,
+) {
+    let (ok, out) = app.verify_with(&["--chain-only"]);
+    let ledger_rows = [
+        "UPDATE ledger ",
+        "DELETE FROM ledger ",
+        "INSERT INTO ledger ",
+    ];
+    if statements
+        .iter()
+        .any(|sql| ledger_rows.iter().any(|change| sql.contains(change)))
+    {
+        let expected = format!("ledger BROKEN at seq {seq}: {kind}");
+        assert!(
+            !ok && out.contains(&expected),
+            "{what}: --chain-only, expected `{expected}` in:\n{out}"
+        );
+    } else {
+        assert!(
+            ok && out.contains("tables not compared"),
+            "{what}: --chain-only passes on an intact chain:\n{out}"
+        );
+    }
 }
 
 fn assert_broken(app: &TestApp, seq: i64, kind: &str, what: &str) {
@@ -287,7 +320,96 @@ async fn every_kind_of_tampering_is_detected(backend: Backend) {
             .tamper(&statements.iter().map(String::as_str).collect::<Vec<_>>())
             .await;
         assert_broken(&app, base + n, kind, what);
+        assert_chain_only_agrees(&app, &statements, base + n, kind, what);
     }
+}
+
+/// The chain alone, through the API (`scope=chain`) and the CLI (`--chain-only`, with
+/// anchors): what it compared is said in the report, and the tables are not among it.
+async fn the_chain_alone_is_verified_through_the_api_and_the_cli(backend: Backend) {
+    let (app, base) = app_with_history(backend).await;
+    // Creating the token is audited: one more entry.
+    let admin = app.create_token("admin", "pruefung");
+    let length = app.ledger_length();
+    assert_eq!(length, base + 5);
+    let verify = |query: &'static str| {
+        let request = app
+            .client
+            .get(format!("{}/api/v1/ledger/verify{query}", app.address))
+            .bearer_auth(&admin);
+        async move { request.send().await.unwrap() }
+    };
+    let chain: Value = verify("?scope=chain").await.json().await.unwrap();
+    assert_eq!(chain["ok"], true, "{chain}");
+    assert_eq!(chain["scope"], "chain");
+    assert_eq!(chain["length"], length);
+    assert_eq!(chain["records_checked"], 0, "tables are not read: {chain}");
+    let full: Value = verify("").await.json().await.unwrap();
+    assert_eq!(
+        (&full["scope"], &full["ok"]),
+        (&json!("full"), &json!(true))
+    );
+    assert_eq!(full["records_checked"], 3);
+    assert_eq!(full["head_sha256"], chain["head_sha256"]);
+    let bad = verify("?scope=tables").await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let bad: Value = bad.json().await.unwrap();
+    assert_eq!(bad["error"]["code"], "invalid_field", "{bad}");
+
+    let head = chain["head_sha256"].as_str().unwrap();
+    let (ok, out) = app.verify_with(&["--chain-only", "--expect", &format!("{length}:{head}")]);
+    assert!(
+        ok && out.contains(&format!("ledger OK: {length} entries")),
+        "{out}"
+    );
+    let wrong = format!("{}:{}", base + 2, head);
+    let (ok, out) = app.verify_with(&["--chain-only", "--expect", &wrong]);
+    let expected = format!("ledger BROKEN at seq {}: changed", base + 2);
+    assert!(!ok && out.contains(&expected), "{out}");
+    let (ok, out) = app.verify_with(&["--chain-only", "--json"]);
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(ok);
+    assert_eq!(
+        (&report["scope"], &report["length"]),
+        (&json!("chain"), &json!(length))
+    );
+
+    // An entry appended behind the service's back, hashed and chained as consentd would,
+    // but beyond the recorded head: both readers' ranges reach past the head.
+    use consentd::domain::ledger::{EntryKind, LedgerEntry};
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z")
+        .unwrap()
+        .to_utc();
+    let appended = LedgerEntry::next(
+        length + 1,
+        head,
+        at,
+        EntryKind::Audit,
+        "forged",
+        &"ab".repeat(32),
+    );
+    app.db
+        .tamper(&[&format!(
+            "INSERT INTO ledger (seq, recorded_at, kind, ref_id, payload_sha256, prev_sha256, entry_sha256) \
+             VALUES ({}, '2026-11-27T12:00:00+00:00', 'audit', 'forged', '{}', '{}', '{}')",
+            appended.seq, appended.payload_sha256, appended.prev_sha256, appended.entry_sha256
+        )])
+        .await;
+    let (ok, out) = app.verify_with(&["--chain-only"]);
+    let expected = format!("ledger BROKEN at seq {}: inserted", length + 1);
+    assert!(!ok && out.contains(&expected), "{out}");
+    app.db
+        .tamper(&[&format!("DELETE FROM ledger WHERE seq = {}", length + 1)])
+        .await;
+    assert!(app.verify_with(&["--chain-only"]).0);
+
+    // A head moved behind the service's back is a break of the chain alone too.
+    app.db
+        .tamper(&["UPDATE ledger_head SET seq = seq + 1 WHERE id = 1"])
+        .await;
+    let (ok, out) = app.verify_with(&["--chain-only"]);
+    let expected = format!("ledger BROKEN at seq {}: missing", length + 1);
+    assert!(!ok && out.contains(&expected), "{out}");
 }
 
 /// 100 simultaneous consents form one linear chain: seq 1..=100, no forks, no gaps.
@@ -487,6 +609,7 @@ async fn changes_to_what_retention_sealed_are_each_detected(backend: Backend) {
 }
 
 on_both_backends!(
+    the_chain_alone_is_verified_through_the_api_and_the_cli,
     changes_to_what_retention_sealed_are_each_detected,
     every_kind_of_tampering_is_detected,
     hundred_concurrent_consents_form_one_chain,
