@@ -33,7 +33,7 @@ pub const TOKEN_PREFIX: &str = "cdt_";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
-    #[error("{0}")]
+    #[error(transparent)]
     Invalid(#[from] FieldError),
     #[error("{0}")]
     Conflict(String),

@@ -19,7 +19,7 @@ pub enum ReviewError {
     NotFound(&'static str),
     #[error(transparent)]
     Refused(#[from] Refusal),
-    #[error("{0}")]
+    #[error(transparent)]
     Invalid(#[from] FieldError),
     /// Someone else changed the version meanwhile.
     #[error("the version changed meanwhile; reload and try again")]

@@ -372,6 +372,17 @@ async fn tokens_work_until_revoked_or_expired(backend: Backend) {
         "2020-01-01",
     ]);
     assert!(!out.status.success(), "an expiry in the past is refused");
+
+    // A refused name is said once, naming the field.
+    let out = app.cli(&["token", "create", "--role", "admin", "--name", "Prüfung"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(
+        said.matches("must be 1–100 characters").count(),
+        1,
+        "{said}"
+    );
+    assert!(said.contains("name: must be"), "{said}");
 }
 
 async fn public_endpoints_are_rate_limited_per_client_and_per_collector(backend: Backend) {
