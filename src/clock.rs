@@ -80,12 +80,21 @@ pub fn berlin_day_start(day: NaiveDate) -> Option<DateTime<Utc>> {
 
 /// The one textual form of a time inside hashed payloads and JSON: UTC, microseconds, `Z`.
 pub fn canonical_time(at: DateTime<Utc>) -> String {
-    // Written digit by digit: `verify` formats several times per ledger entry, and chrono's
-    // `format` parses its pattern on every call. Years outside 0–9999 and leap seconds are
-    // rare enough to leave to chrono, which defines the form.
+    match canonical_time_ascii(at) {
+        Some(text) => String::from_utf8(text.to_vec()).expect("ASCII digits"),
+        // Years outside 0–9999 and leap seconds are rare enough to leave to chrono, which
+        // defines the form.
+        None => at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+    }
+}
+
+/// [`canonical_time`] as its 27 ASCII bytes, for years 0–9999 outside leap seconds (`None`
+/// otherwise). Written digit by digit: `verify` formats several times per ledger entry, and
+/// chrono's `format` parses its pattern on every call.
+pub fn canonical_time_ascii(at: DateTime<Utc>) -> Option<[u8; 27]> {
     let (year, nanos) = (at.year(), at.nanosecond());
     if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
-        return at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+        return None;
     }
     let mut text = *b"0000-00-00T00:00:00.000000Z";
     let mut put = |end: usize, digits: usize, mut value: u32| {
@@ -101,7 +110,7 @@ pub fn canonical_time(at: DateTime<Utc>) -> String {
     put(16, 2, at.minute());
     put(19, 2, at.second());
     put(26, 6, nanos / 1000);
-    String::from_utf8(text.to_vec()).expect("ASCII digits")
+    Some(text)
 }
 
 #[cfg(test)]

@@ -352,19 +352,17 @@ fn read_chain_in_parallel(
     let (low, high) = std::thread::scope(|scope| {
         let low = scope.spawn(move || {
             let connection = { first }.0;
-            scan::<EntryRow>(
+            scan::<LedgerEntry>(
                 connection,
                 &format!("ledger WHERE seq <= {middle} ORDER BY seq"),
             )
         });
-        let high = scan::<EntryRow>(second, &format!("ledger WHERE seq > {middle} ORDER BY seq"));
+        let high =
+            scan::<LedgerEntry>(second, &format!("ledger WHERE seq > {middle} ORDER BY seq"));
         (low.join().expect("the other reader does not panic"), high)
     });
-    let entries = low?
-        .into_iter()
-        .chain(high?)
-        .map(LedgerEntry::from)
-        .collect();
+    let mut entries = low?;
+    entries.extend(high?);
     Ok((entries, head))
 }
 
@@ -403,7 +401,7 @@ fn read_in_parallel(
         let second_half = (|| {
             let events = scan::<ConsentEvent>(second, "later_consent_events")?;
             let records = scan::<ConsentRecord>(second, "consent_records")?;
-            let entries = scan::<EntryRow>(second, "ledger ORDER BY seq")?;
+            let entries = scan::<LedgerEntry>(second, "ledger ORDER BY seq")?;
             Ok::<_, ScanError>((events, records, entries))
         })();
         let first_half = first_half.join().expect("the other reader does not panic");
@@ -417,7 +415,7 @@ fn read_in_parallel(
     in_ledger_order(&mut events);
     records.sort_unstable_by_key(|r| r.ledger_seq);
     Ok(Snapshot {
-        entries: entries.into_iter().map(LedgerEntry::from).collect(),
+        entries,
         head,
         records,
         events,
@@ -463,7 +461,8 @@ scan_fields!(FirstEvents {
 });
 scan_fields!(LedgerHead { seq, entry_sha256 });
 scan_fields!(NoticeText { sha256, markdown });
-scan_fields!(EntryRow {
+// Read straight into the domain's entry: no second copy of a million rows.
+scan_fields!(LedgerEntry {
     seq,
     recorded_at,
     kind,
