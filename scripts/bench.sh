@@ -131,11 +131,16 @@ $(cat "$out/postgres_alone.md")
 ## Ledger verification (\`benches/ledger_verify.rs\`)
 
 $verify_n consents recorded through the service, then the snapshot read and checked by
-\`consentd::verify::check\` (chain, payload hashes, subject digests, events, head), and the
-chain alone (\`verify_chain\`). **Ceiling**: raw SHA-256 on one core over exactly the bytes the
-check hashes (entries, payload JSON, subject digest inputs, notice texts), and over the chain's
-bytes alone for the chain-only row; median of three runs. Issue 7's goal: ≥ 1,000,000
-entries/s on SQLite.
+\`consentd::verify::check\` (chain, payload hashes, subject digests, events, head): what
+\`consentd verify\` does. Then the chain alone: \`verify_chain\` on one thread over the snapshot's
+entries, and what \`consentd verify --chain-only\` does (\`store::ledger::chain\` reads the
+entries and the head over two connections, \`verify::check_chain\` checks them on every core).
+**Ceiling**: raw SHA-256 on one core over exactly the bytes the check hashes (entries, payload
+JSON, subject digest inputs, notice texts), and over the chain's bytes alone for the
+chain-only rows; median of three runs. Issue 7's goal, ≥ 1,000,000 entries/s on SQLite, is
+read here against the \`verify --chain-only\` read + check row: the full check also hashes
+the payloads it recomputes from the tables, about 2 KB per entry, ten times the chain's
+bytes, so its own ceiling on one core is below the goal (benches/NOTES.md).
 
 \`\`\`sh
 cargo bench --bench ledger_verify -- $verify_n            # add \`postgres\` for PostgreSQL
