@@ -802,8 +802,9 @@ async fn verify(
     let db = Db::connect(&settings.database_url).await?;
     let unreadable = "cannot read the ledger (is the database migrated? run `consentd migrate`)";
     let report = if chain_only {
-        let (entries, head) = store::ledger::chain(&db).await.context(unreadable)?;
-        consentd::verify::check_chain(&entries, (head.0, &head.1), anchors)
+        consentd::verify::chain_only(&db, anchors)
+            .await
+            .context(unreadable)?
     } else {
         let snapshot = store::ledger::snapshot(&db).await.context(unreadable)?;
         consentd::verify::check_with_anchors(&snapshot, anchors)

@@ -8,9 +8,10 @@ use serde::Serialize;
 
 use crate::domain::consent::{PersonalData, Subject};
 use crate::domain::ledger::{
-    ChainBreak, EntryKind, ErasurePayload, EventsPayload, LedgerEntry, Seal, payload_hash,
-    verify_chain, verify_chain_parallel,
+    ChainBreak, ChainStretch, EntryKind, ErasurePayload, EventsPayload, LedgerEntry, Seal,
+    payload_hash, verify_chain, verify_chain_parallel,
 };
+use crate::store::Db;
 use crate::store::audit::AuditEvent;
 use crate::store::consents::{ConsentEvent, ConsentRecord, StoredSubject, event_payloads};
 use crate::store::ledger::Snapshot;
@@ -90,16 +91,36 @@ pub fn check_with_anchors(snapshot: &Snapshot, anchors: &[Anchor]) -> Report {
     with_anchors(check(snapshot), &snapshot.entries, anchors)
 }
 
-/// The chain alone ([`Scope::Chain`]), on every core, plus anchors: what the ledger itself
-/// proves, without reading the tables it covers.
+/// `consentd verify --chain-only` ([`Scope::Chain`]): the ledger walked as it is read where
+/// it can be (SQLite, no anchors), in constant memory; otherwise, or when the walk finds
+/// anything amiss, the entries loaded and checked by [`check_chain`], which names the break.
+pub async fn chain_only(db: &Db, anchors: &[Anchor]) -> sqlx::Result<Report> {
+    if anchors.is_empty()
+        && let Some((stretches, head)) = crate::store::ledger::walk_chain(db).await?
+        && let Some(summary) = ChainStretch::join(&stretches, (head.0, &head.1))
+    {
+        return Ok(chain_report(
+            summary.length,
+            summary.head_sha256,
+            Vec::new(),
+        ));
+    }
+    let (entries, head) = crate::store::ledger::chain(db).await?;
+    Ok(check_chain(&entries, (head.0, &head.1), anchors))
+}
+
+/// The chain alone ([`Scope::Chain`]) over loaded entries, on every core, plus anchors.
 pub fn check_chain(entries: &[LedgerEntry], head: (i64, &str), anchors: &[Anchor]) -> Report {
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let (length, head_sha256, problems) = match verify_chain_parallel(entries, Some(head), threads)
-    {
-        Ok(summary) => (summary.length, summary.head_sha256, Vec::new()),
-        Err(broken) => (head.0, head.1.to_owned(), vec![problem(broken)]),
+    let report = match verify_chain_parallel(entries, Some(head), threads) {
+        Ok(summary) => chain_report(summary.length, summary.head_sha256, Vec::new()),
+        Err(broken) => chain_report(head.0, head.1.to_owned(), vec![problem(broken)]),
     };
-    let report = Report {
+    with_anchors(report, entries, anchors)
+}
+
+fn chain_report(length: i64, head_sha256: String, problems: Vec<Problem>) -> Report {
+    Report {
         ok: problems.is_empty(),
         scope: Scope::Chain,
         length,
@@ -110,8 +131,7 @@ pub fn check_chain(entries: &[LedgerEntry], head: (i64, &str), anchors: &[Anchor
         subjects_erased: 0,
         entries_sealed: 0,
         problems,
-    };
-    with_anchors(report, entries, anchors)
+    }
 }
 
 fn problem(broken: ChainBreak) -> Problem {

@@ -93,6 +93,48 @@ impl LedgerEntry {
 
     /// The bytes that are chained: fixed field order, one per line, no personal data.
     pub fn canonical_bytes(&self) -> Vec<u8> {
+        self.view().canonical_bytes()
+    }
+
+    /// `SHA-256(prev ‖ canonical bytes)`, with `prev` as its 32 raw bytes.
+    pub fn compute_hash(&self, prev_sha256: &str) -> String {
+        lowercase_hex(&self.view().digest_after(prev_sha256))
+    }
+
+    pub fn view(&self) -> EntryView<'_> {
+        EntryView {
+            seq: self.seq,
+            recorded_at: self.recorded_at,
+            kind: &self.kind,
+            ref_id: &self.ref_id,
+            payload_sha256: &self.payload_sha256,
+            prev_sha256: &self.prev_sha256,
+            entry_sha256: &self.entry_sha256,
+        }
+    }
+
+    /// True when the entry's own fields still produce its stored hash.
+    pub fn is_intact(&self) -> bool {
+        self.compute_hash(&self.prev_sha256) == self.entry_sha256
+    }
+}
+
+/// An entry's fields borrowed from wherever they lie: a [`LedgerEntry`], or a row being read
+/// (`verify --chain-only` hashes rows as they stream past, without keeping them).
+#[derive(Clone, Copy, Debug)]
+pub struct EntryView<'a> {
+    pub seq: i64,
+    pub recorded_at: DateTime<Utc>,
+    pub kind: &'a str,
+    pub ref_id: &'a str,
+    pub payload_sha256: &'a str,
+    pub prev_sha256: &'a str,
+    pub entry_sha256: &'a str,
+}
+
+impl EntryView<'_> {
+    /// [`LedgerEntry::canonical_bytes`].
+    pub fn canonical_bytes(&self) -> Vec<u8> {
         // Piece by piece rather than through `format!`: the chain check does this for every
         // entry, and the formatting machinery was a third of its time.
         let mut out = Vec::with_capacity(48 + self.kind.len() + self.ref_id.len() + 64);
@@ -103,7 +145,7 @@ impl LedgerEntry {
             Some(ascii) => out.extend_from_slice(&ascii),
             None => out.extend_from_slice(canonical_time(self.recorded_at).as_bytes()),
         }
-        for field in [&self.kind, &self.ref_id, &self.payload_sha256] {
+        for field in [self.kind, self.ref_id, self.payload_sha256] {
             out.push(b'\n');
             out.extend_from_slice(field.as_bytes());
         }
@@ -111,37 +153,99 @@ impl LedgerEntry {
         out
     }
 
-    /// `SHA-256(prev ‖ canonical bytes)`, with `prev` as its 32 raw bytes.
-    pub fn compute_hash(&self, prev_sha256: &str) -> String {
-        lowercase_hex(&self.digest_after(prev_sha256))
+    /// The stored hash as bytes, if it is the lowercase hex that [`LedgerEntry::compute_hash`]
+    /// writes (any other text never equals a computed hash).
+    fn stored_digest(&self) -> Option<[u8; 32]> {
+        let mut stored = [0u8; 32];
+        let lowercase = !self.entry_sha256.bytes().any(|b| b.is_ascii_uppercase());
+        (lowercase && hex::decode_to_slice(self.entry_sha256, &mut stored).is_ok())
+            .then_some(stored)
     }
 
-    /// Whether [`Self::compute_hash`] gives the stored hash, compared as bytes rather than
-    /// written out as text first.
+    /// Whether [`LedgerEntry::compute_hash`] gives the stored hash, compared as bytes rather
+    /// than written out as text first.
     fn hashes_to_stored(&self, prev_sha256: &str) -> bool {
-        let mut stored = [0u8; 32];
-        // `compute_hash` writes lowercase hex: any other stored text never equals it.
-        hex::decode_to_slice(&self.entry_sha256, &mut stored).is_ok()
-            && !self.entry_sha256.bytes().any(|b| b.is_ascii_uppercase())
-            && self.digest_after(prev_sha256) == stored
+        self.stored_digest() == Some(self.digest_after(prev_sha256))
     }
 
     fn digest_after(&self, prev_sha256: &str) -> [u8; 32] {
-        let mut hasher = Sha256::new();
         // On the stack when well-formed; otherwise whatever bytes `hex::decode` makes of it
         // (none if it is not hex), as before.
         let mut prev = [0u8; 32];
         match hex::decode_to_slice(prev_sha256, &mut prev) {
-            Ok(()) => hasher.update(prev),
-            Err(_) => hasher.update(hex::decode(prev_sha256).unwrap_or_default()),
+            Ok(()) => self.digest_after_bytes(&prev),
+            Err(_) => self.digest_after_bytes(&hex::decode(prev_sha256).unwrap_or_default()),
         }
+    }
+
+    fn digest_after_bytes(&self, prev: &[u8]) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        hasher.update(prev);
         hasher.update(self.canonical_bytes());
         hasher.finalize().into()
     }
+}
 
-    /// True when the entry's own fields still produce its stored hash.
-    pub fn is_intact(&self) -> bool {
-        self.compute_hash(&self.prev_sha256) == self.entry_sha256
+/// Consecutive entries checked as they stream past, keeping only the last hash: what
+/// `verify --chain-only` does with each reader's part of the ledger, in constant memory.
+/// [`ChainStretch::join`] then says whether the parts make one intact chain; when they do
+/// not, [`verify_chain`] over the loaded entries names the break.
+#[derive(Debug, Default)]
+pub struct ChainStretch {
+    /// The first entry's number and the predecessor hash it names.
+    first: Option<(i64, [u8; 32])>,
+    /// The last entry's number and hash.
+    last: Option<(i64, [u8; 32])>,
+    broken: bool,
+}
+
+impl ChainStretch {
+    /// Takes the next entry: it must follow the last one (its number, and a hash made from
+    /// the last one's hash), or, as the first, hash correctly from the predecessor it names.
+    pub fn push(&mut self, entry: EntryView<'_>) {
+        if self.broken {
+            return;
+        }
+        let Some(stored) = entry.stored_digest() else {
+            self.broken = true;
+            return;
+        };
+        let follows = match self.last {
+            Some((seq, hash)) => entry.seq == seq + 1 && entry.digest_after_bytes(&hash) == stored,
+            None => {
+                let mut named = [0u8; 32];
+                let lowercase = !entry.prev_sha256.bytes().any(|b| b.is_ascii_uppercase());
+                let named_ok =
+                    lowercase && hex::decode_to_slice(entry.prev_sha256, &mut named).is_ok();
+                self.first = Some((entry.seq, named));
+                named_ok && entry.digest_after_bytes(&named) == stored
+            }
+        };
+        self.broken = !follows;
+        self.last = Some((entry.seq, stored));
+    }
+
+    /// The summary [`verify_chain`] would give for `stretches` one after another, when they
+    /// make one intact chain from the genesis to `head`; `None` when anything does not hold.
+    pub fn join(stretches: &[ChainStretch], head: (i64, &str)) -> Option<ChainSummary> {
+        let mut last = (0, [0u8; 32]); // the genesis
+        for stretch in stretches {
+            if stretch.broken {
+                return None;
+            }
+            let (Some(first), Some(end)) = (stretch.first, stretch.last) else {
+                continue; // an empty part
+            };
+            if first != (last.0 + 1, last.1) {
+                return None;
+            }
+            last = end;
+        }
+        let head_sha256 = lowercase_hex(&last.1);
+        (head == (last.0, head_sha256.as_str())).then_some(ChainSummary {
+            length: last.0,
+            head_sha256,
+        })
     }
 }
 
@@ -465,7 +569,7 @@ pub fn verify_chain_parallel(
         let prev = i
             .checked_sub(1)
             .map_or(GENESIS, |p| &entries[p].entry_sha256);
-        entry.seq == i as i64 + 1 && entry.hashes_to_stored(prev)
+        entry.seq == i as i64 + 1 && entry.view().hashes_to_stored(prev)
     };
     let chunk_len = entries.len().div_ceil(threads.max(1)).max(1);
     let every_entry_holds = std::thread::scope(|scope| {
@@ -811,6 +915,64 @@ mod tests {
         );
     }
 
+    /// One of six single changes to entry `i` of chain `c`, chosen by `how` (modulo 6).
+    fn change_one_entry(c: &mut Vec<LedgerEntry>, i: usize, how: usize) {
+        match how % 6 {
+            0 => c[i].payload_sha256 = sha256_hex(b"changed"),
+            1 => {
+                c.remove(i);
+            }
+            2 if i + 1 < c.len() => c.swap(i, i + 1),
+            2 => c.swap(i - 1, i),
+            3 => c[i].prev_sha256 = sha256_hex(b"elsewhere"),
+            4 => c[i].seq += 1,
+            _ => c[i].entry_sha256 = c[i].entry_sha256.to_ascii_uppercase(),
+        }
+    }
+
+    /// Stretches streamed past: wherever the chain is cut into parts (empty ones too), an
+    /// intact chain joins to `verify_chain`'s summary, and a changed one never joins to a
+    /// summary `verify_chain` would not give.
+    #[test]
+    fn chain_stretches_join_only_where_the_chain_holds() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let original = chain(30);
+        let head = (30, original[29].entry_sha256.as_str());
+        let stretches = |c: &[LedgerEntry], rng: &mut rand::rngs::StdRng| {
+            let mut cuts: Vec<usize> = (0..rng.random_range(0..4))
+                .map(|_| rng.random_range(0..=c.len()))
+                .collect();
+            cuts.extend([0, c.len()]);
+            cuts.sort();
+            cuts.windows(2)
+                .map(|w| {
+                    let mut stretch = ChainStretch::default();
+                    c[w[0]..w[1]].iter().for_each(|e| stretch.push(e.view()));
+                    stretch
+                })
+                .collect::<Vec<_>>()
+        };
+        for _ in 0..50 {
+            let joined = ChainStretch::join(&stretches(&original, &mut rng), head);
+            assert_eq!(Ok(joined.unwrap()), verify_chain(&original, Some(head)));
+        }
+        let mut caught = 0;
+        for round in 0..400 {
+            let mut c = original.clone();
+            let i = rng.random_range(0..c.len());
+            change_one_entry(&mut c, i, round);
+            let sequential = verify_chain(&c, Some(head));
+            match ChainStretch::join(&stretches(&c, &mut rng), head) {
+                Some(summary) => assert_eq!(Ok(summary), sequential, "round {round}"),
+                None => caught += 1,
+            }
+        }
+        assert!(caught >= 300, "{caught} of 400 changes refused");
+        assert!(ChainStretch::join(&[], (0, GENESIS)).is_some());
+        assert!(ChainStretch::join(&[], (1, GENESIS)).is_none());
+    }
+
     /// Random single changes to a chain: the parallel check answers exactly as the
     /// sequential one, on every number of threads.
     #[test]
@@ -823,17 +985,9 @@ mod tests {
             let i = rng.random_range(0..c.len());
             let mut head = Some((40, original[39].entry_sha256.clone()));
             match round % 8 {
-                0 => c[i].payload_sha256 = sha256_hex(b"changed"),
-                1 => {
-                    c.remove(i);
-                }
-                2 if i + 1 < c.len() => c.swap(i, i + 1),
-                3 => c[i].prev_sha256 = sha256_hex(b"elsewhere"),
-                4 => c[i].seq += 1,
-                5 => head = Some((rng.random_range(0..42), original[i].entry_sha256.clone())),
-                6 => head = None,
-                7 => c[i].entry_sha256 = c[i].entry_sha256.to_ascii_uppercase(),
-                _ => {}
+                6 => head = Some((rng.random_range(0..42), original[i].entry_sha256.clone())),
+                7 => head = None,
+                how => change_one_entry(&mut c, i, how),
             }
             let head = head.as_ref().map(|(seq, sha)| (*seq, sha.as_str()));
             for threads in 1..=5 {

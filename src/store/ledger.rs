@@ -14,10 +14,10 @@ use super::consents::{
 };
 use super::retention::DeletionLogEntry;
 use super::sqlite_direct::{Direct, blocking};
-use super::sqlite_scan::{ScanError, scan, scan_fields, unless_not_plain};
+use super::sqlite_scan::{Column, Scan, ScanError, scan, scan_fields, unless_not_plain};
 use super::subjects::Rectification;
 use super::{Db, with_db};
-use crate::domain::ledger::LedgerEntry;
+use crate::domain::ledger::{ChainStretch, EntryView, LedgerEntry};
 
 /// Locks the head in transaction `$tx`; evaluates to `(next_seq, prev_sha256)`.
 macro_rules! lock_head {
@@ -291,6 +291,51 @@ macro_rules! chain_in {
     }};
 }
 use chain_in;
+
+/// The ledger walked as it is read, never held: each of two connections streams half of
+/// the entries through a [`ChainStretch`]; with the head both began at. SQLite only (`None`
+/// on PostgreSQL, or when a value needs sqlx's decoding: then read [`chain`]).
+pub async fn walk_chain(db: &Db) -> sqlx::Result<Option<(Vec<ChainStretch>, (i64, String))>> {
+    let Db::Sqlite(pool) = db else {
+        return Ok(None);
+    };
+    with_two_readers(pool, |first, second, head| {
+        let middle = head.0 / 2;
+        let first = SendDirect(first);
+        let (low, high) = std::thread::scope(|scope| {
+            let low = scope.spawn(move || walk({ first }.0, &format!("seq <= {middle}")));
+            let high = walk(second, &format!("seq > {middle}"));
+            (low.join().expect("the other reader does not panic"), high)
+        });
+        Ok((vec![low?, high?], head))
+    })
+    .await
+}
+
+/// The entries `WHERE {range}` in order, each hashed as its row is stepped.
+fn walk(connection: &Direct<'_>, range: &str) -> Result<ChainStretch, ScanError> {
+    let sql = format!(
+        "SELECT {} FROM ledger WHERE {range} ORDER BY seq",
+        LedgerEntry::COLUMNS
+    );
+    let mut statement = connection.prepare(&sql)?;
+    let mut stretch = ChainStretch::default();
+    while let Some(row) = statement.next_row()? {
+        let view = (|| {
+            Some(EntryView {
+                seq: row.integer(0)?,
+                recorded_at: Column::read(&row, 1)?,
+                kind: row.text(2)?,
+                ref_id: row.text(3)?,
+                payload_sha256: row.text(4)?,
+                prev_sha256: row.text(5)?,
+                entry_sha256: row.text(6)?,
+            })
+        })();
+        stretch.push(view.ok_or(ScanError::NotPlain)?);
+    }
+    Ok(stretch)
+}
 
 /// Runs `read` on two connections of their own whose read transactions see the same
 /// moment, with the head both began at; `None` when a value needs sqlx's decoding.
