@@ -133,12 +133,14 @@ $(cat "$out/postgres_alone.md")
 $verify_n consents recorded through the service, then the snapshot read and checked by
 \`consentd::verify::check\` (chain, payload hashes, subject digests, events, head): what
 \`consentd verify\` does. Then the chain alone: \`verify_chain\` on one thread over the snapshot's
-entries, and what \`consentd verify --chain-only\` does (\`store::ledger::chain\` reads the
-entries and the head over two connections, \`verify::check_chain\` checks them on every core).
+entries; \`consentd verify --chain-only\` (\`verify::chain_only\`: on SQLite two readers hash
+the entries as they step them, on PostgreSQL one stream; nothing kept); and the same from
+loaded entries, its way when anchors are given or the walk finds a break
+(\`store::ledger::chain\` reads them, \`verify::check_chain\` checks them on every core).
 **Ceiling**: raw SHA-256 on one core over exactly the bytes the check hashes (entries, payload
 JSON, subject digest inputs, notice texts), and over the chain's bytes alone for the
 chain-only rows; median of three runs. Issue 7's goal, ≥ 1,000,000 entries/s on SQLite, is
-read here against the \`verify --chain-only\` read + check row: the full check also hashes
+read here against the \`verify --chain-only\` row: the full check also hashes
 the payloads it recomputes from the tables, about 2 KB per entry, ten times the chain's
 bytes, so its own ceiling on one core is below the goal (benches/NOTES.md).
 

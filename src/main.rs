@@ -35,7 +35,8 @@ enum Command {
     Serve(ServeSettings),
     /// Apply database migrations and exit.
     Migrate,
-    /// Recompute the ledger and check the tables against it. Exit 0 if intact, 1 if not.
+    /// Recompute the ledger and check the tables against it (with --chain-only, the ledger
+    /// alone). Exit 0 if intact, 1 if not.
     Verify {
         /// Print the report as JSON.
         #[arg(long)]

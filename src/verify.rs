@@ -1,5 +1,5 @@
 //! `consentd verify`: recompute the chain, then check that what the tables hold now still
-//! matches the payload hashes the ledger carries.
+//! matches the payload hashes the ledger carries; with `--chain-only`, the chain alone.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -91,9 +91,9 @@ pub fn check_with_anchors(snapshot: &Snapshot, anchors: &[Anchor]) -> Report {
     with_anchors(check(snapshot), &snapshot.entries, anchors)
 }
 
-/// `consentd verify --chain-only` ([`Scope::Chain`]): the ledger walked as it is read where
-/// it can be (SQLite, no anchors), in constant memory; otherwise, or when the walk finds
-/// anything amiss, the entries loaded and checked by [`check_chain`], which names the break.
+/// `consentd verify --chain-only` ([`Scope::Chain`]): the ledger walked as it is read, in
+/// constant memory; with anchors, or when the walk finds anything amiss, the entries loaded
+/// and checked by [`check_chain`], which names the break.
 pub async fn chain_only(db: &Db, anchors: &[Anchor]) -> sqlx::Result<Report> {
     if anchors.is_empty()
         && let Some((stretches, head)) = crate::store::ledger::walk_chain(db).await?

@@ -211,7 +211,9 @@ impl ChainStretch {
             return;
         };
         let follows = match self.last {
-            Some((seq, hash)) => entry.seq == seq + 1 && entry.digest_after_bytes(&hash) == stored,
+            Some((seq, hash)) => {
+                seq.checked_add(1) == Some(entry.seq) && entry.digest_after_bytes(&hash) == stored
+            }
             None => {
                 let mut named = [0u8; 32];
                 let lowercase = !entry.prev_sha256.bytes().any(|b| b.is_ascii_uppercase());
@@ -228,7 +230,7 @@ impl ChainStretch {
     /// The summary [`verify_chain`] would give for `stretches` one after another, when they
     /// make one intact chain from the genesis to `head`; `None` when anything does not hold.
     pub fn join(stretches: &[ChainStretch], head: (i64, &str)) -> Option<ChainSummary> {
-        let mut last = (0, [0u8; 32]); // the genesis
+        let mut last: (i64, [u8; 32]) = (0, [0; 32]); // the genesis
         for stretch in stretches {
             if stretch.broken {
                 return None;
@@ -236,7 +238,7 @@ impl ChainStretch {
             let (Some(first), Some(end)) = (stretch.first, stretch.last) else {
                 continue; // an empty part
             };
-            if first != (last.0 + 1, last.1) {
+            if (Some(first.0), first.1) != (last.0.checked_add(1), last.1) {
                 return None;
             }
             last = end;

@@ -292,24 +292,51 @@ macro_rules! chain_in {
 }
 use chain_in;
 
-/// The ledger walked as it is read, never held: each of two connections streams half of
-/// the entries through a [`ChainStretch`]; with the head both began at. SQLite only (`None`
-/// on PostgreSQL, or when a value needs sqlx's decoding: then read [`chain`]).
+/// The ledger walked as it is read, never held: on SQLite each of two connections streams
+/// half of the entries through a [`ChainStretch`], on PostgreSQL one stream does all; with
+/// the head read at the same moment. `None` when a value needs sqlx's decoding on SQLite
+/// (then read [`chain`]).
 pub async fn walk_chain(db: &Db) -> sqlx::Result<Option<(Vec<ChainStretch>, (i64, String))>> {
-    let Db::Sqlite(pool) = db else {
-        return Ok(None);
-    };
-    with_two_readers(pool, |first, second, head| {
-        let middle = head.0 / 2;
-        let first = SendDirect(first);
-        let (low, high) = std::thread::scope(|scope| {
-            let low = scope.spawn(move || walk({ first }.0, &format!("seq <= {middle}")));
-            let high = walk(second, &format!("seq > {middle}"));
-            (low.join().expect("the other reader does not panic"), high)
-        });
-        Ok((vec![low?, high?], head))
-    })
-    .await
+    match db {
+        Db::Sqlite(pool) => {
+            with_two_readers(pool, |first, second, head| {
+                let (low, high) = by_halves(first, second, head.0, walk)?;
+                Ok((vec![low, high], head))
+            })
+            .await
+        }
+        Db::Postgres(pool) => walk_postgres(pool).await.map(Some),
+    }
+}
+
+/// [`walk_chain`] on PostgreSQL: the rows streamed from the server in one snapshot, each
+/// hashed as it arrives.
+async fn walk_postgres(pool: &sqlx::PgPool) -> sqlx::Result<(Vec<ChainStretch>, (i64, String))> {
+    use futures::TryStreamExt;
+    use sqlx::Row;
+    let mut tx = begin_snapshot!(pool, true);
+    let head: (i64, String) =
+        sqlx::query_as("SELECT seq, entry_sha256 FROM ledger_head WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
+    let mut stretch = ChainStretch::default();
+    {
+        let sql = concat!("SELECT ", entry_columns!(), " FROM ledger ORDER BY seq");
+        let mut rows = sqlx::query(sql).fetch(&mut *tx);
+        while let Some(row) = rows.try_next().await? {
+            stretch.push(EntryView {
+                seq: row.try_get(0)?,
+                recorded_at: row.try_get(1)?,
+                kind: row.try_get(2)?,
+                ref_id: row.try_get(3)?,
+                payload_sha256: row.try_get(4)?,
+                prev_sha256: row.try_get(5)?,
+                entry_sha256: row.try_get(6)?,
+            });
+        }
+    }
+    tx.commit().await?;
+    Ok((vec![stretch], head))
 }
 
 /// The entries `WHERE {range}` in order, each hashed as its row is stepped.
@@ -385,30 +412,37 @@ async fn with_two_readers<T>(
     unless_not_plain(scanned)
 }
 
-/// The entries up to half the head's number on one thread, the rest on this one: the two
-/// ranges cover every number, so rows beyond the head are read too (and reported).
 fn read_chain_in_parallel(
     first: &Direct<'_>,
     second: &Direct<'_>,
     head: (i64, String),
 ) -> Result<(Vec<LedgerEntry>, (i64, String)), ScanError> {
-    let middle = head.0 / 2;
+    let (mut entries, high) = by_halves(first, second, head.0, |connection, range| {
+        scan::<LedgerEntry>(connection, &format!("ledger WHERE {range} ORDER BY seq"))
+    })?;
+    entries.extend(high);
+    Ok((entries, head))
+}
+
+/// `read` of the ledger's numbers up to half of `head_seq` on `first`, on another thread,
+/// and of the rest on `second`, on this one: `(low, high)`. The two ranges (`read`'s second
+/// argument, an SQL condition on `seq`) cover every number, so rows beyond the head are read
+/// too, and reported.
+fn by_halves<T: Send>(
+    first: &Direct<'_>,
+    second: &Direct<'_>,
+    head_seq: i64,
+    read: impl Fn(&Direct<'_>, &str) -> Result<T, ScanError> + Sync,
+) -> Result<(T, T), ScanError> {
+    let middle = head_seq / 2;
     let first = SendDirect(first);
+    let read = &read;
     let (low, high) = std::thread::scope(|scope| {
-        let low = scope.spawn(move || {
-            let connection = { first }.0;
-            scan::<LedgerEntry>(
-                connection,
-                &format!("ledger WHERE seq <= {middle} ORDER BY seq"),
-            )
-        });
-        let high =
-            scan::<LedgerEntry>(second, &format!("ledger WHERE seq > {middle} ORDER BY seq"));
+        let low = scope.spawn(move || read({ first }.0, &format!("seq <= {middle}")));
+        let high = read(second, &format!("seq > {middle}"));
         (low.join().expect("the other reader does not panic"), high)
     });
-    let mut entries = low?;
-    entries.extend(high?);
-    Ok((entries, head))
+    Ok((low?, high?))
 }
 
 /// A read transaction whose snapshot is fixed now (SQLite takes it at the first read: the
