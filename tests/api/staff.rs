@@ -834,7 +834,63 @@ async fn dashboard_lists_the_newest_consents_and_withdrawals(backend: Backend) {
     assert_eq!(consents.matches("/api/v1/consents/").count(), 10);
 }
 
+/// The overview checks the chain on every visit and links to the ledger page, which also
+/// compares the tables: a changed ledger row shows on both, a changed consent row only there.
+async fn dashboard_checks_the_chain_and_the_ledger_page_the_tables(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.add_workshop("koeln-2026", OM_NOTICE);
+    app.add_user("admin@example.org", "admin");
+    let admin = app.login("admin@example.org").await;
+    let created = app.record_consent("koeln-2026", "kette@example.org").await;
+    let seq = created["ledger_seq"].as_i64().unwrap();
+    let overview = || async {
+        staff_get(&app, "/staff", &admin)
+            .await
+            .text()
+            .await
+            .unwrap()
+    };
+    let ledger_page = || async {
+        staff_get(&app, "/staff/ledger", &admin)
+            .await
+            .text()
+            .await
+            .unwrap()
+    };
+    let length = app.ledger_length();
+    let html = overview().await;
+    assert!(
+        html.contains(&format!("Kette unverändert: {length} Einträge")),
+        "{html}"
+    );
+    assert!(html.contains("href=\"/staff/ledger\""));
+    assert!(ledger_page().await.contains("Der Ledger ist unverändert."));
+
+    // Only the record: the chain holds, the tables do not.
+    app.db
+        .tamper(&[&format!(
+            "UPDATE consent_records SET notice_version = 1 WHERE ledger_seq = {seq}"
+        )])
+        .await;
+    assert!(overview().await.contains("Kette unverändert"));
+    assert!(
+        ledger_page()
+            .await
+            .contains("Der Ledger oder die Tabellen wurden verändert.")
+    );
+
+    // The ledger row itself: the overview says so.
+    app.db
+        .tamper(&[&format!(
+            "UPDATE ledger SET kind = 'audit' WHERE seq = {seq}"
+        )])
+        .await;
+    let html = overview().await;
+    assert!(html.contains("VERÄNDERT: 1 Befunde"), "{html}");
+}
+
 on_both_backends!(
+    dashboard_checks_the_chain_and_the_ledger_page_the_tables,
     dashboard_lists_the_newest_consents_and_withdrawals,
     tls_deployments_get_secure_cookies_and_hsts,
     admins_create_and_revoke_tokens_in_the_web_area,
