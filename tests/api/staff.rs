@@ -843,20 +843,11 @@ async fn dashboard_checks_the_chain_and_the_ledger_page_the_tables(backend: Back
     let admin = app.login("admin@example.org").await;
     let created = app.record_consent("koeln-2026", "kette@example.org").await;
     let seq = created["ledger_seq"].as_i64().unwrap();
-    let overview = || async {
-        staff_get(&app, "/staff", &admin)
-            .await
-            .text()
-            .await
-            .unwrap()
+    let page = |path: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move { staff_get(app, path, admin).await.text().await.unwrap() }
     };
-    let ledger_page = || async {
-        staff_get(&app, "/staff/ledger", &admin)
-            .await
-            .text()
-            .await
-            .unwrap()
-    };
+    let (overview, ledger_page) = (|| page("/staff"), || page("/staff/ledger"));
     let length = app.ledger_length();
     let html = overview().await;
     assert!(
