@@ -162,12 +162,6 @@ impl EntryView<'_> {
             .then_some(stored)
     }
 
-    /// Whether [`LedgerEntry::compute_hash`] gives the stored hash, compared as bytes rather
-    /// than written out as text first.
-    fn hashes_to_stored(&self, prev_sha256: &str) -> bool {
-        self.stored_digest() == Some(self.digest_after(prev_sha256))
-    }
-
     fn digest_after(&self, prev_sha256: &str) -> [u8; 32] {
         // On the stack when well-formed; otherwise whatever bytes `hex::decode` makes of it
         // (none if it is not hex), as before.
@@ -230,6 +224,11 @@ impl ChainStretch {
     /// The summary [`verify_chain`] would give for `stretches` one after another, when they
     /// make one intact chain from the genesis to `head`; `None` when anything does not hold.
     pub fn join(stretches: &[ChainStretch], head: (i64, &str)) -> Option<ChainSummary> {
+        Self::join_to(stretches, Some(head))
+    }
+
+    /// [`Self::join`]; without a head, to wherever the stretches end.
+    fn join_to(stretches: &[ChainStretch], head: Option<(i64, &str)>) -> Option<ChainSummary> {
         let mut last: (i64, [u8; 32]) = (0, [0; 32]); // the genesis
         for stretch in stretches {
             if stretch.broken {
@@ -244,10 +243,11 @@ impl ChainStretch {
             last = end;
         }
         let head_sha256 = lowercase_hex(&last.1);
-        (head == (last.0, head_sha256.as_str())).then_some(ChainSummary {
-            length: last.0,
-            head_sha256,
-        })
+        head.is_none_or(|head| head == (last.0, head_sha256.as_str()))
+            .then_some(ChainSummary {
+                length: last.0,
+                head_sha256,
+            })
     }
 }
 
@@ -557,47 +557,35 @@ pub fn verify_chain(
     }
 }
 
-/// [`verify_chain`] on `threads` threads. Every entry's hash is recomputed from its
-/// predecessor's stored hash, in contiguous chunks at once: when every entry, its number
-/// and the head hold, that is `verify_chain`'s whole answer. Otherwise `verify_chain` runs
-/// to name the first break exactly as it always does (a broken chain is the rare case).
+/// [`verify_chain`] on `threads` threads: the entries in contiguous chunks, each streamed
+/// through a [`ChainStretch`] at once, then joined. When they make one intact chain to the
+/// head, that is `verify_chain`'s whole answer; otherwise `verify_chain` runs to name the
+/// first break exactly as it always does (a broken chain is the rare case).
 pub fn verify_chain_parallel(
     entries: &[LedgerEntry],
     head: Option<(i64, &str)>,
     threads: usize,
 ) -> Result<ChainSummary, ChainBreak> {
-    let holds = |i: usize| {
-        let entry = &entries[i];
-        let prev = i
-            .checked_sub(1)
-            .map_or(GENESIS, |p| &entries[p].entry_sha256);
-        entry.seq == i as i64 + 1 && entry.view().hashes_to_stored(prev)
-    };
     let chunk_len = entries.len().div_ceil(threads.max(1)).max(1);
-    let every_entry_holds = std::thread::scope(|scope| {
-        let chunks: Vec<_> = (0..entries.len())
-            .step_by(chunk_len)
-            .map(|start| {
-                let end = (start + chunk_len).min(entries.len());
-                scope.spawn(move || (start..end).all(holds))
+    let stretches: Vec<ChainStretch> = std::thread::scope(|scope| {
+        let chunks: Vec<_> = entries
+            .chunks(chunk_len)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    let mut stretch = ChainStretch::default();
+                    chunk.iter().for_each(|e| stretch.push(e.view()));
+                    stretch
+                })
             })
             .collect();
-        // Every thread is joined (no short cut), so a panic in one is not lost.
         chunks
             .into_iter()
             .map(|chunk| chunk.join().expect("the chain check does not panic"))
-            .fold(true, |all, this| all && this)
+            .collect()
     });
-    let last = entries
-        .last()
-        .map_or((0, GENESIS), |e| (e.seq, e.entry_sha256.as_str()));
-    if every_entry_holds && head.is_none_or(|head| head == last) {
-        Ok(ChainSummary {
-            length: last.0,
-            head_sha256: last.1.to_owned(),
-        })
-    } else {
-        verify_chain(entries, head)
+    match ChainStretch::join_to(&stretches, head) {
+        Some(summary) => Ok(summary),
+        None => verify_chain(entries, head),
     }
 }
 

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 
 use super::bulk::{bind_ledger_arrays, column, ledger_from_arrays};
-use super::ledger::{append_direct, head_direct, insert_entry, lock_head, lock_head_for_batch};
+use super::ledger::{
+    LedgerHead, append_direct, head_direct, insert_entry, lock_head, lock_head_for_batch,
+};
 use super::sqlite_direct::{Direct, with_locked};
 use super::{Db, with_db};
 use crate::clock::{Clock, canonical_time};
@@ -466,9 +468,6 @@ const INSERT_RECORD: &str = concat!(
 #[derive(Debug, Default)]
 pub struct WrittenHead(Option<LedgerHead>);
 
-/// The ledger head as `(seq, entry_sha256)`.
-type LedgerHead = (i64, String);
-
 /// Stores many consents in one transaction: one lock of the ledger head, one commit (one
 /// fsync) for all of them. Each consent still gets its own record, events and ledger entry,
 /// chained in the order given. All or nothing, except that a consent checked against a view
@@ -539,9 +538,7 @@ async fn record_batch_postgres_after(
     let (recorded, subjects) = chain(prepared, head.clone(), now);
     let mut conn = pool.acquire().await?;
     if insert_batch_postgres(&mut conn, &recorded, &subjects, now, expected).await? {
-        let head = recorded.last().map_or(head.clone(), |r| {
-            (r.ledger.seq, r.ledger.entry_sha256.clone())
-        });
+        let head = head_after(&recorded, head);
         Ok(Some((recorded.into_iter().map(Ok).collect(), head)))
     } else {
         Ok(None)
@@ -587,10 +584,15 @@ async fn record_batch_postgres_locked(
         ));
     }
     tx.commit().await?;
-    let head = recorded
-        .last()
-        .map_or(head, |r| (r.ledger.seq, r.ledger.entry_sha256.clone()));
+    let head = head_after(&recorded, head);
     Ok((in_batch_order(current, recorded), head))
+}
+
+/// The head a batch chained from `head` leaves: its last entry, or `head` if it was empty.
+fn head_after(recorded: &[RecordedConsent], head: LedgerHead) -> LedgerHead {
+    recorded
+        .last()
+        .map_or(head, |r| (r.ledger.seq, r.ledger.entry_sha256.clone()))
 }
 
 /// What [`insert_batch_postgres`] stores its rows under: the ledger head they are chained

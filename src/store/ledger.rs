@@ -19,6 +19,12 @@ use super::subjects::Rectification;
 use super::{Db, with_db};
 use crate::domain::ledger::{ChainStretch, EntryView, LedgerEntry};
 
+/// The ledger head as `(seq, entry_sha256)`.
+pub type LedgerHead = (i64, String);
+
+/// Reads the head (one row, its [`LedgerHead`]).
+const HEAD_SQL: &str = "SELECT seq, entry_sha256 FROM ledger_head WHERE id = 1";
+
 /// Locks the head in transaction `$tx`; evaluates to `(next_seq, prev_sha256)`.
 macro_rules! lock_head {
     ($tx:expr) => {{
@@ -99,8 +105,8 @@ pub(crate) use insert_entries;
 /// The head `(seq, sha256)` as the transaction of a connection used directly sees it (the
 /// consent writer reads it holding SQLite's write lock, `BEGIN IMMEDIATE`, so nobody can move
 /// it before that transaction ends).
-pub(crate) fn head_direct(db: &Direct<'_>) -> Result<(i64, String), ScanError> {
-    let head = scan::<LedgerHead>(db, "ledger_head WHERE id = 1")?
+pub(crate) fn head_direct(db: &Direct<'_>) -> Result<LedgerHead, ScanError> {
+    let head = scan::<HeadRow>(db, "ledger_head WHERE id = 1")?
         .pop()
         .ok_or(ScanError::Sqlite(sqlx::Error::RowNotFound))?;
     Ok((head.seq, head.entry_sha256))
@@ -159,9 +165,9 @@ impl From<EntryRow> for LedgerEntry {
 }
 
 /// The recorded head: `(seq, entry_sha256)`.
-pub async fn head(db: &Db) -> sqlx::Result<(i64, String)> {
+pub async fn head(db: &Db) -> sqlx::Result<LedgerHead> {
     with_db!(db, pool => {
-        sqlx::query_as("SELECT seq, entry_sha256 FROM ledger_head WHERE id = 1")
+        sqlx::query_as(HEAD_SQL)
             .fetch_one(pool)
             .await
     })
@@ -214,7 +220,7 @@ pub async fn entry(db: &Db, seq: i64) -> sqlx::Result<Option<LedgerEntry>> {
 #[derive(Debug)]
 pub struct Snapshot {
     pub entries: Vec<LedgerEntry>,
-    pub head: (i64, String),
+    pub head: LedgerHead,
     pub records: Vec<ConsentRecord>,
     pub events: Vec<ConsentEvent>,
     pub subjects: Vec<StoredSubject>,
@@ -247,7 +253,7 @@ pub async fn scanned_snapshot(db: &Db) -> sqlx::Result<Option<Snapshot>> {
 
 /// The ledger's entries and its head, read at one moment: all `consentd verify
 /// --chain-only` needs. On SQLite two connections read half of the entries each.
-pub async fn chain(db: &Db) -> sqlx::Result<(Vec<LedgerEntry>, (i64, String))> {
+pub async fn chain(db: &Db) -> sqlx::Result<(Vec<LedgerEntry>, LedgerHead)> {
     if let Db::Sqlite(pool) = db
         && let Some(read) = with_two_readers(pool, read_chain_in_parallel).await?
     {
@@ -282,10 +288,7 @@ macro_rules! chain_in {
     ($tx:expr) => {{
         let sql = concat!("SELECT ", entry_columns!(), " FROM ledger ORDER BY seq");
         let rows: Vec<EntryRow> = sqlx::query_as(sql).fetch_all(&mut *$tx).await?;
-        let head: (i64, String) =
-            sqlx::query_as("SELECT seq, entry_sha256 FROM ledger_head WHERE id = 1")
-                .fetch_one(&mut *$tx)
-                .await?;
+        let head: LedgerHead = sqlx::query_as(HEAD_SQL).fetch_one(&mut *$tx).await?;
         let entries: Vec<LedgerEntry> = rows.into_iter().map(LedgerEntry::from).collect();
         (entries, head)
     }};
@@ -296,7 +299,7 @@ use chain_in;
 /// half of the entries through a [`ChainStretch`], on PostgreSQL one stream does all; with
 /// the head read at the same moment. `None` when a value needs sqlx's decoding on SQLite
 /// (then read [`chain`]).
-pub async fn walk_chain(db: &Db) -> sqlx::Result<Option<(Vec<ChainStretch>, (i64, String))>> {
+pub async fn walk_chain(db: &Db) -> sqlx::Result<Option<(Vec<ChainStretch>, LedgerHead)>> {
     match db {
         Db::Sqlite(pool) => {
             with_two_readers(pool, |first, second, head| {
@@ -311,14 +314,11 @@ pub async fn walk_chain(db: &Db) -> sqlx::Result<Option<(Vec<ChainStretch>, (i64
 
 /// [`walk_chain`] on PostgreSQL: the rows streamed from the server in one snapshot, each
 /// hashed as it arrives.
-async fn walk_postgres(pool: &sqlx::PgPool) -> sqlx::Result<(Vec<ChainStretch>, (i64, String))> {
+async fn walk_postgres(pool: &sqlx::PgPool) -> sqlx::Result<(Vec<ChainStretch>, LedgerHead)> {
     use futures::TryStreamExt;
     use sqlx::Row;
     let mut tx = begin_snapshot!(pool, true);
-    let head: (i64, String) =
-        sqlx::query_as("SELECT seq, entry_sha256 FROM ledger_head WHERE id = 1")
-            .fetch_one(&mut *tx)
-            .await?;
+    let head: LedgerHead = sqlx::query_as(HEAD_SQL).fetch_one(&mut *tx).await?;
     let mut stretch = ChainStretch::default();
     {
         let sql = concat!("SELECT ", entry_columns!(), " FROM ledger ORDER BY seq");
@@ -371,7 +371,7 @@ fn walk(connection: &Direct<'_>, range: &str) -> Result<ChainStretch, ScanError>
 /// fall between them); writers wait only for those two beginnings, not for the read.
 async fn with_two_readers<T>(
     pool: &sqlx::SqlitePool,
-    read: impl FnOnce(&Direct<'_>, &Direct<'_>, (i64, String)) -> Result<T, ScanError>,
+    read: impl FnOnce(&Direct<'_>, &Direct<'_>, LedgerHead) -> Result<T, ScanError>,
 ) -> sqlx::Result<Option<T>> {
     use sqlx::Connection;
     // Connections of their own: the pool may be smaller than three, or busy.
@@ -415,8 +415,8 @@ async fn with_two_readers<T>(
 fn read_chain_in_parallel(
     first: &Direct<'_>,
     second: &Direct<'_>,
-    head: (i64, String),
-) -> Result<(Vec<LedgerEntry>, (i64, String)), ScanError> {
+    head: LedgerHead,
+) -> Result<(Vec<LedgerEntry>, LedgerHead), ScanError> {
     let (mut entries, high) = by_halves(first, second, head.0, |connection, range| {
         scan::<LedgerEntry>(connection, &format!("ledger WHERE {range} ORDER BY seq"))
     })?;
@@ -447,7 +447,7 @@ fn by_halves<T: Send>(
 
 /// A read transaction whose snapshot is fixed now (SQLite takes it at the first read: the
 /// head, returned).
-fn begin_read(connection: &Direct<'_>) -> Result<(i64, String), ScanError> {
+fn begin_read(connection: &Direct<'_>) -> Result<LedgerHead, ScanError> {
     connection.execute("BEGIN")?;
     head_direct(connection)
 }
@@ -459,7 +459,7 @@ fn begin_read(connection: &Direct<'_>) -> Result<(i64, String), ScanError> {
 fn read_in_parallel(
     first: &Direct<'_>,
     second: &Direct<'_>,
-    head: (i64, String),
+    head: LedgerHead,
 ) -> Result<Snapshot, ScanError> {
     let first = SendDirect(first);
     let (first_half, second_half) = std::thread::scope(|scope| {
@@ -524,7 +524,7 @@ struct FirstEvents {
     ledger_seq: i64,
     first_events: Option<String>,
 }
-struct LedgerHead {
+struct HeadRow {
     seq: i64,
     entry_sha256: String,
 }
@@ -538,7 +538,7 @@ scan_fields!(FirstEvents {
     ledger_seq,
     first_events
 });
-scan_fields!(LedgerHead { seq, entry_sha256 });
+scan_fields!(HeadRow { seq, entry_sha256 });
 scan_fields!(NoticeText { sha256, markdown });
 // Read straight into the domain's entry: no second copy of a million rows.
 scan_fields!(LedgerEntry {
