@@ -35,8 +35,6 @@ fn record() -> (ConsentRecord, Vec<ConsentEvent>) {
         notice_content_sha256: "b".repeat(64),
         collection_method: "api".into(),
         collector: None,
-        ip_truncated: Some("192.0.2.0".into()),
-        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64)".into()),
         token_sha256: "c".repeat(64),
         renews_record_id: None,
         recorded_at: at(),

@@ -229,8 +229,8 @@ fn hashed_bytes(snapshot: &Snapshot) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
                     name,
                     email,
                     organisation: subject.organisation.as_deref(),
-                    ip_truncated: record.ip_truncated.as_deref(),
-                    user_agent: record.user_agent.as_deref(),
+                    ip_truncated: subject.ip_truncated.as_deref(),
+                    user_agent: subject.user_agent.as_deref(),
                 };
                 let mut input = format!("{salt}\n").into_bytes();
                 input.extend(canonical(&personal));

@@ -41,18 +41,18 @@ ledger_rows AS (
            md5(random()::text) || md5(random()::text)
     FROM s RETURNING seq),
 subject_rows AS (
-    INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at)
+    INSERT INTO subjects (id, name, email, organisation, salt, digest, ip_truncated, user_agent, created_at)
     SELECT 's' || k, 'Erika Beispiel', left(md5(random()::text), 12) || '@example.org',
-           'Beispiel GmbH', md5(random()::text), md5(random()::text) || md5(random()::text), now()
+           'Beispiel GmbH', md5(random()::text), md5(random()::text) || md5(random()::text), '127.0.0.0',
+           NULL, now()
     FROM s RETURNING id),
 record_rows AS (
     INSERT INTO consent_records (id, receipt_id, subject_id, workshop_id, controller_id, notice_id,
            notice_version, notice_language, notice_sha256, notice_content_sha256, collection_method,
-           collector, ip_truncated, user_agent, token_sha256, renews_record_id, recorded_at, ledger_seq,
-           first_events)
+           collector, token_sha256, renews_record_id, recorded_at, ledger_seq, first_events)
     SELECT 'r' || k, 'x' || k, 's' || k,
            'w', 'c', 'notice', 1, 'de', 'n', md5(random()::text) || md5(random()::text), 'api', NULL,
-           '127.0.0.0', NULL, md5(random()::text) || md5(random()::text), NULL, now(), seq,
+           md5(random()::text) || md5(random()::text), NULL, now(), seq,
            '[["e' || k || 'd","durchfuehrung","art6-1-a","given","subject",null],'
            || '["e' || k || 'f","fotos","art6-1-a","given","subject",null],'
            || '["e' || k || 'n","newsletter","art6-1-a","given","subject",null]]'

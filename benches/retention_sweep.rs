@@ -30,10 +30,10 @@ use consentd::store::Db;
 /// One consent record per subject (same SQL on both backends), each with its newsletter
 /// consent still given (its first event, inside the record as migration 0015 keeps it).
 const RECORDS: &str = "INSERT INTO consent_records (id, receipt_id, subject_id, workshop_id, controller_id, notice_id, notice_version,
-       notice_language, notice_sha256, notice_content_sha256, collection_method, ip_truncated, user_agent,
+       notice_language, notice_sha256, notice_content_sha256, collection_method,
        token_sha256, recorded_at, ledger_seq, first_events)
      SELECT 'r' || id, 'r' || id, id, 'w1', 'om', 'om-workshop-teilnehmende', 2, 'de',
-       (SELECT sha256 FROM notice_texts LIMIT 1), 'c', 'api', '192.0.2.0', 'bench', 't' || id, '2020-03-01T00:00:00Z', 1,
+       (SELECT sha256 FROM notice_texts LIMIT 1), 'c', 'api', 't' || id, '2020-03-01T00:00:00Z', 1,
        '[[\"e' || id || '\",\"newsletter\",\"art6-1-a\",\"given\",\"subject\",null]]'
      FROM subjects";
 
@@ -71,15 +71,15 @@ async fn seed(db: &Db, n: usize) {
     let subjects = match db {
         Db::Sqlite(_) => format!(
             "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {n} - 1)
-             INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at)
+             INSERT INTO subjects (id, name, email, organisation, salt, digest, ip_truncated, user_agent, created_at)
              SELECT printf('%012x', i) || lower(hex(randomblob(10))), 'Person ' || i,
-                    lower(hex(randomblob(6))) || '@example.org', NULL, 'salt', 'digest',
+                    lower(hex(randomblob(6))) || '@example.org', NULL, 'salt', 'digest', '192.0.2.0', 'bench',
                     strftime('%Y-%m-%dT%H:%M:%S+00:00', '2020-03-01', '+' || i || ' seconds') FROM n"
         ),
         Db::Postgres(_) => format!(
-            "INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at)
+            "INSERT INTO subjects (id, name, email, organisation, salt, digest, ip_truncated, user_agent, created_at)
              SELECT lpad(to_hex(i), 12, '0') || substr(md5(random()::text), 1, 20), 'Person ' || i,
-                    substr(md5(random()::text), 1, 12) || '@example.org', NULL, 'salt', 'digest',
+                    substr(md5(random()::text), 1, 12) || '@example.org', NULL, 'salt', 'digest', '192.0.2.0', 'bench',
                     '2020-03-01T00:00:00Z'::timestamptz + i * interval '1 second'
              FROM generate_series(0, {n} - 1) AS i"
         ),
@@ -103,7 +103,7 @@ macro_rules! log_rows_of {
 /// The baseline: anonymise all subjects with one UPDATE and write one log row each with one
 /// INSERT … SELECT, in one transaction.
 async fn baseline(db: &Db) -> usize {
-    let update = "UPDATE subjects SET name = NULL, email = NULL, organisation = NULL, salt = NULL, erased_at = '2026-11-27T12:00:00Z' WHERE erased_at IS NULL";
+    let update = "UPDATE subjects SET name = NULL, email = NULL, organisation = NULL, salt = NULL, ip_truncated = NULL, user_agent = NULL, erased_at = '2026-11-27T12:00:00Z' WHERE erased_at IS NULL";
     in_one_transaction!(db, [log_rows_of!("deletion_log", "subjects"), update])
 }
 
@@ -155,6 +155,7 @@ async fn sweep() {
             bare_setup(&app.db).await;
         }
         let rss_before = common::status_mb("VmHWM:");
+        let written_before = common::written_mb();
         let started = Instant::now();
         let done = match side {
             "engine" => {
@@ -167,10 +168,11 @@ async fn sweep() {
             _ => bare(&app.db).await,
         };
         let secs = started.elapsed().as_secs_f64();
+        let written = common::written_mb() - written_before;
         assert_eq!(done, n, "{side} handled every due record");
         results.push((side, secs));
         println!(
-            "{side:>8} ({}): {n} due records in {secs:.3} s ({:.0} per second), peak RSS {:.0} MB (after seeding {:.0} MB)",
+            "{side:>8} ({}): {n} due records in {secs:.3} s ({:.0} per second), peak RSS {:.0} MB (after seeding {:.0} MB), {written:.0} MB written",
             app.db.backend_name(),
             n as f64 / secs,
             common::status_mb("VmHWM:"),

@@ -59,11 +59,12 @@ def consentd_schema(db):
 CONSENTD_INSERTS = (
     "INSERT INTO ledger (seq, recorded_at, kind, ref_id, payload_sha256, prev_sha256, entry_sha256) "
     "VALUES (?,?,?,?,?,?,?)",
-    "INSERT INTO subjects (id, name, email, organisation, salt, digest, created_at) VALUES (?,?,?,?,?,?,?)",
+    "INSERT INTO subjects (id, name, email, organisation, salt, digest, ip_truncated, user_agent, created_at) "
+    "VALUES (?,?,?,?,?,?,?,?,?)",
     "INSERT INTO consent_records (id, receipt_id, subject_id, workshop_id, controller_id, notice_id, "
     "notice_version, notice_language, notice_sha256, notice_content_sha256, collection_method, collector, "
-    "ip_truncated, user_agent, token_sha256, renews_record_id, recorded_at, ledger_seq, first_events) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    "token_sha256, renews_record_id, recorded_at, ledger_seq, first_events) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 )
 
 
@@ -75,12 +76,12 @@ def consentd_rows(new_id):
             subject, record = new_id(), new_id()
             ledger.append((seq, NOW, "consent.recorded", record, random_hex(), random_hex(), random_hex()))
             subjects.append((subject, "Erika Beispiel", random_hex()[:12] + "@example.org", "Beispiel GmbH",
-                             random_hex()[:32], random_hex(), NOW))
+                             random_hex()[:32], random_hex(), "127.0.0.0", None, NOW))
             # The first events inside the record (migration 0015), as the service writes them.
             first_events = json.dumps([[new_id(), purpose, "art6-1-a", "given", "subject", None]
                                        for purpose in PURPOSES], separators=(",", ":"))
             records.append((record, new_id(), subject, "w", "c", "notice", 1, "de", "n", random_hex(),
-                            "api", None, "127.0.0.0", None, random_hex(), None, NOW, seq, first_events))
+                            "api", None, random_hex(), None, NOW, seq, first_events))
         return ledger, subjects, records
     return rows
 

@@ -497,7 +497,7 @@ fn target_of(category: &str) -> &'static str {
         "anmelde-fehlversuche" => "login_failures: row",
         "api-tokens" => "api_tokens: row",
         "teilnehmende-kontaktdaten" => {
-            "subjects: name, email, organisation, salt; consent_records: ip_truncated, user_agent (anonymised)"
+            "subjects: name, email, organisation, salt, ip_truncated, user_agent (anonymised)"
         }
         "berater-listung" => {
             "consultants: row; consultant_authorisations: rows; outbox: queued reminders cancelled"

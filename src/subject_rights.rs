@@ -387,6 +387,7 @@ pub async fn export(
     let mut controllers: Vec<ExportController> = Vec::new();
     let mut workshop_slugs = BTreeSet::new();
     for record in &records {
+        let subject = rows.iter().find(|s| s.id == record.subject_id);
         let events = consents::events_of(&app.db, &record.id).await?;
         let workshop = workshops::by_id(&app.db, &record.workshop_id)
             .await?
@@ -420,8 +421,8 @@ pub async fn export(
             },
             recorded_at: canonical_time(record.recorded_at),
             collection_method: record.collection_method.clone(),
-            ip_truncated: record.ip_truncated.clone(),
-            user_agent: record.user_agent.clone(),
+            ip_truncated: subject.and_then(|s| s.ip_truncated.clone()),
+            user_agent: subject.and_then(|s| s.user_agent.clone()),
             ledger_seq: record.ledger_seq,
             purposes: consents::current_states(&events)
                 .into_iter()
@@ -653,8 +654,6 @@ pub async fn rectify(
     if live.is_empty() {
         return Err(RightsError::Erased);
     }
-    let ids: Vec<String> = live.iter().map(|s| s.id.clone()).collect();
-    let records = subjects::records_of(&app.db, &ids).await?;
     let mut changes = Vec::new();
     let mut fields_changed = BTreeSet::new();
     for subject in live {
@@ -688,14 +687,13 @@ pub async fn rectify(
         if fields.is_empty() {
             continue;
         }
-        let record = records.iter().find(|r| r.subject_id == subject.id);
         let digest = Subject::digest(
             &PersonalData {
                 name: &new_name,
                 email: &new_email,
                 organisation: new_org.as_deref(),
-                ip_truncated: record.and_then(|r| r.ip_truncated.as_deref()),
-                user_agent: record.and_then(|r| r.user_agent.as_deref()),
+                ip_truncated: subject.ip_truncated.as_deref(),
+                user_agent: subject.user_agent.as_deref(),
             },
             salt,
         );
@@ -734,8 +732,8 @@ pub async fn rectify(
 // ---------------------------------------------------------------------------------
 
 /// The deletion-log target of an erasure on request.
-const ERASURE_TARGET: &str = "Art. 17 request: subjects: name, email, organisation, salt; \
-    consent_records: ip_truncated, user_agent (anonymised); workshop_attendance, consultants: rows; \
+const ERASURE_TARGET: &str = "Art. 17 request: subjects: name, email, organisation, salt, \
+    ip_truncated, user_agent (anonymised); workshop_attendance, consultants: rows; \
     outbox: address and text";
 
 /// What an erasure did, what it kept and why, and what is left to do by hand.
@@ -890,13 +888,8 @@ pub async fn erase(
         erased: vec![
             ErasedItem {
                 table: "subjects",
-                fields: "name, email, organisation, salt",
+                fields: "name, email, organisation, salt, ip_truncated, user_agent",
                 rows: counts.subjects,
-            },
-            ErasedItem {
-                table: "consent_records",
-                fields: "ip_truncated, user_agent",
-                rows: counts.records,
             },
             ErasedItem {
                 table: "workshop_attendance",

@@ -483,8 +483,8 @@ fn check_entries(tables: &Tables<'_>, entries: &[LedgerEntry]) -> EntryChecks {
                         || subject.email.is_some()
                         || subject.organisation.is_some()
                         || subject.salt.is_some()
-                        || record.ip_truncated.is_some()
-                        || record.user_agent.is_some()
+                        || subject.ip_truncated.is_some()
+                        || subject.user_agent.is_some()
                     {
                         problem(
                             "changed",
@@ -508,7 +508,7 @@ fn check_entries(tables: &Tables<'_>, entries: &[LedgerEntry]) -> EntryChecks {
                         continue;
                     }
                     subjects_erased += 1;
-                } else if subject_digest(subject, record).as_deref()
+                } else if subject_digest(subject).as_deref()
                     != Some(subject.current_digest.as_deref().unwrap_or(&subject.digest))
                 {
                     problem(
@@ -818,13 +818,13 @@ fn rectification_chain_problems(snapshot: &Snapshot) -> Vec<Problem> {
 }
 
 /// Recomputes a live subject's digest from its personal data.
-fn subject_digest(subject: &StoredSubject, record: &ConsentRecord) -> Option<String> {
+fn subject_digest(subject: &StoredSubject) -> Option<String> {
     let personal = PersonalData {
         name: subject.name.as_deref()?,
         email: subject.email.as_deref()?,
         organisation: subject.organisation.as_deref(),
-        ip_truncated: record.ip_truncated.as_deref(),
-        user_agent: record.user_agent.as_deref(),
+        ip_truncated: subject.ip_truncated.as_deref(),
+        user_agent: subject.user_agent.as_deref(),
     };
     Some(Subject::digest(&personal, subject.salt.as_deref()?))
 }

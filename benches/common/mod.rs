@@ -28,6 +28,18 @@ pub async fn database_url(postgres: bool, dir: &std::path::Path, name: &str) -> 
     format!("{server}/{database}")
 }
 
+/// Bytes this process has caused to be written to storage so far (`write_bytes` of
+/// `/proc/self/io`), in MB; 0 if unknown. SQLite writes from the process itself, so its WAL
+/// and checkpoints count; PostgreSQL's writes are its server's and do not.
+#[allow(dead_code)] // only the sweep reads it
+pub fn written_mb() -> f64 {
+    let io = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
+    io.lines()
+        .find_map(|l| l.strip_prefix("write_bytes:"))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map_or(0.0, |bytes| bytes / 1e6)
+}
+
 /// A field of `/proc/self/status` in MB (`VmHWM:` peak, `VmRSS:` current); 0 if unknown.
 #[allow(dead_code)] // not every bench reads its own memory
 pub fn status_mb(field: &str) -> f64 {

@@ -136,8 +136,6 @@ pub struct ConsentRecord {
     pub notice_content_sha256: String,
     pub collection_method: String,
     pub collector: Option<String>,
-    pub ip_truncated: Option<String>,
-    pub user_agent: Option<String>,
     pub token_sha256: String,
     pub renews_record_id: Option<String>,
     pub recorded_at: DateTime<Utc>,
@@ -170,6 +168,10 @@ pub struct StoredSubject {
     pub current_digest: Option<String>,
     /// Kept at erasure: keyed HMAC of the e-mail address.
     pub email_pseudonym: Option<String>,
+    /// The truncated address and the user agent the consent was given from (personal data,
+    /// covered by the digest, anonymised with the rest; migration 0016 moved them here).
+    pub ip_truncated: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 // Column lists as macros so queries stay `&'static str` (sqlx refuses runtime-built SQL).
@@ -177,7 +179,7 @@ macro_rules! record_columns {
     () => {
         "id, receipt_id, subject_id, workshop_id, controller_id, notice_id, notice_version, \
          notice_language, notice_sha256, notice_content_sha256, collection_method, collector, \
-         ip_truncated, user_agent, token_sha256, renews_record_id, recorded_at, ledger_seq"
+         token_sha256, renews_record_id, recorded_at, ledger_seq"
     };
 }
 macro_rules! event_columns {
@@ -187,7 +189,8 @@ macro_rules! event_columns {
 }
 macro_rules! subject_columns {
     () => {
-        "id, name, email, organisation, salt, digest, created_at, erased_at, current_digest, email_pseudonym"
+        "id, name, email, organisation, salt, digest, created_at, erased_at, current_digest, email_pseudonym, \
+         ip_truncated, user_agent"
     };
 }
 pub(crate) use {event_columns, record_columns, subject_columns};
@@ -373,8 +376,6 @@ impl<'a> PreparedConsent<'a> {
             notice_content_sha256: new.notice_content_sha256.clone(),
             collection_method: new.method.as_str().to_owned(),
             collector: new.collector.clone(),
-            ip_truncated: new.ip_truncated.clone(),
-            user_agent: new.user_agent.clone(),
             token_sha256: ReceiptToken::hash(self.token.as_str()),
             renews_record_id: new.renews_record_id.clone(),
             recorded_at: now,
@@ -406,6 +407,8 @@ struct SubjectRow {
     organisation: Option<String>,
     salt: String,
     digest: String,
+    ip_truncated: Option<String>,
+    user_agent: Option<String>,
 }
 
 /// Chains the batch onto the ledger head `(seq, sha256)` at `now`: each consent's record,
@@ -438,6 +441,8 @@ fn chain(
             organisation: subject.organisation.as_ref().map(|o| o.as_str().to_owned()),
             salt: consent.salt,
             digest: consent.digest,
+            ip_truncated: consent.new.ip_truncated.clone(),
+            user_agent: consent.new.user_agent.clone(),
         });
         recorded.push(RecordedConsent {
             record,
@@ -452,7 +457,7 @@ fn chain(
 /// The columns a new subject's row fills.
 macro_rules! new_subject_columns {
     () => {
-        "id, name, email, organisation, salt, digest, created_at"
+        "id, name, email, organisation, salt, digest, ip_truncated, user_agent, created_at"
     };
 }
 const INSERT_SUBJECT: &str = concat!("INSERT INTO subjects (", new_subject_columns!(), ") ");
@@ -637,13 +642,14 @@ async fn insert_batch_postgres(
         ledger_from_arrays!(),
         " WHERE EXISTS (SELECT FROM head)), subject_rows AS (INSERT INTO subjects (",
         new_subject_columns!(),
-        ") SELECT *, $16 FROM unnest($10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[]) \
+        ") SELECT *, $16 FROM unnest($10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], \
+         $29::text[], $30::text[]) \
          WHERE EXISTS (SELECT FROM head)) \
          INSERT INTO consent_records (",
         record_columns!(),
         ", first_events) SELECT * FROM unnest($17::text[], $18::text[], $19::text[], $20::text[], $21::text[], \
          $22::text[], $23::int8[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], \
-         $29::text[], $30::text[], $31::text[], $32::text[], $33::timestamptz[], $34::int8[], $35::text[]) \
+         $31::text[], $32::text[], $33::timestamptz[], $34::int8[], $35::text[]) \
          WHERE EXISTS (SELECT FROM head)"
     ));
     let inserted = bind_ledger_arrays(statement, &entries)
@@ -668,8 +674,10 @@ async fn insert_batch_postgres(
         .bind(column(&records, |r| r.notice_content_sha256.as_str()))
         .bind(column(&records, |r| r.collection_method.as_str()))
         .bind(column(&records, |r| r.collector.as_deref()))
-        .bind(column(&records, |r| r.ip_truncated.as_deref()))
-        .bind(column(&records, |r| r.user_agent.as_deref()))
+        // $29, $30: the subjects' network data (numbered after the records' columns that held it
+        // before migration 0016).
+        .bind(column(subjects, |s| s.ip_truncated.as_deref()))
+        .bind(column(subjects, |s| s.user_agent.as_deref()))
         .bind(column(&records, |r| r.token_sha256.as_str()))
         .bind(column(&records, |r| r.renews_record_id.as_deref()))
         .bind(column(&records, |r| r.recorded_at))
@@ -735,6 +743,8 @@ fn write_batch_sqlite(
             &s.organisation,
             &s.salt,
             &s.digest,
+            &s.ip_truncated,
+            &s.user_agent,
             &now,
         ])?;
     }
@@ -753,8 +763,6 @@ fn write_batch_sqlite(
             &r.notice_content_sha256,
             &r.collection_method,
             &r.collector,
-            &r.ip_truncated,
-            &r.user_agent,
             &r.token_sha256,
             &r.renews_record_id,
             &r.recorded_at,
@@ -964,7 +972,7 @@ pub async fn list(
     let records_sql = concat!(
         "SELECT r.id, r.receipt_id, r.subject_id, r.workshop_id, r.controller_id, r.notice_id, r.notice_version, \
          r.notice_language, r.notice_sha256, r.notice_content_sha256, r.collection_method, r.collector, \
-         r.ip_truncated, r.user_agent, r.token_sha256, r.renews_record_id, r.recorded_at, r.ledger_seq ",
+         r.token_sha256, r.renews_record_id, r.recorded_at, r.ledger_seq ",
         matching!(),
         " ORDER BY r.recorded_at DESC, r.ledger_seq DESC LIMIT $6 OFFSET $7"
     );

@@ -563,8 +563,6 @@ scan_fields!(ConsentRecord {
     notice_content_sha256,
     collection_method,
     collector,
-    ip_truncated,
-    user_agent,
     token_sha256,
     renews_record_id,
     recorded_at,
@@ -591,6 +589,8 @@ scan_fields!(StoredSubject {
     erased_at,
     current_digest,
     email_pseudonym,
+    ip_truncated,
+    user_agent,
 });
 scan_fields!(AuditEvent {
     id,

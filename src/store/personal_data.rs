@@ -88,8 +88,6 @@ pub const COLUMNS: &[(&str, &[(&str, Holds)])] = &[
             ("notice_content_sha256", HASH),
             ("collection_method", P("einwilligungsnachweise")),
             ("collector", P("einwilligungsnachweise")),
-            ("ip_truncated", P("teilnehmende-kontaktdaten")),
-            ("user_agent", P("teilnehmende-kontaktdaten")),
             ("token_sha256", P("einwilligungsnachweise")),
             ("renews_record_id", ID),
             ("legacy_token", TECH),
@@ -326,6 +324,9 @@ pub const COLUMNS: &[(&str, &[(&str, Holds)])] = &[
             ("email", P("teilnehmende-kontaktdaten")),
             ("organisation", P("teilnehmende-kontaktdaten")),
             ("salt", P("teilnehmende-kontaktdaten")),
+            // Where the consent was given from (migration 0016 moved them from the record).
+            ("ip_truncated", P("teilnehmende-kontaktdaten")),
+            ("user_agent", P("teilnehmende-kontaktdaten")),
             ("digest", HASH),
             ("current_digest", HASH),
             // Kept with the proof after erasure (keyed HMAC of the address, Art. 17(3)(e)).

@@ -691,24 +691,19 @@ const API_TOKENS: &[Statement] = &[by_keys(keyed!(
     "DELETE FROM api_tokens WHERE id IN ",
     " RETURNING id"
 ))];
-/// Name, e-mail, organisation and salt go, as do the truncated address and user agent of
-/// the records. The digest stays, so the consent proof still verifies (pseudonymous). Each
-/// statement only touches rows that still hold data, so a repeat changes nothing.
-const ANONYMISE_PARTICIPANTS: &[Statement] = &[
-    Statement {
-        sql: keyed!(
-            "UPDATE subjects SET name = NULL, email = NULL, organisation = NULL, salt = NULL, erased_at = $2
+/// Name, e-mail, organisation, salt, the truncated address and the user agent go: one row
+/// per participant since migration 0016 moved the last two out of the record. The digest
+/// stays, so the consent proof still verifies (pseudonymous). The statement only touches
+/// rows that still hold data, so a repeat changes nothing.
+const ANONYMISE_PARTICIPANTS: &[Statement] = &[Statement {
+    sql: keyed!(
+        "UPDATE subjects SET name = NULL, email = NULL, organisation = NULL, salt = NULL,
+                    ip_truncated = NULL, user_agent = NULL, erased_at = $2
              WHERE erased_at IS NULL AND id IN ",
-            " RETURNING id"
-        ),
-        binds_now: true,
-    },
-    by_keys(keyed!(
-        "UPDATE consent_records SET ip_truncated = NULL, user_agent = NULL
-         WHERE (ip_truncated IS NOT NULL OR user_agent IS NOT NULL) AND subject_id IN ",
-        " RETURNING subject_id"
-    )),
-];
+        " RETURNING id"
+    ),
+    binds_now: true,
+}];
 const CONSULTANT_LISTINGS: &[Statement] = &[
     by_keys(keyed!(
         "UPDATE outbox SET state = 'cancelled' WHERE state = 'queued' AND consultant_id IN ",

@@ -52,6 +52,16 @@ fn keys(ids: &[String]) -> String {
     serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
 }
 
+/// The subjects with these ids (in no particular order; unknown ids are left out).
+pub async fn by_ids(db: &Db, ids: &[String]) -> sqlx::Result<Vec<StoredSubject>> {
+    const SQL: super::DialectSql = keyed!(
+        concat!("SELECT ", subject_columns!(), " FROM subjects WHERE id IN "),
+        ""
+    );
+    let keys = keys(ids);
+    with_db!(db, pool => sqlx::query_as(SQL.for_pool(pool)).bind(&keys).fetch_all(pool).await)
+}
+
 /// The consent records of these subjects, oldest first.
 pub async fn records_of(db: &Db, subject_ids: &[String]) -> sqlx::Result<Vec<ConsentRecord>> {
     const SQL: super::DialectSql = keyed!(
@@ -248,9 +258,9 @@ pub struct ErasureCounts {
     pub ledger_seqs: Vec<i64>,
 }
 
-/// Erases a person in one transaction: name, e-mail, organisation and salt of the subject
-/// rows (the digest stays, and `email_pseudonym` is kept for disputes), address and user
-/// agent of their records, an `erased` event for every purpose with a `subject.erased`
+/// Erases a person in one transaction: name, e-mail, organisation, salt, truncated address
+/// and user agent of the subject rows (the digest stays, and `email_pseudonym` is kept for
+/// disputes), an `erased` event for every purpose with a `subject.erased`
 /// ledger entry per record, their workshop attendance, a consultant listing under their
 /// address (with its authorisations), and the address and text of messages to them (unsent
 /// ones are cancelled). Subjects erased already are skipped.
@@ -293,12 +303,8 @@ pub async fn erase(
     );
     const SUBJECTS: super::DialectSql = keyed!(
         "UPDATE subjects SET name = NULL, email = NULL, organisation = NULL, salt = NULL,
-                email_pseudonym = $2, erased_at = $3
+                ip_truncated = NULL, user_agent = NULL, email_pseudonym = $2, erased_at = $3
          WHERE erased_at IS NULL AND id IN ",
-        ""
-    );
-    const RECORD_DATA: super::DialectSql = keyed!(
-        "UPDATE consent_records SET ip_truncated = NULL, user_agent = NULL WHERE subject_id IN ",
         ""
     );
     let keys = keys(subject_ids);
@@ -367,7 +373,6 @@ pub async fn erase(
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        sqlx::query(RECORD_DATA.for_pool(pool)).bind(&open_keys).execute(&mut *tx).await?;
         // Rows found by address: deleted here, logged below under their own categories.
         let (attendance, consultants): (Vec<String>, Vec<String>) = match email {
             Some(email) => (

@@ -153,6 +153,13 @@ const TAMPERING: &[(&str, &[&str], i64, &str)] = &[
         "changed",
     ),
     (
+        // Where the consent was given from is covered by the subject's digest (migration 0016).
+        "edited address a consent was given from",
+        &["UPDATE subjects SET ip_truncated = '203.0.113.0' WHERE email = 'p2@example.org'"],
+        2,
+        "changed",
+    ),
+    (
         "inserted event",
         &["INSERT INTO later_consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq)
            SELECT 'forged', record_id, 'newsletter', 'art6-1-a', 'given', 'subject', occurred_at, {3}

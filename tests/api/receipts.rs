@@ -432,7 +432,8 @@ async fn a_token_opens_only_its_own_receipt(backend: Backend) {
 
 /// Receipt tokens issued before migration 0014 carry no record id: after the migration they
 /// still open their receipt, found by their hash. Migration 0015 moves the record's first
-/// events into it and keeps the later ones as rows: both read back as before.
+/// events into it and keeps the later ones as rows: both read back as before. Migration 0016
+/// moves where the consent was given from (truncated address, user agent) to the subject.
 async fn tokens_from_before_migration_0014_still_open_their_receipt(backend: Backend) {
     use consentd::store::Db;
     let dir = tempfile::tempdir().unwrap();
@@ -467,8 +468,9 @@ async fn tokens_from_before_migration_0014_still_open_their_receipt(backend: Bac
          VALUES (1, '2026-01-01T00:00:00Z', 'consent.given', 'r-before', 'p', 'q', 'e')",
         "INSERT INTO consent_records (id, receipt_id, subject_id, workshop_id, controller_id, notice_id,
              notice_version, notice_language, notice_sha256, notice_content_sha256, collection_method,
-             token_sha256, recorded_at, ledger_seq)
-         VALUES ('r-before', 'receipt', 's', 'w', 'c', 'notice', 1, 'de', 'n', 'c', 'api', $1, '2026-01-01T00:00:00Z', 1)",
+             ip_truncated, user_agent, token_sha256, recorded_at, ledger_seq)
+         VALUES ('r-before', 'receipt', 's', 'w', 'c', 'notice', 1, 'de', 'n', 'c', 'api',
+                 '192.0.2.0', 'Browser/1', $1, '2026-01-01T00:00:00Z', 1)",
         "INSERT INTO consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq)
          VALUES ('e', 'r-before', 'fotos', 'art6-1-a', 'given', 'subject', '2026-01-01T00:00:00Z', 1)",
         // A first event at a time of its own, and a later withdrawal (0015 keeps it a row).
@@ -497,8 +499,8 @@ async fn tokens_from_before_migration_0014_still_open_their_receipt(backend: Bac
     }
     assert_eq!(
         db.migrate().await.unwrap(),
-        2,
-        "0014 and 0015 and nothing else were left"
+        3,
+        "0014, 0015 and 0016 and nothing else were left"
     );
     if let Db::Sqlite(pool) = &db {
         // The rebuilt table is still the one the events reference.
@@ -556,6 +558,13 @@ async fn tokens_from_before_migration_0014_still_open_their_receipt(backend: Bac
         Db::Postgres(pool) => sqlx::query_scalar(later).fetch_all(pool).await.unwrap(),
     };
     assert_eq!(rows, ["e2"], "only the later event stays a row");
+    // 0016: where the consent was given from is the subject's now.
+    let subject = consentd::store::consents::subject(&db, "s")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(subject.ip_truncated.as_deref(), Some("192.0.2.0"));
+    assert_eq!(subject.user_agent.as_deref(), Some("Browser/1"));
 
     let found = consentd::store::consents::by_token(&db, &legacy_token)
         .await

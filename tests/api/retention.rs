@@ -248,7 +248,7 @@ async fn deletes_on_schedule_never_early_and_only_once(backend: Backend) {
     );
     assert_eq!(
         app.db
-            .scalar_i64("SELECT COUNT(*) FROM consent_records WHERE ip_truncated IS NOT NULL")
+            .scalar_i64("SELECT COUNT(*) FROM subjects WHERE ip_truncated IS NOT NULL")
             .await,
         1
     );

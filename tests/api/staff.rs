@@ -537,6 +537,12 @@ async fn workshops_and_consents_through_the_staff_api(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(all["total"], 3);
+    // Each record shows where it was given from (kept with its subject since migration 0016);
+    // the list names no one.
+    for item in all["items"].as_array().unwrap() {
+        assert_eq!(item["ip_truncated"], "127.0.0.0", "{item}");
+        assert!(item.get("subject").is_none(), "{item}");
+    }
     let withdrawn: Value = get("/api/v1/consents?state=withdrawn".into())
         .await
         .unwrap()

@@ -318,6 +318,8 @@ async fn erasure_removes_the_person_everywhere_and_reports(backend: Backend) {
         )
         .await;
 
+    let with_address = "SELECT COUNT(*) FROM subjects WHERE ip_truncated IS NOT NULL";
+    let addresses_before = app.db.scalar_i64(with_address).await;
     let (status, report) = admin
         .send(
             reqwest::Method::DELETE,
@@ -326,6 +328,11 @@ async fn erasure_removes_the_person_everywhere_and_reports(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        app.db.scalar_i64(with_address).await,
+        addresses_before - 2,
+        "both sign-ups' truncated addresses are gone"
+    );
     assert_eq!(report["subject_ids"].as_array().unwrap().len(), 2);
     let erased = |table: &str| {
         report["erased"]
@@ -337,7 +344,22 @@ async fn erasure_removes_the_person_everywhere_and_reports(backend: Backend) {
             .unwrap_or(-1)
     };
     assert_eq!(erased("subjects"), 2, "{report}");
-    assert_eq!(erased("consent_records"), 2, "{report}");
+    // Where the consents were given from is the subjects' data (migration 0016), erased with it.
+    let subjects_item = report["erased"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["table"] == "subjects")
+        .unwrap();
+    assert_eq!(
+        subjects_item["fields"],
+        "name, email, organisation, salt, ip_truncated, user_agent"
+    );
+    assert_eq!(
+        erased("consent_records"),
+        -1,
+        "nothing erased there: {report}"
+    );
     assert_eq!(erased("workshop_attendance"), 1, "{report}");
     assert_eq!(erased("consultants"), 1, "{report}");
     assert!(erased("outbox") >= 1, "{report}");

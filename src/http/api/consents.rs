@@ -18,7 +18,7 @@ use crate::http::error::Error;
 use crate::http::extract::{ApiJson, ClientInfo, Path};
 use crate::http::submission::{ConsentInput, record_consent};
 use crate::store::consents::{self, ConsentEvent, ConsentRecord, RecordFilter, StoredSubject};
-use crate::store::workshops;
+use crate::store::{subjects, workshops};
 
 /// Records a participant's consent (the registration site, anonymously or with a collector
 /// token). `notice.sha256` must be the hash of the text in force that the participant saw.
@@ -149,6 +149,8 @@ pub async fn list(
     };
     let (records, events, total) =
         consents::list(&state.app.db, &filter, per_page, (page - 1) * per_page).await?;
+    let subject_ids: Vec<String> = records.iter().map(|r| r.subject_id.clone()).collect();
+    let subjects = subjects::by_ids(&state.app.db, &subject_ids).await?;
     let items = records
         .iter()
         .map(|r| {
@@ -157,7 +159,8 @@ pub async fn list(
                 .filter(|e| e.record_id == r.id)
                 .cloned()
                 .collect();
-            record_json(r, &own, None, false)
+            let subject = subjects.iter().find(|s| s.id == r.subject_id);
+            record_json(r, &own, subject, false)
         })
         .collect();
     Ok(Json(ConsentPage {
@@ -184,6 +187,8 @@ pub async fn show(
     Ok(Json(record_json(&record, &events, subject.as_ref(), true)))
 }
 
+/// A record as the API shows it: where it was given from is the subject's data (migration
+/// 0016), shown with the record as before; the subject itself only with `with_history`.
 fn record_json(
     r: &ConsentRecord,
     events: &[ConsentEvent],
@@ -201,14 +206,14 @@ fn record_json(
         "collector": r.collector,
         "notice_content_sha256": r.notice_content_sha256,
         "recorded_at": canonical_time(r.recorded_at),
-        "ip_truncated": r.ip_truncated,
-        "user_agent": r.user_agent,
+        "ip_truncated": subject.and_then(|s| s.ip_truncated.as_deref()),
+        "user_agent": subject.and_then(|s| s.user_agent.as_deref()),
         "ledger_seq": r.ledger_seq,
         "purposes": consents::current_states(events).iter().map(|e| json!({
             "id": e.purpose_id, "state": e.state, "legal_basis": e.legal_basis, "since": canonical_time(e.occurred_at),
         })).collect::<Vec<_>>(),
     });
-    if let Some(s) = subject {
+    if let (true, Some(s)) = (with_history, subject) {
         value["subject"] = json!({
             "id": s.id, "name": s.name, "email": s.email, "organisation": s.organisation, "erased": s.erased_at.is_some(),
         });

@@ -14,7 +14,7 @@ use crate::http::extract::ClientInfo;
 use crate::http::i18n::{format_time, state_label};
 use crate::http::participant::error_page;
 use crate::store::consents::{self, RecordFilter};
-use crate::store::workshops;
+use crate::store::{subjects, workshops};
 
 const PER_PAGE: i64 = 50;
 
@@ -73,12 +73,14 @@ pub async fn page(
         Ok(v) => v,
         Err(e) => return error_page(e.into(), lang),
     };
+    let subject_ids: Vec<String> = records.iter().map(|r| r.subject_id.clone()).collect();
+    let subjects = match subjects::by_ids(&state.app.db, &subject_ids).await {
+        Ok(v) => v,
+        Err(e) => return error_page(e.into(), lang),
+    };
     let mut rows = Vec::new();
     for r in &records {
-        let subject = consents::subject(&state.app.db, &r.subject_id)
-            .await
-            .ok()
-            .flatten();
+        let subject = subjects.iter().find(|s| s.id == r.subject_id).cloned();
         let own: Vec<_> = events
             .iter()
             .filter(|e| e.record_id == r.id)
