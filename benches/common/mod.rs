@@ -136,7 +136,11 @@ pub async fn open_app(postgres: bool, dir: &std::path::Path, name: &str) -> cons
         mail_from: "x@example.org".into(),
         deletion_journal: dir.join(format!("{name}-journal.jsonl")),
         signing_key: dir.join(format!("{name}-signing-key.pem")),
-        retention_page: 10_000,
+        // The service's default unless set as for `consentd serve`.
+        retention_page: std::env::var("CONSENTD_RETENTION_PAGE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10_000),
     };
     consentd::app::App::open(&settings).await.unwrap()
 }
