@@ -698,8 +698,8 @@ const API_TOKENS: &[Statement] = &[by_keys(keyed!(
 const ANONYMISE_PARTICIPANTS: &[Statement] = &[Statement {
     sql: keyed!(
         "UPDATE subjects SET name = NULL, email = NULL, organisation = NULL, salt = NULL,
-                    ip_truncated = NULL, user_agent = NULL, erased_at = $2
-             WHERE erased_at IS NULL AND id IN ",
+                ip_truncated = NULL, user_agent = NULL, erased_at = $2
+         WHERE erased_at IS NULL AND id IN ",
         " RETURNING id"
     ),
     binds_now: true,
