@@ -334,25 +334,19 @@ async fn erasure_removes_the_person_everywhere_and_reports(backend: Backend) {
         "both sign-ups' truncated addresses are gone"
     );
     assert_eq!(report["subject_ids"].as_array().unwrap().len(), 2);
-    let erased = |table: &str| {
+    let item = |table: &str| {
         report["erased"]
             .as_array()
             .unwrap()
             .iter()
             .find(|e| e["table"] == table)
-            .map(|e| e["rows"].as_i64().unwrap())
-            .unwrap_or(-1)
+            .cloned()
     };
+    let erased = |table: &str| item(table).map_or(-1, |e| e["rows"].as_i64().unwrap());
     assert_eq!(erased("subjects"), 2, "{report}");
     // Where the consents were given from is the subjects' data (migration 0016), erased with it.
-    let subjects_item = report["erased"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["table"] == "subjects")
-        .unwrap();
     assert_eq!(
-        subjects_item["fields"],
+        item("subjects").unwrap()["fields"],
         "name, email, organisation, salt, ip_truncated, user_agent"
     );
     assert_eq!(
