@@ -153,15 +153,6 @@ impl EntryView<'_> {
         out
     }
 
-    /// The stored hash as bytes, if it is the lowercase hex that [`LedgerEntry::compute_hash`]
-    /// writes (any other text never equals a computed hash).
-    fn stored_digest(&self) -> Option<[u8; 32]> {
-        let mut stored = [0u8; 32];
-        let lowercase = !self.entry_sha256.bytes().any(|b| b.is_ascii_uppercase());
-        (lowercase && hex::decode_to_slice(self.entry_sha256, &mut stored).is_ok())
-            .then_some(stored)
-    }
-
     fn digest_after(&self, prev_sha256: &str) -> [u8; 32] {
         // On the stack when well-formed; otherwise whatever bytes `hex::decode` makes of it
         // (none if it is not hex), as before.
@@ -178,6 +169,14 @@ impl EntryView<'_> {
         hasher.update(self.canonical_bytes());
         hasher.finalize().into()
     }
+}
+
+/// A hash as its 32 bytes, if it is written as [`LedgerEntry::compute_hash`] writes hashes
+/// (lowercase hex); any other text never equals a computed hash.
+fn lowercase_digest(hex_sha256: &str) -> Option<[u8; 32]> {
+    let mut digest = [0u8; 32];
+    let lowercase = !hex_sha256.bytes().any(|b| b.is_ascii_uppercase());
+    (lowercase && hex::decode_to_slice(hex_sha256, &mut digest).is_ok()).then_some(digest)
 }
 
 /// Consecutive entries checked as they stream past, keeping only the last hash: what
@@ -200,7 +199,7 @@ impl ChainStretch {
         if self.broken {
             return;
         }
-        let Some(stored) = entry.stored_digest() else {
+        let Some(stored) = lowercase_digest(entry.entry_sha256) else {
             self.broken = true;
             return;
         };
@@ -209,12 +208,9 @@ impl ChainStretch {
                 seq.checked_add(1) == Some(entry.seq) && entry.digest_after_bytes(&hash) == stored
             }
             None => {
-                let mut named = [0u8; 32];
-                let lowercase = !entry.prev_sha256.bytes().any(|b| b.is_ascii_uppercase());
-                let named_ok =
-                    lowercase && hex::decode_to_slice(entry.prev_sha256, &mut named).is_ok();
-                self.first = Some((entry.seq, named));
-                named_ok && entry.digest_after_bytes(&named) == stored
+                let named = lowercase_digest(entry.prev_sha256);
+                self.first = Some((entry.seq, named.unwrap_or_default()));
+                named.is_some_and(|named| entry.digest_after_bytes(&named) == stored)
             }
         };
         self.broken = !follows;

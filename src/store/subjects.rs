@@ -52,13 +52,14 @@ fn keys(ids: &[String]) -> String {
     serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
 }
 
-/// The subjects with these ids (in no particular order; unknown ids are left out).
-pub async fn by_ids(db: &Db, ids: &[String]) -> sqlx::Result<Vec<StoredSubject>> {
+/// The subjects of these records, in one query (in no particular order).
+pub async fn of_records(db: &Db, records: &[ConsentRecord]) -> sqlx::Result<Vec<StoredSubject>> {
     const SQL: super::DialectSql = keyed!(
         concat!("SELECT ", subject_columns!(), " FROM subjects WHERE id IN "),
         ""
     );
-    let keys = keys(ids);
+    let ids: Vec<String> = records.iter().map(|r| r.subject_id.clone()).collect();
+    let keys = keys(&ids);
     with_db!(db, pool => sqlx::query_as(SQL.for_pool(pool)).bind(&keys).fetch_all(pool).await)
 }
 

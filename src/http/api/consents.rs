@@ -149,8 +149,7 @@ pub async fn list(
     };
     let (records, events, total) =
         consents::list(&state.app.db, &filter, per_page, (page - 1) * per_page).await?;
-    let subject_ids: Vec<String> = records.iter().map(|r| r.subject_id.clone()).collect();
-    let subjects = subjects::by_ids(&state.app.db, &subject_ids).await?;
+    let subjects = subjects::of_records(&state.app.db, &records).await?;
     let items = records
         .iter()
         .map(|r| {

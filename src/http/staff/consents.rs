@@ -73,8 +73,7 @@ pub async fn page(
         Ok(v) => v,
         Err(e) => return error_page(e.into(), lang),
     };
-    let subject_ids: Vec<String> = records.iter().map(|r| r.subject_id.clone()).collect();
-    let subjects = match subjects::by_ids(&state.app.db, &subject_ids).await {
+    let subjects = match subjects::of_records(&state.app.db, &records).await {
         Ok(v) => v,
         Err(e) => return error_page(e.into(), lang),
     };
