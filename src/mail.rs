@@ -71,16 +71,62 @@ pub async fn deliver(app: &App, mailer: &Mailer) -> anyhow::Result<(usize, usize
                 // 1, 2, 4, 8, 16 minutes; then give up.
                 let retry = (attempts < MAX_ATTEMPTS)
                     .then(|| app.clock.now() + TimeDelta::minutes(1 << (attempts - 1).min(10)));
-                // The error text names the server, never the recipient.
-                let reason = format!("{}", e)
+                // The error text names the server, never the recipient: the address is
+                // taken out before the text is cut, so no part of it is left at the cut.
+                let reason = without_recipient(&e.to_string(), m.to_email.as_deref())
                     .chars()
                     .take(300)
-                    .collect::<String>()
-                    .replace(m.to_email.as_deref().unwrap_or("\u{0}"), "(recipient)");
+                    .collect::<String>();
                 consultants::mark_failed(&app.db, &m.id, &reason, retry, app.clock.now()).await?;
                 tracing::warn!(message = %m.id, attempts, "mail delivery failed");
             }
         }
     }
     Ok((sent, failed))
+}
+
+/// `text` with every occurrence of the address replaced by "(recipient)", whatever its case:
+/// mail servers echo addresses as they like.
+fn without_recipient(text: &str, address: Option<&str>) -> String {
+    let Some(address) = address.filter(|a| !a.is_empty()) else {
+        return text.to_owned();
+    };
+    let matches_at = |rest: &str| -> Option<usize> {
+        let mut taken = 0;
+        let mut chars = rest.chars();
+        for wanted in address.chars() {
+            let found = chars.next()?;
+            if !found.to_lowercase().eq(wanted.to_lowercase()) {
+                return None;
+            }
+            taken += found.len_utf8();
+        }
+        Some(taken)
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if let Some(len) = matches_at(rest) {
+            out.push_str("(recipient)");
+            rest = &rest[len..];
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_recipient;
+
+    #[test]
+    fn the_recipient_is_taken_out_in_any_case_before_the_text_is_cut() {
+        let text = "550 5.1.1 <Anna.Müller@Example.ORG>: unknown; anna.müller@example.org again";
+        let out = without_recipient(text, Some("anna.müller@example.org"));
+        assert_eq!(out, "550 5.1.1 <(recipient)>: unknown; (recipient) again");
+        assert_eq!(without_recipient("no address", None), "no address");
+        assert_eq!(without_recipient("anna@x", Some("")), "anna@x");
+    }
 }

@@ -150,7 +150,8 @@ pub const COLUMNS: &[(&str, &[(&str, Holds)])] = &[
             ("state", TECH),
             ("attempts", TECH),
             ("next_attempt_at", TECH),
-            ("last_error", TECH),
+            // A server's answer may quote the address, though delivery takes it out.
+            ("last_error", P("erinnerungen-outbox")),
             ("created_at", TECH),
             ("finished_at", TECH),
         ],

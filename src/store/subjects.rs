@@ -417,7 +417,7 @@ pub async fn erase(
         super::retention::insert_log!(tx, &logged);
         if let Some(email) = email {
             counts.outbox = sqlx::query(
-                "UPDATE outbox SET to_email = NULL, body = NULL, consultant_id = NULL,
+                "UPDATE outbox SET to_email = NULL, body = NULL, consultant_id = NULL, last_error = NULL,
                         state = CASE WHEN state IN ('queued', 'sending', 'failed') THEN 'cancelled' ELSE state END,
                         finished_at = coalesce(finished_at, $2)
                  WHERE lower(to_email) = lower($1)",

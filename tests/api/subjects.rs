@@ -318,6 +318,10 @@ async fn erasure_removes_the_person_everywhere_and_reports(backend: Backend) {
         )
         .await;
 
+    // A mail server that quoted the address in its answer (as written before the delivery
+    // took addresses out of it): the answer goes with the address.
+    let quoted = format!("UPDATE outbox SET last_error = '452 <{EMAIL}> mailbox full'");
+    app.db.tamper(&[&quoted]).await;
     let with_address = "SELECT COUNT(*) FROM subjects WHERE ip_truncated IS NOT NULL";
     let addresses_before = app.db.scalar_i64(with_address).await;
     let (status, report) = admin
