@@ -704,11 +704,17 @@ const ANONYMISE_PARTICIPANTS: &[Statement] = &[Statement {
     ),
     binds_now: true,
 }];
+/// Letters not yet delivered are cancelled and lose address and text with the listing, as on
+/// erasure; finished, they fall to the outbox's own rule (which only takes finished letters).
 const CONSULTANT_LISTINGS: &[Statement] = &[
-    by_keys(keyed!(
-        "UPDATE outbox SET state = 'cancelled' WHERE state = 'queued' AND consultant_id IN ",
-        " RETURNING consultant_id"
-    )),
+    Statement {
+        sql: keyed!(
+            "UPDATE outbox SET state = 'cancelled', to_email = NULL, body = NULL, finished_at = $2
+             WHERE finished_at IS NULL AND consultant_id IN ",
+            " RETURNING consultant_id"
+        ),
+        binds_now: true,
+    },
     by_keys(keyed!(
         "DELETE FROM consultant_authorisations WHERE consultant_id IN ",
         " RETURNING consultant_id"

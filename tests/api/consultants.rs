@@ -306,6 +306,39 @@ async fn consultant_timeline_end_to_end(backend: Backend) {
             .await,
         0
     );
+    // A notice still undelivered when its listing goes (no `outbox deliver` in between) is
+    // cancelled and loses address and text with it, instead of waiting for a delivery forever.
+    let mia = [
+        "consultant",
+        "add",
+        "--name",
+        "Mia Mahnung",
+        "--email",
+        "mia@example.org",
+        "--authorised-on",
+        "2024-01-10",
+    ];
+    at(&app, &smtp, "2027-09-21T10:00:00Z", &mia);
+    at(&app, &smtp, "2027-09-21T10:00:00Z", &["retention", "run"]);
+    let with_mia =
+        "SELECT COUNT(*) FROM outbox WHERE to_email = 'mia@example.org' OR body LIKE '%Mia%'";
+    assert_eq!(app.db.scalar_i64(with_mia).await, 1, "the notice waits");
+    at(&app, &smtp, "2027-12-21T10:00:00Z", &["retention", "run"]);
+    assert_eq!(
+        app.db.scalar_i64(with_mia).await,
+        0,
+        "address and text gone"
+    );
+    assert_eq!(
+        app.db
+            .scalar_i64(
+                "SELECT COUNT(*) FROM outbox WHERE state = 'cancelled' AND finished_at IS NOT NULL"
+            )
+            .await,
+        1,
+        "cancelled and finished, so the outbox's own rule removes it in time"
+    );
+
     let (ok, out) = app.verify();
     assert!(ok, "{out}");
 }

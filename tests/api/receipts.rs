@@ -433,7 +433,8 @@ async fn a_token_opens_only_its_own_receipt(backend: Backend) {
 /// Receipt tokens issued before migration 0014 carry no record id: after the migration they
 /// still open their receipt, found by their hash. Migration 0015 moves the record's first
 /// events into it and keeps the later ones as rows: both read back as before. Migration 0016
-/// moves where the consent was given from (truncated address, user agent) to the subject.
+/// moves where the consent was given from (truncated address, user agent) to the subject; 0017
+/// finishes letters cancelled with their listing.
 async fn tokens_from_before_migration_0014_still_open_their_receipt(backend: Backend) {
     use consentd::store::Db;
     let dir = tempfile::tempdir().unwrap();
@@ -480,6 +481,9 @@ async fn tokens_from_before_migration_0014_still_open_their_receipt(backend: Bac
          VALUES (2, '2026-01-02T00:00:00Z', 'consent.events', 'r-before', 'p2', 'e', 'e2')",
         "INSERT INTO consent_events (id, record_id, purpose_id, legal_basis, state, actor, occurred_at, ledger_seq)
          VALUES ('e2', 'r-before', 'fotos', 'art6-1-a', 'withdrawn', 'subject', '2026-01-02T00:00:00Z', 2)",
+        // A letter cancelled with its listing, left unfinished with address and text (0017).
+        "INSERT INTO outbox (id, dedupe_key, consultant_id, to_email, subject, body, state, next_attempt_at, created_at)
+         VALUES ('o', 'k', 'gone', 'b@example.org', 'S', 'Guten Tag B', 'cancelled', '2026-01-03T00:00:00Z', '2026-01-03T00:00:00Z')",
     ];
     macro_rules! before_0014 {
         ($pool:expr) => {{
@@ -499,8 +503,8 @@ async fn tokens_from_before_migration_0014_still_open_their_receipt(backend: Bac
     }
     assert_eq!(
         db.migrate().await.unwrap(),
-        3,
-        "0014, 0015 and 0016 and nothing else were left"
+        4,
+        "0014 to 0017 and nothing else were left"
     );
     if let Db::Sqlite(pool) = &db {
         // The rebuilt table is still the one the events reference.
@@ -565,6 +569,14 @@ async fn tokens_from_before_migration_0014_still_open_their_receipt(backend: Bac
         .unwrap();
     assert_eq!(subject.ip_truncated.as_deref(), Some("192.0.2.0"));
     assert_eq!(subject.user_agent.as_deref(), Some("Browser/1"));
+
+    // 0017: the cancelled letter is finished, without address or text.
+    let letter = "SELECT COUNT(*) FROM outbox WHERE finished_at = created_at AND to_email IS NULL AND body IS NULL";
+    let finished: i64 = match &db {
+        Db::Sqlite(pool) => sqlx::query_scalar(letter).fetch_one(pool).await.unwrap(),
+        Db::Postgres(pool) => sqlx::query_scalar(letter).fetch_one(pool).await.unwrap(),
+    };
+    assert_eq!(finished, 1);
 
     let found = consentd::store::consents::by_token(&db, &legacy_token)
         .await
