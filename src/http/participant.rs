@@ -309,9 +309,18 @@ pub async fn submit_form(
             };
             let lang = page_language(open.version(), form_lang);
             let t = texts(lang);
-            let message = match &error {
-                Error::Invalid(e) => field_message(t, &e.field, &e.message),
-                _ => t.stale_notice.to_owned(),
+            let (message, values) = match &error {
+                Error::Invalid(e) => (field_message(t, &e.field, &e.message), values),
+                // The text changed under the participant: choices made for the old text are
+                // not carried over to the new one (no pre-ticked boxes, Planet49).
+                _ => (
+                    t.stale_notice.to_owned(),
+                    FormValues {
+                        purposes: BTreeMap::new(),
+                        acknowledged: false,
+                        ..values
+                    },
+                ),
             };
             render_form(&state, &open, lang, &values, Some(message), error.status())
         }

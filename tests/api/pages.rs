@@ -83,6 +83,28 @@ async fn web_form_consent_receipt_and_one_click_withdrawal(backend: Backend) {
         "what was typed is kept"
     );
 
+    // Sent for a text that is no longer the one in force: the new text comes back with the
+    // person's details but none of the choices made for the old one.
+    let stale: Vec<_> = form
+        .iter()
+        .map(|(k, v)| match *k {
+            "notice_sha256" => (*k, "0".repeat(64)),
+            _ => (*k, v.clone()),
+        })
+        .collect();
+    let response = app
+        .client
+        .post(format!("{}/w/koeln-2026", app.address))
+        .form(&stale)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("haben sich geändert"), "{html}");
+    assert!(html.contains("value=\"Jörg Groß\""));
+    assert!(!html.contains("checked"), "no box ticked for the new text");
+
     let response = app
         .client
         .post(format!("{}/w/koeln-2026", app.address))
