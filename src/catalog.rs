@@ -248,19 +248,26 @@ fn row_for(
         material: None,
         imported: false,
         withdrawn_reason: None,
+        uploaded_by: None,
     }
 }
 
-/// Stores a new version (a draft) with its texts.
+/// Stores a new version (a draft) with its texts: from a file in `policies/`, or uploaded
+/// by `uploader` (its author, who may not review it).
 pub async fn add_version(
     db: &Db,
     version: &NoticeVersion,
-    source: &str,
+    uploader: Option<&str>,
     clock: &Clock,
 ) -> sqlx::Result<()> {
     let now = clock.now();
     notice_texts::insert_texts(db, version, now).await?;
-    notice_versions::insert(db, &row_for(version, ReviewState::Draft, source, now)).await
+    let source = if uploader.is_some() { "upload" } else { "file" };
+    let row = VersionRow {
+        uploaded_by: uploader.map(str::to_owned),
+        ..row_for(version, ReviewState::Draft, source, now)
+    };
+    notice_versions::insert(db, &row).await
 }
 
 /// Takes `policies/` into the database: new versions become drafts (or approved, when an
@@ -300,7 +307,7 @@ pub async fn sync_files(
             let existing = notice_versions::get(db, &notice.id, i64::from(version.version)).await?;
             let row = match existing {
                 None => {
-                    add_version(db, version, "file", clock).await?;
+                    add_version(db, version, None, clock).await?;
                     report.push(format!("{} v{}: new draft", notice.id, version.version));
                     notice_versions::get(db, &notice.id, i64::from(version.version))
                         .await?

@@ -509,7 +509,7 @@ fn target_of(category: &str) -> &'static str {
             "consent_records, consent_events, subject_rectifications, subjects: rows (tombstone: the ledger keeps their hashes)"
         }
         "pruefprotokoll" => {
-            "audit_events: actor, target, ip_truncated; notice_reviews: actor, comment; notice_versions: submitted_by, decided_by, withdrawn_reason; retention_holds: created_by, released_by, reason, subject; retention_pauses: paused_by, resumed_by, reason (anonymised)"
+            "audit_events: actor, target, ip_truncated; notice_reviews: actor, comment; notice_versions: uploaded_by, submitted_by, decided_by, withdrawn_reason; retention_holds: created_by, released_by, reason, subject; retention_pauses: paused_by, resumed_by, reason (anonymised)"
         }
         "loeschprotokoll" => "deletion_log: subject_pseudonym (anonymised)",
         _ => "",

@@ -140,6 +140,7 @@ pub async fn decide(
         v.state(),
         actor.role,
         actor.id,
+        v.row.uploaded_by.as_deref(),
         v.row.submitted_by.as_deref(),
         decision,
     )?;
@@ -234,7 +235,7 @@ pub async fn upload(
         )
         .into());
     }
-    catalog::add_version(&app.db, &version, "upload", &app.clock).await?;
+    catalog::add_version(&app.db, &version, Some(actor.id), &app.clock).await?;
     audit::record(
         &app.db,
         &app.clock,

@@ -154,12 +154,18 @@ pub fn review(
     state: ReviewState,
     reviewer_role: Role,
     reviewer: &str,
+    author: Option<&str>,
     submitter: Option<&str>,
     decision: Decision,
 ) -> Result<ReviewState, Refusal> {
     if reviewer_role != Role::Lawyer {
         return Err(Refusal::NotAllowed(
             "only a lawyer may review a notice version",
+        ));
+    }
+    if author == Some(reviewer) {
+        return Err(Refusal::NotAllowed(
+            "the author of a version may not review it (four eyes)",
         ));
     }
     if submitter == Some(reviewer) {
@@ -204,6 +210,7 @@ mod tests {
                 ReviewState::InReview,
                 Role::Lawyer,
                 "b",
+                None,
                 Some("a"),
                 Decision::Approve
             ),
@@ -214,6 +221,7 @@ mod tests {
                 ReviewState::InReview,
                 Role::Lawyer,
                 "b",
+                None,
                 Some("a"),
                 Decision::RequestChanges
             ),
@@ -224,6 +232,18 @@ mod tests {
                 ReviewState::InReview,
                 Role::Lawyer,
                 "a",
+                None,
+                Some("a"),
+                Decision::Approve
+            ),
+            Err(Refusal::NotAllowed(_))
+        ));
+        assert!(matches!(
+            review(
+                ReviewState::InReview,
+                Role::Lawyer,
+                "b",
+                Some("b"),
                 Some("a"),
                 Decision::Approve
             ),
@@ -234,6 +254,7 @@ mod tests {
                 ReviewState::InReview,
                 Role::Admin,
                 "b",
+                None,
                 Some("a"),
                 Decision::Approve
             ),
@@ -244,6 +265,7 @@ mod tests {
                 ReviewState::Draft,
                 Role::Lawyer,
                 "b",
+                None,
                 Some("a"),
                 Decision::Approve
             ),
@@ -254,6 +276,7 @@ mod tests {
                 ReviewState::Approved,
                 Role::Lawyer,
                 "b",
+                None,
                 Some("a"),
                 Decision::Approve
             ),

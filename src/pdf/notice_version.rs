@@ -86,14 +86,33 @@ pub async fn render(
             .iter()
             .map(|r| r.get(lang).to_owned())
             .collect(),
-        review_trail: reviews
+        // The upload (its author) first, then the trail; an approval says whether the
+        // change was material, since that decides re-consent.
+        review_trail: v
+            .row
+            .uploaded_by
             .iter()
-            .map(|r| PdfReviewEntry {
-                at: r.at.to_rfc3339(),
-                who: who(&r.actor),
-                action: action_de(&r.action).to_owned(),
-                comment: r.comment.clone().unwrap_or_default(),
+            .map(|by| PdfReviewEntry {
+                at: v.row.created_at.to_rfc3339(),
+                who: who(by),
+                action: "hochgeladen (verfasst)".to_owned(),
+                comment: String::new(),
             })
+            .chain(reviews.iter().map(|r| {
+                PdfReviewEntry {
+                    at: r.at.to_rfc3339(),
+                    who: who(&r.actor),
+                    action: match (r.action.as_str(), v.row.material) {
+                        ("approved", Some(true)) => {
+                            "freigegeben: wesentliche Änderung (erneute Einwilligung)"
+                        }
+                        ("approved", Some(false)) => "freigegeben: redaktionelle Änderung",
+                        (action, _) => action_de(action),
+                    }
+                    .to_owned(),
+                    comment: r.comment.clone().unwrap_or_default(),
+                }
+            }))
             .collect(),
     };
     // Layout is CPU work; keep it off the async workers.

@@ -24,6 +24,8 @@ pub struct VersionRow {
     pub material: Option<bool>,
     pub imported: bool,
     pub withdrawn_reason: Option<String>,
+    /// Who uploaded it (its author); none for versions from files in `policies/`.
+    pub uploaded_by: Option<String>,
 }
 
 impl VersionRow {
@@ -49,7 +51,7 @@ pub struct ReviewEntry {
 macro_rules! columns {
     () => {
         "notice_id, version, content_sha256, metadata_json, texts_json, effective_on, state, source, created_at, \
-         submitted_by, submitted_at, decided_by, decided_at, material, imported, withdrawn_reason"
+         submitted_by, submitted_at, decided_by, decided_at, material, imported, withdrawn_reason, uploaded_by"
     };
 }
 
@@ -82,7 +84,7 @@ pub async fn generation(db: &Db) -> sqlx::Result<i64> {
 pub async fn insert(db: &Db, row: &VersionRow) -> sqlx::Result<()> {
     with_db!(db, pool => {
         let mut tx = pool.begin().await?;
-        sqlx::query(concat!("INSERT INTO notice_versions (", columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"))
+        sqlx::query(concat!("INSERT INTO notice_versions (", columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"))
             .bind(&row.notice_id)
             .bind(row.version)
             .bind(&row.content_sha256)
@@ -99,6 +101,7 @@ pub async fn insert(db: &Db, row: &VersionRow) -> sqlx::Result<()> {
             .bind(row.material)
             .bind(row.imported)
             .bind(&row.withdrawn_reason)
+            .bind(&row.uploaded_by)
             .execute(&mut *tx)
             .await?;
         sqlx::query("UPDATE notice_catalog_generation SET generation = generation + 1 WHERE id = 1").execute(&mut *tx).await?;

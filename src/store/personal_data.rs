@@ -228,6 +228,7 @@ pub const COLUMNS: &[(&str, &[(&str, Holds)])] = &[
             ("state", TEXT),
             ("source", TEXT),
             ("created_at", TECH),
+            ("uploaded_by", P("pruefprotokoll")),
             ("submitted_by", P("pruefprotokoll")),
             ("submitted_at", P("pruefprotokoll")),
             ("decided_by", P("pruefprotokoll")),

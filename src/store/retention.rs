@@ -396,6 +396,8 @@ macro_rules! versions_naming {
             anonymised_actor!(),
             "' OR decided_by <> '",
             anonymised_actor!(),
+            "' OR uploaded_by <> '",
+            anonymised_actor!(),
             "' OR withdrawn_reason IS NOT NULL)"
         )
     };
@@ -604,6 +606,9 @@ const ANONYMISE_AUDIT: &[Statement] = &[
             anonymised_actor!(),
             "' END,
                decided_by = CASE WHEN decided_by IS NOT NULL THEN '",
+            anonymised_actor!(),
+            "' END,
+               uploaded_by = CASE WHEN uploaded_by IS NOT NULL THEN '",
             anonymised_actor!(),
             "' END,
                withdrawn_reason = NULL

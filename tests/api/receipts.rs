@@ -434,7 +434,7 @@ async fn a_token_opens_only_its_own_receipt(backend: Backend) {
 /// still open their receipt, found by their hash. Migration 0015 moves the record's first
 /// events into it and keeps the later ones as rows: both read back as before. Migration 0016
 /// moves where the consent was given from (truncated address, user agent) to the subject; 0017
-/// finishes letters cancelled with their listing.
+/// finishes letters cancelled with their listing; 0018 gives uploaded versions their author.
 async fn tokens_from_before_migration_0014_still_open_their_receipt(backend: Backend) {
     use consentd::store::Db;
     let dir = tempfile::tempdir().unwrap();
@@ -484,6 +484,11 @@ async fn tokens_from_before_migration_0014_still_open_their_receipt(backend: Bac
         // A letter cancelled with its listing, left unfinished with address and text (0017).
         "INSERT INTO outbox (id, dedupe_key, consultant_id, to_email, subject, body, state, next_attempt_at, created_at)
          VALUES ('o', 'k', 'gone', 'b@example.org', 'S', 'Guten Tag B', 'cancelled', '2026-01-03T00:00:00Z', '2026-01-03T00:00:00Z')",
+        // A version uploaded then: its author is in the audit trail alone (0018).
+        "INSERT INTO notice_versions (notice_id, version, content_sha256, metadata_json, texts_json, effective_on, state, source, created_at)
+         VALUES ('notice', 2, 'c2', '{}', '{}', '2026-02-01', 'draft', 'upload', '2026-01-05T00:00:00Z')",
+        "INSERT INTO audit_events (id, at, actor, action, target, ledger_seq)
+         VALUES ('a', '2026-01-05T00:00:00Z', 'user:u1', 'notice.uploaded', 'notice:notice v2', 1)",
     ];
     macro_rules! before_0014 {
         ($pool:expr) => {{
@@ -503,8 +508,8 @@ async fn tokens_from_before_migration_0014_still_open_their_receipt(backend: Bac
     }
     assert_eq!(
         db.migrate().await.unwrap(),
-        4,
-        "0014 to 0017 and nothing else were left"
+        5,
+        "0014 to 0018 and nothing else were left"
     );
     if let Db::Sqlite(pool) = &db {
         // The rebuilt table is still the one the events reference.
@@ -577,6 +582,14 @@ async fn tokens_from_before_migration_0014_still_open_their_receipt(backend: Bac
         Db::Postgres(pool) => sqlx::query_scalar(letter).fetch_one(pool).await.unwrap(),
     };
     assert_eq!(finished, 1);
+    // 0018: the uploaded version knows its author.
+    let author =
+        "SELECT uploaded_by FROM notice_versions WHERE notice_id = 'notice' AND version = 2";
+    let author: Option<String> = match &db {
+        Db::Sqlite(pool) => sqlx::query_scalar(author).fetch_one(pool).await.unwrap(),
+        Db::Postgres(pool) => sqlx::query_scalar(author).fetch_one(pool).await.unwrap(),
+    };
+    assert_eq!(author.as_deref(), Some("user:u1"));
 
     let found = consentd::store::consents::by_token(&db, &legacy_token)
         .await

@@ -999,7 +999,21 @@ async fn staff_names_leave_reviews_holds_and_pauses(backend: Backend) {
                 .join(" OR ")
         )
     };
-    let versions = named("notice_versions", "submitted_by decided_by");
+    // A version uploaded by the second lawyer and sent back by the first: its author too.
+    f.upload(4, &f.second_lawyer).await;
+    let v4 = |step: &str| format!("/api/v1/notices/{OM_NOTICE}/versions/4/{step}");
+    assert_eq!(
+        f.post(&f.admin, &v4("submit"), json!({})).await.status(),
+        200
+    );
+    let sent_back = json!({"decision": "request_changes", "comment": "Bitte prüfen."});
+    assert_eq!(
+        f.post(&f.lawyer, &v4("review"), sent_back).await.status(),
+        200
+    );
+    let authors = "SELECT COUNT(*) FROM notice_versions WHERE uploaded_by = 'token:kanzlei-b'";
+    assert_eq!(app.db.scalar_i64(authors).await, 1);
+    let versions = named("notice_versions", "uploaded_by submitted_by decided_by");
     let holds_named = named("retention_holds", "created_by reason");
     let pauses = named("retention_pauses", "paused_by resumed_by reason");
     assert!(app.db.scalar_i64(&versions).await >= 1);
@@ -1016,8 +1030,9 @@ async fn staff_names_leave_reviews_holds_and_pauses(backend: Backend) {
     assert_eq!(
         app.db.scalar_i64(&versions).await,
         0,
-        "reviewers of decided versions"
+        "authors and reviewers of decided versions"
     );
+    assert_eq!(app.db.scalar_i64(authors).await, 0);
     assert_eq!(app.db.scalar_i64(&pauses).await, 0, "the pause");
     assert_eq!(
         app.db

@@ -82,7 +82,34 @@ pub async fn fixture(backend: Backend, now: &str) -> ReviewFixture {
     }
 }
 
+/// The files of an uploaded `version`: version 2's, renumbered and effective June 2027.
+fn version_files(version: u32) -> (String, String) {
+    let toml = std::fs::read_to_string(shipped_policies().join(OM).join("v2.toml"))
+        .unwrap()
+        .replacen("version = 2", &format!("version = {version}"), 1)
+        .replacen(
+            "effective = \"2021-06-01\"",
+            "effective = \"2027-06-01\"",
+            1,
+        );
+    let text = std::fs::read_to_string(shipped_policies().join(OM).join("v2.de.md")).unwrap();
+    (toml, text)
+}
+
 impl ReviewFixture {
+    /// Uploads `version` of the OM notice (version 2's files, effective June 2027) as `by`.
+    pub async fn upload(&self, version: u32, by: &str) {
+        let (toml, text) = version_files(version);
+        let up = self
+            .post(
+                by,
+                &format!("/api/v1/notices/{OM_NOTICE}/versions"),
+                json!({"version_toml": toml, "texts": {"de": text}}),
+            )
+            .await;
+        assert_eq!(up.status(), StatusCode::CREATED);
+    }
+
     pub async fn post(&self, token: &str, path: &str, body: Value) -> reqwest::Response {
         self.app
             .client
@@ -304,23 +331,7 @@ async fn lifecycle_four_eyes_and_consent_only_in_force(backend: Backend) {
     );
 
     // Request changes on an uploaded version 4, then withdraw it.
-    let toml = std::fs::read_to_string(shipped_policies().join(OM).join("v2.toml"))
-        .unwrap()
-        .replacen("version = 2", "version = 4", 1)
-        .replacen(
-            "effective = \"2021-06-01\"",
-            "effective = \"2027-06-01\"",
-            1,
-        );
-    let text = std::fs::read_to_string(shipped_policies().join(OM).join("v2.de.md")).unwrap();
-    let up = f
-        .post(
-            &f.admin,
-            &format!("/api/v1/notices/{OM_NOTICE}/versions"),
-            json!({"version_toml": toml, "texts": {"de": text}}),
-        )
-        .await;
-    assert_eq!(up.status(), StatusCode::CREATED);
+    f.upload(4, &f.admin).await;
     let broken = f.post(&f.admin, &format!("/api/v1/notices/{OM_NOTICE}/versions"),
         json!({"version_toml": "version = 5\neffective = \"2027-07-01\"\n[[purpose]]\nid = \"x\"\n", "texts": {"de": "Text"}})).await;
     assert_eq!(broken.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -386,6 +397,42 @@ async fn lifecycle_four_eyes_and_consent_only_in_force(backend: Backend) {
             .status(),
         StatusCode::CONFLICT
     );
+    // Four eyes count the author too: the lawyer who uploaded a version may not approve it,
+    // though someone else submitted it; the other lawyer may decide.
+    f.upload(5, &f.second_lawyer).await;
+    let p5 = |step: &str| format!("/api/v1/notices/{OM_NOTICE}/versions/5/{step}");
+    assert_eq!(
+        f.post(&f.admin, &p5("submit"), json!({})).await.status(),
+        StatusCode::OK
+    );
+    let own = f
+        .post(&f.second_lawyer, &p5("review"), review("von mir verfasst"))
+        .await;
+    assert_eq!(own.status(), StatusCode::FORBIDDEN);
+    let own: Value = own.json().await.unwrap();
+    assert!(
+        own["error"]["message"].as_str().unwrap().contains("author"),
+        "{own}"
+    );
+    let v5: Value = f
+        .get(&f.admin, &format!("/api/v1/notices/{OM_NOTICE}/versions/5"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v5["uploaded_by"], "token:kanzlei-b");
+    assert_eq!(v5["submitted_by"], "token:redaktion");
+    assert_eq!(
+        f.post(
+            &f.lawyer,
+            &p5("review"),
+            json!({"decision": "request_changes", "comment": "Bitte prüfen."})
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+
     // An auditor reads but does not act.
     let auditor = app.create_token("auditor", "pruefer");
     assert_eq!(
@@ -749,6 +796,10 @@ async fn pdf_for_filing_carries_the_exact_text_and_the_trail(backend: Backend) {
     assert!(
         flat.contains("token:kanzlei-a") && flat.contains("token:redaktion"),
         "who reviewed and who submitted"
+    );
+    assert!(
+        flat.contains("freigegeben: wesentliche Änderung (erneute Einwilligung)"),
+        "whether the approval asks for re-consent:\n{text}"
     );
     assert!(flat.contains("Seite 1 von"), "page numbers");
     let detail: Value = f

@@ -54,6 +54,8 @@ pub struct VersionSummary {
     /// SHA-256 of each text, by language.
     pub texts: BTreeMap<String, String>,
     pub source: String,
+    /// Who uploaded it (its author, who may not review it); none for versions from files.
+    pub uploaded_by: Option<String>,
     pub submitted_by: Option<String>,
     pub submitted_at: Option<DateTime<Utc>>,
     pub decided_by: Option<String>,
@@ -92,6 +94,7 @@ pub(crate) fn summary(
             .map(|t| (t.language.code().to_owned(), t.sha256.clone()))
             .collect(),
         source: v.row.source.clone(),
+        uploaded_by: v.row.uploaded_by.clone(),
         submitted_by: v.row.submitted_by.clone(),
         submitted_at: v.row.submitted_at,
         decided_by: v.row.decided_by.clone(),

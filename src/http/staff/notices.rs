@@ -221,6 +221,7 @@ async fn render(
             @for t in v.content.texts.values() {
                 tr { th scope="row" { "SHA-256 " (t.language.code()) } td.hash { (t.sha256) } }
             }
+            @if let Some(by) = &v.row.uploaded_by { tr { th scope="row" { (tr(lang, "Hochgeladen von", "Uploaded by")) } td { (who(by)) ", " (format_time(v.row.created_at, lang)) } } }
             @if let Some(by) = &v.row.submitted_by { tr { th scope="row" { (tr(lang, "Eingereicht von", "Submitted by")) } td { (who(by)) @if let Some(at) = v.row.submitted_at { ", " (format_time(at, lang)) } } } }
             @if let Some(by) = &v.row.decided_by { tr { th scope="row" { (tr(lang, "Entschieden von", "Decided by")) } td { (who(by)) @if let Some(at) = v.row.decided_at { ", " (format_time(at, lang)) } @if v.row.imported { " (" (tr(lang, "importiert", "imported")) ")" } } } }
             @if let Some(m) = v.row.material { tr { th scope="row" { (tr(lang, "Wesentliche Änderung", "Material change")) } td { @if m { (tr(lang, "ja – erneute Einwilligung für geänderte Zwecke", "yes – re-consent for changed purposes")) } @else { (tr(lang, "nein – redaktionell", "no – editorial")) } } } }
