@@ -472,6 +472,7 @@ fn receipt_body(
         @if let Some(renewal) = &r.renewed_by {
             div.success role="status" {
                 p { (t.renewed) " " (format_time(renewal.recorded_at, lang)) " – " (t.receipt_id) " " span.hash { (renewal.receipt_id) } }
+                p { (t.renewed_withdrawal) }
             }
         }
         @if r.asks_for_reconsent() {
@@ -617,9 +618,11 @@ pub async fn reconsent_form_submit(
         .iter()
         .any(|(k, v)| k == "acknowledged" && (v == "yes" || v == "on"));
     match super::submission::reconsent(&state.app, &token, purposes, acknowledged, client).await {
-        Ok(recorded) => {
+        Ok(Some(recorded)) => {
             Redirect::to(&format!("/r/{}?saved=1", recorded.token.as_str())).into_response()
         }
+        // Sent twice: this receipt says that and when it was renewed.
+        Ok(None) => Redirect::to(&format!("/r/{token}")).into_response(),
         Err(e) => error_page(e, lang),
     }
 }
@@ -645,7 +648,14 @@ pub async fn withdraw_form(
     } else {
         Withdrawal::Purposes(&purposes)
     };
-    match consents::withdraw(&state.app.db, &state.app.clock, &receipt.record.id, which).await {
+    match consents::withdraw_with_renewals(
+        &state.app.db,
+        &state.app.clock,
+        &receipt.record.id,
+        which,
+    )
+    .await
+    {
         Ok(events) => {
             if !events.is_empty() {
                 tracing::info!(record = %receipt.record.id, purposes = events.len(), "consent withdrawn");

@@ -477,15 +477,20 @@ pub async fn load_record(app: &App, record: ConsentRecord) -> anyhow::Result<Rec
 }
 
 /// Re-consent from the personal link: a new record under the version in force, for the same
-/// person and workshop, renewing the old one. Choices as on the workshop form.
+/// person and workshop, renewing the old one. Choices as on the workshop form. None when the
+/// record was renewed already (the form sent twice): a second renewal would be a record
+/// nobody holds the link to.
 pub async fn reconsent(
     app: &App,
     token: &str,
     purposes: BTreeMap<String, bool>,
     acknowledged: bool,
     client: ClientInfo,
-) -> Result<RecordedConsent, Error> {
+) -> Result<Option<RecordedConsent>, Error> {
     let receipt = load_receipt(app, token).await?;
+    if receipt.renewed_by.is_some() {
+        return Ok(None);
+    }
     let subject = receipt
         .subject
         .as_ref()
@@ -522,4 +527,5 @@ pub async fn reconsent(
         Some(receipt.record.id.clone()),
     )
     .await
+    .map(Some)
 }

@@ -775,6 +775,7 @@ fn write_batch_sqlite(
 }
 
 /// Which purposes to withdraw.
+#[derive(Clone, Copy)]
 pub enum Withdrawal<'a> {
     All,
     Purposes(&'a [String]),
@@ -868,6 +869,41 @@ pub async fn records_before_version(
         " FROM consent_records WHERE notice_id = $1 AND notice_version < $2 ORDER BY ledger_seq"
     );
     with_db!(db, pool => sqlx::query_as(sql).bind(notice_id).bind(version).fetch_all(pool).await)
+}
+
+/// Every record of a renewal chain that `record_id` belongs to: the one it renewed, and that
+/// one's, back to the first still kept, and every renewal after it; oldest first.
+pub async fn renewal_chain(db: &Db, record_id: &str) -> sqlx::Result<Vec<String>> {
+    let sql = "WITH RECURSIVE
+           back (id, renews) AS (
+             SELECT id, renews_record_id FROM consent_records WHERE id = $1
+             UNION
+             SELECT r.id, r.renews_record_id FROM consent_records r JOIN back b ON r.id = b.renews),
+           first (id) AS (
+             SELECT id FROM back
+             WHERE renews IS NULL OR renews NOT IN (SELECT id FROM back)),
+           chain (id) AS (
+             SELECT id FROM first
+             UNION
+             SELECT r.id FROM consent_records r JOIN chain c ON r.renews_record_id = c.id)
+         SELECT c.id FROM chain c JOIN consent_records r ON r.id = c.id ORDER BY r.ledger_seq";
+    with_db!(db, pool => sqlx::query_scalar(sql).bind(record_id).fetch_all(pool).await)
+}
+
+/// Withdraws from every record of the renewal chain `record_id` belongs to: a participant who
+/// consented again withdraws through either link, and the decision given again goes too.
+/// Each record's events are one ledger entry, as with [`withdraw`].
+pub async fn withdraw_with_renewals(
+    db: &Db,
+    clock: &Clock,
+    record_id: &str,
+    which: Withdrawal<'_>,
+) -> sqlx::Result<Vec<ConsentEvent>> {
+    let mut events = Vec::new();
+    for id in renewal_chain(db, record_id).await? {
+        events.extend(withdraw(db, clock, &id, which).await?);
+    }
+    Ok(events)
 }
 
 /// The record that renews `record_id`, if the participant has consented again.

@@ -605,6 +605,42 @@ async fn on_the_effective_date_the_new_version_is_in_force(backend: Backend) {
             .contains("id=\"reconsent\""),
         "answered"
     );
+    // The form sent again (a double tap) renews nothing twice: back to the old receipt.
+    let twice = f
+        .app
+        .client
+        .post(format!("{}/r/{fotos_token}/reconsent", f.app.address))
+        .form(&[("purpose.fotos", "yes"), ("acknowledged", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(twice.status(), StatusCode::SEE_OTHER);
+    assert_eq!(twice.headers()["location"], format!("/r/{fotos_token}"));
+    let renewals = "SELECT COUNT(*) FROM consent_records WHERE renews_record_id IS NOT NULL";
+    assert_eq!(f.app.db.scalar_i64(renewals).await, 1);
+
+    // Withdrawing through the old link withdraws the decision given again too, and the
+    // old record keeps nothing given.
+    let withdrawn = f
+        .app
+        .client
+        .post(format!("{}/r/{fotos_token}/withdraw", f.app.address))
+        .form(&[("all", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(withdrawn.status(), StatusCode::SEE_OTHER);
+    let new: Value = f.app.receipt(&new_token).await;
+    assert_eq!(state(&new, "fotos").as_deref(), Some("withdrawn"));
+    let old: Value = f.app.receipt(&fotos_token).await;
+    assert!(
+        old["purposes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["state"] != "given"),
+        "{old}"
+    );
 
     // Running the check again changes nothing.
     f.app.address = f.app.start_server();

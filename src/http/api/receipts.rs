@@ -72,15 +72,24 @@ pub async fn withdraw(
         }
         Withdrawal::Purposes(&input.purposes)
     };
-    let withdrawn =
-        consents::withdraw(&state.app.db, &state.app.clock, &receipt.record.id, which).await?;
+    let withdrawn = consents::withdraw_with_renewals(
+        &state.app.db,
+        &state.app.clock,
+        &receipt.record.id,
+        which,
+    )
+    .await?;
     if !withdrawn.is_empty() {
         tracing::info!(record = %receipt.record.id, purposes = withdrawn.len(), "consent withdrawn");
     }
     let receipt = load_receipt(&state.app, &token).await?;
     let proof = RecordProof::of(&state.app, receipt).await?;
     let mut body = receipt_json(&state, &proof, &token);
-    body["withdrawn"] = json!(withdrawn.iter().map(|e| &e.purpose_id).collect::<Vec<_>>());
+    // A purpose withdrawn from a record and its renewal is named once.
+    let mut purposes: Vec<&str> = withdrawn.iter().map(|e| e.purpose_id.as_str()).collect();
+    purposes.sort_unstable();
+    purposes.dedup();
+    body["withdrawn"] = json!(purposes);
     Ok(Json(body))
 }
 
