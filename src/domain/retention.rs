@@ -184,10 +184,15 @@ pub struct RetentionRule {
 }
 
 impl RetentionRule {
-    /// The day from which the data must be gone.
+    /// The day from which the data must be gone. Counted from the end of the year, the
+    /// period runs from the first day of the next one: "drei Jahre nach Ende des
+    /// Kalenderjahres" 2027 ends with 31 December 2030, the last day a claim can be brought
+    /// (§ 199 BGB), so the data goes on 1 January 2031, not on that last day.
     pub fn due(&self, start: NaiveDate) -> NaiveDate {
         let from = if self.from_year_end {
-            NaiveDate::from_ymd_opt(start.year(), 12, 31).expect("31 December exists")
+            NaiveDate::from_ymd_opt(start.year(), 12, 31)
+                .and_then(|end| end.succ_opt())
+                .unwrap_or(NaiveDate::MAX)
         } else {
             start
         };
@@ -344,8 +349,10 @@ mod tests {
     #[test]
     fn due_dates() {
         // Three years after the end of the calendar year in which the workshop took place.
-        assert_eq!(rule("P3Y", true).due(d("2027-03-16")), d("2030-12-31"));
-        assert_eq!(rule("P3Y", true).due(d("2027-12-31")), d("2030-12-31"));
+        // The data is kept through 31 December 2030 and goes the next day.
+        assert_eq!(rule("P3Y", true).due(d("2027-03-16")), d("2031-01-01"));
+        assert_eq!(rule("P3Y", true).due(d("2027-12-31")), d("2031-01-01"));
+        assert_eq!(rule("P3Y", true).due(d("2028-01-01")), d("2032-01-01"));
         // 29 months after the last re-authorisation.
         assert_eq!(rule("P29M", false).due(d("2025-01-31")), d("2027-06-30"));
         assert!(!rule("P30D", false).is_due(d("2027-01-01"), d("2027-01-30")));
@@ -373,7 +380,7 @@ mod tests {
         }
         assert!(Period::parse("P100Y").is_ok());
         let r = rule("P100Y", true);
-        assert_eq!(r.due(d("2026-05-01")), d("2126-12-31"));
+        assert_eq!(r.due(d("2026-05-01")), d("2127-01-01"));
         let beyond = Period {
             years: u32::MAX,
             months: u32::MAX,

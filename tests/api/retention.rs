@@ -784,10 +784,10 @@ async fn proofs_become_tombstones_and_logs_are_anonymised(backend: Backend) {
     let versions_before = app.db.scalar_i64(versions_named).await;
     assert!(versions_before > 0);
 
-    // The last day of 2029: nothing of these is due yet.
+    // The last day of 2029: nothing of these is due yet (kept through the end of the year).
     let early: Value = cli_json_at(
         &app,
-        "2029-12-30T10:00:00Z",
+        "2029-12-31T10:00:00Z",
         &["retention", "run", "--json"],
     );
     for category in [
@@ -808,7 +808,7 @@ async fn proofs_become_tombstones_and_logs_are_anonymised(backend: Backend) {
     // stays; the audit events of 2026 are anonymised.
     let run = cli_json_at(
         &app,
-        "2030-01-02T10:00:00Z",
+        "2030-01-01T10:00:00Z",
         &["retention", "run", "--json"],
     );
     assert_eq!(executed_in(&run, "einwilligungsnachweise"), 1, "{run}");
@@ -1021,11 +1021,11 @@ async fn staff_names_leave_reviews_holds_and_pauses(backend: Backend) {
     assert_eq!(app.db.scalar_i64(&pauses).await, 1);
 
     // Not before three years from the end of 2026 (holds and pauses ended in 2026 and 2027).
-    cli_json_at(app, "2029-12-30T10:00:00Z", &["retention", "run", "--json"]);
+    cli_json_at(app, "2029-12-31T10:00:00Z", &["retention", "run", "--json"]);
     assert_eq!(app.db.scalar_i64(&holds_named).await, 3);
     assert_eq!(app.db.scalar_i64(&pauses).await, 1);
 
-    let run = cli_json_at(app, "2030-01-02T10:00:00Z", &["retention", "run", "--json"]);
+    let run = cli_json_at(app, "2030-01-01T10:00:00Z", &["retention", "run", "--json"]);
     assert!(executed_in(&run, "pruefprotokoll") > 0, "{run}");
     assert_eq!(
         app.db.scalar_i64(&versions).await,
