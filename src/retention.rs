@@ -124,22 +124,57 @@ pub const LISTED: usize = 1000;
 /// Entries of the deletion journal replayed per transaction.
 const BATCH: usize = 10_000;
 
+/// A legal hold as retention applies it. A hold on a subject covers the person, as erasure
+/// reads it: every sign-up under the same address, and their attendance and listing.
+struct AppliedHold {
+    hold: store::Hold,
+    /// For a hold on a subject: the subject ids of the person.
+    subject_ids: Vec<String>,
+    /// For a hold on a subject: the person's address, lower-cased, while it is known.
+    email: Option<String>,
+}
+
+async fn applied_holds(db: &crate::store::Db) -> sqlx::Result<Vec<AppliedHold>> {
+    let mut applied = Vec::new();
+    for hold in store::holds(db).await? {
+        let (mut subject_ids, mut email) = (Vec::new(), None);
+        if hold.scope == "subject" {
+            for s in crate::store::subjects::person(db, &hold.target).await? {
+                email = email.or_else(|| s.email.as_deref().map(str::to_lowercase));
+                subject_ids.push(s.id);
+            }
+        }
+        applied.push(AppliedHold {
+            hold,
+            subject_ids,
+            email,
+        });
+    }
+    Ok(applied)
+}
+
 /// The hold that keeps this candidate, if one does.
 fn hold_for<'a>(
-    holds: &'a [store::Hold],
+    holds: &'a [AppliedHold],
     category: &str,
     c: &Candidate,
     on: NaiveDate,
 ) -> Option<&'a store::Hold> {
     holds
         .iter()
-        .filter(|h| h.is_active(on))
-        .find(|h| match h.scope.as_str() {
-            "category" => h.target == category,
-            "subject" => c.subject_id.as_deref() == Some(h.target.as_str()),
-            "workshop" => c.workshop_slug.as_deref() == Some(h.target.as_str()),
+        .filter(|h| h.hold.is_active(on))
+        .find(|h| match h.hold.scope.as_str() {
+            "category" => h.hold.target == category,
+            "subject" => {
+                c.subject_id
+                    .as_ref()
+                    .is_some_and(|id| *id == h.hold.target || h.subject_ids.contains(id))
+                    || h.email.is_some() && c.email.as_deref().map(str::to_lowercase) == h.email
+            }
+            "workshop" => c.workshop_slug.as_deref() == Some(h.hold.target.as_str()),
             _ => false,
         })
+        .map(|h| &h.hold)
 }
 
 fn enforced_rules(app: &App) -> impl Iterator<Item = &RetentionRule> {
@@ -173,7 +208,8 @@ async fn time_page(
 struct DuePages<'a> {
     app: &'a App,
     as_of: NaiveDate,
-    holds: Vec<store::Hold>,
+    /// Read again for every page: a hold placed during a long run applies from the next.
+    holds: Vec<AppliedHold>,
     rules: Vec<&'a RetentionRule>,
     /// Large tables read in the order they were written: where the last page ended.
     after: Option<store::TimeCursor>,
@@ -193,7 +229,7 @@ impl<'a> DuePages<'a> {
         Ok(DuePages {
             app,
             as_of,
-            holds: store::holds(&app.db).await?,
+            holds: applied_holds(&app.db).await?,
             rules,
             after: None,
             read_ahead: None,
@@ -213,6 +249,9 @@ impl<'a> DuePages<'a> {
                 self.after = None;
                 self.after_proof = None;
                 self.loaded = false;
+            }
+            if !page.is_empty() {
+                self.holds = applied_holds(&self.app.db).await?;
             }
             let planned: Vec<_> = page
                 .into_iter()
@@ -337,9 +376,14 @@ pub async fn run(app: &App, dry_run: bool, as_of: Option<NaiveDate>) -> anyhow::
         executed: 0,
         reminders_queued: 0,
     };
-    let execute = !dry_run && !paused;
+    let mut execute = !dry_run && !paused;
     let mut pages = DuePages::new(app, as_of).await?;
     while let Some((rule, page)) = pages.next().await? {
+        // A pause set during a long run stops it before the next page.
+        if execute && store::is_paused(&app.db).await? {
+            execute = false;
+            report.paused = true;
+        }
         let mut batch: Vec<(Option<usize>, Candidate)> = Vec::new();
         let mut held = 0;
         let due = page.len();
@@ -428,7 +472,7 @@ async fn queue_reminders(app: &App, as_of: NaiveDate) -> anyhow::Result<usize> {
     else {
         return Ok(0);
     };
-    let holds = store::holds(&app.db).await?;
+    let holds = applied_holds(&app.db).await?;
     let mut queued = 0;
     for c in store::consultant_listings(&app.db).await? {
         let (Some(email), Some(name)) = (&c.email, &c.name) else {
