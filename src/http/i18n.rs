@@ -49,6 +49,8 @@ pub struct Texts {
     pub errors_heading: &'static str,
     pub not_found: &'static str,
     pub stale_notice: &'static str,
+    pub must_acknowledge: &'static str,
+    pub form_outdated: &'static str,
     pub no_notice: &'static str,
     pub open_workshops: &'static str,
     pub no_open_workshops: &'static str,
@@ -98,6 +100,8 @@ pub const DE: Texts = Texts {
     renewed_withdrawal: "Ein Widerruf über diesen Link gilt auch für Ihre erneute Entscheidung.",
     errors_heading: "Bitte prüfen Sie Ihre Angaben",
     not_found: "Diese Seite gibt es nicht (mehr).",
+    must_acknowledge: "Ohne diese Bestätigung können wir Ihre Anmeldung nicht speichern. Bitte setzen Sie das Häkchen bei:",
+    form_outdated: "Das Formular ist nicht mehr aktuell. Bitte laden Sie die Seite neu und füllen Sie es noch einmal aus.",
     stale_notice: "Die Datenschutzhinweise haben sich geändert, während Sie das Formular ausgefüllt haben. Bitte lesen Sie die aktuelle Fassung und senden Sie das Formular erneut.",
     no_notice: "Für diese Veranstaltung sind derzeit keine gültigen Datenschutzhinweise hinterlegt.",
     open_workshops: "Aktuelle Veranstaltungen",
@@ -148,6 +152,8 @@ pub const EN: Texts = Texts {
     renewed_withdrawal: "A withdrawal through this link also applies to the decision you made again.",
     errors_heading: "Please check your details",
     not_found: "This page does not exist (any more).",
+    must_acknowledge: "We cannot save your registration without this confirmation. Please tick:",
+    form_outdated: "The form is out of date. Please reload the page and fill it in again.",
     stale_notice: "The privacy notice changed while you were filling in the form. Please read the current version and submit the form again.",
     no_notice: "No privacy notice is currently in force for this event.",
     open_workshops: "Current events",
@@ -186,7 +192,16 @@ pub fn state_label(state: PurposeState, lang: Language) -> &'static str {
 pub fn format_time(at: DateTime<Utc>, lang: Language) -> String {
     let local = at.with_timezone(&Berlin);
     match lang {
-        Language::De => local.format("%d.%m.%Y, %H:%M Uhr (%Z)").to_string(),
+        Language::De => {
+            // German readers know the zones as MEZ and MESZ, not CET and CEST.
+            use chrono::Offset;
+            let zone = if local.offset().fix().local_minus_utc() == 3600 {
+                "MEZ"
+            } else {
+                "MESZ"
+            };
+            format!("{} Uhr ({zone})", local.format("%d.%m.%Y, %H:%M"))
+        }
         Language::En => local.format("%-d %b %Y, %H:%M (%Z)").to_string(),
     }
 }
@@ -195,5 +210,171 @@ pub fn format_date(date: NaiveDate, lang: Language) -> String {
     match lang {
         Language::De => date.format("%d.%m.%Y").to_string(),
         Language::En => date.format("%-d %b %Y").to_string(),
+    }
+}
+
+/// The heading of an error page.
+pub fn error_title(status: axum::http::StatusCode, lang: Language) -> &'static str {
+    let de = lang == Language::De;
+    match status.as_u16() {
+        400 | 415 => {
+            if de {
+                "Anfrage nicht lesbar"
+            } else {
+                "Bad request"
+            }
+        }
+        401 => {
+            if de {
+                "Anmeldung erforderlich"
+            } else {
+                "Sign-in required"
+            }
+        }
+        403 | 405 => {
+            if de {
+                "Nicht möglich"
+            } else {
+                "Not allowed"
+            }
+        }
+        404 => {
+            if de {
+                "Nicht gefunden"
+            } else {
+                "Not found"
+            }
+        }
+        409 => {
+            if de {
+                "Nicht mehr aktuell"
+            } else {
+                "Out of date"
+            }
+        }
+        413 => {
+            if de {
+                "Zu groß"
+            } else {
+                "Too large"
+            }
+        }
+        422 => {
+            if de {
+                "Bitte prüfen Sie Ihre Angaben"
+            } else {
+                "Please check your details"
+            }
+        }
+        429 => {
+            if de {
+                "Zu viele Anfragen"
+            } else {
+                "Too many requests"
+            }
+        }
+        503 => {
+            if de {
+                "Vorübergehend nicht verfügbar"
+            } else {
+                "Temporarily unavailable"
+            }
+        }
+        _ => {
+            if de {
+                "Fehler"
+            } else {
+                "Error"
+            }
+        }
+    }
+}
+
+/// What an error page says, in German; English pages say the error's own message.
+pub fn error_words_de(error: &crate::http::error::Error) -> String {
+    use crate::http::error::Error;
+    match error {
+        Error::NotFound(_) => DE.not_found.into(),
+        Error::Conflict {
+            code: "no_notice_in_force",
+            ..
+        } => DE.no_notice.into(),
+        Error::Conflict { .. } => {
+            "Das ging nicht, weil sich der Stand inzwischen geändert hat. Bitte laden Sie die Seite neu.".into()
+        }
+        Error::Invalid(e) => field_problem(&e.message, Language::De),
+        Error::Malformed { .. } | Error::UnsupportedMediaType => {
+            "Das Formular konnte nicht gelesen werden. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.".into()
+        }
+        Error::PayloadTooLarge => "Die gesendeten Daten sind zu groß.".into(),
+        Error::MethodNotAllowed => "Diese Seite lässt sich so nicht aufrufen.".into(),
+        Error::Unauthorized => "Bitte melden Sie sich an.".into(),
+        Error::Forbidden => "Ihre Rolle darf das nicht.".into(),
+        Error::NotPermitted(reason) => not_permitted_de(reason).into(),
+        Error::CsrfFailed => {
+            "Diese Aktion kam nicht von dieser Seite oder ist abgelaufen. Bitte öffnen Sie die Seite neu und versuchen Sie es noch einmal.".into()
+        }
+        Error::RateLimited => "Zu viele Anfragen in kurzer Zeit. Bitte warten Sie einen Moment.".into(),
+        Error::Unavailable(_) | Error::StorageFull => {
+            "Der Dienst ist gerade nicht erreichbar; es wurde nichts gespeichert. Bitte versuchen Sie es in einigen Minuten noch einmal.".into()
+        }
+        Error::Internal(_) => "Ein interner Fehler ist aufgetreten; er wurde protokolliert.".into(),
+    }
+}
+
+/// The rules behind `Error::NotPermitted`, in German.
+pub fn not_permitted_de(reason: &str) -> &'static str {
+    match reason {
+        r if r.starts_with("the author of a version") => {
+            "Wer eine Fassung verfasst hat, darf sie nicht prüfen (Vier-Augen-Prinzip)."
+        }
+        r if r.starts_with("the submitter of a version") => {
+            "Wer eine Fassung eingereicht hat, darf sie nicht prüfen (Vier-Augen-Prinzip)."
+        }
+        r if r.starts_with("only a lawyer") => "Nur Jurist:innen dürfen eine Fassung prüfen.",
+        _ => "Das ist nach den Regeln des Dienstes nicht erlaubt.",
+    }
+}
+
+/// A field's problem in the reader's language. The domain speaks English (the API's
+/// messages); a message not known here reads as a general request to check the entry.
+pub fn field_problem(message: &str, lang: Language) -> String {
+    if lang == Language::En {
+        return message.to_owned();
+    }
+    if message == "is required" {
+        return "fehlt".into();
+    }
+    if let Some(n) = message
+        .strip_prefix("must be at most ")
+        .and_then(|rest| rest.strip_suffix(" characters"))
+    {
+        return format!("darf höchstens {n} Zeichen lang sein");
+    }
+    if message.contains("control characters") {
+        return "enthält unzulässige Steuerzeichen".into();
+    }
+    if message.contains("(no @)") {
+        return "ist keine E-Mail-Adresse (das @ fehlt)".into();
+    }
+    if message.contains("e-mail address") {
+        return "ist keine gültige E-Mail-Adresse".into();
+    }
+    if message.contains("needs a comment") {
+        return "eine Entscheidung braucht einen Kommentar für den Prüfverlauf".into();
+    }
+    "ist so nicht gültig; bitte prüfen Sie die Eingabe".into()
+}
+
+/// A refused step on a staff page, in German where the reason is one of the review rules or a
+/// field's problem; other messages (states, names of things) as the API gives them.
+pub fn staff_problem(error: &crate::http::error::Error, lang: Language) -> String {
+    use crate::http::error::Error;
+    match (error, lang) {
+        (Error::NotPermitted(reason), Language::De) => not_permitted_de(reason).into(),
+        (Error::Invalid(e), Language::De) if e.field == "comment" => {
+            format!("Kommentar: {}", field_problem(&e.message, lang))
+        }
+        (other, _) => other.public_message(),
     }
 }

@@ -238,18 +238,28 @@ pub(crate) async fn stylesheet() -> impl IntoResponse {
     )
 }
 
-async fn not_found(uri: Uri) -> Response {
+async fn not_found(uri: Uri, headers: axum::http::HeaderMap) -> Response {
     if uri.path().starts_with("/api/") {
         Error::NotFound("resource").into_response()
     } else {
-        participant::error_page(Error::NotFound("page"), crate::domain::notice::Language::De)
+        participant::error_page(Error::NotFound("page"), reader_language(&uri, &headers))
     }
 }
 
-async fn method_not_allowed(uri: Uri) -> Response {
+async fn method_not_allowed(uri: Uri, headers: axum::http::HeaderMap) -> Response {
     if uri.path().starts_with("/api/") {
         Error::MethodNotAllowed.into_response()
     } else {
-        participant::error_page(Error::MethodNotAllowed, crate::domain::notice::Language::De)
+        participant::error_page(Error::MethodNotAllowed, reader_language(&uri, &headers))
     }
+}
+
+/// The language of a page for a request no handler took (`?lang=`, then Accept-Language).
+fn reader_language(uri: &Uri, headers: &axum::http::HeaderMap) -> crate::domain::notice::Language {
+    extract::preferred_language(
+        headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+        uri.query(),
+    )
 }

@@ -58,16 +58,20 @@ pub fn error_page(error: Error, lang: Language) -> Response {
     error.log();
     let t = texts(lang);
     let status = error.status();
-    let message = match &error {
-        Error::NotFound(_) => t.not_found.to_owned(),
-        Error::Conflict {
-            code: "no_notice_in_force",
-            ..
-        } => t.no_notice.to_owned(),
-        other => other.public_message(),
+    let message = match (&error, lang) {
+        (error, Language::De) => super::i18n::error_words_de(error),
+        (Error::NotFound(_), _) => t.not_found.to_owned(),
+        (
+            Error::Conflict {
+                code: "no_notice_in_force",
+                ..
+            },
+            _,
+        ) => t.no_notice.to_owned(),
+        (other, _) => other.public_message(),
     };
     let body = html! {
-        h1 { (status.as_u16()) " – " (status.canonical_reason().unwrap_or("Error")) }
+        h1 { (super::i18n::error_title(status, lang)) }
         p { (message) }
         p { a href="/" { "consentd" } }
     };
@@ -334,10 +338,12 @@ fn field_message(t: &Texts, field: &str, message: &str) -> String {
         "subject.name" => t.name,
         "subject.email" => t.email,
         "subject.organisation" => t.organisation,
-        "acknowledged" => return t.acknowledge.to_owned(),
-        _ => field,
+        "acknowledged" => return format!("{} {}", t.must_acknowledge, t.acknowledge),
+        // The hidden fields or a purpose the form does not offer: an old or altered form.
+        _ => return t.form_outdated.to_owned(),
     };
-    format!("{label}: {message}")
+    let lang = Language::parse(t.lang).unwrap_or(Language::De);
+    format!("{label}: {}", super::i18n::field_problem(message, lang))
 }
 
 #[derive(Deserialize)]

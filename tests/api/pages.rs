@@ -62,19 +62,19 @@ async fn web_form_consent_receipt_and_one_click_withdrawal(backend: Backend) {
         ("purpose.fotos", "yes".to_owned()),
         ("acknowledged", "yes".to_owned()),
     ];
+    let submit = |fields: &[(&'static str, String)]| {
+        app.client
+            .post(format!("{}/w/koeln-2026", app.address))
+            .form(fields)
+            .send()
+    };
     // Without the acknowledgement the form comes back with an error and nothing is stored.
     let unacknowledged: Vec<_> = form
         .iter()
         .filter(|(k, _)| *k != "acknowledged")
         .cloned()
         .collect();
-    let response = app
-        .client
-        .post(format!("{}/w/koeln-2026", app.address))
-        .form(&unacknowledged)
-        .send()
-        .await
-        .unwrap();
+    let response = submit(&unacknowledged).await.unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = response.text().await.unwrap();
     assert!(html.contains("role=\"alert\""));
@@ -82,6 +82,26 @@ async fn web_form_consent_receipt_and_one_click_withdrawal(backend: Backend) {
         html.contains("value=\"Jörg Groß\""),
         "what was typed is kept"
     );
+    assert!(
+        html.contains("Bitte setzen Sie das Häkchen"),
+        "says the box is required"
+    );
+    // Every problem in the participant's language, never the API's English.
+    let mistyped: Vec<_> = form
+        .iter()
+        .map(|(k, v)| match *k {
+            "email" => (*k, "joerg.example.org".to_owned()),
+            _ => (*k, v.clone()),
+        })
+        .collect();
+    let response = submit(&mistyped).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("E-Mail-Adresse: ist keine E-Mail-Adresse (das @ fehlt)"),
+        "{html}"
+    );
+    assert!(!html.contains("is not"), "no English on a German page");
 
     // Sent for a text that is no longer the one in force: the new text comes back with the
     // person's details but none of the choices made for the old one.
@@ -92,26 +112,14 @@ async fn web_form_consent_receipt_and_one_click_withdrawal(backend: Backend) {
             _ => (*k, v.clone()),
         })
         .collect();
-    let response = app
-        .client
-        .post(format!("{}/w/koeln-2026", app.address))
-        .form(&stale)
-        .send()
-        .await
-        .unwrap();
+    let response = submit(&stale).await.unwrap();
     assert_eq!(response.status(), StatusCode::CONFLICT);
     let html = response.text().await.unwrap();
     assert!(html.contains("haben sich geändert"), "{html}");
     assert!(html.contains("value=\"Jörg Groß\""));
     assert!(!html.contains("checked"), "no box ticked for the new text");
 
-    let response = app
-        .client
-        .post(format!("{}/w/koeln-2026", app.address))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let response = submit(&form).await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let location = response.headers()[LOCATION].to_str().unwrap().to_owned();
     assert!(
@@ -217,11 +225,15 @@ async fn pages_speak_english_when_asked_and_answer_unknown_links(backend: Backen
     ] {
         let response = app.get(path).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("<html"), "{path}: a readable page");
         assert!(
-            response.text().await.unwrap().contains("<html"),
-            "{path}: a readable page"
+            html.contains("Nicht gefunden") && !html.contains("Not Found"),
+            "{path}: in German"
         );
     }
+    let english = page_with_status(&app, "/nirgends", "en", StatusCode::NOT_FOUND).await;
+    assert!(english.contains("Not found"), "{english}");
 }
 
 /// `cargo run --release -- serve` on an empty database: the demo workshops exist, their
@@ -260,6 +272,15 @@ async fn fresh_install_shows_a_workshop_page_at_once(backend: Backend) {
 }
 
 async fn page_in(app: &TestApp, path: &str, accept_language: &str) -> String {
+    page_with_status(app, path, accept_language, StatusCode::OK).await
+}
+
+async fn page_with_status(
+    app: &TestApp,
+    path: &str,
+    accept_language: &str,
+    status: StatusCode,
+) -> String {
     let response = app
         .client
         .get(format!("{}{path}", app.address))
@@ -267,7 +288,7 @@ async fn page_in(app: &TestApp, path: &str, accept_language: &str) -> String {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.status(), status, "{path}");
     response.text().await.unwrap()
 }
 

@@ -798,6 +798,42 @@ async fn diff_names_added_purpose_changed_storage_and_reworded_text(backend: Bac
         .unwrap();
     assert!(html.contains("<ins>") && html.contains("<del>"));
     assert!(html.contains("Filmaufnahmen"));
+
+    // Refusals on the staff pages are in German: the missing comment, then four eyes.
+    let step = |step: &str, fields: Vec<(&'static str, String)>| {
+        let mut fields = fields;
+        fields.push(("csrf", session.csrf.clone()));
+        f.app
+            .client
+            .post(format!(
+                "{}/staff/notices/{OM_NOTICE}/3/{step}",
+                f.app.address
+            ))
+            .header("cookie", &session.cookie)
+            .form(&fields)
+            .send()
+    };
+    assert_eq!(step("submit", vec![]).await.unwrap().status(), 303);
+    let approve = |comment: &str| {
+        vec![
+            ("decision", "approve".to_owned()),
+            ("comment", comment.to_owned()),
+        ]
+    };
+    let silent = step("review", approve("")).await.unwrap();
+    assert_eq!(silent.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = silent.text().await.unwrap();
+    assert!(
+        html.contains("Kommentar: eine Entscheidung braucht einen Kommentar"),
+        "{html}"
+    );
+    let own = step("review", approve("selbst")).await.unwrap();
+    assert_eq!(own.status(), StatusCode::FORBIDDEN);
+    let html = own.text().await.unwrap();
+    assert!(
+        html.contains("Wer eine Fassung eingereicht hat, darf sie nicht prüfen"),
+        "{html}"
+    );
 }
 
 async fn pdf_for_filing_carries_the_exact_text_and_the_trail(backend: Backend) {

@@ -390,7 +390,7 @@ async fn step(
                         VersionQuery::default(),
                         &staff,
                         &client,
-                        Some(e.public_message()),
+                        Some(crate::http::i18n::staff_problem(&e, client.language)),
                     )
                     .await
                     {
