@@ -127,6 +127,27 @@ impl Browser {
         assert!(overview.contains(email), "signed in as {email}: {overview}");
     }
 
+    /// The page is no wider than the window, and every button lies inside it.
+    async fn assert_fits_the_screen(&self, what: &str) {
+        let measured = self
+            .client
+            .execute(
+                "const w = document.documentElement.clientWidth;
+                 const past = [...document.querySelectorAll('button, h1, table')]
+                   .filter(e => e.getBoundingClientRect().right > w + 1)
+                   .map(e => e.tagName + ' ' + e.textContent.trim().slice(0, 30));
+                 return {width: w, scroll: document.documentElement.scrollWidth, past};",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            measured["scroll"].as_i64() <= measured["width"].as_i64()
+                && measured["past"].as_array().unwrap().is_empty(),
+            "{what}: {measured}"
+        );
+    }
+
     async fn close(self) {
         let Browser {
             mut driver, client, ..
@@ -161,6 +182,10 @@ async fn participant_consents_and_withdraws_in_a_browser(backend: Backend) {
             Some("false")
         );
     }
+    b.client.set_window_size(390, 844).await.unwrap();
+    b.assert_fits_the_screen("form on a phone").await;
+    b.shot("workshop-page-phone").await;
+    b.client.set_window_size(1000, 1400).await.unwrap();
     b.type_into("#name", "Jörg Groß").await;
     b.type_into("#email", "joerg@example.org").await;
     b.css("input[name='purpose.fotos']")
@@ -197,6 +222,11 @@ async fn participant_consents_and_withdraws_in_a_browser(backend: Backend) {
         .unwrap();
     b.client.goto(&link).await.unwrap();
     b.shot("personal-link").await;
+    // On a phone (390 px wide) nothing reaches past the screen, the withdraw buttons least
+    // of all; nor on the form.
+    b.client.set_window_size(390, 844).await.unwrap();
+    b.assert_fits_the_screen("personal link on a phone").await;
+    b.shot("personal-link-phone").await;
     b.css("form.inline button").await.click().await.unwrap();
     let after = b.wait_for_text("Ihr Widerruf wurde gespeichert").await;
     assert!(after.contains("Ihr Widerruf wurde gespeichert"), "{after}");
