@@ -175,6 +175,17 @@ pub async fn attend(
     let Some(w) = workshops::by_slug(&app.db, slug).await? else {
         return Ok(None);
     };
+    // Attendance is a fact, recorded once the workshop has begun: a workshop in the future
+    // would re-authorise on a date not yet reached and push the listing's deletion out.
+    if w.starts_on > app.clock.today_berlin() {
+        return Ok(Some(Err(FieldError::new(
+            "workshop",
+            format!(
+                "has not begun yet; attendance can be recorded from {}",
+                w.starts_on
+            ),
+        ))));
+    }
     let reauthorises = matches!(
         WorkshopKind::parse(&w.kind),
         Some(WorkshopKind::Erfahrungsaustausch | WorkshopKind::ReAuthorisation)

@@ -877,9 +877,7 @@ async fn workshop(settings: &Settings, command: WorkshopCommand) -> anyhow::Resu
                 slug,
                 title,
                 kind,
-                location: location
-                    .map(|l| l.trim().to_owned())
-                    .filter(|l| !l.is_empty()),
+                location: NewWorkshop::parse_location(location.as_deref()).map_err(field)?,
                 starts_on: starts,
                 ends_on: ends,
                 notice_id: found.id.clone(),

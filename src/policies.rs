@@ -344,7 +344,7 @@ pub fn parse_workshops(
             slug,
             title: NewWorkshop::parse_title(&e.title).map_err(field)?,
             kind,
-            location: e.location.clone(),
+            location: NewWorkshop::parse_location(e.location.as_deref()).map_err(field)?,
             starts_on,
             ends_on,
             notice_id: notice.id.clone(),

@@ -1,7 +1,7 @@
 //! Workshops: the events participants consent for. A workshop uses one notice, and the
 //! notice determines the controller.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use super::consent::FieldError;
@@ -96,8 +96,20 @@ pub struct NewWorkshop {
     pub controller_id: String,
 }
 
+/// Workshops lie in this century: a year outside it is a typing error ("27-03-01" is the
+/// year 27), and retention dates counted from it would be meaningless.
+const YEARS: std::ops::RangeInclusive<i32> = 2000..=2099;
+
 impl NewWorkshop {
     pub fn check_dates(starts_on: NaiveDate, ends_on: NaiveDate) -> Result<(), FieldError> {
+        for (field, date) in [("starts", starts_on), ("ends", ends_on)] {
+            if !YEARS.contains(&date.year()) {
+                return Err(FieldError::new(
+                    field,
+                    "must be a date in the years 2000 to 2099",
+                ));
+            }
+        }
         if ends_on < starts_on {
             return Err(FieldError::new("ends", "must not be before the start date"));
         }
@@ -109,7 +121,33 @@ impl NewWorkshop {
         if title.is_empty() || title.chars().count() > 200 {
             return Err(FieldError::new("title", "must be 1–200 characters"));
         }
+        if title.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                "title",
+                "must not contain control characters",
+            ));
+        }
         Ok(title.to_owned())
+    }
+
+    /// Empty means "no location".
+    pub fn parse_location(raw: Option<&str>) -> Result<Option<String>, FieldError> {
+        let Some(location) = raw.map(str::trim).filter(|l| !l.is_empty()) else {
+            return Ok(None);
+        };
+        if location.chars().count() > 200 {
+            return Err(FieldError::new(
+                "location",
+                "must be at most 200 characters",
+            ));
+        }
+        if location.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                "location",
+                "must not contain control characters",
+            ));
+        }
+        Ok(Some(location.to_owned()))
     }
 }
 
@@ -130,5 +168,18 @@ mod tests {
         let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         assert!(NewWorkshop::check_dates(d("2027-01-02"), d("2027-01-01")).is_err());
         assert!(NewWorkshop::check_dates(d("2027-01-01"), d("2027-01-01")).is_ok());
+        assert!(NewWorkshop::check_dates(d("0027-03-01"), d("2027-03-01")).is_err());
+        assert!(NewWorkshop::check_dates(d("2027-03-01"), d("9999-12-31")).is_err());
+    }
+
+    #[test]
+    fn titles_and_locations_are_plain_text() {
+        assert!(NewWorkshop::parse_title("Köln\u{0}").is_err());
+        assert!(NewWorkshop::parse_location(Some("Bonn\u{7}")).is_err());
+        assert_eq!(NewWorkshop::parse_location(Some("  ")), Ok(None));
+        assert_eq!(
+            NewWorkshop::parse_location(Some(" Bonn ")),
+            Ok(Some("Bonn".into()))
+        );
     }
 }

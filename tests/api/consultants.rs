@@ -381,16 +381,35 @@ async fn consultants_through_the_api(backend: Backend) {
         .json(&serde_json::json!({"slug": "exaus-2026-11", "title": "ERFA", "starts": "2026-11-20", "ends": "2026-11-20", "notice": "om-workshop-teilnehmende", "kind": "erfahrungsaustausch"}))
         .send().await.unwrap();
     assert_eq!(w.status(), 201);
-    let attend = |email: &str| {
+    // A year typed short ("27-03-01" is the year 27) is refused, not stored.
+    let typo = app.client.post(format!("{}/api/v1/workshops", app.address)).bearer_auth(&admin)
+        .json(&serde_json::json!({"slug": "exaus-typo", "title": "ERFA", "starts": "27-03-01", "ends": "2027-03-01", "notice": "om-workshop-teilnehmende", "kind": "erfahrungsaustausch"}))
+        .send().await.unwrap();
+    assert_eq!(typo.status(), 422);
+    let next = app.client.post(format!("{}/api/v1/workshops", app.address)).bearer_auth(&admin)
+        .json(&serde_json::json!({"slug": "exaus-2027-03", "title": "ERFA", "starts": "2027-03-01", "ends": "2027-03-01", "notice": "om-workshop-teilnehmende", "kind": "erfahrungsaustausch"}))
+        .send().await.unwrap();
+    assert_eq!(next.status(), 201);
+    let attend_at = |slug: &'static str, email: &str| {
         app.client
             .post(format!(
-                "{}/api/v1/workshops/exaus-2026-11/attendance",
+                "{}/api/v1/workshops/{slug}/attendance",
                 app.address
             ))
             .bearer_auth(&admin)
             .json(&serde_json::json!({"email": email}))
             .send()
     };
+    let attend = |email: &str| attend_at("exaus-2026-11", email);
+    // Attendance is recorded once the workshop has begun, not ahead of it.
+    let ahead = attend_at("exaus-2027-03", "anna@example.org")
+        .await
+        .unwrap();
+    assert_eq!(ahead.status(), 422);
+    assert_eq!(
+        ahead.json::<Value>().await.unwrap()["error"]["field"],
+        "workshop"
+    );
     assert_eq!(attend("anna@example.org").await.unwrap().status(), 201);
     assert_eq!(
         attend("anna@example.org").await.unwrap().status(),

@@ -166,10 +166,7 @@ pub async fn create(
         slug,
         title,
         kind,
-        location: input
-            .location
-            .map(|l| l.trim().to_owned())
-            .filter(|l| !l.is_empty()),
+        location: NewWorkshop::parse_location(input.location.as_deref())?,
         starts_on: input.starts,
         ends_on: input.ends,
         notice_id: notice.id.clone(),
@@ -222,7 +219,9 @@ pub async fn update(
         kind: kind.map(|k| k.as_str().to_owned()),
         location: patch
             .location
-            .map(|l| Some(l.trim().to_owned()).filter(|l| !l.is_empty())),
+            .as_deref()
+            .map(|l| NewWorkshop::parse_location(Some(l)))
+            .transpose()?,
         starts_on: patch.starts,
         ends_on: patch.ends,
     };

@@ -142,11 +142,7 @@ pub async fn create(
             slug: Slug::parse(&form.slug)?,
             title: NewWorkshop::parse_title(&form.title)?,
             kind: WorkshopKind::parse(&form.kind).unwrap_or(WorkshopKind::Seminar),
-            location: form
-                .location
-                .clone()
-                .map(|l| l.trim().to_owned())
-                .filter(|l| !l.is_empty()),
+            location: NewWorkshop::parse_location(form.location.as_deref())?,
             starts_on: date("starts", &form.starts)?,
             ends_on: date("ends", &form.ends)?,
             notice_id: notice.id.clone(),
