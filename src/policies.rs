@@ -757,6 +757,20 @@ fn build_version(
                 message: "the text is empty".into(),
             });
         }
+        // A notice is printed, hashed and shown: no invisible characters besides line breaks
+        // and tabs (a NUL would also be refused by PostgreSQL).
+        if let Some((line, c)) = raw.lines().enumerate().find_map(|(i, l)| {
+            l.chars()
+                .find(|c| c.is_control() && *c != '\t' && *c != '\r')
+                .map(|c| (i + 1, c))
+        }) {
+            return Err(PolicyError {
+                file: text_path,
+                line: Some(line),
+                field: format!("text.{}", lang.code()),
+                message: format!("contains the control character U+{:04X}", u32::from(c)),
+            });
+        }
         if lang == Language::En && title.en.is_none() {
             return Err(src.error(
                 "title.en",

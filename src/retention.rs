@@ -820,13 +820,16 @@ pub mod admin {
                 "unknown subject or consultant id",
             )));
         }
-        let reason = reason.trim();
-        if reason.is_empty() {
-            return Ok(Err(FieldError::new(
-                "reason",
-                "say why the data must be kept (dispute, Art. 18 request, …)",
-            )));
-        }
+        let reason = match crate::domain::staff::staff_note(reason, "reason", 2000) {
+            Ok(Some(reason)) => reason,
+            Ok(None) => {
+                return Ok(Err(FieldError::new(
+                    "reason",
+                    "say why the data must be kept (dispute, Art. 18 request, …)",
+                )));
+            }
+            Err(e) => return Ok(Err(e)),
+        };
         if until.is_some_and(|u| u < app.clock.today_berlin()) {
             return Ok(Err(FieldError::new("until", "must not be in the past")));
         }
@@ -881,13 +884,17 @@ pub mod admin {
         actor: &str,
         ip: Option<&str>,
     ) -> anyhow::Result<Result<bool, FieldError>> {
-        if reason.trim().is_empty() {
-            return Ok(Err(FieldError::new(
-                "reason",
-                "say why automated deletion is paused",
-            )));
-        }
-        let done = store::pause(&app.db, reason.trim(), actor, app.clock.now()).await?;
+        let reason = match crate::domain::staff::staff_note(reason, "reason", 2000) {
+            Ok(Some(reason)) => reason,
+            Ok(None) => {
+                return Ok(Err(FieldError::new(
+                    "reason",
+                    "say why automated deletion is paused",
+                )));
+            }
+            Err(e) => return Ok(Err(e)),
+        };
+        let done = store::pause(&app.db, &reason, actor, app.clock.now()).await?;
         if done {
             audit::record(&app.db, &app.clock, actor, "retention.paused", None, ip).await?;
         }

@@ -53,20 +53,14 @@ async fn current(app: &App, notice_id: &str, version: u32) -> Result<CatalogVers
 }
 
 fn comment_of(comment: Option<&str>, required: bool) -> Result<Option<String>, FieldError> {
-    let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+    let comment = crate::domain::staff::staff_note(comment.unwrap_or(""), "comment", 5000)?;
     if required && comment.is_none() {
         return Err(FieldError::new(
             "comment",
             "a decision needs a comment for the review trail",
         ));
     }
-    if comment.is_some_and(|c| c.chars().count() > 5000) {
-        return Err(FieldError::new(
-            "comment",
-            "must be at most 5000 characters",
-        ));
-    }
-    Ok(comment.map(str::to_owned))
+    Ok(comment)
 }
 
 async fn step(
@@ -168,8 +162,13 @@ pub async fn withdraw(
     reason: Option<&str>,
 ) -> Result<(), ReviewError> {
     let v = current(app, notice_id, version).await?;
-    let reason = comment_of(reason, true)
-        .map_err(|_| FieldError::new("reason", "say why the version is withdrawn"))?;
+    let reason = match comment_of(reason, true) {
+        Err(e) if e.message.contains("needs a comment") => {
+            return Err(FieldError::new("reason", "say why the version is withdrawn").into());
+        }
+        Err(e) => return Err(FieldError::new("reason", e.message).into()),
+        Ok(reason) => reason,
+    };
     let to = review::withdraw(v.state())?;
     step(app, &v, to, "withdrawn", actor, reason.as_deref(), None).await
 }

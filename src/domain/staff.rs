@@ -158,3 +158,45 @@ mod tests {
         assert!(Password::parse("Kiefernzapfen-Ostsee-Fahrrad-42", &[]).is_ok());
     }
 }
+
+/// What staff write for the record: a review comment, the reason for a hold, a pause or a
+/// withdrawal. Trimmed; `None` when empty. Line breaks and tabs are text; other control
+/// characters are not (they do not print, and PostgreSQL refuses NUL).
+pub fn staff_note(raw: &str, field: &str, max_chars: usize) -> Result<Option<String>, FieldError> {
+    let note = raw.trim();
+    if note.is_empty() {
+        return Ok(None);
+    }
+    if note.chars().count() > max_chars {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max_chars} characters"),
+        ));
+    }
+    if note
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(Some(note.to_owned()))
+}
+
+#[cfg(test)]
+mod staff_note_tests {
+    use super::staff_note;
+
+    #[test]
+    fn notes_are_plain_text() {
+        assert_eq!(staff_note("  ", "reason", 10), Ok(None));
+        assert_eq!(
+            staff_note(" Zeile 1\nZeile 2 ", "reason", 20),
+            Ok(Some("Zeile 1\nZeile 2".into()))
+        );
+        assert!(staff_note("a\u{0}b", "reason", 10).is_err());
+        assert!(staff_note("abcdefghijk", "reason", 10).is_err());
+    }
+}

@@ -134,6 +134,19 @@ fn missing_german_text() {
 }
 
 #[test]
+fn control_character_in_a_text() {
+    let err = serve_with_broken_policies(|p| {
+        let path = p.join(OM).join("v2.de.md");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        lines[2].push('\u{0}');
+        std::fs::write(&path, lines.join("\n")).unwrap();
+    });
+    assert_names(&err, "v2.de.md", Some(3), "text.de");
+    assert!(err.contains("U+0000"), "{err}");
+}
+
+#[test]
 fn purpose_without_legal_basis() {
     let line = line_of(&format!("{OM}/v2.toml"), "[[purpose]]");
     let err = serve_with_broken_policies(|p| {

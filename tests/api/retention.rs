@@ -359,6 +359,13 @@ async fn holds_pauses_forecast_and_report(backend: Backend) {
     .await
     .unwrap();
     assert_eq!(bad.status(), 422);
+    let invisible = post(
+        "/api/v1/retention/holds",
+        json!({"scope": "subject", "target": held_subject, "reason": "Streit\u{0}"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(invisible.status(), 422, "a reason is plain text");
     let hold = post(
         "/api/v1/retention/holds",
         json!({"scope": "subject", "target": held_subject, "reason": "Rechtsstreit Az. 1 O 23/27"}),

@@ -247,6 +247,17 @@ async fn lifecycle_four_eyes_and_consent_only_in_force(backend: Backend) {
             .contains("version 3 is in_review")
     );
 
+    // A comment is plain text.
+    assert_eq!(
+        f.post(
+            &f.lawyer,
+            &path("comment"),
+            json!({"comment": "Bitte\u{7}"})
+        )
+        .await
+        .status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     // Four eyes: not the submitter, not an admin; and never without a comment.
     let own = f
         .post(&f.lawyer, &path("review"), review("selbst freigegeben"))
@@ -332,6 +343,15 @@ async fn lifecycle_four_eyes_and_consent_only_in_force(backend: Backend) {
 
     // Request changes on an uploaded version 4, then withdraw it.
     f.upload(4, &f.admin).await;
+    let (toml5, text5) = version_files(5);
+    let hidden = f
+        .post(
+            &f.admin,
+            &format!("/api/v1/notices/{OM_NOTICE}/versions"),
+            json!({"version_toml": toml5, "texts": {"de": format!("{text5}\u{0}")}}),
+        )
+        .await;
+    assert_eq!(hidden.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let broken = f.post(&f.admin, &format!("/api/v1/notices/{OM_NOTICE}/versions"),
         json!({"version_toml": "version = 5\neffective = \"2027-07-01\"\n[[purpose]]\nid = \"x\"\n", "texts": {"de": "Text"}})).await;
     assert_eq!(broken.status(), StatusCode::UNPROCESSABLE_ENTITY);
