@@ -74,6 +74,16 @@ pub async fn add(
     }
 }
 
+/// The text of an uploaded CSV file: UTF-8 (with or without BOM), or else Windows-1252, the
+/// encoding German Excel saves "CSV (Trennzeichen-getrennt)" in.
+pub fn csv_text(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned(),
+    }
+}
+
 /// Imports `name;email;authorised_on` lines (a header line is allowed; `,` works too).
 /// All lines are checked first; nothing is imported if one is wrong.
 pub async fn import_csv(

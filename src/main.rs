@@ -1349,8 +1349,9 @@ async fn consultant(settings: &Settings, command: ConsultantCommand) -> anyhow::
             Err(e) => anyhow::bail!("--{}: {}", e.field.replace('_', "-"), e.message),
         },
         ConsultantCommand::Import { file } => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let text = consentd::consultants::csv_text(&bytes);
             match consentd::consultants::import_csv(&app, &text, "cli", None).await? {
                 Ok(n) => println!("{n} consultant(s) added"),
                 Err(e) => anyhow::bail!("{}: {}", e.field, e.message),

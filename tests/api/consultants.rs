@@ -370,6 +370,24 @@ async fn consultants_through_the_api(backend: Backend) {
         0,
         "an import can be repeated"
     );
+    // German Excel saves CSV in Windows-1252: "Dörte" arrives as D, 0xF6, rte.
+    let excel = app
+        .client
+        .post(format!("{}/api/v1/consultants/import", app.address))
+        .bearer_auth(&admin)
+        .header("content-type", "text/csv")
+        .body(b"D\xf6rte Dahl;doerte@example.org;2025-03-01\r\n".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(excel.json::<Value>().await.unwrap()["added"], 1);
+    let huge = csv(&"x".repeat(3 << 20)).await.unwrap();
+    assert_eq!(huge.status(), 413);
+    assert_eq!(
+        huge.json::<Value>().await.unwrap()["error"]["code"],
+        "payload_too_large",
+        "the API's JSON error"
+    );
     let one = app.client.post(format!("{}/api/v1/consultants", app.address)).bearer_auth(&admin)
         .json(&serde_json::json!({"name": "Cora Cöln", "email": "cora@example.org", "authorised_on": "2026-11-30"})).send().await.unwrap();
     assert_eq!(one.status(), 201);
@@ -430,6 +448,10 @@ async fn consultants_through_the_api(backend: Backend) {
         .iter()
         .find(|c| c["email"] == "anna@example.org")
         .unwrap();
+    assert!(
+        list.iter().any(|c| c["name"] == "Dörte Dahl"),
+        "the Windows-1252 name read right"
+    );
     assert_eq!(
         anna["last_authorised_on"], "2026-11-20",
         "the Erfahrungsaustausch re-authorised her"

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use crate::http::AppState;
 use crate::http::auth::StaffIdentity;
 use crate::http::error::Error;
-use crate::http::extract::{ApiJson, ClientInfo, Path};
+use crate::http::extract::{ApiJson, ClientInfo, Path, RawBody};
 use crate::store::consultants::{self, OutboxMessage};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -96,11 +96,11 @@ pub async fn import(
     State(state): State<AppState>,
     staff: StaffIdentity,
     client: ClientInfo,
-    body: String,
+    RawBody(body): RawBody,
 ) -> Result<Json<serde_json::Value>, Error> {
     let added = crate::consultants::import_csv(
         &state.app,
-        &body,
+        &crate::consultants::csv_text(&body),
         &staff.actor(),
         client.ip_truncated.as_deref(),
     )
