@@ -281,10 +281,13 @@ async fn resolve_identity(
     headers: &HeaderMap,
 ) -> Result<Option<Identity>, Error> {
     if let Some(authorization) = headers.get(header::AUTHORIZATION) {
+        // The scheme's name is case-insensitive (RFC 9110, 11.1).
         let Some(secret) = authorization
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, secret)| secret)
         else {
             return Ok(None);
         };

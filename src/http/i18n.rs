@@ -304,7 +304,7 @@ pub fn error_words_de(error: &crate::http::error::Error) -> String {
         }
         Error::Invalid(e) => field_problem(&e.message, Language::De),
         Error::Malformed { .. } | Error::UnsupportedMediaType => {
-            "Das Formular konnte nicht gelesen werden. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.".into()
+            "Die Anfrage konnte nicht gelesen werden. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.".into()
         }
         Error::PayloadTooLarge => "Die gesendeten Daten sind zu groß.".into(),
         Error::MethodNotAllowed => "Diese Seite lässt sich so nicht aufrufen.".into(),

@@ -71,7 +71,7 @@ pub fn error_page(error: Error, lang: Language) -> Response {
         (other, _) => other.public_message(),
     };
     let body = html! {
-        h1 { (super::i18n::error_title(status, lang)) }
+        h1 { (super::i18n::error_title(status, lang)) " (" (status.as_u16()) ")" }
         p { (message) }
         p { a href="/" { "consentd" } }
     };

@@ -310,6 +310,15 @@ async fn unparsable_path_parameters_get_the_json_error(backend: Backend) {
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], "malformed_body", "{path}");
     }
+    // The scheme's name in any case.
+    let lower = app
+        .client
+        .get(format!("{}/api/v1/consents", app.address))
+        .header("authorization", format!("bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lower.status(), StatusCode::OK);
     let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
     let show = &doc["paths"]["/api/v1/notices/{id}/versions/{version}"]["get"]["responses"];
     for code in ["400", "401", "403", "404", "503"] {
