@@ -71,12 +71,15 @@ impl CatalogNotice {
         review::display_state(&own, &facts, today)
     }
 
-    /// The version before `number` (for diffs).
+    /// What a review compares `number` against: the latest approved version before it (the
+    /// text participants see or saw), not a draft that was sent back or withdrawn; the
+    /// version just before it when none was approved yet.
     pub fn previous(&self, number: u32) -> Option<&CatalogVersion> {
-        self.versions
-            .iter()
-            .filter(|v| v.content.version < number)
+        let before = || self.versions.iter().filter(|v| v.content.version < number);
+        before()
+            .filter(|v| v.state() == ReviewState::Approved)
             .max_by_key(|v| v.content.version)
+            .or_else(|| before().max_by_key(|v| v.content.version))
     }
 }
 

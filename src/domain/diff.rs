@@ -143,6 +143,9 @@ impl ListDiff {
 pub struct TextDiffOut {
     pub language: String,
     pub changed: bool,
+    /// The old version had a text in this language and the new one has none: participants
+    /// who read that language get another one.
+    pub dropped: bool,
     pub spans: Vec<Span>,
 }
 
@@ -253,16 +256,19 @@ fn list_diff<T>(
 
 pub fn versions(old: &NoticeVersion, new: &NoticeVersion) -> VersionDiff {
     let mut texts = Vec::new();
-    for (lang, new_text) in &new.texts {
-        let old_text = old
-            .texts
-            .get(lang)
-            .map(|t| t.markdown.as_str())
-            .unwrap_or("");
-        let spans = words(old_text, &new_text.markdown);
+    let languages: std::collections::BTreeSet<_> =
+        old.texts.keys().chain(new.texts.keys()).collect();
+    for lang in languages {
+        let text = |v: &NoticeVersion| v.texts.get(lang).map(|t| t.markdown.clone());
+        let (old_text, new_text) = (text(old), text(new));
+        let spans = words(
+            old_text.as_deref().unwrap_or(""),
+            new_text.as_deref().unwrap_or(""),
+        );
         texts.push(TextDiffOut {
             language: lang.code().to_owned(),
             changed: has_changes(&spans),
+            dropped: old_text.is_some() && new_text.is_none(),
             spans,
         });
     }

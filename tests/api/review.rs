@@ -441,6 +441,18 @@ async fn lifecycle_four_eyes_and_consent_only_in_force(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(v5["uploaded_by"], "token:kanzlei-b");
+    // Reviewed against the text participants will have seen (version 3, approved), not the
+    // version 4 that was sent back and withdrawn.
+    let diff: Value = f
+        .get(
+            &f.lawyer,
+            &format!("/api/v1/notices/{OM_NOTICE}/versions/5/diff"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(diff["from_version"], 3);
     assert_eq!(v5["submitted_by"], "token:redaktion");
     assert_eq!(
         f.post(
@@ -758,6 +770,15 @@ async fn diff_names_added_purpose_changed_storage_and_reworded_text(backend: Bac
         .find(|t| t["language"] == "de")
         .unwrap();
     assert_eq!(de["changed"], true);
+    assert_eq!(de["dropped"], false);
+    // Version 3 comes in German only: the English text of version 2 is named as dropped.
+    let en = diff["texts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["language"] == "en")
+        .unwrap_or_else(|| panic!("{}", diff["texts"]));
+    assert_eq!(en["dropped"], true);
     let inserted: String = de["spans"]
         .as_array()
         .unwrap()
@@ -818,6 +839,11 @@ async fn diff_names_added_purpose_changed_storage_and_reworded_text(backend: Bac
         .unwrap();
     assert!(html.contains("<ins>") && html.contains("<del>"));
     assert!(html.contains("Filmaufnahmen"));
+    assert!(html.contains("Diese Sprachfassung entfällt"));
+    assert!(
+        html.contains("?against=1"),
+        "other versions to compare with"
+    );
 
     // Refusals on the staff pages are in German: the missing comment, then four eyes.
     let step = |step: &str, fields: Vec<(&'static str, String)>| {

@@ -237,7 +237,19 @@ async fn render(
                 (list_section(tr(lang, "Empfänger", "Recipients"), &d.recipients, lang))
                 @for t in &d.texts {
                     h3 { "Text (" (t.language) ")" }
-                    @if t.changed { div.diff { (spans(&t.spans)) } } @else { p.meta { (tr(lang, "unverändert", "unchanged")) } }
+                    @if t.dropped {
+                        div.errors role="note" { p { (tr(lang, "Diese Sprachfassung entfällt: wer sie bisher las, bekommt eine andere.",
+                            "This language is dropped: readers of it get another one.")) } }
+                    } @else if t.changed { div.diff { (spans(&t.spans)) } } @else { p.meta { (tr(lang, "unverändert", "unchanged")) } }
+                }
+                @let others: Vec<&CatalogVersion> = notice.versions.iter().filter(|o| o.content.version != version && o.content.version != old.content.version).collect();
+                @if !others.is_empty() {
+                    p.meta { (tr(lang, "Vergleichen mit Fassung ", "Compare with version "))
+                        @for (i, o) in others.iter().enumerate() {
+                            @if i > 0 { " · " }
+                            a href={ (base) "?against=" (o.content.version) } { (o.content.version) }
+                        }
+                    }
                 }
             }
         }
