@@ -89,6 +89,15 @@ impl Requester<'_> {
         .await?;
         Ok(())
     }
+
+    /// The audit event of a change already committed: if it cannot be written, the answer
+    /// still says what was done (a retry would find nothing left to do and be refused) and
+    /// the failure is logged. An erasure's own ledger entries name who erased.
+    async fn audit_done(&self, app: &App, action: &str, target: &str) {
+        if let Err(e) = self.audit(app, action, target).await {
+            tracing::warn!(action, error = %e, "done, but its audit event could not be written");
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -715,8 +724,8 @@ pub async fn rectify(
     if !done.is_empty() {
         // The values as they were are personal data the person asked to have replaced.
         crate::retention::empty_write_ahead_log(app).await;
-        by.audit(app, "subject.rectified", &format!("subject:{subject_id}"))
-            .await?;
+        by.audit_done(app, "subject.rectified", &format!("subject:{subject_id}"))
+            .await;
     }
     Ok(RectificationReport {
         subject_ids: done.iter().map(|r| r.subject_id.clone()).collect(),
@@ -838,8 +847,8 @@ pub async fn erase(
         return Err(RightsError::Erased);
     }
     crate::retention::empty_write_ahead_log(app).await;
-    by.audit(app, "subject.erased", &format!("subject:{subject_id}"))
-        .await?;
+    by.audit_done(app, "subject.erased", &format!("subject:{subject_id}"))
+        .await;
 
     let proof_rule = app
         .policies

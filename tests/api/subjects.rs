@@ -532,7 +532,46 @@ async fn staff_area_finds_exports_and_erases(backend: Backend) {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
 
+/// An erasure commits before its audit event is written: when that write fails, the answer
+/// still reports the erasure (a retry would only be told it was erased already), and the
+/// erased events name who erased.
+async fn an_erasure_answers_what_it_did_when_its_audit_event_fails(backend: Backend) {
+    let (app, subject_id, _) = person_with_history(backend).await;
+    let admin = Staff {
+        token: app.create_token("admin", "admin"),
+        app: &app,
+    };
+    let refuse: &[&str] = match backend {
+        Backend::Sqlite => &[
+            "CREATE TRIGGER no_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit refused'); END",
+        ],
+        Backend::Postgres => &[
+            "CREATE FUNCTION no_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER no_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION no_audit()",
+        ],
+    };
+    app.db.tamper(refuse).await;
+    let (status, report) = admin
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/subjects/{subject_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["subject_ids"].as_array().unwrap().len(), 2);
+    let erased = "SELECT COUNT(*) FROM consent_events WHERE state = 'erased'";
+    let by_admin = format!("{erased} AND actor = 'token:admin'");
+    assert!(app.db.scalar_i64(erased).await > 0);
+    assert_eq!(
+        app.db.scalar_i64(&by_admin).await,
+        app.db.scalar_i64(erased).await
+    );
+    assert!(app.logs().contains("audit event could not be written"));
+}
+
 on_both_backends!(
+    an_erasure_answers_what_it_did_when_its_audit_event_fails,
     staff_area_finds_exports_and_erases,
     find_and_export_cover_everything_held,
     rectification_is_recorded_and_verifies,
