@@ -273,6 +273,44 @@ pub async fn add_version(
     notice_versions::insert(db, &row).await
 }
 
+/// The approval record beside a version's files, if there is one; refused when it is for
+/// other content than the files hold now.
+fn approval_of<'p>(
+    policies: &'p PolicySet,
+    notice: &str,
+    version: &NoticeVersion,
+) -> Result<Option<&'p (std::path::PathBuf, crate::domain::notice::ApprovalRecord)>, SyncError> {
+    let Some(approval) = policies
+        .approvals
+        .iter()
+        .find(|(_, a)| a.notice == notice && a.version == version.version)
+    else {
+        return Ok(None);
+    };
+    let current = version.content_sha256();
+    if approval.1.content_sha256 != current {
+        return Err(SyncError::ApprovalMismatch {
+            file: approval.0.display().to_string(),
+            notice: notice.to_owned(),
+            version: version.version,
+            recorded: approval.1.content_sha256.clone(),
+            current,
+        });
+    }
+    Ok(Some(approval))
+}
+
+/// Every approval record beside the files matches them: `consentd policies check` finds what
+/// would stop startup, without a database.
+pub fn check_approvals(policies: &PolicySet) -> Result<(), SyncError> {
+    for notice in policies.notices.values() {
+        for version in &notice.versions {
+            approval_of(policies, &notice.id, version)?;
+        }
+    }
+    Ok(())
+}
+
 /// Takes `policies/` into the database: new versions become drafts (or approved, when an
 /// approval record with the same hash lies beside them); edited drafts are updated; a
 /// submitted or approved version whose files changed stops startup.
@@ -292,21 +330,7 @@ pub async fn sync_files(
                 .display()
                 .to_string();
             let current = version.content_sha256();
-            let approval = policies
-                .approvals
-                .iter()
-                .find(|(_, a)| a.notice == notice.id && a.version == version.version);
-            if let Some((path, record)) = approval {
-                if record.content_sha256 != current {
-                    return Err(SyncError::ApprovalMismatch {
-                        file: path.display().to_string(),
-                        notice: notice.id.clone(),
-                        version: version.version,
-                        recorded: record.content_sha256.clone(),
-                        current,
-                    });
-                }
-            }
+            let approval = approval_of(policies, &notice.id, version)?;
             let existing = notice_versions::get(db, &notice.id, i64::from(version.version)).await?;
             let row = match existing {
                 None => {

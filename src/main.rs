@@ -439,6 +439,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policies(PoliciesCommand::Check) => {
             let policies = consentd::policies::load(&settings.policies)
                 .map_err(|e| anyhow::anyhow!("invalid policy: {e}"))?;
+            // What startup would refuse besides: an approval record for other content.
+            consentd::catalog::check_approvals(&policies)
+                .map_err(|e| anyhow::anyhow!("invalid policy: {e}"))?;
             println!(
                 "{}: {} controller(s), {} notice(s)",
                 settings.policies.display(),

@@ -989,6 +989,18 @@ async fn changed_approved_files_stop_startup(backend: Backend) {
         err.contains("v2.approval.toml") && err.contains("but the files hash to"),
         "{err}"
     );
+    // `policies check` finds it before a deploy, without a database.
+    let check = std::process::Command::new(crate::helpers::BIN)
+        .args(["policies", "check"])
+        .env("CONSENTD_POLICIES", &policies)
+        .output()
+        .unwrap();
+    assert!(!check.status.success(), "policies check passed");
+    let err = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        err.contains("v2.approval.toml") && err.contains("but the files hash to"),
+        "{err}"
+    );
 }
 
 on_both_backends!(
