@@ -312,7 +312,12 @@ impl RecordProof {
                     PdfPurposeState {
                         id: event.purpose_id.clone(),
                         title: r.purpose_title(&event.purpose_id, lang),
-                        legal_basis: event.legal_basis.clone(),
+                        // The citation a lawyer reads, not the code the API speaks.
+                        legal_basis: crate::domain::notice::LegalBasis::parse(&event.legal_basis)
+                            .map_or_else(
+                                || event.legal_basis.clone(),
+                                |b| b.citation(lang).to_owned(),
+                            ),
                         required: purpose.is_some_and(|p| p.required),
                         state: state.as_str().to_owned(),
                     }

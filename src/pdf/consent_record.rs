@@ -128,9 +128,9 @@ pub struct ConsentRecordPdf {
     pub verify_url: String,
 }
 
-/// The labels of one language.
-struct Labels {
-    en: bool,
+/// The labels of one language (the Art. 15 report uses the German ones too).
+pub(super) struct Labels {
+    pub(super) en: bool,
 }
 
 impl Labels {
@@ -138,7 +138,7 @@ impl Labels {
         if self.en { en } else { de }
     }
 
-    fn state(&self, state: &str) -> String {
+    pub(super) fn state(&self, state: &str) -> String {
         let (de, en) = match state {
             "given" => ("erteilt", "given"),
             "refused" => ("verweigert", "refused"),
@@ -153,7 +153,7 @@ impl Labels {
         self.pick(de, en).to_owned()
     }
 
-    fn method(&self, method: &str) -> String {
+    pub(super) fn method(&self, method: &str) -> String {
         let (de, en) = match method {
             "web-form" => ("Webformular", "web form"),
             "api" => ("API", "API"),
@@ -167,7 +167,7 @@ impl Labels {
     }
 
     /// Who acted: the participant, the system or staff (shown as stored, e.g. `user:…`).
-    fn actor(&self, actor: &str) -> String {
+    pub(super) fn actor(&self, actor: &str) -> String {
         let (de, en) = match actor {
             "subject" => ("Person", "participant"),
             "system" | "scheduler" => ("System", "system"),
@@ -185,7 +185,7 @@ impl Labels {
     }
 
     /// UTC without the zone, for columns whose header says UTC.
-    fn utc_short(&self, at: DateTime<Utc>) -> String {
+    pub(super) fn utc_short(&self, at: DateTime<Utc>) -> String {
         if self.en {
             at.format("%Y-%m-%d %H:%M:%S").to_string()
         } else {
@@ -202,7 +202,7 @@ impl Labels {
     }
 
     /// Berlin time with its offset, so that it is unambiguous also around the DST switch.
-    fn berlin(&self, at: DateTime<Utc>) -> String {
+    pub(super) fn berlin(&self, at: DateTime<Utc>) -> String {
         let local = at.with_timezone(&Berlin);
         if self.en {
             local.format("%Y-%m-%d %H:%M:%S %:z").to_string()

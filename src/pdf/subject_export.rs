@@ -1,7 +1,9 @@
 //! The Art. 15 access report as a PDF: the same content as the JSON export, for the person
 //! and for the file.
 
+use super::consent_record::Labels;
 use super::notice_pdf::{FilingBlock, FilingDocument, FilingTable, PageNumbering, render_document};
+use crate::domain::notice::{Language, LegalBasis};
 use crate::subject_rights::SubjectExport;
 
 fn table(headers: &[&str], widths: &[f32], rows: Vec<Vec<String>>) -> FilingBlock {
@@ -14,6 +16,44 @@ fn table(headers: &[&str], widths: &[f32], rows: Vec<Vec<String>>) -> FilingBloc
 
 fn or_dash(v: &Option<String>) -> String {
     v.clone().unwrap_or_else(|| "–".to_owned())
+}
+
+/// The report is German: states, ways and times as the consent-record PDF writes them.
+const DE: Labels = Labels { en: false };
+
+/// A stored time (RFC 3339) as German Berlin time with its offset; as stored if it is not one.
+fn when(at: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(at)
+        .map(|t| DE.berlin(t.with_timezone(&chrono::Utc)))
+        .unwrap_or_else(|_| at.to_owned())
+}
+
+fn when_or_dash(at: &Option<String>) -> String {
+    at.as_deref().map_or_else(|| "–".to_owned(), when)
+}
+
+fn legal_basis(code: &str) -> String {
+    LegalBasis::parse(code).map_or_else(|| code.to_owned(), |b| b.citation(Language::De).to_owned())
+}
+
+fn letter_state(state: &str) -> &str {
+    match state {
+        "queued" => "wartet",
+        "sending" => "wird gesendet",
+        "sent" => "gesendet",
+        "failed" => "fehlgeschlagen",
+        "cancelled" => "abgebrochen",
+        other => other,
+    }
+}
+
+fn hold_scope(scope: &str) -> &str {
+    match scope {
+        "subject" => "Person",
+        "workshop" => "Veranstaltung",
+        "category" => "Datenart",
+        other => other,
+    }
 }
 
 fn section(body: &mut Vec<FilingBlock>, title: &str, empty: bool, note: &str) -> bool {
@@ -58,7 +98,7 @@ pub fn render(e: &SubjectExport) -> Vec<u8> {
                 "Erfasst",
                 "Gelöscht",
             ],
-            &[2.2, 1.6, 2.0, 1.4, 1.5, 1.5],
+            &[1.9, 1.6, 2.0, 1.7, 1.5, 1.5],
             e.identity
                 .iter()
                 .map(|i| {
@@ -67,8 +107,8 @@ pub fn render(e: &SubjectExport) -> Vec<u8> {
                         or_dash(&i.name),
                         or_dash(&i.email),
                         or_dash(&i.organisation),
-                        i.created_at.clone(),
-                        or_dash(&i.erased_at),
+                        when(&i.created_at),
+                        when_or_dash(&i.erased_at),
                     ]
                 })
                 .collect(),
@@ -88,8 +128,8 @@ pub fn render(e: &SubjectExport) -> Vec<u8> {
             )));
             body.push(FilingBlock::Facts(vec![
                 ("Beleg-Nr.".to_owned(), c.receipt_id.clone()),
-                ("Erfasst".to_owned(), c.recorded_at.clone()),
-                ("Erfassungsweg".to_owned(), c.collection_method.clone()),
+                ("Erfasst".to_owned(), when(&c.recorded_at)),
+                ("Erfassungsweg".to_owned(), DE.method(&c.collection_method)),
                 (
                     "Datenschutzhinweise".to_owned(),
                     format!(
@@ -109,24 +149,24 @@ pub fn render(e: &SubjectExport) -> Vec<u8> {
                     .map(|p| {
                         vec![
                             p.id.clone(),
-                            p.legal_basis.clone(),
-                            p.state.clone(),
-                            p.since.clone(),
+                            legal_basis(&p.legal_basis),
+                            DE.state(&p.state),
+                            when(&p.since),
                         ]
                     })
                     .collect(),
             ));
             body.push(table(
-                &["Zeitpunkt (UTC)", "Zweck", "Ereignis", "Durch", "Ledger"],
+                &["Zeitpunkt", "Zweck", "Ereignis", "Durch", "Ledger"],
                 &[2.0, 1.6, 1.4, 1.2, 0.8],
                 c.events
                     .iter()
                     .map(|ev| {
                         vec![
-                            ev.at.clone(),
+                            when(&ev.at),
                             ev.purpose.clone(),
-                            ev.state.clone(),
-                            ev.actor.clone(),
+                            DE.state(&ev.state),
+                            DE.actor(&ev.actor),
                             ev.ledger_seq.to_string(),
                         ]
                     })
@@ -142,11 +182,11 @@ pub fn render(e: &SubjectExport) -> Vec<u8> {
         "Keine",
     ) {
         body.push(table(
-            &["Zeitpunkt (UTC)", "Felder", "Ledger"],
+            &["Zeitpunkt", "Felder", "Ledger"],
             &[2.0, 3.0, 1.0],
             e.rectifications
                 .iter()
-                .map(|r| vec![r.at.clone(), r.fields.clone(), r.ledger_seq.to_string()])
+                .map(|r| vec![when(&r.at), r.fields.clone(), r.ledger_seq.to_string()])
                 .collect(),
         ));
     }
@@ -162,7 +202,7 @@ pub fn render(e: &SubjectExport) -> Vec<u8> {
             &[2.0, 3.0, 2.0],
             e.attendance
                 .iter()
-                .map(|a| vec![a.workshop.clone(), a.title.clone(), a.recorded_at.clone()])
+                .map(|a| vec![a.workshop.clone(), a.title.clone(), when(&a.recorded_at)])
                 .collect(),
         ));
     }
@@ -181,9 +221,9 @@ pub fn render(e: &SubjectExport) -> Vec<u8> {
                 .map(|m| {
                     vec![
                         m.subject.clone(),
-                        m.state.clone(),
-                        m.created_at.clone(),
-                        or_dash(&m.finished_at),
+                        letter_state(&m.state).to_owned(),
+                        when(&m.created_at),
+                        when_or_dash(&m.finished_at),
                     ]
                 })
                 .collect(),
@@ -199,7 +239,7 @@ pub fn render(e: &SubjectExport) -> Vec<u8> {
         if let Some(c) = &e.consultant {
             body.push(FilingBlock::Facts(vec![
                 ("Name".to_owned(), c.name.clone()),
-                ("Gelistet seit".to_owned(), c.listed_since.clone()),
+                ("Gelistet seit".to_owned(), when(&c.listed_since)),
                 (
                     "(Re-)Autorisierungen".to_owned(),
                     c.authorisations.join(", "),
@@ -221,12 +261,12 @@ pub fn render(e: &SubjectExport) -> Vec<u8> {
                 .iter()
                 .map(|h| {
                     vec![
-                        h.scope.clone(),
+                        hold_scope(&h.scope).to_owned(),
                         h.target.clone(),
                         h.reason.clone(),
-                        h.since.clone(),
+                        when(&h.since),
                         or_dash(&h.ends_on),
-                        or_dash(&h.released_at),
+                        when_or_dash(&h.released_at),
                     ]
                 })
                 .collect(),
@@ -243,7 +283,7 @@ pub fn render(e: &SubjectExport) -> Vec<u8> {
                     vec![
                         d.category.clone(),
                         format!("v{}", d.rule_version),
-                        d.executed_at.clone(),
+                        when(&d.executed_at),
                         d.target.clone(),
                         d.rows_affected.to_string(),
                     ]
@@ -259,11 +299,11 @@ pub fn render(e: &SubjectExport) -> Vec<u8> {
         "Keine",
     ) {
         body.push(table(
-            &["Zeitpunkt (UTC)", "Vorgang", "Bezug"],
+            &["Zeitpunkt", "Vorgang", "Bezug"],
             &[2.0, 2.0, 3.0],
             e.audit
                 .iter()
-                .map(|a| vec![a.at.clone(), a.action.clone(), or_dash(&a.target)])
+                .map(|a| vec![when(&a.at), a.action.clone(), or_dash(&a.target)])
                 .collect(),
         ));
     }
@@ -283,8 +323,10 @@ pub fn render(e: &SubjectExport) -> Vec<u8> {
     body.push(table(
         &["Tabelle", "Abschnitt"],
         &[2.0, 4.0],
+        // Tables that never hold data about participants are no source of this report.
         e.tables
             .iter()
+            .filter(|(_, w)| !w.starts_with("not about participants"))
             .map(|(t, w)| vec![t.clone(), w.clone()])
             .collect(),
     ));
@@ -301,10 +343,10 @@ pub fn render(e: &SubjectExport) -> Vec<u8> {
         title: "Auskunft nach Art. 15 DSGVO".to_owned(),
         intro: vec![
             "Alle Daten, die consentd zu der Person speichert (Art. 15 und 20 DSGVO).".to_owned(),
-            "Maschinenlesbar als JSON: dieselbe Auskunft mit format=json.".to_owned(),
+            "Dieselbe Auskunft gibt es als JSON-Datei zum Weiterverarbeiten (Art. 20 DSGVO): über denselben Link wie dieses PDF.".to_owned(),
         ],
         facts: vec![
-            ("Erstellt".to_owned(), e.generated_at.clone()),
+            ("Erstellt".to_owned(), when(&e.generated_at)),
             (
                 "Kennungen".to_owned(),
                 e.identity

@@ -250,6 +250,10 @@ async fn consent_record_pdf_holds_text_hash_and_timeline(backend: Backend) {
         "timeline states: {text}"
     );
     assert!(text.contains("UTC"), "{text}");
+    assert!(
+        squeezed.contains("Art. 6 Abs. 1 lit. a DSGVO") && !squeezed.contains("art6-1-a"),
+        "legal bases cited, not coded: {text}"
+    );
     assert!(text.contains("Seite 1 von"), "{text}");
     assert!(
         text.contains(receipt["key_id"].as_str().unwrap()),

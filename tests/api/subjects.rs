@@ -193,6 +193,28 @@ async fn find_and_export_cover_everything_held(backend: Backend) {
     let text = pdf_text(&pdf.bytes().await.unwrap());
     assert!(text.contains("Auskunft nach Art. 15 DSGVO"), "{text}");
     assert!(text.contains(NAME) && text.contains("koeln-2026"), "{text}");
+    // In the reader's words: states, legal bases and ways in German, times in Berlin time.
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for german in [
+        "Art. 6 Abs. 1 lit. a DSGVO",
+        "erteilt",
+        "zur Kenntnis genommen",
+    ] {
+        assert!(flat.contains(german), "{german}: {flat}");
+    }
+    for code in [
+        "art6-1-a",
+        "given",
+        "acknowledged",
+        "format=json",
+        "not about participants",
+    ] {
+        assert!(!flat.contains(code), "{code} in: {flat}");
+    }
+    assert!(
+        flat.contains("+01:00"),
+        "Berlin time with its offset: {flat}"
+    );
 
     // The participant's own link exports that sign-up only.
     let own: Value = app
