@@ -256,13 +256,13 @@ fn row_for(
 }
 
 /// Stores a new version (a draft) with its texts: from a file in `policies/`, or uploaded
-/// by `uploader` (its author, who may not review it).
+/// by `uploader` (its author, who may not review it). False when it exists already.
 pub async fn add_version(
     db: &Db,
     version: &NoticeVersion,
     uploader: Option<&str>,
     clock: &Clock,
-) -> sqlx::Result<()> {
+) -> sqlx::Result<bool> {
     let now = clock.now();
     notice_texts::insert_texts(db, version, now).await?;
     let source = if uploader.is_some() { "upload" } else { "file" };

@@ -224,17 +224,22 @@ pub async fn upload(
                 format!("line {}: {}", e.line.unwrap_or(0), e.message),
             )
         })?;
-    if current(app, notice_id, version.version).await.is_ok() {
-        return Err(FieldError::new(
+    let exists = || {
+        FieldError::new(
             "version",
             format!(
                 "version {} exists already; a change is a new version",
                 version.version
             ),
         )
-        .into());
+    };
+    if current(app, notice_id, version.version).await.is_ok() {
+        return Err(exists().into());
     }
-    catalog::add_version(&app.db, &version, Some(actor.id), &app.clock).await?;
+    // Checked again by the insert: two uploads of the same number may race.
+    if !catalog::add_version(&app.db, &version, Some(actor.id), &app.clock).await? {
+        return Err(exists().into());
+    }
     audit::record(
         &app.db,
         &app.clock,

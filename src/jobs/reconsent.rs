@@ -18,8 +18,9 @@ use crate::store::{consents, notice_versions};
 pub async fn run_once(app: &App) -> anyhow::Result<usize> {
     let catalog = app.catalog().await?;
     let today = app.clock.today_berlin();
-    let mut marked = 0;
+    let mut total = 0;
     for notice in catalog.notices.values() {
+        let mut marked = 0;
         let Some(current) = notice.in_force(today) else {
             continue;
         };
@@ -69,8 +70,9 @@ pub async fn run_once(app: &App) -> anyhow::Result<usize> {
         if marked > 0 {
             tracing::info!(notice = %notice.id, version = number, records = marked, "re-consent requested");
         }
+        total += marked;
     }
-    Ok(marked)
+    Ok(total)
 }
 
 /// At start and every minute: versions come into force at midnight (Europe/Berlin).

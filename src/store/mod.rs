@@ -363,8 +363,24 @@ fn postgres_pool(connections: u32) -> PgPoolOptions {
         .acquire_timeout(ACQUIRE_TIMEOUT)
 }
 
-/// The URL without its password, for messages.
+/// The URL without its password (in the user part or as `?password=`), for messages.
 pub fn redact_url(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return redact_userinfo(url);
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if key.to_ascii_lowercase().contains("password") => {
+                format!("{key}=***")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{}?{}", redact_userinfo(base), query.join("&"))
+}
+
+fn redact_userinfo(url: &str) -> String {
     match url.split_once("://") {
         Some((scheme, rest)) => match rest.rsplit_once('@') {
             Some((userinfo, host)) => {
@@ -398,6 +414,10 @@ mod tests {
         assert_eq!(
             super::redact_url("sqlite://data/consentd.db"),
             "sqlite://data/consentd.db"
+        );
+        assert_eq!(
+            super::redact_url("postgres://app@db/consentd?sslmode=require&password=s3cret"),
+            "postgres://app@db/consentd?sslmode=require&password=***"
         );
     }
 }

@@ -80,11 +80,12 @@ pub async fn generation(db: &Db) -> sqlx::Result<i64> {
 }
 
 /// A new version (from a file or an upload), in `state` (draft, or approved when an
-/// approval record came with it).
-pub async fn insert(db: &Db, row: &VersionRow) -> sqlx::Result<()> {
+/// approval record came with it). False when the version exists already: another instance
+/// starting at the same time took it in first, or two uploads raced.
+pub async fn insert(db: &Db, row: &VersionRow) -> sqlx::Result<bool> {
     with_db!(db, pool => {
         let mut tx = pool.begin().await?;
-        sqlx::query(concat!("INSERT INTO notice_versions (", columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"))
+        let inserted = sqlx::query(concat!("INSERT INTO notice_versions (", columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (notice_id, version) DO NOTHING"))
             .bind(&row.notice_id)
             .bind(row.version)
             .bind(&row.content_sha256)
@@ -103,11 +104,16 @@ pub async fn insert(db: &Db, row: &VersionRow) -> sqlx::Result<()> {
             .bind(&row.withdrawn_reason)
             .bind(&row.uploaded_by)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected() == 1;
+        if !inserted {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         sqlx::query("UPDATE notice_catalog_generation SET generation = generation + 1 WHERE id = 1").execute(&mut *tx).await?;
         tx.commit().await?;
     });
-    Ok(())
+    Ok(true)
 }
 
 /// Replaces a draft's content (its file was edited before submission).

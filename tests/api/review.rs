@@ -1003,7 +1003,21 @@ async fn changed_approved_files_stop_startup(backend: Backend) {
     );
 }
 
+/// Two instances starting together with a new version in `policies/` both take it in: the
+/// second finds it there (no unique violation that would stop its start).
+async fn a_version_taken_in_twice_is_stored_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let db = consentd::store::Db::connect(&app.db.url).await.unwrap();
+    let policies = consentd::policies::load(&shipped_policies()).unwrap();
+    let version = &policies.notices[OM_NOTICE].versions[0];
+    let clock = consentd::clock::Clock::system();
+    let again = consentd::catalog::add_version(&db, version, None, &clock).await;
+    assert!(!again.unwrap(), "already there, stored once");
+    db.close().await;
+}
+
 on_both_backends!(
+    a_version_taken_in_twice_is_stored_once,
     lifecycle_four_eyes_and_consent_only_in_force,
     on_the_effective_date_the_new_version_is_in_force,
     editorial_changes_do_not_ask_again,
