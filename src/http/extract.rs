@@ -70,10 +70,75 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
             Err(e) if e.status().is_server_error() => {
                 Err(Error::Internal(anyhow::anyhow!(e.body_text())))
             }
-            Err(e) => Err(Error::Malformed {
-                message: e.body_text(),
-            }),
+            Err(e) => {
+                // The parameters' names, for a tuple of them (whose errors only give a place).
+                let names: Vec<String> =
+                    axum::extract::RawPathParams::from_request_parts(parts, state)
+                        .await
+                        .map(|raw| raw.iter().map(|(key, _)| key.to_owned()).collect())
+                        .unwrap_or_default();
+                Err(Error::Malformed {
+                    message: path_problem(&e, &names),
+                })
+            }
         }
+    }
+}
+
+/// What is wrong with a path, naming the parameter but never its value (it may be a token).
+fn path_problem(e: &axum::extract::rejection::PathRejection, names: &[String]) -> String {
+    use axum::extract::path::ErrorKind;
+    use axum::extract::rejection::PathRejection;
+    let PathRejection::FailedToDeserializePathParams(e) = e else {
+        return "the path could not be read".into();
+    };
+    let not = |key: &str, expected_type: &str| {
+        let what = if expected_type.starts_with('u') || expected_type.starts_with('i') {
+            "a number"
+        } else {
+            "valid here"
+        };
+        format!("path parameter `{key}` is not {what}")
+    };
+    match e.kind() {
+        ErrorKind::ParseErrorAtKey {
+            key, expected_type, ..
+        } => not(key, expected_type),
+        ErrorKind::ParseErrorAtIndex {
+            index,
+            expected_type,
+            ..
+        } => match names.get(*index) {
+            Some(key) => not(key, expected_type),
+            None => "a path parameter is not valid".into(),
+        },
+        ErrorKind::InvalidUtf8InPathParam { key } => {
+            format!("path parameter `{key}` is not valid UTF-8")
+        }
+        _ => "a path parameter is not valid".into(),
+    }
+}
+
+/// Query parameters for the JSON API: a parameter that is missing or does not parse is a
+/// 422 naming it (`"field": "from"`), without echoing the value or serde's type names.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
+        let query = parts.uri.query().unwrap_or_default();
+        let pairs = form_urlencoded::parse(query.as_bytes());
+        serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs))
+            .map(ApiQuery)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                match missing_field(&e.into_inner().to_string()) {
+                    Some(field) => FieldError::new(field, "is required"),
+                    None => FieldError::new(path, "is not a valid value here"),
+                }
+                .into()
+            })
     }
 }
 

@@ -310,6 +310,52 @@ async fn unparsable_path_parameters_get_the_json_error(backend: Backend) {
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], "malformed_body", "{path}");
     }
+    // What is wrong is named, without the value or serde's words.
+    let (status, body) = {
+        let r = app
+            .client
+            .get(format!(
+                "{}/api/v1/notices/{OM_NOTICE}/versions/abc",
+                app.address
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json::<Value>().await.unwrap())
+    };
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"]["message"],
+        "path parameter `version` is not a number"
+    );
+    for (query, field) in [
+        ("/api/v1/retention/report?to=2027-01-31", "from"),
+        (
+            "/api/v1/retention/report?from=2027-02-30&to=2027-03-01",
+            "from",
+        ),
+        ("/api/v1/audit?page=0", "page"),
+        ("/api/v1/consents?notice_version=0", "notice_version"),
+        ("/api/v1/consents?from=2027-02-01&to=2027-01-01", "to"),
+        ("/api/v1/consents?per_page=zehn", "per_page"),
+    ] {
+        let r = app
+            .client
+            .get(format!("{}{query}", app.address))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["field"], field, "{query}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            !message.contains("deserialize") && !message.contains("zehn"),
+            "{query}: {message}"
+        );
+    }
     // The scheme's name in any case.
     let lower = app
         .client

@@ -1,14 +1,14 @@
 //! `GET /api/v1/audit`: the audit trail of staff actions, newest first.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::domain::consent::FieldError;
 use crate::http::AppState;
 use crate::http::error::Error;
+use crate::http::extract::ApiQuery;
 use crate::store::audit::{self, AuditEvent};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -26,14 +26,16 @@ pub struct AuditQuery {
     responses((status = 200, body = [AuditEvent])), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
-    query: Result<Query<AuditQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<Vec<AuditEvent>>, Error> {
-    let Query(query) = query.map_err(|e| FieldError::new("(query)", e.body_text()))?;
     let per_page = query.per_page.unwrap_or(100);
     if !(1..=500).contains(&per_page) {
         return Err(FieldError::new("per_page", "must be between 1 and 500").into());
     }
-    let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
+    let page = query.page.unwrap_or(1);
+    if !(1..=1_000_000).contains(&page) {
+        return Err(FieldError::new("page", "must be between 1 and 1000000").into());
+    }
     Ok(Json(
         audit::recent(&state.app.db, per_page, (page - 1) * per_page).await?,
     ))

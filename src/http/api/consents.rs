@@ -1,8 +1,7 @@
 //! `POST /api/v1/consents`: the organisers' registration site records a consent.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -15,7 +14,7 @@ use crate::domain::staff::Role;
 use crate::http::AppState;
 use crate::http::auth::Identity;
 use crate::http::error::Error;
-use crate::http::extract::{ApiJson, ClientInfo, Path};
+use crate::http::extract::{ApiJson, ApiQuery, ClientInfo, Path};
 use crate::http::submission::{ConsentInput, record_consent};
 use crate::store::consents::{self, ConsentEvent, ConsentRecord, RecordFilter, StoredSubject};
 use crate::store::{subjects, workshops};
@@ -105,9 +104,8 @@ pub struct ConsentPage {
     responses((status = 200, body = ConsentPage), (status = 422)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
-    query: Result<Query<ConsentQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<ConsentQuery>,
 ) -> Result<Json<ConsentPage>, Error> {
-    let Query(query) = query.map_err(|e| FieldError::new("(query)", e.body_text()))?;
     let per_page = query.per_page.unwrap_or(50);
     if !(1..=200).contains(&per_page) {
         return Err(FieldError::new("per_page", "must be between 1 and 200").into());
@@ -115,6 +113,14 @@ pub async fn list(
     let page = query.page.unwrap_or(1);
     if !(1..=1_000_000).contains(&page) {
         return Err(FieldError::new("page", "must be between 1 and 1000000").into());
+    }
+    if query.notice_version.is_some_and(|v| v < 1) {
+        return Err(FieldError::new("notice_version", "must be 1 or more").into());
+    }
+    if let (Some(from), Some(to)) = (query.from, query.to) {
+        if from > to {
+            return Err(FieldError::new("to", "must not be before `from`").into());
+        }
     }
     if let Some(s) = &query.state {
         if PurposeState::parse(s).is_none() {

@@ -3,8 +3,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -15,7 +14,7 @@ use crate::domain::consent::FieldError;
 use crate::http::AppState;
 use crate::http::auth::StaffIdentity;
 use crate::http::error::Error;
-use crate::http::extract::{ApiJson, ClientInfo, Path};
+use crate::http::extract::{ApiJson, ApiQuery, ClientInfo, Path};
 use crate::retention::RunReport;
 use crate::retention::admin::{self, Forecast};
 use crate::store::retention::{self as store, Hold};
@@ -61,9 +60,9 @@ fn attachment(content_type: &str, filename: &str, bytes: Vec<u8>) -> Response {
         (status = 422)), security(("bearer" = [])))]
 pub async fn report(
     State(state): State<AppState>,
-    query: Result<Query<ReportQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> Result<Response, Error> {
-    let Query(q) = query.map_err(|e| FieldError::new("(query)", e.body_text()))?;
+    let q = query;
     if q.to < q.from {
         return Err(FieldError::new("to", "must not be before `from`").into());
     }
@@ -102,9 +101,9 @@ pub struct ConceptQuery {
     security(("bearer" = [])))]
 pub async fn concept(
     State(state): State<AppState>,
-    query: Result<Query<ConceptQuery>, QueryRejection>,
+    ApiQuery(query): ApiQuery<ConceptQuery>,
 ) -> Result<Response, Error> {
-    let Query(q) = query.map_err(|e| FieldError::new("(query)", e.body_text()))?;
+    let q = query;
     Ok(match q.format.as_deref().unwrap_or("md") {
         "md" => attachment(
             "text/markdown; charset=utf-8",
