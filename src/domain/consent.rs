@@ -61,7 +61,9 @@ pub struct EmailAddress(String);
 
 impl EmailAddress {
     /// A pragmatic check (RFC 5321 lengths, one `@`, a dotted domain of valid labels): enough
-    /// to catch typos without refusing real addresses. The domain is lower-cased.
+    /// to catch typos without refusing real addresses. The whole address is lower-cased (no
+    /// mail system tells `Jörg@` from `jörg@`), so a person is found by address alike on
+    /// SQLite, whose `lower()` folds ASCII only, and on PostgreSQL.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         Self::parse_as(raw, "subject.email")
     }
@@ -94,7 +96,7 @@ impl EmailAddress {
         if !local_ok || !domain_ok {
             return Err(err("is not a valid e-mail address"));
         }
-        Ok(EmailAddress(format!("{local}@{}", domain.to_lowercase())))
+        Ok(EmailAddress(email.to_lowercase()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -500,7 +502,12 @@ mod tests {
     fn email_parsing() {
         assert_eq!(
             EmailAddress::parse(" Anna@Example.ORG ").unwrap().as_str(),
-            "Anna@example.org"
+            "anna@example.org"
+        );
+        // Beyond ASCII too, which SQLite's lower() would leave alone.
+        assert_eq!(
+            EmailAddress::parse("JÖRG@Bäckerei.DE").unwrap().as_str(),
+            "jörg@bäckerei.de"
         );
         for bad in [
             "",

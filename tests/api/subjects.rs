@@ -119,6 +119,12 @@ async fn find_and_export_cover_everything_held(backend: Backend) {
         "both sign-ups, whatever the case: {found}"
     );
     assert!(subjects.iter().any(|s| s["id"] == subject_id.as_str()));
+    // Beyond ASCII as well, on SQLite (whose lower() folds ASCII only) as on PostgreSQL.
+    app.record_consent("koeln-2026", "ÄNNE@example.org").await;
+    let (_, umlaut) = staff
+        .get("/api/v1/subjects?email=%C3%A4nne%40example.org")
+        .await;
+    assert_eq!(umlaut["subjects"].as_array().unwrap().len(), 1, "{umlaut}");
     let (status, bad) = staff.get("/api/v1/subjects?email=kein-at").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     // Consent records carry their subject.
