@@ -860,6 +860,22 @@ async fn diff_names_added_purpose_changed_storage_and_reworded_text(backend: Bac
             .send()
     };
     assert_eq!(step("submit", vec![]).await.unwrap().status(), 303);
+    let own_page = f
+        .app
+        .client
+        .get(format!("{}/staff/notices/{OM_NOTICE}/3", f.app.address))
+        .header("cookie", &session.cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        own_page.contains("entscheiden muss eine andere")
+            && !own_page.contains("value=\"approve\""),
+        "the submitter is not offered the decision"
+    );
     let approve = |comment: &str| {
         vec![
             ("decision", "approve".to_owned()),

@@ -28,7 +28,10 @@ pub struct WorkshopInput {
         max_length = 80
     )]
     pub slug: String,
-    #[schema(max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*\S[^\x00-\x1F\x7F-\x9F]*$")]
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*\S[^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub title: String,
     #[schema(pattern = r"^20[0-9]{2}-[0-9]{2}-[0-9]{2}$")]
     pub starts: NaiveDate,
@@ -37,7 +40,10 @@ pub struct WorkshopInput {
     /// A notice id from `policies/`; it determines the controller.
     pub notice: String,
     #[serde(default)]
-    #[schema(max_length = 200, pattern = r"^[^\x00-\x1F\x7F-\x9F]*\S[^\x00-\x1F\x7F-\x9F]*$")]
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*\S[^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub location: Option<String>,
     /// authorisation, re-authorisation, erfahrungsaustausch, seminar (default) or other.
     #[serde(default)]

@@ -189,11 +189,16 @@ async fn render(
     let lang = client.language;
     let catalog = state.app.catalog().await?;
     let notice: &CatalogNotice = catalog.notice(id).ok_or(Error::NotFound("notice"))?;
+    let me = staff.actor();
     let v = notice
         .version(version)
         .ok_or(Error::NotFound("notice version"))?;
     let today = state.app.clock.today_berlin();
     let display = notice.display_state(v, today);
+    // Four eyes: the author or submitter is told so instead of being offered the decision.
+    let own_version = [&v.row.uploaded_by, &v.row.submitted_by]
+        .iter()
+        .any(|by| by.as_deref() == Some(me.as_str()));
     let text_lang = query
         .lang
         .as_deref()
@@ -293,7 +298,12 @@ async fn render(
                     button type="submit" { (tr(lang, "Zur Prüfung einreichen", "Submit for review")) }
                 }
             }
-            @if display == DisplayState::InReview && may("/staff/notices/{id}/{version}/review") {
+            @if display == DisplayState::InReview && may("/staff/notices/{id}/{version}/review") && own_version {
+                h2 { (tr(lang, "Entscheidung", "Decision")) }
+                p.meta { (tr(lang, "Sie haben diese Fassung verfasst oder eingereicht; entscheiden muss eine andere Juristin oder ein anderer Jurist (Vier-Augen-Prinzip).",
+                    "You wrote or submitted this version; another lawyer decides (four eyes).")) }
+            }
+            @if display == DisplayState::InReview && may("/staff/notices/{id}/{version}/review") && !own_version {
                 h2 { (tr(lang, "Entscheidung", "Decision")) }
                 form method="post" action={ (base) "/review" } {
                     (csrf_field(staff))
