@@ -117,10 +117,10 @@ pub async fn list(
     if query.notice_version.is_some_and(|v| v < 1) {
         return Err(FieldError::new("notice_version", "must be 1 or more").into());
     }
-    if let (Some(from), Some(to)) = (query.from, query.to) {
-        if from > to {
-            return Err(FieldError::new("to", "must not be before `from`").into());
-        }
+    if let (Some(from), Some(to)) = (query.from, query.to)
+        && from > to
+    {
+        return Err(FieldError::new("to", "must not be before `from`").into());
     }
     if let Some(s) = &query.state {
         if PurposeState::parse(s).is_none() {
