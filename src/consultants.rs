@@ -167,7 +167,7 @@ pub async fn import_csv(
 }
 
 /// Records attendance; an Erfahrungsaustausch or re-authorisation workshop re-authorises a
-/// consultant with this e-mail on its last day. `None` if the workshop does not exist.
+/// consultant with this e-mail on its last day (or today, while it is still under way). `None` if the workshop does not exist.
 pub async fn attend(
     app: &App,
     slug: &str,
@@ -204,7 +204,8 @@ pub async fn attend(
         &app.db,
         &w.id,
         email.as_str(),
-        reauthorises.then_some(w.ends_on),
+        // Never on a day not reached yet: a workshop under way re-authorises as of today.
+        reauthorises.then_some(w.ends_on.min(app.clock.today_berlin())),
         app.clock.now(),
     )
     .await?;

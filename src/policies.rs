@@ -598,6 +598,15 @@ fn load_version(
     )
 }
 
+/// Text shown to participants and printed: line breaks and tabs are text, other control
+/// characters are not (the Markdown is checked the same way).
+fn has_control(text: &Localized) -> bool {
+    std::iter::once(&text.de).chain(text.en.iter()).any(|t| {
+        t.chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    })
+}
+
 /// A version uploaded in the staff area or through the API: the same checks as files.
 pub fn parse_uploaded_version(
     notice: &Notice,
@@ -663,6 +672,15 @@ fn build_version(
                 format!("category `{}` is defined twice", entry.id),
             ));
         }
+        if let Some(field) = [
+            ("category.title", Some(&entry.title)),
+            ("category.storage", entry.storage.as_ref()),
+        ]
+        .into_iter()
+        .find_map(|(field, text)| text.is_some_and(has_control).then_some(field))
+        {
+            return Err(src.error_at(c, field, "contains a control character"));
+        }
         categories.push(DataCategory {
             id: entry.id.clone(),
             title: entry.title.clone(),
@@ -674,6 +692,15 @@ fn build_version(
     let mut seen = BTreeSet::new();
     for p in &file.purpose {
         let entry = p.get_ref();
+        if let Some(field) = [
+            ("purpose.title", Some(&entry.title)),
+            ("purpose.description", entry.description.as_ref()),
+        ]
+        .into_iter()
+        .find_map(|(field, text)| text.is_some_and(has_control).then_some(field))
+        {
+            return Err(src.error_at(p, field, "contains a control character"));
+        }
         if !is_valid_id(&entry.id) {
             return Err(src.error_at(
                 p,
@@ -736,6 +763,13 @@ fn build_version(
     }
     if purposes.is_empty() {
         return Err(src.error("purpose", "a version needs at least one [[purpose]]"));
+    }
+
+    if file.summary.as_ref().is_some_and(has_control) {
+        return Err(src.error("summary", "contains a control character"));
+    }
+    if file.recipient.iter().any(has_control) {
+        return Err(src.error("recipient", "contains a control character"));
     }
 
     let mut texts = BTreeMap::new();

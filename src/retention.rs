@@ -544,7 +544,7 @@ fn target_of(category: &str) -> &'static str {
             "subjects: name, email, organisation, salt, ip_truncated, user_agent (anonymised)"
         }
         "berater-listung" => {
-            "consultants: row; consultant_authorisations: rows; outbox: undelivered reminders cancelled (address, text)"
+            "consultants: row; consultant_authorisations: rows; outbox: undelivered reminders cancelled (address, text, server answer)"
         }
         "workshop-teilnahme" => "workshop_attendance: row",
         "erinnerungen-outbox" => "outbox: row",

@@ -743,7 +743,7 @@ pub async fn rectify(
 /// The deletion-log target of an erasure on request.
 const ERASURE_TARGET: &str = "Art. 17 request: subjects: name, email, organisation, salt, \
     ip_truncated, user_agent (anonymised); workshop_attendance, consultants: rows; \
-    outbox: address and text";
+    outbox: address, text and server answer";
 
 /// What an erasure did, what it kept and why, and what is left to do by hand.
 #[derive(Debug, Serialize)]
@@ -912,7 +912,7 @@ pub async fn erase(
             },
             ErasedItem {
                 table: "outbox",
-                fields: "to_email, body (unsent messages cancelled)",
+                fields: "to_email, body, last_error (unsent messages cancelled)",
                 rows: counts.outbox,
             },
         ],

@@ -299,10 +299,15 @@ pub fn error_words_de(error: &crate::http::error::Error) -> String {
             code: "no_notice_in_force",
             ..
         } => DE.no_notice.into(),
-        Error::Conflict { .. } => {
-            "Das ging nicht, weil sich der Stand inzwischen geändert hat. Bitte laden Sie die Seite neu.".into()
-        }
-        Error::Invalid(e) => field_problem(&e.message, Language::De),
+        Error::Conflict { message, .. } => format!(
+            "Das ging nicht, weil sich der Stand inzwischen geändert hat ({message}). Bitte laden Sie die Seite neu."
+        ),
+        // The field and, where no German words are known for it, the API's own message.
+        Error::Invalid(e) => format!(
+            "{}: {}",
+            e.field,
+            field_problem(&e.message, Language::De).unwrap_or_else(|| e.message.clone())
+        ),
         Error::Malformed { .. } | Error::UnsupportedMediaType => {
             "Die Anfrage konnte nicht gelesen werden. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.".into()
         }
@@ -337,33 +342,37 @@ pub fn not_permitted_de(reason: &str) -> &'static str {
 }
 
 /// A field's problem in the reader's language. The domain speaks English (the API's
-/// messages); a message not known here reads as a general request to check the entry.
-pub fn field_problem(message: &str, lang: Language) -> String {
+/// messages); `None` for a German reader when the message is not known here.
+pub fn field_problem(message: &str, lang: Language) -> Option<String> {
     if lang == Language::En {
-        return message.to_owned();
+        return Some(message.to_owned());
     }
+    field_problem_de(message)
+}
+
+fn field_problem_de(message: &str) -> Option<String> {
     if message == "is required" {
-        return "fehlt".into();
+        return Some("fehlt".into());
     }
     if let Some(n) = message
         .strip_prefix("must be at most ")
         .and_then(|rest| rest.strip_suffix(" characters"))
     {
-        return format!("darf höchstens {n} Zeichen lang sein");
+        return Some(format!("darf höchstens {n} Zeichen lang sein"));
     }
     if message.contains("control characters") {
-        return "enthält unzulässige Steuerzeichen".into();
+        return Some("enthält unzulässige Steuerzeichen".into());
     }
     if message.contains("(no @)") {
-        return "ist keine E-Mail-Adresse (das @ fehlt)".into();
+        return Some("ist keine E-Mail-Adresse (das @ fehlt)".into());
     }
     if message.contains("e-mail address") {
-        return "ist keine gültige E-Mail-Adresse".into();
+        return Some("ist keine gültige E-Mail-Adresse".into());
     }
     if message.contains("needs a comment") {
-        return "eine Entscheidung braucht einen Kommentar für den Prüfverlauf".into();
+        return Some("eine Entscheidung braucht einen Kommentar für den Prüfverlauf".into());
     }
-    "ist so nicht gültig; bitte prüfen Sie die Eingabe".into()
+    None
 }
 
 /// A refused step on a staff page, in German where the reason is one of the review rules or a
@@ -373,7 +382,10 @@ pub fn staff_problem(error: &crate::http::error::Error, lang: Language) -> Strin
     match (error, lang) {
         (Error::NotPermitted(reason), Language::De) => not_permitted_de(reason).into(),
         (Error::Invalid(e), Language::De) if e.field == "comment" => {
-            format!("Kommentar: {}", field_problem(&e.message, lang))
+            format!(
+                "Kommentar: {}",
+                field_problem(&e.message, lang).unwrap_or_else(|| e.message.clone())
+            )
         }
         (other, _) => other.public_message(),
     }

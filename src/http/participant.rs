@@ -343,7 +343,9 @@ fn field_message(t: &Texts, field: &str, message: &str) -> String {
         _ => return t.form_outdated.to_owned(),
     };
     let lang = Language::parse(t.lang).unwrap_or(Language::De);
-    format!("{label}: {}", super::i18n::field_problem(message, lang))
+    let problem = super::i18n::field_problem(message, lang)
+        .unwrap_or_else(|| "ist so nicht gültig; bitte prüfen Sie die Eingabe".into());
+    format!("{label}: {problem}")
 }
 
 #[derive(Deserialize)]

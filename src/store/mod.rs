@@ -365,9 +365,13 @@ fn postgres_pool(connections: u32) -> PgPoolOptions {
 
 /// The URL without its password (in the user part or as `?password=`), for messages.
 pub fn redact_url(url: &str) -> String {
-    let Some((base, query)) = url.split_once('?') else {
-        return redact_userinfo(url);
+    // The user part first: a password may hold a `?` of its own.
+    let url = redact_userinfo(url);
+    let host_from = url.rfind('@').or_else(|| url.find("://")).unwrap_or(0);
+    let Some(at) = url[host_from..].find('?').map(|i| host_from + i) else {
+        return url;
     };
+    let (base, query) = (&url[..at], &url[at + 1..]);
     let query: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
@@ -377,7 +381,7 @@ pub fn redact_url(url: &str) -> String {
             _ => pair.to_owned(),
         })
         .collect();
-    format!("{}?{}", redact_userinfo(base), query.join("&"))
+    format!("{base}?{}", query.join("&"))
 }
 
 fn redact_userinfo(url: &str) -> String {
@@ -418,6 +422,10 @@ mod tests {
         assert_eq!(
             super::redact_url("postgres://app@db/consentd?sslmode=require&password=s3cret"),
             "postgres://app@db/consentd?sslmode=require&password=***"
+        );
+        assert_eq!(
+            super::redact_url("postgres://app:pa?ss@db/consentd?sslmode=require"),
+            "postgres://app:***@db/consentd?sslmode=require"
         );
     }
 }

@@ -388,11 +388,13 @@ macro_rules! staff_trail {
     };
 }
 
-/// Notice versions past review that still name a reviewer or give a withdrawal reason.
+/// Notice versions past review (decided or withdrawn) that still name their author, a
+/// reviewer or give a withdrawal reason. Drafts and versions in review keep their names:
+/// review must still be able to refuse their author and submitter (four eyes).
 macro_rules! versions_naming {
     () => {
         concat!(
-            "state <> 'in_review' AND (submitted_by <> '",
+            "state NOT IN ('draft', 'in_review') AND (submitted_by <> '",
             anonymised_actor!(),
             "' OR decided_by <> '",
             anonymised_actor!(),
@@ -714,7 +716,8 @@ const ANONYMISE_PARTICIPANTS: &[Statement] = &[Statement {
 const CONSULTANT_LISTINGS: &[Statement] = &[
     Statement {
         sql: keyed!(
-            "UPDATE outbox SET state = 'cancelled', to_email = NULL, body = NULL, finished_at = $2
+            "UPDATE outbox SET state = 'cancelled', to_email = NULL, body = NULL, last_error = NULL,
+                    finished_at = $2
              WHERE finished_at IS NULL AND consultant_id IN ",
             " RETURNING consultant_id"
         ),

@@ -320,9 +320,12 @@ async fn consultant_timeline_end_to_end(backend: Backend) {
     ];
     at(&app, &smtp, "2027-09-21T10:00:00Z", &mia);
     at(&app, &smtp, "2027-09-21T10:00:00Z", &["retention", "run"]);
-    let with_mia =
-        "SELECT COUNT(*) FROM outbox WHERE to_email = 'mia@example.org' OR body LIKE '%Mia%'";
+    let with_mia = "SELECT COUNT(*) FROM outbox WHERE to_email = 'mia@example.org' OR body LIKE '%Mia%' OR lower(last_error) LIKE '%mia%'";
     assert_eq!(app.db.scalar_i64(with_mia).await, 1, "the notice waits");
+    // A server's answer that quoted her address (as stored before deliveries took it out).
+    app.db
+        .tamper(&["UPDATE outbox SET last_error = '452 <MIA@example.org> busy' WHERE to_email = 'mia@example.org'"])
+        .await;
     at(&app, &smtp, "2027-12-21T10:00:00Z", &["retention", "run"]);
     assert_eq!(
         app.db.scalar_i64(with_mia).await,

@@ -147,6 +147,19 @@ fn control_character_in_a_text() {
 }
 
 #[test]
+fn control_character_in_a_purpose_title() {
+    let err = serve_with_broken_policies(|p| {
+        edit(
+            &p.join(OM).join("v2.toml"),
+            "title.de = \"Fotos vom Workshop\"",
+            "title.de = \"Fotos vom Workshop\\u0007\"",
+        )
+    });
+    assert_names(&err, "v2.toml", None, "purpose.title");
+    assert!(err.contains("control character"), "{err}");
+}
+
+#[test]
 fn purpose_without_legal_basis() {
     let line = line_of(&format!("{OM}/v2.toml"), "[[purpose]]");
     let err = serve_with_broken_policies(|p| {

@@ -1022,9 +1022,15 @@ async fn staff_names_leave_reviews_holds_and_pauses(backend: Backend) {
         f.post(&f.lawyer, &v4("review"), sent_back).await.status(),
         200
     );
-    let authors = "SELECT COUNT(*) FROM notice_versions WHERE uploaded_by = 'token:kanzlei-b'";
+    let authors = "SELECT COUNT(*) FROM notice_versions WHERE uploaded_by = 'token:kanzlei-b' AND version = 4";
     assert_eq!(app.db.scalar_i64(authors).await, 1);
-    let versions = named("notice_versions", "uploaded_by submitted_by decided_by");
+    // A draft keeps its author however old: review must still refuse them (four eyes).
+    f.upload(5, &f.second_lawyer).await;
+    let draft_author = "SELECT COUNT(*) FROM notice_versions WHERE uploaded_by = 'token:kanzlei-b' AND version = 5";
+    // Decided versions; drafts keep their author (checked below).
+    let versions = named("notice_versions", "uploaded_by submitted_by decided_by")
+        .replace(" WHERE ", " WHERE state <> 'draft' AND (")
+        + ")";
     let holds_named = named("retention_holds", "created_by reason");
     let pauses = named("retention_pauses", "paused_by resumed_by reason");
     assert!(app.db.scalar_i64(&versions).await >= 1);
@@ -1044,6 +1050,11 @@ async fn staff_names_leave_reviews_holds_and_pauses(backend: Backend) {
         "authors and reviewers of decided versions"
     );
     assert_eq!(app.db.scalar_i64(authors).await, 0);
+    assert_eq!(
+        app.db.scalar_i64(draft_author).await,
+        1,
+        "the draft's author stays"
+    );
     assert_eq!(app.db.scalar_i64(&pauses).await, 0, "the pause");
     assert_eq!(
         app.db

@@ -889,6 +889,32 @@ async fn diff_names_added_purpose_changed_storage_and_reworded_text(backend: Bac
         html.contains("Kommentar: eine Entscheidung braucht einen Kommentar"),
         "{html}"
     );
+    // A refused upload on a staff page names the field and line (German frame, exact detail).
+    let upload = f
+        .app
+        .client
+        .post(format!(
+            "{}/staff/notices/{OM_NOTICE}/upload",
+            f.app.address
+        ))
+        .header("cookie", &session.cookie)
+        .form(&[
+            ("csrf", session.csrf.clone()),
+            (
+                "version_toml",
+                "version = 9\neffective = \"2027-07-01\"\n".to_owned(),
+            ),
+            ("text_de", "Text".to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = upload.text().await.unwrap();
+    assert!(
+        html.contains("version.") && html.contains("line "),
+        "{html}"
+    );
     let own = step("review", approve("selbst")).await.unwrap();
     assert_eq!(own.status(), StatusCode::FORBIDDEN);
     let html = own.text().await.unwrap();
