@@ -607,6 +607,15 @@ fn has_control(text: &Localized) -> bool {
     })
 }
 
+/// The first of these fields whose text holds a control character.
+fn first_with_control<const N: usize>(
+    fields: [(&'static str, Option<&Localized>); N],
+) -> Option<&'static str> {
+    fields
+        .into_iter()
+        .find_map(|(field, text)| text.is_some_and(has_control).then_some(field))
+}
+
 /// A version uploaded in the staff area or through the API: the same checks as files.
 pub fn parse_uploaded_version(
     notice: &Notice,
@@ -672,13 +681,10 @@ fn build_version(
                 format!("category `{}` is defined twice", entry.id),
             ));
         }
-        if let Some(field) = [
+        if let Some(field) = first_with_control([
             ("category.title", Some(&entry.title)),
             ("category.storage", entry.storage.as_ref()),
-        ]
-        .into_iter()
-        .find_map(|(field, text)| text.is_some_and(has_control).then_some(field))
-        {
+        ]) {
             return Err(src.error_at(c, field, "contains a control character"));
         }
         categories.push(DataCategory {
@@ -692,13 +698,10 @@ fn build_version(
     let mut seen = BTreeSet::new();
     for p in &file.purpose {
         let entry = p.get_ref();
-        if let Some(field) = [
+        if let Some(field) = first_with_control([
             ("purpose.title", Some(&entry.title)),
             ("purpose.description", entry.description.as_ref()),
-        ]
-        .into_iter()
-        .find_map(|(field, text)| text.is_some_and(has_control).then_some(field))
-        {
+        ]) {
             return Err(src.error_at(p, field, "contains a control character"));
         }
         if !is_valid_id(&entry.id) {
