@@ -826,17 +826,19 @@ async fn diff_names_added_purpose_changed_storage_and_reworded_text(backend: Bac
         f.app.add_user("lawyer@example.org", "lawyer");
         f.app.login("lawyer@example.org").await
     };
-    let html = f
-        .app
-        .client
-        .get(format!("{}/staff/notices/{OM_NOTICE}/3", f.app.address))
-        .header("cookie", &session.cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let version_page = || async {
+        f.app
+            .client
+            .get(format!("{}/staff/notices/{OM_NOTICE}/3", f.app.address))
+            .header("cookie", &session.cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let html = version_page().await;
     assert!(html.contains("<ins>") && html.contains("<del>"));
     assert!(html.contains("Filmaufnahmen"));
     assert!(html.contains("Diese Sprachfassung entfällt"));
@@ -860,17 +862,7 @@ async fn diff_names_added_purpose_changed_storage_and_reworded_text(backend: Bac
             .send()
     };
     assert_eq!(step("submit", vec![]).await.unwrap().status(), 303);
-    let own_page = f
-        .app
-        .client
-        .get(format!("{}/staff/notices/{OM_NOTICE}/3", f.app.address))
-        .header("cookie", &session.cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let own_page = version_page().await;
     assert!(
         own_page.contains("entscheiden muss eine andere")
             && !own_page.contains("value=\"approve\""),
