@@ -14,6 +14,7 @@ use crate::domain::notice::{
     Localized, Notice, NoticeText, NoticeVersion, PolicySet, Purpose, is_valid_id,
 };
 use crate::domain::retention::{Action, Period, RetentionRule, StartEvent};
+use crate::domain::text;
 use crate::domain::workshop::{NewWorkshop, Slug, WorkshopKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -600,11 +601,10 @@ fn load_version(
 
 /// Text shown to participants and printed: line breaks and tabs are text, other control
 /// characters are not (the Markdown is checked the same way).
-fn has_control(text: &Localized) -> bool {
-    std::iter::once(&text.de).chain(text.en.iter()).any(|t| {
-        t.chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    })
+fn has_control(localized: &Localized) -> bool {
+    std::iter::once(&localized.de)
+        .chain(localized.en.iter())
+        .any(|t| t.chars().any(|c| !text::prints(c, true)))
 }
 
 /// The first of these fields whose text holds a control character.
@@ -798,7 +798,7 @@ fn build_version(
         // and tabs (a NUL would also be refused by PostgreSQL).
         if let Some((line, c)) = raw.lines().enumerate().find_map(|(i, l)| {
             l.chars()
-                .find(|c| c.is_control() && *c != '\t' && *c != '\r')
+                .find(|c| !text::prints(*c, true))
                 .map(|c| (i + 1, c))
         }) {
             return Err(PolicyError {

@@ -820,7 +820,7 @@ pub mod admin {
                 "unknown subject or consultant id",
             )));
         }
-        let reason = match crate::domain::staff::staff_note(reason, "reason", 2000) {
+        let reason = match crate::domain::text::note(reason, "reason", 2000) {
             Ok(Some(reason)) => reason,
             Ok(None) => {
                 return Ok(Err(FieldError::new(
@@ -884,7 +884,7 @@ pub mod admin {
         actor: &str,
         ip: Option<&str>,
     ) -> anyhow::Result<Result<bool, FieldError>> {
-        let reason = match crate::domain::staff::staff_note(reason, "reason", 2000) {
+        let reason = match crate::domain::text::note(reason, "reason", 2000) {
             Ok(Some(reason)) => reason,
             Ok(None) => {
                 return Ok(Err(FieldError::new(

@@ -53,7 +53,7 @@ async fn current(app: &App, notice_id: &str, version: u32) -> Result<CatalogVers
 }
 
 fn comment_of(comment: Option<&str>, required: bool) -> Result<Option<String>, FieldError> {
-    let comment = crate::domain::staff::staff_note(comment.unwrap_or(""), "comment", 5000)?;
+    let comment = crate::domain::text::note(comment.unwrap_or(""), "comment", 5000)?;
     if required && comment.is_none() {
         return Err(FieldError::new(
             "comment",

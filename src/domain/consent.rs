@@ -110,22 +110,7 @@ pub struct Organisation(String);
 impl Organisation {
     /// Empty means "not given".
     pub fn parse(raw: Option<&str>) -> Result<Option<Self>, FieldError> {
-        let Some(org) = raw.map(str::trim).filter(|o| !o.is_empty()) else {
-            return Ok(None);
-        };
-        if org.chars().count() > 200 {
-            return Err(FieldError::new(
-                "subject.organisation",
-                "must be at most 200 characters",
-            ));
-        }
-        if org.chars().any(char::is_control) {
-            return Err(FieldError::new(
-                "subject.organisation",
-                "must not contain control characters",
-            ));
-        }
-        Ok(Some(Organisation(org.to_owned())))
+        Ok(super::text::line(raw.unwrap_or(""), "subject.organisation", 200)?.map(Organisation))
     }
 
     pub fn as_str(&self) -> &str {

@@ -9,4 +9,5 @@ pub mod reminder;
 pub mod retention;
 pub mod review;
 pub mod staff;
+pub mod text;
 pub mod workshop;

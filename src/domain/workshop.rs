@@ -132,22 +132,7 @@ impl NewWorkshop {
 
     /// Empty means "no location".
     pub fn parse_location(raw: Option<&str>) -> Result<Option<String>, FieldError> {
-        let Some(location) = raw.map(str::trim).filter(|l| !l.is_empty()) else {
-            return Ok(None);
-        };
-        if location.chars().count() > 200 {
-            return Err(FieldError::new(
-                "location",
-                "must be at most 200 characters",
-            ));
-        }
-        if location.chars().any(char::is_control) {
-            return Err(FieldError::new(
-                "location",
-                "must not contain control characters",
-            ));
-        }
-        Ok(Some(location.to_owned()))
+        super::text::line(raw.unwrap_or(""), "location", 200)
     }
 }
 
